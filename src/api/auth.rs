@@ -1,0 +1,187 @@
+//! Logging in and out, and `getMe`.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::login::{SessionIssued, login_with_password as password_login};
+use crate::auth::otp::{self, OtpRequested};
+use crate::auth::{AnyCaller, client_ip};
+use crate::domain::{Login, Phone, Slug, optional};
+use crate::error::{ApiResult, Problem};
+use crate::org::programs;
+use crate::state::AppState;
+use crate::validate;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct OtpRequest {
+    /// The phone to send the code to, e.g. `+79001234567`.
+    pub phone: String,
+    /// Program slug; needed only when the phone is registered in several programs.
+    pub program: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct OtpVerify {
+    pub phone: String,
+    /// The code from the SMS.
+    pub code: String,
+    pub program: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasswordLogin {
+    pub login: String,
+    pub password: String,
+    pub program: Option<String>,
+}
+
+/// Sends a one-time login code by SMS. The answer is the same whether or not the phone
+/// is registered.
+#[utoipa::path(
+    operation_id = "requestOtp", tag = "auth", request_body = OtpRequest,
+    responses(
+        (status = 202, body = OtpRequested),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/auth/otp")]
+pub async fn request_otp(state: web::Data<AppState>, request: HttpRequest, body: web::Json<OtpRequest>) -> ApiResult<HttpResponse> {
+    validate! {
+        phone = "phone" => Phone::parse(&body.phone),
+        program = "program" => optional(body.program.as_deref(), Slug::parse),
+    }
+    let ip = client_ip(&request, state.settings.trust_proxy_headers);
+    let answer = otp::request_code(&state, &phone, program.as_ref(), &ip).await?;
+    Ok(HttpResponse::Accepted().json(answer))
+}
+
+/// Exchanges a one-time code for a session.
+#[utoipa::path(
+    operation_id = "verifyOtp", tag = "auth", request_body = OtpVerify,
+    responses(
+        (status = 200, body = SessionIssued),
+        (status = 401, description = "otp_invalid, otp_expired or otp_used", body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/auth/otp/verify")]
+pub async fn verify_otp(state: web::Data<AppState>, request: HttpRequest, body: web::Json<OtpVerify>) -> ApiResult<HttpResponse> {
+    validate! {
+        phone = "phone" => Phone::parse(&body.phone),
+        code = "code" => check_code_shape(&body.code),
+        program = "program" => optional(body.program.as_deref(), Slug::parse),
+    }
+    let ip = client_ip(&request, state.settings.trust_proxy_headers);
+    let session = otp::verify_code(&state, &phone, code, program.as_ref(), &ip).await?;
+    Ok(HttpResponse::Ok().json(session))
+}
+
+fn check_code_shape(code: &str) -> Result<&str, String> {
+    let code = code.trim();
+    if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(code)
+    } else {
+        Err("the code has 6 digits".into())
+    }
+}
+
+/// Logs in with login and password.
+#[utoipa::path(
+    operation_id = "loginWithPassword", tag = "auth", request_body = PasswordLogin,
+    responses(
+        (status = 200, body = SessionIssued),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/auth/login")]
+pub async fn login_with_password(state: web::Data<AppState>, request: HttpRequest, body: web::Json<PasswordLogin>) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    validate! {
+        login = "login" => Login::parse(&body.login),
+        program = "program" => optional(body.program.as_deref(), Slug::parse),
+    }
+    let ip = client_ip(&request, state.settings.trust_proxy_headers);
+    let session = password_login(&state, &login, body.password, program.as_ref(), &ip).await?;
+    Ok(HttpResponse::Ok().json(session))
+}
+
+/// Ends this session (the token stops working at once).
+#[utoipa::path(
+    operation_id = "logout", tag = "auth", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = Problem, content_type = "application/problem+json"))
+)]
+#[post("/api/v1/auth/logout")]
+pub async fn logout(state: web::Data<AppState>, caller: AnyCaller) -> ApiResult<HttpResponse> {
+    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
+        .bind(state.clock.now_ms())
+        .bind(&caller.token_hash)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A role the caller holds and where.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HeldRole {
+    pub role: String,
+    pub scope: crate::access::Scope,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    pub id: i64,
+    pub login: Option<String>,
+    pub phone: Option<String>,
+    pub name: String,
+    /// `participant` or `staff`.
+    pub kind: String,
+    /// `pending` until a registration is approved, then `active`.
+    pub status: String,
+    pub program_id: i64,
+    pub program: String,
+    /// The participant's store.
+    pub store_id: Option<i64>,
+    pub partner_id: Option<i64>,
+    pub brand_id: Option<i64>,
+    pub roles: Vec<HeldRole>,
+    /// Every permission the caller holds somewhere (`stores.view`, …).
+    pub permissions: Vec<String>,
+}
+
+/// The caller's own account, roles and permissions. Works for pending accounts.
+#[utoipa::path(
+    operation_id = "getMe", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = Me), (status = 401, body = Problem, content_type = "application/problem+json"))
+)]
+#[get("/api/v1/me")]
+pub async fn get_me(state: web::Data<AppState>, caller: AnyCaller) -> ApiResult<HttpResponse> {
+    let program = programs::by_id(&state.db.pool, caller.program_id()).await?;
+    let account = &caller.account;
+    let mut permissions: Vec<String> = caller
+        .access
+        .grants
+        .iter()
+        .flat_map(|g| g.permissions.iter().map(ToString::to_string))
+        .collect();
+    permissions.sort();
+    permissions.dedup();
+    let me = Me {
+        id: account.id,
+        login: account.login.clone(),
+        phone: account.phone.clone(),
+        name: account.name.clone(),
+        kind: account.kind.clone(),
+        status: account.status.clone(),
+        program_id: account.program_id,
+        program: program.slug,
+        store_id: account.store_id,
+        partner_id: account.partner_id,
+        brand_id: account.brand_id,
+        roles: caller.access.grants.iter().map(|g| HeldRole { role: g.role.clone(), scope: g.scope }).collect(),
+        permissions,
+    };
+    Ok(HttpResponse::Ok().json(me))
+}

@@ -1,0 +1,167 @@
+//! The HTTP API under `/api/v1`. Each submodule holds the handlers of one area; this
+//! module wires them up once, for both the router and the OpenAPI document, and maps
+//! actix's extractor failures onto the API's error codes.
+
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::{HttpRequest, HttpResponse, web};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::{ApiError, ErrorCode};
+
+pub mod auth;
+pub mod health;
+pub mod imports;
+pub mod org;
+pub mod participants;
+pub mod roles;
+pub mod stores;
+
+/// The JSON body extractor settings: size limit and problem+json errors.
+pub fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(|err, _request| json_error(err).into())
+}
+
+fn json_error(err: JsonPayloadError) -> ApiError {
+    match err {
+        JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => {
+            ApiError::new(ErrorCode::PayloadTooLarge, format!("the body is larger than {limit} bytes"))
+        }
+        JsonPayloadError::ContentType => ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "send the body as JSON with `Content-Type: application/json`",
+        ),
+        JsonPayloadError::Deserialize(err) => ApiError::new(ErrorCode::InvalidJson, describe_json_error(&err)),
+        other => ApiError::new(ErrorCode::InvalidJson, format!("the body could not be read: {other}")),
+    }
+}
+
+/// serde's own words, which name the field and position ("missing field `phone` at
+/// line 1 column 2"), are what a client developer needs.
+fn describe_json_error(err: &serde_json::Error) -> String {
+    match err.classify() {
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+            format!("the body is not valid JSON: {err}")
+        }
+        _ => format!("the body does not fit this operation: {err}"),
+    }
+}
+
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|err: PathError, _request| {
+        ApiError::new(ErrorCode::InvalidParameter, format!("the URL has a malformed part: {err}")).into()
+    })
+}
+
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err: QueryPayloadError, _request| {
+        ApiError::new(ErrorCode::InvalidParameter, format!("the query string is malformed: {err}")).into()
+    })
+}
+
+/// Everything that matched no route.
+pub async fn not_found(request: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(ErrorCode::NotFound, format!("no such endpoint: {} {}", request.method(), request.path())))
+}
+
+/// `GET /problems/{code}`: what a problem `type` means.
+pub async fn problem_page(code: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let code = ErrorCode::ALL
+        .iter()
+        .find(|candidate| candidate.as_str() == code.as_str())
+        .ok_or_else(|| ApiError::not_found(format!("problem type {:?}", code.as_str())))?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "type": code.type_uri(),
+        "code": code.as_str(),
+        "title": code.title(),
+        "status": code.status().as_u16(),
+    })))
+}
+
+/// Lists each handler once: the router and the OpenAPI document are made from it.
+macro_rules! api {
+    ($($($segment:ident)::+),+ $(,)?) => {
+        pub fn configure(config: &mut web::ServiceConfig) {
+            $( config.service($($segment)::+); )+
+        }
+
+        #[derive(OpenApi)]
+        #[openapi(
+            info(
+                title = "Stimul API",
+                description = "Stimul: a real-time motivation platform. Errors are `application/problem+json` with a stable `code`; mutating calls a phone may retry accept an `Idempotency-Key` header; amounts are decimal strings.",
+                license(name = "AGPL-3.0-or-later"),
+            ),
+            paths($($($segment)::+),+),
+            components(schemas(crate::error::Problem, crate::error::ErrorCode, crate::error::FieldError, crate::error::RowError)),
+            modifiers(&BearerAuth),
+        )]
+        pub struct ApiDoc;
+    };
+}
+
+api! {
+    health::healthz,
+    health::readyz,
+    auth::request_otp,
+    auth::verify_otp,
+    auth::login_with_password,
+    auth::logout,
+    auth::get_me,
+    participants::register_participant,
+    participants::approve_participant,
+    participants::reject_participant,
+    participants::list_participants,
+    participants::get_participant,
+    participants::create_participant,
+    participants::update_participant,
+    participants::set_participant_status,
+    participants::create_invitation,
+    stores::create_store,
+    stores::list_stores,
+    stores::get_store,
+    stores::update_store,
+    stores::set_store_status,
+    imports::import_stores,
+    imports::import_participants,
+    roles::list_permissions,
+    roles::list_roles,
+    roles::create_role,
+    roles::update_role,
+    roles::delete_role,
+    roles::list_user_roles,
+    roles::assign_role,
+    roles::revoke_role,
+    roles::create_staff_user,
+    org::get_program,
+    org::update_program,
+    org::create_region,
+    org::list_regions,
+    org::create_partner,
+    org::list_partners,
+    org::create_brand,
+    org::list_brands,
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("A token from loginWithPassword or verifyOtp")).build()),
+        );
+    }
+}
+
+/// The OpenAPI document as served and as committed to `mobile-contracts/openapi.json`.
+pub fn openapi_json() -> String {
+    ApiDoc::openapi().to_pretty_json().unwrap_or_default() + "\n"
+}
+
+pub async fn openapi_document() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(openapi_json())
+}

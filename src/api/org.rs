@@ -1,0 +1,157 @@
+//! The program's settings and its reference lists: regions, partners and brands.
+
+use actix_web::{HttpResponse, get, patch, post, web};
+use serde::{Deserialize, Serialize};
+use sqlx::FromRow;
+use utoipa::ToSchema;
+
+use crate::access::{Permission, Section};
+use crate::auth::Caller;
+use crate::domain::{TimeZoneName, Title, optional};
+use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
+use crate::idempotency::{self, IdempotencyKey, Reply};
+use crate::org::programs::{self, Program};
+use crate::state::AppState;
+use crate::validate;
+
+/// The caller's program.
+#[utoipa::path(operation_id = "getProgram", tag = "program", security(("bearer" = [])), responses((status = 200, body = Program)))]
+#[get("/api/v1/program")]
+pub async fn get_program(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(programs::by_id(&state.db.pool, caller.program_id()).await?))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct ProgramUpdate {
+    pub name: Option<String>,
+    /// IANA zone, e.g. `Asia/Novosibirsk`.
+    pub timezone: Option<String>,
+}
+
+/// Renames the program or changes its time zone.
+#[utoipa::path(
+    operation_id = "updateProgram", tag = "program", security(("bearer" = [])), request_body = ProgramUpdate,
+    responses((status = 200, body = Program), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"))
+)]
+#[patch("/api/v1/program")]
+pub async fn update_program(state: web::Data<AppState>, caller: Caller, body: web::Json<ProgramUpdate>) -> ApiResult<HttpResponse> {
+    validate! {
+        name = "name" => optional(body.name.as_deref(), Title::parse),
+        timezone = "timezone" => optional(body.timezone.as_deref(), TimeZoneName::parse),
+    }
+    caller.require_program_wide(Permission::edit(Section::Program))?;
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin().await?;
+    let before = programs::by_id(&mut *tx, caller.program_id()).await?;
+    let name = name.map_or_else(|| before.name.clone(), |n| n.into_string());
+    let timezone = timezone.map_or_else(|| before.timezone.clone(), |z| z.as_str().to_string());
+    sqlx::query("UPDATE programs SET name = $1, timezone = $2 WHERE id = $3").bind(&name).bind(&timezone).bind(before.id).execute(&mut *tx).await?;
+    let after = programs::by_id(&mut *tx, before.id).await?;
+    crate::audit::record(&mut tx, before.id, Some(caller.id()), "program.update", &format!("program:{}", before.id), serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok(), now).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Ok().json(after))
+}
+
+/// A region, partner or brand.
+#[derive(Debug, Serialize, FromRow, ToSchema)]
+pub struct NamedItem {
+    pub id: i64,
+    pub name: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct NamedItemRequest {
+    pub name: String,
+}
+
+/// A reference list: its table (a fixed name, never input) and the section guarding it.
+struct Catalog {
+    table: &'static str,
+    section: Section,
+    noun: &'static str,
+}
+
+const REGIONS: Catalog = Catalog { table: "regions", section: Section::Regions, noun: "region" };
+const PARTNERS: Catalog = Catalog { table: "partners", section: Section::Partners, noun: "partner" };
+const BRANDS: Catalog = Catalog { table: "brands", section: Section::Brands, noun: "brand" };
+
+async fn create_item(state: &AppState, caller: &Caller, key: &IdempotencyKey, catalog: &Catalog, body: &NamedItemRequest) -> ApiResult<HttpResponse> {
+    validate! { name = "name" => Title::parse(&body.name) }
+    caller.require_program_wide(Permission::edit(catalog.section))?;
+    idempotency::run(state, &idempotency::owner_user(caller.id()), key, &(catalog.table, body), || async {
+        let item: NamedItem = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO {} (program_id, name, created_at) VALUES ($1, $2, $3) RETURNING id, name, created_at",
+            catalog.table
+        )))
+        .bind(caller.program_id())
+        .bind(name.as_str())
+        .bind(state.clock.now_ms())
+        .fetch_one(&state.db.pool)
+        .await
+        .map_err(|err| match &err {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                let mut e = ApiError::field("name", format!("a {} with this name exists", catalog.noun));
+                e.code = ErrorCode::Conflict;
+                e
+            }
+            _ => err.into(),
+        })?;
+        Reply::created(&item)
+    })
+    .await
+}
+
+async fn list_items(state: &AppState, caller: &Caller, catalog: &Catalog) -> ApiResult<HttpResponse> {
+    caller.require_anywhere(Permission::view(catalog.section))?;
+    let items: Vec<NamedItem> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT id, name, created_at FROM {} WHERE program_id = $1 ORDER BY name", catalog.table)))
+        .bind(caller.program_id())
+        .fetch_all(&state.db.pool)
+        .await?;
+    Ok(HttpResponse::Ok().json(items))
+}
+
+/// Adds a region.
+#[utoipa::path(operation_id = "createRegion", tag = "program", security(("bearer" = [])), request_body = NamedItemRequest, params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = NamedItem), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
+#[post("/api/v1/regions")]
+pub async fn create_region(state: web::Data<AppState>, caller: Caller, key: IdempotencyKey, body: web::Json<NamedItemRequest>) -> ApiResult<HttpResponse> {
+    create_item(&state, &caller, &key, &REGIONS, &body).await
+}
+
+/// The program's regions.
+#[utoipa::path(operation_id = "listRegions", tag = "program", security(("bearer" = [])), responses((status = 200, body = Vec<NamedItem>)))]
+#[get("/api/v1/regions")]
+pub async fn list_regions(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+    list_items(&state, &caller, &REGIONS).await
+}
+
+/// Adds a partner company.
+#[utoipa::path(operation_id = "createPartner", tag = "program", security(("bearer" = [])), request_body = NamedItemRequest, params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = NamedItem), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
+#[post("/api/v1/partners")]
+pub async fn create_partner(state: web::Data<AppState>, caller: Caller, key: IdempotencyKey, body: web::Json<NamedItemRequest>) -> ApiResult<HttpResponse> {
+    create_item(&state, &caller, &key, &PARTNERS, &body).await
+}
+
+/// The program's partners.
+#[utoipa::path(operation_id = "listPartners", tag = "program", security(("bearer" = [])), responses((status = 200, body = Vec<NamedItem>)))]
+#[get("/api/v1/partners")]
+pub async fn list_partners(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+    list_items(&state, &caller, &PARTNERS).await
+}
+
+/// Adds a manufacturer (brand).
+#[utoipa::path(operation_id = "createBrand", tag = "program", security(("bearer" = [])), request_body = NamedItemRequest, params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = NamedItem), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
+#[post("/api/v1/brands")]
+pub async fn create_brand(state: web::Data<AppState>, caller: Caller, key: IdempotencyKey, body: web::Json<NamedItemRequest>) -> ApiResult<HttpResponse> {
+    create_item(&state, &caller, &key, &BRANDS, &body).await
+}
+
+/// The program's brands.
+#[utoipa::path(operation_id = "listBrands", tag = "program", security(("bearer" = [])), responses((status = 200, body = Vec<NamedItem>)))]
+#[get("/api/v1/brands")]
+pub async fn list_brands(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+    list_items(&state, &caller, &BRANDS).await
+}

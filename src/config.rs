@@ -1,0 +1,275 @@
+//! Layered configuration: defaults in code, then an optional TOML file, then
+//! `STIMUL_*` environment variables (nested keys with `__`), then command-line flags.
+//!
+//! `DATABASE_URL` and `REDIS_URL` are also read without the prefix because that is the
+//! name every hosting platform and tool already uses for them.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// A value that must never reach a log line or a `Debug` dump (passwords, API keys,
+/// connection URLs with credentials).
+#[derive(Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    pub fn new(value: T) -> Self {
+        Self(value)
+    }
+
+    /// The only way to read the value; grep for it to audit where secrets go.
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Where the embedded database, photos and generated files live.
+    pub data_dir: PathBuf,
+    /// Interface to bind. Loopback by default so a developer's laptop does not expose
+    /// an admin account to the café network; production sets `0.0.0.0`.
+    pub host: String,
+    /// Port 0 asks the OS for a free port (tests do this).
+    pub port: u16,
+    /// `sqlite://…` or `postgres://…`; empty means SQLite in `data_dir`.
+    pub database_url: Option<Secret<String>>,
+    /// Set to share events and rate limits between nodes; empty means in-process only.
+    pub redis_url: Option<Secret<String>>,
+    /// Program slug used when a login or phone matches accounts in several programs
+    /// and the client did not say which one.
+    pub default_program: String,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+    /// Take the client address from `Forwarded` / `X-Forwarded-For` (only behind a
+    /// proxy you run; otherwise clients could forge it to dodge rate limits).
+    pub trust_proxy_headers: bool,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub sms: SmsSettings,
+    pub limits: LimitSettings,
+    /// `tracing` filter directive, e.g. `info,stimul=debug`.
+    pub log: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            host: "127.0.0.1".into(),
+            port: 8080,
+            database_url: None,
+            redis_url: None,
+            default_program: "default".into(),
+            workers: 0,
+            trust_proxy_headers: false,
+            database: DatabaseSettings::default(),
+            auth: AuthSettings::default(),
+            sms: SmsSettings::default(),
+            limits: LimitSettings::default(),
+            log: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct DatabaseSettings {
+    /// Pool size. SQLite serialises writers anyway; readers benefit from a few.
+    pub max_connections: u32,
+    /// How long a SQLite writer waits for the lock before failing, in milliseconds.
+    pub busy_timeout_ms: u64,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            busy_timeout_ms: 30_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct AuthSettings {
+    /// One-time codes live this long: long enough to read an SMS, short enough that a
+    /// leaked code is useless soon.
+    pub otp_ttl_secs: i64,
+    /// Wrong guesses allowed per code before it is burnt.
+    pub otp_max_attempts: i64,
+    /// Codes that may be requested for one phone per hour (each costs an SMS).
+    pub otp_requests_per_phone_per_hour: u32,
+    /// Authentication attempts (OTP requests, verifications, password logins) per
+    /// client address per minute.
+    pub auth_attempts_per_ip_per_minute: u32,
+    /// Failed password logins per login per 15 minutes before it is throttled.
+    pub password_failures_per_login: u32,
+    /// Session lifetime; sellers stay logged in on their phone for a month.
+    pub session_ttl_days: i64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            otp_ttl_secs: 300,
+            otp_max_attempts: 5,
+            otp_requests_per_phone_per_hour: 5,
+            auth_attempts_per_ip_per_minute: 30,
+            password_failures_per_login: 10,
+            session_ttl_days: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SmsProviderKind {
+    /// Prints messages to the server's console: development and demos.
+    Console,
+    /// Posts to an HTTP SMS gateway.
+    Http,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct SmsSettings {
+    pub provider: SmsProviderKind,
+    /// Gateway endpoint for the `http` provider.
+    pub url: Option<String>,
+    pub api_key: Option<Secret<String>>,
+    /// Sender name shown on the phone.
+    pub sender: String,
+    pub timeout_ms: u64,
+    /// Attempts per delivery before the outbox backs off for longer.
+    pub max_attempts: u32,
+}
+
+impl Default for SmsSettings {
+    fn default() -> Self {
+        Self {
+            provider: SmsProviderKind::Console,
+            url: None,
+            api_key: None,
+            sender: "Stimul".into(),
+            timeout_ms: 5_000,
+            max_attempts: 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct LimitSettings {
+    /// Largest JSON body accepted; API bodies are small, anything bigger is a mistake
+    /// or an attack.
+    pub json_body_bytes: usize,
+    /// Largest CSV import accepted.
+    pub csv_body_bytes: usize,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            json_body_bytes: 64 * 1024,
+            csv_body_bytes: 20 * 1024 * 1024,
+        }
+    }
+}
+
+impl Settings {
+    /// Loads defaults ← `config_file` (or `stimul.toml` in the working directory when
+    /// present) ← environment.
+    pub fn load(config_file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        match config_file {
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None => figment = figment.merge(Toml::file("stimul.toml")),
+        }
+        figment = figment
+            .merge(Env::raw().only(&["DATABASE_URL", "REDIS_URL"]).map(|key| {
+                key.as_str().to_ascii_lowercase().into()
+            }))
+            .merge(Env::prefixed("STIMUL_").split("__").ignore(&["CONFIG"]));
+        figment.extract().map_err(Box::new)
+    }
+
+    /// The database URL in effect: the configured one, or SQLite in the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) if !url.expose().trim().is_empty() => url.expose().clone(),
+            _ => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("stimul.db").display()
+            ),
+        }
+    }
+
+    pub fn redis_url(&self) -> Option<&str> {
+        self.redis_url
+            .as_ref()
+            .map(|url| url.expose().as_str())
+            .filter(|url| !url.trim().is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_do_not_show_in_debug() {
+        let settings = Settings {
+            database_url: Some(Secret::new("postgres://user:hunter2@db/stimul".into())),
+            ..Settings::default()
+        };
+        let dump = format!("{settings:?}");
+        assert!(!dump.contains("hunter2"), "{dump}");
+        assert!(dump.contains("[redacted]"));
+    }
+
+    #[test]
+    fn environment_overrides_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("STIMUL_PORT", "9123");
+            jail.set_env("STIMUL_SMS__PROVIDER", "http");
+            jail.set_env("DATABASE_URL", "postgres://localhost/x");
+            let settings = Settings::load(None)?;
+            assert_eq!(settings.port, 9123);
+            assert_eq!(settings.sms.provider, SmsProviderKind::Http);
+            assert_eq!(settings.database_url(), "postgres://localhost/x");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn config_file_is_layered_under_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("stimul.toml", "port = 7000\nhost = \"0.0.0.0\"\n")?;
+            jail.set_env("STIMUL_PORT", "7001");
+            let settings = Settings::load(None)?;
+            assert_eq!(settings.port, 7001);
+            assert_eq!(settings.host, "0.0.0.0");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn default_database_is_sqlite_in_data_dir() {
+        let settings = Settings::default();
+        assert_eq!(settings.database_url(), "sqlite://data/stimul.db?mode=rwc");
+        assert!(settings.redis_url().is_none());
+    }
+}

@@ -1,0 +1,120 @@
+//! The demo program: enough people, stores and roles to click through every screen.
+//! Loading is idempotent: what exists is left alone, what is missing is added.
+//! Every demo account's password is `demo`.
+
+use crate::access::store::{assign, role_id};
+use crate::access::{ADMIN, MANAGER, MODERATOR, Scope};
+use crate::auth::hash_password;
+use crate::db::{Clock, Db, Tx};
+use crate::domain::{Login, Phone, Slug};
+use crate::org::people::{self, NewPerson, ParticipantRole, PersonStatus};
+use crate::org::programs::{self, Program};
+use crate::org::stores::{self, StoreFields, StoreStatus};
+
+pub const DEMO_PASSWORD: &str = "demo";
+
+/// What the demo consists of, for printing at start.
+pub struct DemoSummary {
+    pub program: Program,
+    pub logins: Vec<(String, &'static str)>,
+}
+
+impl DemoSummary {
+    pub fn print(&self) {
+        println!("Demo program {:?} is loaded. Every account's password is {DEMO_PASSWORD:?}:", self.program.slug);
+        for (login, what) in &self.logins {
+            println!("  {login:<12} {what}");
+        }
+    }
+}
+
+pub async fn load(db: &Db, clock: &Clock, program_slug: &str) -> anyhow::Result<DemoSummary> {
+    let slug = Slug::parse(program_slug).map_err(anyhow::Error::msg)?;
+    let now = clock.now_ms();
+    let program = programs::ensure(db, &slug, now).await?;
+    let password_hash = hash_password(DEMO_PASSWORD.into()).await?;
+    let mut tx = db.begin().await?;
+    let moscow = named(&mut tx, "regions", program.id, "Moscow", now).await?;
+    let petersburg = named(&mut tx, "regions", program.id, "Saint Petersburg", now).await?;
+    named(&mut tx, "partners", program.id, "StroyPartner", now).await?;
+    named(&mut tx, "brands", program.id, "AquaLine", now).await?;
+
+    let mut logins = Vec::new();
+    let staff = [("admin", "Anna Admin", ADMIN, "admin: runs the whole program"), ("moderator", "Maxim Moderator", MODERATOR, "moderator: works the queue"), ("manager", "Marina Manager", MANAGER, "manager of the Moscow region")];
+    for (login, name, role, what) in staff {
+        let scope = if role == MANAGER { Scope::Region(moscow) } else { Scope::Program(program.id) };
+        let id = person(&mut tx, program.id, login, name, None, "staff", None, &password_hash, now).await?;
+        let role = role_id(&mut *tx, program.id, role).await?;
+        assign(&mut tx, id, role, scope, now).await?;
+        logins.push((login.to_string(), what));
+    }
+    let store_specs = [("DEMO-1", "Santekhnika na Tverskoy", "Moscow, Tverskaya 1", moscow, "owner1"), ("DEMO-2", "Vodoley", "Saint Petersburg, Nevsky 20", petersburg, "owner2")];
+    for (index, (code, name, address, region, owner_login)) in store_specs.into_iter().enumerate() {
+        let store = match stores::by_external_ref(&mut tx, program.id, code).await? {
+            Some(store) => store,
+            None => {
+                let fields = StoreFields { name: name.into(), address: address.into(), region_id: Some(region), partner_id: None, external_ref: Some(code.into()) };
+                stores::create(&mut tx, program.id, &fields, StoreStatus::Connected, now).await?
+            }
+        };
+        let owner_phone = format!("+7900100000{}", index + 1);
+        let owner = person(&mut tx, program.id, owner_login, &format!("Owner {}", index + 1), Some(&owner_phone), "participant", Some(store.id), &password_hash, now).await?;
+        stores::set_owner(&mut tx, &store, Some(owner), now).await?;
+        logins.push((owner_login.to_string(), if index == 0 { "owner of store DEMO-1 (sellers 1-10)" } else { "owner of store DEMO-2 (sellers 11-20)" }));
+        for n in 1..=10 {
+            let number = index * 10 + n;
+            let login = format!("seller{number}");
+            let phone = format!("+790020000{number:02}");
+            person(&mut tx, program.id, &login, &format!("Seller {number}"), Some(&phone), "participant", Some(store.id), &password_hash, now).await?;
+        }
+    }
+    logins.push(("seller1..20".into(), "sellers (phones +79002000001..20 for SMS login)"));
+    tx.commit().await?;
+    Ok(DemoSummary { program, logins })
+}
+
+async fn named(tx: &mut Tx, table: &'static str, program_id: i64, name: &str, now: i64) -> anyhow::Result<i64> {
+    let existing: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT id FROM {table} WHERE program_id = $1 AND name = $2")))
+        .bind(program_id)
+        .bind(name)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if let Some(id) = existing {
+        return Ok(id);
+    }
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!("INSERT INTO {table} (program_id, name, created_at) VALUES ($1, $2, $3) RETURNING id")))
+        .bind(program_id)
+        .bind(name)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?)
+}
+
+/// The id of the account with `login`, created when missing.
+#[allow(clippy::too_many_arguments)]
+async fn person(tx: &mut Tx, program_id: i64, login: &str, name: &str, phone: Option<&str>, kind: &'static str, store_id: Option<i64>, password_hash: &str, now: i64) -> anyhow::Result<i64> {
+    let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE program_id = $1 AND login = $2").bind(program_id).bind(login).fetch_optional(&mut **tx).await?;
+    if let Some(id) = existing {
+        return Ok(id);
+    }
+    let new = NewPerson {
+        kind,
+        name: name.into(),
+        phone: phone.map(Phone::parse).transpose().map_err(anyhow::Error::msg)?,
+        login: Some(Login::parse(login).map_err(anyhow::Error::msg)?),
+        password_hash: Some(password_hash.into()),
+        status: PersonStatus::Active,
+        store_id,
+        partner_id: None,
+        brand_id: None,
+        registration_id: None,
+    };
+    let is_seller = kind == "participant" && !login.starts_with("owner");
+    let id = if kind == "participant" {
+        let role = if is_seller { ParticipantRole::Seller } else { ParticipantRole::Owner };
+        people::create_participant(tx, program_id, &new, role, now).await.map_err(|e| anyhow::anyhow!("{e}"))?
+    } else {
+        people::insert(tx, program_id, &new, now).await.map_err(|e| anyhow::anyhow!("{e}"))?
+    };
+    Ok(id)
+}

@@ -1,0 +1,221 @@
+//! `Idempotency-Key` for mutating calls a phone may retry. The first request with a
+//! key reserves it, runs, and stores its successful answer; a retry with the same key
+//! and the same request gets that answer again (header `Idempotent-Replayed: true`)
+//! and changes nothing; the same key with a different request is refused.
+//!
+//! Failed requests release the key so the client can retry after fixing the cause.
+//! Operations that move points also carry the key into the ledger's own unique
+//! constraint, so even a crash between the change and storing its answer cannot
+//! apply a retry twice.
+
+use std::future::{Future, Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpRequest, HttpResponse};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::state::AppState;
+
+pub const HEADER: &str = "Idempotency-Key";
+const REPLAYED_HEADER: &str = "Idempotent-Replayed";
+/// A reservation older than this whose request never finished (the node died) may be
+/// taken over by a retry.
+const ABANDONED_AFTER_MS: i64 = 60_000;
+
+/// The optional `Idempotency-Key` header: 1 to 200 printable ASCII characters.
+#[derive(Debug, Clone, Default)]
+pub struct IdempotencyKey(pub Option<String>);
+
+impl FromRequest for IdempotencyKey {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let Some(value) = request.headers().get(HEADER) else {
+            return ready(Ok(IdempotencyKey(None)));
+        };
+        let parsed = value
+            .to_str()
+            .ok()
+            .map(str::trim)
+            .filter(|key| (1..=200).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()))
+            .map(|key| IdempotencyKey(Some(key.to_string())))
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::InvalidParameter,
+                    "Idempotency-Key must be 1 to 200 printable ASCII characters (a UUID is ideal)",
+                )
+            });
+        ready(parsed)
+    }
+}
+
+/// A successful answer that can be stored and replayed byte for byte.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: serde_json::Value,
+}
+
+impl Reply {
+    pub fn ok<T: Serialize>(body: &T) -> ApiResult<Self> {
+        Self::with_status(StatusCode::OK, body)
+    }
+
+    pub fn created<T: Serialize>(body: &T) -> ApiResult<Self> {
+        Self::with_status(StatusCode::CREATED, body)
+    }
+
+    pub fn with_status<T: Serialize>(status: StatusCode, body: &T) -> ApiResult<Self> {
+        Ok(Self {
+            status,
+            body: serde_json::to_value(body).map_err(ApiError::internal)?,
+        })
+    }
+
+    fn into_response(self, replayed: bool) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        if replayed {
+            response.insert_header((REPLAYED_HEADER, "true"));
+        }
+        if self.body.is_null() {
+            response.finish()
+        } else {
+            response.json(self.body)
+        }
+    }
+}
+
+/// Who a key belongs to: keys are per user, so two phones cannot collide.
+pub fn owner_user(user_id: i64) -> String {
+    format!("user:{user_id}")
+}
+
+/// Keys sent without a session (registration). Clients generate UUIDs, so sharing
+/// one namespace is safe.
+pub const OWNER_ANONYMOUS: &str = "anon";
+
+/// Runs `operation` at most once per (`owner`, key). `fingerprint` identifies the
+/// request (operation name, path ids, body) to catch a key reused for another one.
+pub async fn run<F, Fut>(
+    state: &AppState,
+    owner: &str,
+    key: &IdempotencyKey,
+    fingerprint: &impl Serialize,
+    operation: F,
+) -> ApiResult<HttpResponse>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = ApiResult<Reply>>,
+{
+    let Some(key) = key.0.as_deref() else {
+        return operation().await.map(|reply| reply.into_response(false));
+    };
+    let request_hash = hex::encode(Sha256::digest(
+        serde_json::to_vec(fingerprint).map_err(ApiError::internal)?,
+    ));
+    let now = state.clock.now_ms();
+    let reserved = sqlx::query(
+        "INSERT INTO idempotency_keys (owner, key, request_hash, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (owner, key) DO NOTHING",
+    )
+    .bind(owner)
+    .bind(key)
+    .bind(&request_hash)
+    .bind(now)
+    .execute(&state.db.pool)
+    .await?
+    .rows_affected()
+        == 1;
+
+    if !reserved {
+        let existing = sqlx::query(
+            "SELECT request_hash, status_code, response, created_at FROM idempotency_keys
+             WHERE owner = $1 AND key = $2",
+        )
+        .bind(owner)
+        .bind(key)
+        .fetch_optional(&state.db.pool)
+        .await?;
+        let Some(existing) = existing else {
+            // Released between our insert and select: the first attempt failed.
+            return Err(ApiError::new(
+                ErrorCode::RequestInProgress,
+                "a request with this Idempotency-Key just finished with an error; retry",
+            ));
+        };
+        let stored_hash: String = existing.try_get(0)?;
+        let status: Option<i64> = existing.try_get(1)?;
+        let response: Option<String> = existing.try_get(2)?;
+        let created_at: i64 = existing.try_get(3)?;
+        if stored_hash != request_hash {
+            return Err(ApiError::new(
+                ErrorCode::IdempotencyKeyReused,
+                "this Idempotency-Key was used for a different request; use a new key",
+            ));
+        }
+        match (status, response) {
+            (Some(status), Some(response)) => {
+                state.metrics.idempotent_replays.inc();
+                let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK);
+                let body = serde_json::from_str(&response).map_err(ApiError::internal)?;
+                return Ok(Reply { status, body }.into_response(true));
+            }
+            _ if now - created_at < ABANDONED_AFTER_MS => {
+                return Err(ApiError::new(
+                    ErrorCode::RequestInProgress,
+                    "a request with this Idempotency-Key is still being processed; retry shortly",
+                ));
+            }
+            _ => {
+                let taken = sqlx::query(
+                    "UPDATE idempotency_keys SET created_at = $1
+                     WHERE owner = $2 AND key = $3 AND status_code IS NULL AND created_at = $4",
+                )
+                .bind(now)
+                .bind(owner)
+                .bind(key)
+                .bind(created_at)
+                .execute(&state.db.pool)
+                .await?
+                .rows_affected();
+                if taken == 0 {
+                    return Err(ApiError::new(
+                        ErrorCode::RequestInProgress,
+                        "a request with this Idempotency-Key is still being processed; retry shortly",
+                    ));
+                }
+            }
+        }
+    }
+
+    match operation().await {
+        Ok(reply) => {
+            sqlx::query(
+                "UPDATE idempotency_keys SET status_code = $1, response = $2 WHERE owner = $3 AND key = $4",
+            )
+            .bind(i64::from(reply.status.as_u16()))
+            .bind(reply.body.to_string())
+            .bind(owner)
+            .bind(key)
+            .execute(&state.db.pool)
+            .await?;
+            Ok(reply.into_response(false))
+        }
+        Err(err) => {
+            let released = sqlx::query("DELETE FROM idempotency_keys WHERE owner = $1 AND key = $2")
+                .bind(owner)
+                .bind(key)
+                .execute(&state.db.pool)
+                .await;
+            if let Err(release_err) = released {
+                tracing::warn!(error = ?release_err, "could not release an idempotency key");
+            }
+            Err(err)
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! Third-party services the server talks to. Each has one trait, a real reqwest
+//! implementation with timeouts, a console implementation for development, and is
+//! tested against a local fake server. Deliveries go through the outbox.
+
+pub mod sms;
+
+/// Why a delivery failed, which decides whether the outbox tries again.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// Worth retrying: timeouts, connection errors, 5xx, 429, unreadable answers.
+    #[error("temporary failure: {0}")]
+    Retryable(String),
+    /// Retrying cannot help: the provider refused the message itself (4xx).
+    #[error("permanent failure: {0}")]
+    Permanent(String),
+}
+
+/// The TLS crypto provider for reqwest and sqlx: ring, installed once per process.
+pub fn install_crypto_provider() {
+    // Err means another provider is already installed, which is just as good.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -1,0 +1,27 @@
+//! Stimul: an actor-based, real-time motivation platform server. Brands pay the
+//! sellers in stores they do not own with points; moderators check the work; everyone
+//! watches it move live.
+//!
+//! `startup` builds the server; `api` is the HTTP edge; `org`, `auth` and `access` hold
+//! the program's organisation, identity and permissions; `db` is storage on SQLite or
+//! PostgreSQL; `outbox` and `integrations` talk to the outside world.
+
+pub mod access;
+pub mod api;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod idempotency;
+pub mod integrations;
+pub mod metrics;
+pub mod org;
+pub mod outbox;
+pub mod ratelimit;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,80 @@
+//! Prometheus metrics, served at `/metrics`. One registry per server instance (tests
+//! run many servers in one process, so nothing is global).
+
+use std::sync::Arc;
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
+
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Arc<Registry>,
+    /// Requests by route pattern (not raw path, which would explode cardinality).
+    pub http_requests: IntCounterVec,
+    pub http_duration: HistogramVec,
+    pub logins: IntCounter,
+    pub otp_sent: IntCounter,
+    pub auth_throttled: IntCounter,
+    pub idempotent_replays: IntCounter,
+    pub ws_sessions: IntGauge,
+}
+
+impl Metrics {
+    pub fn new() -> anyhow::Result<Self> {
+        let registry = Registry::new_custom(Some("stimul".into()), None)?;
+        let http_requests = IntCounterVec::new(
+            Opts::new("http_requests_total", "HTTP requests by route and status"),
+            &["method", "route", "status"],
+        )?;
+        let http_duration = HistogramVec::new(
+            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency")
+                .buckets(vec![
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                ]),
+            &["method", "route"],
+        )?;
+        let logins = IntCounter::new("logins_total", "Sessions issued")?;
+        let otp_sent = IntCounter::new("otp_codes_sent_total", "One-time codes queued for SMS")?;
+        let auth_throttled = IntCounter::new(
+            "auth_throttled_total",
+            "Authentication attempts refused by rate limits",
+        )?;
+        let idempotent_replays = IntCounter::new(
+            "idempotent_replays_total",
+            "Retried requests answered from the idempotency store",
+        )?;
+        let ws_sessions = IntGauge::new("ws_sessions", "Open WebSocket sessions")?;
+        registry.register(Box::new(http_requests.clone()))?;
+        registry.register(Box::new(http_duration.clone()))?;
+        registry.register(Box::new(logins.clone()))?;
+        registry.register(Box::new(otp_sent.clone()))?;
+        registry.register(Box::new(auth_throttled.clone()))?;
+        registry.register(Box::new(idempotent_replays.clone()))?;
+        registry.register(Box::new(ws_sessions.clone()))?;
+        Ok(Self {
+            registry: Arc::new(registry),
+            http_requests,
+            http_duration,
+            logins,
+            otp_sent,
+            auth_throttled,
+            idempotent_replays,
+            ws_sessions,
+        })
+    }
+
+    /// Adds a collector owned by another module (actors, codegen, moderation).
+    pub fn register(&self, collector: Box<dyn prometheus::core::Collector>) -> anyhow::Result<()> {
+        self.registry.register(collector)?;
+        Ok(())
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> anyhow::Result<String> {
+        let mut buffer = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
+        Ok(String::from_utf8(buffer)?)
+    }
+}

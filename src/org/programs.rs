@@ -1,0 +1,72 @@
+//! Programs: a brand's motivation program. The server hosts several; each has its own
+//! people, stores, roles and rules, and nothing crosses between them.
+
+use serde::Serialize;
+use sqlx::FromRow;
+use utoipa::ToSchema;
+
+use crate::access::store::seed_builtin_roles;
+use crate::db::{Db, Tx};
+use crate::domain::{Slug, TimeZoneName, Title};
+
+#[derive(Debug, Clone, Serialize, FromRow, ToSchema)]
+pub struct Program {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    /// IANA zone: days, weeks and schedules of the program are in this zone.
+    pub timezone: String,
+    pub created_at: i64,
+}
+
+/// Creates a program with its built-in roles.
+pub async fn create(
+    tx: &mut Tx,
+    slug: &Slug,
+    name: &Title,
+    timezone: &TimeZoneName,
+    now_ms: i64,
+) -> sqlx::Result<Program> {
+    let program: Program = sqlx::query_as(
+        "INSERT INTO programs (slug, name, timezone, created_at) VALUES ($1, $2, $3, $4)
+         RETURNING id, slug, name, timezone, created_at",
+    )
+    .bind(slug.as_str())
+    .bind(name.as_str())
+    .bind(timezone.as_str())
+    .bind(now_ms)
+    .fetch_one(&mut **tx)
+    .await?;
+    seed_builtin_roles(tx, program.id, now_ms).await?;
+    Ok(program)
+}
+
+pub async fn by_slug(db: &Db, slug: &str) -> sqlx::Result<Option<Program>> {
+    sqlx::query_as("SELECT id, slug, name, timezone, created_at FROM programs WHERE slug = $1")
+        .bind(slug)
+        .fetch_optional(&db.pool)
+        .await
+}
+
+pub async fn by_id<'e, E>(executor: E, id: i64) -> sqlx::Result<Program>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query_as("SELECT id, slug, name, timezone, created_at FROM programs WHERE id = $1")
+        .bind(id)
+        .fetch_one(executor)
+        .await
+}
+
+/// The program with `slug`, created (named after the slug, Moscow time) if missing.
+pub async fn ensure(db: &Db, slug: &Slug, now_ms: i64) -> anyhow::Result<Program> {
+    if let Some(program) = by_slug(db, slug.as_str()).await? {
+        return Ok(program);
+    }
+    let mut tx = db.begin().await?;
+    let name = Title::parse(slug.as_str()).map_err(anyhow::Error::msg)?;
+    let zone = TimeZoneName::parse("Europe/Moscow").map_err(anyhow::Error::msg)?;
+    let program = create(&mut tx, slug, &name, &zone, now_ms).await?;
+    tx.commit().await?;
+    Ok(program)
+}

@@ -1,0 +1,162 @@
+//! Building and running the server. [`Application::build`] does everything up to a
+//! bound listener (port 0 picks a free one, which tests use), so tests and `main` run
+//! exactly the same server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::dev::{Server, Service, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::{App, HttpMessage, HttpServer, web};
+use anyhow::Context;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing_actix_web::{RequestId, TracingLogger};
+
+use crate::api;
+use crate::config::Settings;
+use crate::db::{Clock, Db};
+use crate::domain::Slug;
+use crate::integrations::sms::{SmsSender, sender_from_settings};
+use crate::metrics::Metrics;
+use crate::org::programs;
+use crate::outbox::{OutboxBell, OutboxWorker};
+use crate::ratelimit::{InMemoryRateLimiter, RedisRateLimiter, SharedRateLimiter};
+use crate::state::AppState;
+
+/// Parts a caller may supply instead of the defaults (tests swap the clock).
+#[derive(Default)]
+pub struct Overrides {
+    pub clock: Option<Clock>,
+    pub sms: Option<Box<dyn SmsSender>>,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+    shutdown: watch::Sender<bool>,
+    background: Vec<JoinHandle<()>>,
+}
+
+/// How long in-flight requests get to finish on shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with(settings, Overrides::default()).await
+    }
+
+    pub async fn build_with(settings: Settings, overrides: Overrides) -> anyhow::Result<Self> {
+        crate::integrations::install_crypto_provider();
+        let clock = overrides.clock.unwrap_or_default();
+        let db = Db::connect(&settings.database_url(), &settings.database).await?;
+        db.migrate().await?;
+        let default_slug = Slug::parse(&settings.default_program).map_err(|e| anyhow::anyhow!("default_program: {e}"))?;
+        programs::ensure(&db, &default_slug, clock.now_ms()).await?;
+
+        let limiter: SharedRateLimiter = match settings.redis_url() {
+            Some(url) => {
+                let client = redis::Client::open(url).context("parsing REDIS_URL")?;
+                let connection = redis::aio::ConnectionManager::new(client).await.context("connecting to Redis")?;
+                Arc::new(RedisRateLimiter::new(connection))
+            }
+            None => Arc::new(InMemoryRateLimiter::new(clock.clone())),
+        };
+        let sms = match overrides.sms {
+            Some(sms) => sms,
+            None => sender_from_settings(&settings.sms)?,
+        };
+        let state = AppState {
+            db: db.clone(),
+            settings: Arc::new(settings.clone()),
+            clock: clock.clone(),
+            limiter,
+            outbox: OutboxBell::default(),
+            metrics: Metrics::new()?,
+        };
+
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let worker = OutboxWorker { db, clock, sms, bell: state.outbox.clone(), max_attempts: settings.sms.max_attempts };
+        let background = vec![tokio::spawn(worker.run(shutdown_rx))];
+
+        let listener = TcpListener::bind((settings.host.as_str(), settings.port))
+            .with_context(|| format!("binding {}:{}", settings.host, settings.port))?;
+        let port = listener.local_addr()?.port();
+        let server = build_server(listener, state.clone(), settings.workers)?;
+        Ok(Self { port, server, state, shutdown, background })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGINT/SIGTERM (or the server handle stops it), then drains
+    /// requests, stops background work and closes the database.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.server.await?;
+        let _ = self.shutdown.send(true);
+        for task in self.background {
+            let _ = tokio::time::timeout(SHUTDOWN_GRACE, task).await;
+        }
+        self.state.db.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+fn build_server(listener: TcpListener, state: AppState, workers: usize) -> anyhow::Result<Server> {
+    let json_limit = state.settings.limits.json_body_bytes;
+    let data = web::Data::new(state);
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .wrap_fn(|request, service| {
+                let metrics = request.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
+                let method = request.method().to_string();
+                let route = request.match_pattern().unwrap_or_else(|| "unmatched".into());
+                let started = Instant::now();
+                let future = service.call(request);
+                async move {
+                    let response: ServiceResponse = future.await?;
+                    if let Some(metrics) = metrics {
+                        let status = response.status().as_u16().to_string();
+                        metrics.http_requests.with_label_values(&[method.as_str(), route.as_str(), status.as_str()]).inc();
+                        metrics.http_duration.with_label_values(&[method.as_str(), route.as_str()]).observe(started.elapsed().as_secs_f64());
+                    }
+                    Ok(response)
+                }
+            })
+            .wrap_fn(|request, service| {
+                let future = service.call(request);
+                async move {
+                    let mut response: ServiceResponse = future.await?;
+                    let request_id = response.request().extensions().get::<RequestId>().map(ToString::to_string);
+                    if let Some(value) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+                        response.headers_mut().insert(HeaderName::from_static("x-request-id"), value);
+                    }
+                    Ok(response)
+                }
+            })
+            .wrap(TracingLogger::default())
+            .app_data(data.clone())
+            .app_data(api::json_config(json_limit))
+            .app_data(api::path_config())
+            .app_data(api::query_config())
+            .configure(api::configure)
+            .route("/metrics", web::get().to(api::health::metrics))
+            .route("/api/v1/openapi.json", web::get().to(api::openapi_document))
+            .route("/problems/{code}", web::get().to(api::problem_page))
+            .default_service(web::to(api::not_found))
+    })
+    .listen(listener)?
+    .shutdown_timeout(SHUTDOWN_GRACE.as_secs());
+    if workers > 0 {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}

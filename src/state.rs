@@ -1,0 +1,20 @@
+//! What every request handler can reach: the database, settings, clock, rate limiter,
+//! outbox bell and metrics. Built once by `startup` and shared by all workers.
+
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::db::{Clock, Db};
+use crate::metrics::Metrics;
+use crate::outbox::OutboxBell;
+use crate::ratelimit::SharedRateLimiter;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub clock: Clock,
+    pub limiter: SharedRateLimiter,
+    pub outbox: OutboxBell,
+    pub metrics: Metrics,
+}
