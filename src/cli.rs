@@ -4,18 +4,19 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::access::store::{assign, role_id};
-use crate::access::{ADMIN, Scope};
-use crate::auth::hash_password;
 use crate::config::Settings;
 use crate::db::{Clock, Db};
-use crate::domain::{Login, NewPassword, PersonName, Slug, TimeZoneName, Title};
-use crate::org::people::{self, NewPerson, PersonStatus};
+use crate::domain::{Slug, TimeZoneName, Title};
+use crate::org::people;
 use crate::org::programs;
 use crate::startup::Application;
 
 #[derive(Parser)]
-#[command(name = "stimul", version, about = "Stimul: a real-time motivation platform server")]
+#[command(
+    name = "stimul",
+    version,
+    about = "Stimul: a real-time motivation platform server"
+)]
 pub struct Cli {
     /// A TOML configuration file (default: ./stimul.toml when present).
     #[arg(long, global = true, env = "STIMUL_CONFIG")]
@@ -87,7 +88,8 @@ enum ProgramCommand {
 
 pub async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let mut settings = Settings::load(cli.config.as_deref()).map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+    let mut settings =
+        Settings::load(cli.config.as_deref()).map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
     if let Some(dir) = cli.data_dir {
         settings.data_dir = dir;
     }
@@ -101,21 +103,33 @@ pub async fn run() -> anyhow::Result<()> {
         }
         Command::Demo => {
             let db = connect(&settings).await?;
-            crate::demo::load(&db, &Clock::default(), &settings.default_program).await?.print();
+            crate::demo::load(&db, &Clock::default(), &settings.default_program)
+                .await?
+                .print();
             Ok(())
         }
-        Command::Admin(AdminCommand::Create { login, password, name, program }) => {
+        Command::Admin(AdminCommand::Create {
+            login,
+            password,
+            name,
+            program,
+        }) => {
             let db = connect(&settings).await?;
             let slug = program.unwrap_or_else(|| settings.default_program.clone());
             create_admin(&db, &slug, &login, &password, &name).await
         }
-        Command::Program(ProgramCommand::Create { slug, name, timezone }) => {
+        Command::Program(ProgramCommand::Create {
+            slug,
+            name,
+            timezone,
+        }) => {
             let db = connect(&settings).await?;
             let slug = Slug::parse(&slug).map_err(anyhow::Error::msg)?;
             let name = Title::parse(&name).map_err(anyhow::Error::msg)?;
             let zone = TimeZoneName::parse(&timezone).map_err(anyhow::Error::msg)?;
             let mut tx = db.begin().await?;
-            let program = programs::create(&mut tx, &slug, &name, &zone, Clock::default().now_ms()).await?;
+            let program =
+                programs::create(&mut tx, &slug, &name, &zone, Clock::default().now_ms()).await?;
             tx.commit().await?;
             println!("program {:?} created (id {})", program.slug, program.id);
             Ok(())
@@ -142,39 +156,35 @@ async fn serve(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
     }
     let app = Application::build(settings.clone()).await?;
     if args.demo {
-        crate::demo::load(&app.state().db, &app.state().clock, &settings.default_program).await?.print();
+        crate::demo::load(
+            &app.state().db,
+            &app.state().clock,
+            &settings.default_program,
+        )
+        .await?
+        .print();
     }
-    println!("Stimul is listening on http://{}:{}", settings.host, app.port());
+    println!(
+        "Stimul is listening on http://{}:{}",
+        settings.host,
+        app.port()
+    );
     tracing::info!(port = app.port(), backend = ?app.state().db.backend, "listening");
     app.run_until_stopped().await
 }
 
-async fn create_admin(db: &Db, program_slug: &str, login: &str, password: &str, name: &str) -> anyhow::Result<()> {
-    let slug = Slug::parse(program_slug).map_err(anyhow::Error::msg)?;
-    let login = Login::parse(login).map_err(|e| anyhow::anyhow!("login: {e}"))?;
-    let password = NewPassword::parse(password).map_err(|e| anyhow::anyhow!("password: {e}"))?;
-    let name = PersonName::parse(name).map_err(|e| anyhow::anyhow!("name: {e}"))?;
-    let clock = Clock::default();
-    let now = clock.now_ms();
-    let program = programs::ensure(db, &slug, now).await?;
-    let password_hash = hash_password(password.expose().to_string()).await?;
-    let mut tx = db.begin().await?;
-    let new = NewPerson {
-        kind: "staff",
-        name: name.into_string(),
-        phone: None,
-        login: Some(login.clone()),
-        password_hash: Some(password_hash),
-        status: PersonStatus::Active,
-        store_id: None,
-        partner_id: None,
-        brand_id: None,
-        registration_id: None,
-    };
-    let id = people::insert(&mut tx, program.id, &new, now).await.map_err(|e| anyhow::anyhow!("{}", e.detail))?;
-    let admin = role_id(&mut *tx, program.id, ADMIN).await?;
-    assign(&mut tx, id, admin, Scope::Program(program.id), now).await?;
-    tx.commit().await?;
-    println!("admin {:?} created in program {:?} (user id {id})", login.as_str(), program.slug);
+async fn create_admin(
+    db: &Db,
+    program_slug: &str,
+    login: &str,
+    password: &str,
+    name: &str,
+) -> anyhow::Result<()> {
+    let (program, id) =
+        people::create_admin(db, &Clock::default(), program_slug, login, password, name).await?;
+    println!(
+        "admin {login:?} created in program {:?} (user id {id})",
+        program.slug
+    );
     Ok(())
 }

@@ -199,9 +199,11 @@ impl Settings {
             None => figment = figment.merge(Toml::file("stimul.toml")),
         }
         figment = figment
-            .merge(Env::raw().only(&["DATABASE_URL", "REDIS_URL"]).map(|key| {
-                key.as_str().to_ascii_lowercase().into()
-            }))
+            .merge(
+                Env::raw()
+                    .only(&["DATABASE_URL", "REDIS_URL"])
+                    .map(|key| key.as_str().to_ascii_lowercase().into()),
+            )
             .merge(Env::prefixed("STIMUL_").split("__").ignore(&["CONFIG"]));
         figment.extract().map_err(Box::new)
     }
@@ -246,7 +248,7 @@ mod tests {
             jail.set_env("STIMUL_PORT", "9123");
             jail.set_env("STIMUL_SMS__PROVIDER", "http");
             jail.set_env("DATABASE_URL", "postgres://localhost/x");
-            let settings = Settings::load(None)?;
+            let settings = Settings::load(None).map_err(|e| *e)?;
             assert_eq!(settings.port, 9123);
             assert_eq!(settings.sms.provider, SmsProviderKind::Http);
             assert_eq!(settings.database_url(), "postgres://localhost/x");
@@ -259,7 +261,7 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.create_file("stimul.toml", "port = 7000\nhost = \"0.0.0.0\"\n")?;
             jail.set_env("STIMUL_PORT", "7001");
-            let settings = Settings::load(None)?;
+            let settings = Settings::load(None).map_err(|e| *e)?;
             assert_eq!(settings.port, 7001);
             assert_eq!(settings.host, "0.0.0.0");
             Ok(())

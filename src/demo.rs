@@ -21,7 +21,10 @@ pub struct DemoSummary {
 
 impl DemoSummary {
     pub fn print(&self) {
-        println!("Demo program {:?} is loaded. Every account's password is {DEMO_PASSWORD:?}:", self.program.slug);
+        println!(
+            "Demo program {:?} is loaded. Every account's password is {DEMO_PASSWORD:?}:",
+            self.program.slug
+        );
         for (login, what) in &self.logins {
             println!("  {login:<12} {what}");
         }
@@ -40,67 +43,182 @@ pub async fn load(db: &Db, clock: &Clock, program_slug: &str) -> anyhow::Result<
     named(&mut tx, "brands", program.id, "AquaLine", now).await?;
 
     let mut logins = Vec::new();
-    let staff = [("admin", "Anna Admin", ADMIN, "admin: runs the whole program"), ("moderator", "Maxim Moderator", MODERATOR, "moderator: works the queue"), ("manager", "Marina Manager", MANAGER, "manager of the Moscow region")];
+    let staff = [
+        (
+            "admin",
+            "Anna Admin",
+            ADMIN,
+            "admin: runs the whole program",
+        ),
+        (
+            "moderator",
+            "Maxim Moderator",
+            MODERATOR,
+            "moderator: works the queue",
+        ),
+        (
+            "manager",
+            "Marina Manager",
+            MANAGER,
+            "manager of the Moscow region",
+        ),
+    ];
     for (login, name, role, what) in staff {
-        let scope = if role == MANAGER { Scope::Region(moscow) } else { Scope::Program(program.id) };
-        let id = person(&mut tx, program.id, login, name, None, "staff", None, &password_hash, now).await?;
+        let scope = if role == MANAGER {
+            Scope::Region(moscow)
+        } else {
+            Scope::Program(program.id)
+        };
+        let id = person(
+            &mut tx,
+            program.id,
+            login,
+            name,
+            None,
+            "staff",
+            None,
+            &password_hash,
+            now,
+        )
+        .await?;
         let role = role_id(&mut *tx, program.id, role).await?;
         assign(&mut tx, id, role, scope, now).await?;
         logins.push((login.to_string(), what));
     }
-    let store_specs = [("DEMO-1", "Santekhnika na Tverskoy", "Moscow, Tverskaya 1", moscow, "owner1"), ("DEMO-2", "Vodoley", "Saint Petersburg, Nevsky 20", petersburg, "owner2")];
+    let store_specs = [
+        (
+            "DEMO-1",
+            "Santekhnika na Tverskoy",
+            "Moscow, Tverskaya 1",
+            moscow,
+            "owner1",
+        ),
+        (
+            "DEMO-2",
+            "Vodoley",
+            "Saint Petersburg, Nevsky 20",
+            petersburg,
+            "owner2",
+        ),
+    ];
     for (index, (code, name, address, region, owner_login)) in store_specs.into_iter().enumerate() {
         let store = match stores::by_external_ref(&mut tx, program.id, code).await? {
             Some(store) => store,
             None => {
-                let fields = StoreFields { name: name.into(), address: address.into(), region_id: Some(region), partner_id: None, external_ref: Some(code.into()) };
+                let fields = StoreFields {
+                    name: name.into(),
+                    address: address.into(),
+                    region_id: Some(region),
+                    partner_id: None,
+                    external_ref: Some(code.into()),
+                };
                 stores::create(&mut tx, program.id, &fields, StoreStatus::Connected, now).await?
             }
         };
         let owner_phone = format!("+7900100000{}", index + 1);
-        let owner = person(&mut tx, program.id, owner_login, &format!("Owner {}", index + 1), Some(&owner_phone), "participant", Some(store.id), &password_hash, now).await?;
+        let owner = person(
+            &mut tx,
+            program.id,
+            owner_login,
+            &format!("Owner {}", index + 1),
+            Some(&owner_phone),
+            "participant",
+            Some(store.id),
+            &password_hash,
+            now,
+        )
+        .await?;
         stores::set_owner(&mut tx, &store, Some(owner), now).await?;
-        logins.push((owner_login.to_string(), if index == 0 { "owner of store DEMO-1 (sellers 1-10)" } else { "owner of store DEMO-2 (sellers 11-20)" }));
+        logins.push((
+            owner_login.to_string(),
+            if index == 0 {
+                "owner of store DEMO-1 (sellers 1-10)"
+            } else {
+                "owner of store DEMO-2 (sellers 11-20)"
+            },
+        ));
         for n in 1..=10 {
             let number = index * 10 + n;
             let login = format!("seller{number}");
             let phone = format!("+790020000{number:02}");
-            person(&mut tx, program.id, &login, &format!("Seller {number}"), Some(&phone), "participant", Some(store.id), &password_hash, now).await?;
+            person(
+                &mut tx,
+                program.id,
+                &login,
+                &format!("Seller {number}"),
+                Some(&phone),
+                "participant",
+                Some(store.id),
+                &password_hash,
+                now,
+            )
+            .await?;
         }
     }
-    logins.push(("seller1..20".into(), "sellers (phones +79002000001..20 for SMS login)"));
+    logins.push((
+        "seller1..20".into(),
+        "sellers (phones +79002000001..20 for SMS login)",
+    ));
     tx.commit().await?;
     Ok(DemoSummary { program, logins })
 }
 
-async fn named(tx: &mut Tx, table: &'static str, program_id: i64, name: &str, now: i64) -> anyhow::Result<i64> {
-    let existing: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT id FROM {table} WHERE program_id = $1 AND name = $2")))
-        .bind(program_id)
-        .bind(name)
-        .fetch_optional(&mut **tx)
-        .await?;
+async fn named(
+    tx: &mut Tx,
+    table: &'static str,
+    program_id: i64,
+    name: &str,
+    now: i64,
+) -> anyhow::Result<i64> {
+    let existing: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT id FROM {table} WHERE program_id = $1 AND name = $2"
+    )))
+    .bind(program_id)
+    .bind(name)
+    .fetch_optional(&mut **tx)
+    .await?;
     if let Some(id) = existing {
         return Ok(id);
     }
-    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!("INSERT INTO {table} (program_id, name, created_at) VALUES ($1, $2, $3) RETURNING id")))
-        .bind(program_id)
-        .bind(name)
-        .bind(now)
-        .fetch_one(&mut **tx)
-        .await?)
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO {table} (program_id, name, created_at) VALUES ($1, $2, $3) RETURNING id"
+    )))
+    .bind(program_id)
+    .bind(name)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?)
 }
 
 /// The id of the account with `login`, created when missing.
 #[allow(clippy::too_many_arguments)]
-async fn person(tx: &mut Tx, program_id: i64, login: &str, name: &str, phone: Option<&str>, kind: &'static str, store_id: Option<i64>, password_hash: &str, now: i64) -> anyhow::Result<i64> {
-    let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE program_id = $1 AND login = $2").bind(program_id).bind(login).fetch_optional(&mut **tx).await?;
+async fn person(
+    tx: &mut Tx,
+    program_id: i64,
+    login: &str,
+    name: &str,
+    phone: Option<&str>,
+    kind: &'static str,
+    store_id: Option<i64>,
+    password_hash: &str,
+    now: i64,
+) -> anyhow::Result<i64> {
+    let existing: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM users WHERE program_id = $1 AND login = $2")
+            .bind(program_id)
+            .bind(login)
+            .fetch_optional(&mut **tx)
+            .await?;
     if let Some(id) = existing {
         return Ok(id);
     }
     let new = NewPerson {
         kind,
         name: name.into(),
-        phone: phone.map(Phone::parse).transpose().map_err(anyhow::Error::msg)?,
+        phone: phone
+            .map(Phone::parse)
+            .transpose()
+            .map_err(anyhow::Error::msg)?,
         login: Some(Login::parse(login).map_err(anyhow::Error::msg)?),
         password_hash: Some(password_hash.into()),
         status: PersonStatus::Active,
@@ -111,10 +229,18 @@ async fn person(tx: &mut Tx, program_id: i64, login: &str, name: &str, phone: Op
     };
     let is_seller = kind == "participant" && !login.starts_with("owner");
     let id = if kind == "participant" {
-        let role = if is_seller { ParticipantRole::Seller } else { ParticipantRole::Owner };
-        people::create_participant(tx, program_id, &new, role, now).await.map_err(|e| anyhow::anyhow!("{e}"))?
+        let role = if is_seller {
+            ParticipantRole::Seller
+        } else {
+            ParticipantRole::Owner
+        };
+        people::create_participant(tx, program_id, &new, role, now)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?
     } else {
-        people::insert(tx, program_id, &new, now).await.map_err(|e| anyhow::anyhow!("{e}"))?
+        people::insert(tx, program_id, &new, now)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?
     };
     Ok(id)
 }

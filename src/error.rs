@@ -252,23 +252,26 @@ impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
         match &err {
             sqlx::Error::RowNotFound => ApiError::not_found("object").with_source(err),
-            sqlx::Error::Database(db) if db.is_unique_violation() => {
-                ApiError::new(ErrorCode::Conflict, "an object with these values already exists")
-                    .with_source(err)
-            }
-            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
-                ApiError::new(ErrorCode::ValidationFailed, "a referenced object does not exist")
-                    .with_source(err)
-            }
+            sqlx::Error::Database(db) if db.is_unique_violation() => ApiError::new(
+                ErrorCode::Conflict,
+                "an object with these values already exists",
+            )
+            .with_source(err),
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => ApiError::new(
+                ErrorCode::ValidationFailed,
+                "a referenced object does not exist",
+            )
+            .with_source(err),
             sqlx::Error::Database(db) if db.is_check_violation() => ApiError::new(
                 ErrorCode::ValidationFailed,
                 "the change breaks a rule of the data model",
             )
             .with_source(err),
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => {
-                ApiError::new(ErrorCode::ServiceUnavailable, "the database is busy; retry shortly")
-                    .with_source(err)
-            }
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => ApiError::new(
+                ErrorCode::ServiceUnavailable,
+                "the database is busy; retry shortly",
+            )
+            .with_source(err),
             _ => ApiError::internal(err),
         }
     }

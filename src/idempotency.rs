@@ -42,7 +42,9 @@ impl FromRequest for IdempotencyKey {
             .to_str()
             .ok()
             .map(str::trim)
-            .filter(|key| (1..=200).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()))
+            .filter(|key| {
+                (1..=200).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
+            })
             .map(|key| IdempotencyKey(Some(key.to_string())))
             .ok_or_else(|| {
                 ApiError::new(
@@ -207,11 +209,12 @@ where
             Ok(reply.into_response(false))
         }
         Err(err) => {
-            let released = sqlx::query("DELETE FROM idempotency_keys WHERE owner = $1 AND key = $2")
-                .bind(owner)
-                .bind(key)
-                .execute(&state.db.pool)
-                .await;
+            let released =
+                sqlx::query("DELETE FROM idempotency_keys WHERE owner = $1 AND key = $2")
+                    .bind(owner)
+                    .bind(key)
+                    .execute(&state.db.pool)
+                    .await;
             if let Err(release_err) = released {
                 tracing::warn!(error = ?release_err, "could not release an idempotency key");
             }

@@ -136,7 +136,9 @@ impl OutboxWorker {
                 let message: SmsMessage = parse_payload(payload)?;
                 self.sms.send(&message).await
             }
-            other => Err(DeliveryError::Permanent(format!("unknown outbox kind {other:?}"))),
+            other => Err(DeliveryError::Permanent(format!(
+                "unknown outbox kind {other:?}"
+            ))),
         }
     }
 
@@ -157,12 +159,14 @@ impl OutboxWorker {
             }
             Err(DeliveryError::Retryable(reason)) if attempt < i64::from(self.max_attempts) => {
                 tracing::warn!(id, attempt, %reason, "outbox delivery failed; will retry");
-                sqlx::query("UPDATE outbox SET next_attempt_at = $1, last_error = $2 WHERE id = $3")
-                    .bind(now + backoff_ms(attempt))
-                    .bind(reason)
-                    .bind(id)
-                    .execute(&self.db.pool)
-                    .await?;
+                sqlx::query(
+                    "UPDATE outbox SET next_attempt_at = $1, last_error = $2 WHERE id = $3",
+                )
+                .bind(now + backoff_ms(attempt))
+                .bind(reason)
+                .bind(id)
+                .execute(&self.db.pool)
+                .await?;
             }
             Err(err) => {
                 tracing::error!(id, attempt, error = %err, "outbox delivery gave up");

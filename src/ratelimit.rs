@@ -15,7 +15,9 @@ use crate::db::Clock;
 pub enum Decision {
     Allowed,
     /// Over the limit; the window ends in this many seconds.
-    Limited { retry_after_secs: u64 },
+    Limited {
+        retry_after_secs: u64,
+    },
 }
 
 #[async_trait]
@@ -149,7 +151,12 @@ impl RateLimiter for RedisRateLimiter {
             .arg(&key)
             .query_async(&mut connection)
             .await?;
-        Ok(decision(count.unwrap_or(0).saturating_add(1), limit, ttl_ms.max(0), 0))
+        Ok(decision(
+            count.unwrap_or(0).saturating_add(1),
+            limit,
+            ttl_ms.max(0),
+            0,
+        ))
     }
 
     async fn reset(&self, key: &str) -> anyhow::Result<()> {
@@ -174,16 +181,28 @@ mod tests {
         let limiter = InMemoryRateLimiter::new(clock.clone());
         let window = Duration::from_secs(60);
         for _ in 0..3 {
-            assert_eq!(limiter.hit("k", 3, window).await.ok(), Some(Decision::Allowed));
+            assert_eq!(
+                limiter.hit("k", 3, window).await.ok(),
+                Some(Decision::Allowed)
+            );
         }
         assert!(matches!(
             limiter.hit("k", 3, window).await.ok(),
             Some(Decision::Limited { retry_after_secs }) if retry_after_secs <= 60
         ));
-        assert!(matches!(limiter.peek("k", 3, window).await.ok(), Some(Decision::Limited { .. })));
-        assert_eq!(limiter.hit("other", 3, window).await.ok(), Some(Decision::Allowed));
+        assert!(matches!(
+            limiter.peek("k", 3, window).await.ok(),
+            Some(Decision::Limited { .. })
+        ));
+        assert_eq!(
+            limiter.hit("other", 3, window).await.ok(),
+            Some(Decision::Allowed)
+        );
         clock.advance(Duration::from_secs(61));
-        assert_eq!(limiter.hit("k", 3, window).await.ok(), Some(Decision::Allowed));
+        assert_eq!(
+            limiter.hit("k", 3, window).await.ok(),
+            Some(Decision::Allowed)
+        );
     }
 
     #[tokio::test]
@@ -191,11 +210,23 @@ mod tests {
         let limiter = InMemoryRateLimiter::new(Clock::default());
         let window = Duration::from_secs(60);
         for _ in 0..10 {
-            assert_eq!(limiter.peek("k", 1, window).await.ok(), Some(Decision::Allowed));
+            assert_eq!(
+                limiter.peek("k", 1, window).await.ok(),
+                Some(Decision::Allowed)
+            );
         }
-        assert_eq!(limiter.hit("k", 1, window).await.ok(), Some(Decision::Allowed));
-        assert!(matches!(limiter.peek("k", 1, window).await.ok(), Some(Decision::Limited { .. })));
+        assert_eq!(
+            limiter.hit("k", 1, window).await.ok(),
+            Some(Decision::Allowed)
+        );
+        assert!(matches!(
+            limiter.peek("k", 1, window).await.ok(),
+            Some(Decision::Limited { .. })
+        ));
         assert!(limiter.reset("k").await.is_ok());
-        assert_eq!(limiter.peek("k", 1, window).await.ok(), Some(Decision::Allowed));
+        assert_eq!(
+            limiter.peek("k", 1, window).await.ok(),
+            Some(Decision::Allowed)
+        );
     }
 }

@@ -53,13 +53,16 @@ impl Application {
         let clock = overrides.clock.unwrap_or_default();
         let db = Db::connect(&settings.database_url(), &settings.database).await?;
         db.migrate().await?;
-        let default_slug = Slug::parse(&settings.default_program).map_err(|e| anyhow::anyhow!("default_program: {e}"))?;
+        let default_slug = Slug::parse(&settings.default_program)
+            .map_err(|e| anyhow::anyhow!("default_program: {e}"))?;
         programs::ensure(&db, &default_slug, clock.now_ms()).await?;
 
         let limiter: SharedRateLimiter = match settings.redis_url() {
             Some(url) => {
                 let client = redis::Client::open(url).context("parsing REDIS_URL")?;
-                let connection = redis::aio::ConnectionManager::new(client).await.context("connecting to Redis")?;
+                let connection = redis::aio::ConnectionManager::new(client)
+                    .await
+                    .context("connecting to Redis")?;
                 Arc::new(RedisRateLimiter::new(connection))
             }
             None => Arc::new(InMemoryRateLimiter::new(clock.clone())),
@@ -78,14 +81,26 @@ impl Application {
         };
 
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let worker = OutboxWorker { db, clock, sms, bell: state.outbox.clone(), max_attempts: settings.sms.max_attempts };
+        let worker = OutboxWorker {
+            db,
+            clock,
+            sms,
+            bell: state.outbox.clone(),
+            max_attempts: settings.sms.max_attempts,
+        };
         let background = vec![tokio::spawn(worker.run(shutdown_rx))];
 
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))
             .with_context(|| format!("binding {}:{}", settings.host, settings.port))?;
         let port = listener.local_addr()?.port();
         let server = build_server(listener, state.clone(), settings.workers)?;
-        Ok(Self { port, server, state, shutdown, background })
+        Ok(Self {
+            port,
+            server,
+            state,
+            shutdown,
+            background,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -94,6 +109,11 @@ impl Application {
 
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// Stops the server from elsewhere (tests, embedding).
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
     }
 
     /// Serves until SIGINT/SIGTERM (or the server handle stops it), then drains
@@ -116,17 +136,27 @@ fn build_server(listener: TcpListener, state: AppState, workers: usize) -> anyho
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap_fn(|request, service| {
-                let metrics = request.app_data::<web::Data<AppState>>().map(|s| s.metrics.clone());
+                let metrics = request
+                    .app_data::<web::Data<AppState>>()
+                    .map(|s| s.metrics.clone());
                 let method = request.method().to_string();
-                let route = request.match_pattern().unwrap_or_else(|| "unmatched".into());
+                let route = request
+                    .match_pattern()
+                    .unwrap_or_else(|| "unmatched".into());
                 let started = Instant::now();
                 let future = service.call(request);
                 async move {
                     let response: ServiceResponse = future.await?;
                     if let Some(metrics) = metrics {
                         let status = response.status().as_u16().to_string();
-                        metrics.http_requests.with_label_values(&[method.as_str(), route.as_str(), status.as_str()]).inc();
-                        metrics.http_duration.with_label_values(&[method.as_str(), route.as_str()]).observe(started.elapsed().as_secs_f64());
+                        metrics
+                            .http_requests
+                            .with_label_values(&[method.as_str(), route.as_str(), status.as_str()])
+                            .inc();
+                        metrics
+                            .http_duration
+                            .with_label_values(&[method.as_str(), route.as_str()])
+                            .observe(started.elapsed().as_secs_f64());
                     }
                     Ok(response)
                 }
@@ -135,9 +165,15 @@ fn build_server(listener: TcpListener, state: AppState, workers: usize) -> anyho
                 let future = service.call(request);
                 async move {
                     let mut response: ServiceResponse = future.await?;
-                    let request_id = response.request().extensions().get::<RequestId>().map(ToString::to_string);
+                    let request_id = response
+                        .request()
+                        .extensions()
+                        .get::<RequestId>()
+                        .map(ToString::to_string);
                     if let Some(value) = request_id.and_then(|id| HeaderValue::from_str(&id).ok()) {
-                        response.headers_mut().insert(HeaderName::from_static("x-request-id"), value);
+                        response
+                            .headers_mut()
+                            .insert(HeaderName::from_static("x-request-id"), value);
                     }
                     Ok(response)
                 }

@@ -140,7 +140,8 @@ impl Permission {
 
     /// Whether holding `self` grants `wanted` (edit implies view).
     pub fn grants(self, wanted: Permission) -> bool {
-        self.section == wanted.section && (self.action == wanted.action || self.action == Action::Edit)
+        self.section == wanted.section
+            && (self.action == wanted.action || self.action == Action::Edit)
     }
 }
 
@@ -158,9 +159,9 @@ impl FromStr for Permission {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (section, action) = s
-            .split_once('.')
-            .ok_or_else(|| format!("{s:?} is not a permission; expected section.view or section.edit"))?;
+        let (section, action) = s.split_once('.').ok_or_else(|| {
+            format!("{s:?} is not a permission; expected section.view or section.edit")
+        })?;
         let section = Section::ALL
             .into_iter()
             .find(|candidate| candidate.as_str() == section)
@@ -175,7 +176,9 @@ impl FromStr for Permission {
 }
 
 /// What part of a program a role assignment covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum Scope {
     Program(i64),
@@ -473,7 +476,11 @@ mod tests {
     fn owner_sees_only_own_store() {
         let access = Access {
             program_id: 1,
-            grants: vec![grant(OWNER, &[Permission::view(S::Stores)], Scope::Store(10))],
+            grants: vec![grant(
+                OWNER,
+                &[Permission::view(S::Stores)],
+                Scope::Store(10),
+            )],
         };
         assert!(access.allows(Permission::view(S::Stores), &store_target(10, 5, None)));
         assert!(!access.allows(Permission::view(S::Stores), &store_target(11, 5, None)));
@@ -484,7 +491,11 @@ mod tests {
     fn manager_is_bounded_by_region_and_program() {
         let access = Access {
             program_id: 1,
-            grants: vec![grant(MANAGER, &[Permission::edit(S::Stores)], Scope::Region(5))],
+            grants: vec![grant(
+                MANAGER,
+                &[Permission::edit(S::Stores)],
+                Scope::Region(5),
+            )],
         };
         assert!(access.allows(Permission::edit(S::Stores), &store_target(10, 5, None)));
         assert!(!access.allows(Permission::edit(S::Stores), &store_target(10, 6, None)));
@@ -508,7 +519,11 @@ mod tests {
         let access = Access {
             program_id: 1,
             grants: vec![
-                grant(PARTNER, &[Permission::view(S::Participants)], Scope::Partner(3)),
+                grant(
+                    PARTNER,
+                    &[Permission::view(S::Participants)],
+                    Scope::Partner(3),
+                ),
                 grant(OWNER, &[Permission::view(S::Participants)], Scope::Store(9)),
                 grant("auditor", &[Permission::view(S::Audit)], Scope::Program(1)),
             ],

@@ -113,7 +113,11 @@ where
         let scope_id: i64 = row.try_get(3)?;
         let permission: Option<String> = row.try_get(4)?;
         let Ok(scope) = Scope::from_parts(&scope_kind, scope_id) else {
-            tracing::warn!(assignment_id, scope_kind, "ignoring assignment with unknown scope");
+            tracing::warn!(
+                assignment_id,
+                scope_kind,
+                "ignoring assignment with unknown scope"
+            );
             continue;
         };
         let grant = grants.entry(assignment_id).or_insert_with(|| Grant {

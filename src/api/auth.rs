@@ -47,7 +47,11 @@ pub struct PasswordLogin {
     )
 )]
 #[post("/api/v1/auth/otp")]
-pub async fn request_otp(state: web::Data<AppState>, request: HttpRequest, body: web::Json<OtpRequest>) -> ApiResult<HttpResponse> {
+pub async fn request_otp(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: web::Json<OtpRequest>,
+) -> ApiResult<HttpResponse> {
     validate! {
         phone = "phone" => Phone::parse(&body.phone),
         program = "program" => optional(body.program.as_deref(), Slug::parse),
@@ -67,7 +71,11 @@ pub async fn request_otp(state: web::Data<AppState>, request: HttpRequest, body:
     )
 )]
 #[post("/api/v1/auth/otp/verify")]
-pub async fn verify_otp(state: web::Data<AppState>, request: HttpRequest, body: web::Json<OtpVerify>) -> ApiResult<HttpResponse> {
+pub async fn verify_otp(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: web::Json<OtpVerify>,
+) -> ApiResult<HttpResponse> {
     validate! {
         phone = "phone" => Phone::parse(&body.phone),
         code = "code" => check_code_shape(&body.code),
@@ -97,7 +105,11 @@ fn check_code_shape(code: &str) -> Result<&str, String> {
     )
 )]
 #[post("/api/v1/auth/login")]
-pub async fn login_with_password(state: web::Data<AppState>, request: HttpRequest, body: web::Json<PasswordLogin>) -> ApiResult<HttpResponse> {
+pub async fn login_with_password(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: web::Json<PasswordLogin>,
+) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     validate! {
         login = "login" => Login::parse(&body.login),
@@ -147,7 +159,8 @@ pub struct Me {
     pub partner_id: Option<i64>,
     pub brand_id: Option<i64>,
     pub roles: Vec<HeldRole>,
-    /// Every permission the caller holds somewhere (`stores.view`, …).
+    /// Every permission the caller holds somewhere (`stores.view`, …); an edit
+    /// permission brings its view permission along.
     pub permissions: Vec<String>,
 }
 
@@ -164,7 +177,9 @@ pub async fn get_me(state: web::Data<AppState>, caller: AnyCaller) -> ApiResult<
         .access
         .grants
         .iter()
-        .flat_map(|g| g.permissions.iter().map(ToString::to_string))
+        .flat_map(|g| g.permissions.iter())
+        .flat_map(|p| [*p, crate::access::Permission::view(p.section)])
+        .map(|p| p.to_string())
         .collect();
     permissions.sort();
     permissions.dedup();
@@ -180,7 +195,15 @@ pub async fn get_me(state: web::Data<AppState>, caller: AnyCaller) -> ApiResult<
         store_id: account.store_id,
         partner_id: account.partner_id,
         brand_id: account.brand_id,
-        roles: caller.access.grants.iter().map(|g| HeldRole { role: g.role.clone(), scope: g.scope }).collect(),
+        roles: caller
+            .access
+            .grants
+            .iter()
+            .map(|g| HeldRole {
+                role: g.role.clone(),
+                scope: g.scope,
+            })
+            .collect(),
         permissions,
     };
     Ok(HttpResponse::Ok().json(me))

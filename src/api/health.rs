@@ -27,7 +27,9 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         Ok(()) => HttpResponse::Ok().json(Health { status: "ready" }),
         Err(err) => {
             tracing::warn!(error = ?err, "readiness check failed");
-            HttpResponse::ServiceUnavailable().json(Health { status: "database unavailable" })
+            HttpResponse::ServiceUnavailable().json(Health {
+                status: "database unavailable",
+            })
         }
     }
 }
@@ -35,7 +37,9 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 /// Prometheus text format (not part of the public API document).
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     match state.metrics.render() {
-        Ok(text) => HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(text),
+        Ok(text) => HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4")
+            .body(text),
         Err(err) => {
             tracing::error!(error = ?err, "rendering metrics failed");
             HttpResponse::InternalServerError().finish()

@@ -21,17 +21,44 @@ pub struct ImportParams {
 }
 
 /// Reads the request body up to `limit` bytes, refusing anything that is not CSV.
-async fn read_csv(request: &HttpRequest, mut payload: web::Payload, limit: usize) -> ApiResult<Vec<u8>> {
-    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("text/csv");
-    let essence = content_type.split(';').next().unwrap_or_default().trim().to_lowercase();
-    if !matches!(essence.as_str(), "text/csv" | "application/csv" | "text/plain" | "application/vnd.ms-excel") {
-        return Err(ApiError::new(ErrorCode::UnsupportedMediaType, "send the file as the body with `Content-Type: text/csv`"));
+async fn read_csv(
+    request: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> ApiResult<Vec<u8>> {
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("text/csv");
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_lowercase();
+    if !matches!(
+        essence.as_str(),
+        "text/csv" | "application/csv" | "text/plain" | "application/vnd.ms-excel"
+    ) {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "send the file as the body with `Content-Type: text/csv`",
+        ));
     }
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|err| ApiError::new(ErrorCode::InvalidParameter, format!("the upload broke off: {err}")))?;
+        let chunk = chunk.map_err(|err| {
+            ApiError::new(
+                ErrorCode::InvalidParameter,
+                format!("the upload broke off: {err}"),
+            )
+        })?;
         if body.len() + chunk.len() > limit {
-            return Err(ApiError::new(ErrorCode::PayloadTooLarge, format!("the file is larger than {limit} bytes; split it")));
+            return Err(ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("the file is larger than {limit} bytes; split it"),
+            ));
         }
         body.extend_from_slice(&chunk);
     }
@@ -46,12 +73,25 @@ async fn read_csv(request: &HttpRequest, mut payload: web::Payload, limit: usize
     responses((status = 200, body = ImportSummary), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, description = "import_rejected, with `rows`", body = Problem, content_type = "application/problem+json"))
 )]
 #[post("/api/v1/imports/stores")]
-pub async fn import_stores(state: web::Data<AppState>, caller: Caller, request: HttpRequest, params: web::Query<ImportParams>, payload: web::Payload) -> ApiResult<HttpResponse> {
+pub async fn import_stores(
+    state: web::Data<AppState>,
+    caller: Caller,
+    request: HttpRequest,
+    params: web::Query<ImportParams>,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
     caller.require_anywhere(Permission::edit(Section::Stores))?;
     let body = read_csv(&request, payload, state.settings.limits.csv_body_bytes).await?;
     let (required, optional) = imports::STORE_COLUMNS;
     let table = CsvTable::parse(&body, required, optional)?;
-    let summary = imports::import_stores(&state.db, &caller, &table, params.dry_run, state.clock.now_ms()).await?;
+    let summary = imports::import_stores(
+        &state.db,
+        &caller,
+        &table,
+        params.dry_run,
+        state.clock.now_ms(),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(summary))
 }
 
@@ -63,11 +103,24 @@ pub async fn import_stores(state: web::Data<AppState>, caller: Caller, request: 
     responses((status = 200, body = ImportSummary), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, description = "import_rejected, with `rows`", body = Problem, content_type = "application/problem+json"))
 )]
 #[post("/api/v1/imports/participants")]
-pub async fn import_participants(state: web::Data<AppState>, caller: Caller, request: HttpRequest, params: web::Query<ImportParams>, payload: web::Payload) -> ApiResult<HttpResponse> {
+pub async fn import_participants(
+    state: web::Data<AppState>,
+    caller: Caller,
+    request: HttpRequest,
+    params: web::Query<ImportParams>,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
     caller.require_anywhere(Permission::edit(Section::Participants))?;
     let body = read_csv(&request, payload, state.settings.limits.csv_body_bytes).await?;
     let (required, optional) = imports::PARTICIPANT_COLUMNS;
     let table = CsvTable::parse(&body, required, optional)?;
-    let summary = imports::import_participants(&state.db, &caller, &table, params.dry_run, state.clock.now_ms()).await?;
+    let summary = imports::import_participants(
+        &state.db,
+        &caller,
+        &table,
+        params.dry_run,
+        state.clock.now_ms(),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(summary))
 }

@@ -26,15 +26,22 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
 
 fn json_error(err: JsonPayloadError) -> ApiError {
     match err {
-        JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => {
-            ApiError::new(ErrorCode::PayloadTooLarge, format!("the body is larger than {limit} bytes"))
-        }
+        JsonPayloadError::Overflow { limit }
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("the body is larger than {limit} bytes"),
+        ),
         JsonPayloadError::ContentType => ApiError::new(
             ErrorCode::UnsupportedMediaType,
             "send the body as JSON with `Content-Type: application/json`",
         ),
-        JsonPayloadError::Deserialize(err) => ApiError::new(ErrorCode::InvalidJson, describe_json_error(&err)),
-        other => ApiError::new(ErrorCode::InvalidJson, format!("the body could not be read: {other}")),
+        JsonPayloadError::Deserialize(err) => {
+            ApiError::new(ErrorCode::InvalidJson, describe_json_error(&err))
+        }
+        other => ApiError::new(
+            ErrorCode::InvalidJson,
+            format!("the body could not be read: {other}"),
+        ),
     }
 }
 
@@ -51,19 +58,30 @@ fn describe_json_error(err: &serde_json::Error) -> String {
 
 pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|err: PathError, _request| {
-        ApiError::new(ErrorCode::InvalidParameter, format!("the URL has a malformed part: {err}")).into()
+        ApiError::new(
+            ErrorCode::InvalidParameter,
+            format!("the URL has a malformed part: {err}"),
+        )
+        .into()
     })
 }
 
 pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|err: QueryPayloadError, _request| {
-        ApiError::new(ErrorCode::InvalidParameter, format!("the query string is malformed: {err}")).into()
+        ApiError::new(
+            ErrorCode::InvalidParameter,
+            format!("the query string is malformed: {err}"),
+        )
+        .into()
     })
 }
 
 /// Everything that matched no route.
 pub async fn not_found(request: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::new(ErrorCode::NotFound, format!("no such endpoint: {} {}", request.method(), request.path())))
+    Err(ApiError::new(
+        ErrorCode::NotFound,
+        format!("no such endpoint: {} {}", request.method(), request.path()),
+    ))
 }
 
 /// `GET /problems/{code}`: what a problem `type` means.
@@ -152,7 +170,12 @@ impl Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("A token from loginWithPassword or verifyOtp")).build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A token from loginWithPassword or verifyOtp"))
+                    .build(),
+            ),
         );
     }
 }
@@ -163,5 +186,7 @@ pub fn openapi_json() -> String {
 }
 
 pub async fn openapi_document() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(openapi_json())
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(openapi_json())
 }

@@ -34,7 +34,11 @@ pub struct ProgramUpdate {
     responses((status = 200, body = Program), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"))
 )]
 #[patch("/api/v1/program")]
-pub async fn update_program(state: web::Data<AppState>, caller: Caller, body: web::Json<ProgramUpdate>) -> ApiResult<HttpResponse> {
+pub async fn update_program(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<ProgramUpdate>,
+) -> ApiResult<HttpResponse> {
     validate! {
         name = "name" => optional(body.name.as_deref(), Title::parse),
         timezone = "timezone" => optional(body.timezone.as_deref(), TimeZoneName::parse),
@@ -45,9 +49,24 @@ pub async fn update_program(state: web::Data<AppState>, caller: Caller, body: we
     let before = programs::by_id(&mut *tx, caller.program_id()).await?;
     let name = name.map_or_else(|| before.name.clone(), |n| n.into_string());
     let timezone = timezone.map_or_else(|| before.timezone.clone(), |z| z.as_str().to_string());
-    sqlx::query("UPDATE programs SET name = $1, timezone = $2 WHERE id = $3").bind(&name).bind(&timezone).bind(before.id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE programs SET name = $1, timezone = $2 WHERE id = $3")
+        .bind(&name)
+        .bind(&timezone)
+        .bind(before.id)
+        .execute(&mut *tx)
+        .await?;
     let after = programs::by_id(&mut *tx, before.id).await?;
-    crate::audit::record(&mut tx, before.id, Some(caller.id()), "program.update", &format!("program:{}", before.id), serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok(), now).await?;
+    crate::audit::record(
+        &mut tx,
+        before.id,
+        Some(caller.id()),
+        "program.update",
+        &format!("program:{}", before.id),
+        serde_json::to_value(&before).ok(),
+        serde_json::to_value(&after).ok(),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(HttpResponse::Ok().json(after))
 }
@@ -72,11 +91,29 @@ struct Catalog {
     noun: &'static str,
 }
 
-const REGIONS: Catalog = Catalog { table: "regions", section: Section::Regions, noun: "region" };
-const PARTNERS: Catalog = Catalog { table: "partners", section: Section::Partners, noun: "partner" };
-const BRANDS: Catalog = Catalog { table: "brands", section: Section::Brands, noun: "brand" };
+const REGIONS: Catalog = Catalog {
+    table: "regions",
+    section: Section::Regions,
+    noun: "region",
+};
+const PARTNERS: Catalog = Catalog {
+    table: "partners",
+    section: Section::Partners,
+    noun: "partner",
+};
+const BRANDS: Catalog = Catalog {
+    table: "brands",
+    section: Section::Brands,
+    noun: "brand",
+};
 
-async fn create_item(state: &AppState, caller: &Caller, key: &IdempotencyKey, catalog: &Catalog, body: &NamedItemRequest) -> ApiResult<HttpResponse> {
+async fn create_item(
+    state: &AppState,
+    caller: &Caller,
+    key: &IdempotencyKey,
+    catalog: &Catalog,
+    body: &NamedItemRequest,
+) -> ApiResult<HttpResponse> {
     validate! { name = "name" => Title::parse(&body.name) }
     caller.require_program_wide(Permission::edit(catalog.section))?;
     idempotency::run(state, &idempotency::owner_user(caller.id()), key, &(catalog.table, body), || async {
@@ -102,12 +139,19 @@ async fn create_item(state: &AppState, caller: &Caller, key: &IdempotencyKey, ca
     .await
 }
 
-async fn list_items(state: &AppState, caller: &Caller, catalog: &Catalog) -> ApiResult<HttpResponse> {
+async fn list_items(
+    state: &AppState,
+    caller: &Caller,
+    catalog: &Catalog,
+) -> ApiResult<HttpResponse> {
     caller.require_anywhere(Permission::view(catalog.section))?;
-    let items: Vec<NamedItem> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT id, name, created_at FROM {} WHERE program_id = $1 ORDER BY name", catalog.table)))
-        .bind(caller.program_id())
-        .fetch_all(&state.db.pool)
-        .await?;
+    let items: Vec<NamedItem> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT id, name, created_at FROM {} WHERE program_id = $1 ORDER BY name",
+        catalog.table
+    )))
+    .bind(caller.program_id())
+    .fetch_all(&state.db.pool)
+    .await?;
     Ok(HttpResponse::Ok().json(items))
 }
 
@@ -115,7 +159,12 @@ async fn list_items(state: &AppState, caller: &Caller, catalog: &Catalog) -> Api
 #[utoipa::path(operation_id = "createRegion", tag = "program", security(("bearer" = [])), request_body = NamedItemRequest, params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = NamedItem), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
 #[post("/api/v1/regions")]
-pub async fn create_region(state: web::Data<AppState>, caller: Caller, key: IdempotencyKey, body: web::Json<NamedItemRequest>) -> ApiResult<HttpResponse> {
+pub async fn create_region(
+    state: web::Data<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    body: web::Json<NamedItemRequest>,
+) -> ApiResult<HttpResponse> {
     create_item(&state, &caller, &key, &REGIONS, &body).await
 }
 
@@ -130,7 +179,12 @@ pub async fn list_regions(state: web::Data<AppState>, caller: Caller) -> ApiResu
 #[utoipa::path(operation_id = "createPartner", tag = "program", security(("bearer" = [])), request_body = NamedItemRequest, params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = NamedItem), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
 #[post("/api/v1/partners")]
-pub async fn create_partner(state: web::Data<AppState>, caller: Caller, key: IdempotencyKey, body: web::Json<NamedItemRequest>) -> ApiResult<HttpResponse> {
+pub async fn create_partner(
+    state: web::Data<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    body: web::Json<NamedItemRequest>,
+) -> ApiResult<HttpResponse> {
     create_item(&state, &caller, &key, &PARTNERS, &body).await
 }
 
@@ -145,7 +199,12 @@ pub async fn list_partners(state: web::Data<AppState>, caller: Caller) -> ApiRes
 #[utoipa::path(operation_id = "createBrand", tag = "program", security(("bearer" = [])), request_body = NamedItemRequest, params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = NamedItem), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
 #[post("/api/v1/brands")]
-pub async fn create_brand(state: web::Data<AppState>, caller: Caller, key: IdempotencyKey, body: web::Json<NamedItemRequest>) -> ApiResult<HttpResponse> {
+pub async fn create_brand(
+    state: web::Data<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    body: web::Json<NamedItemRequest>,
+) -> ApiResult<HttpResponse> {
     create_item(&state, &caller, &key, &BRANDS, &body).await
 }
 

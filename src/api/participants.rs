@@ -64,7 +64,11 @@ const MAX_GROUP_MEMBERS: usize = 200;
     )
 )]
 #[post("/api/v1/registrations")]
-pub async fn register_participant(state: web::Data<AppState>, key: IdempotencyKey, body: web::Json<RegisterRequest>) -> ApiResult<HttpResponse> {
+pub async fn register_participant(
+    state: web::Data<AppState>,
+    key: IdempotencyKey,
+    body: web::Json<RegisterRequest>,
+) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     validate! {
         phone = "phone" => Phone::parse(&body.phone),
@@ -75,21 +79,47 @@ pub async fn register_participant(state: web::Data<AppState>, key: IdempotencyKe
         joining = "store" => joining_of(&body),
     }
     if login.is_some() != password.is_some() {
-        return Err(ApiError::field("password", "login and password go together"));
+        return Err(ApiError::field(
+            "password",
+            "login and password go together",
+        ));
     }
-    let slug = program.map_or_else(|| state.settings.default_program.clone(), |p| p.as_str().to_string());
-    let program = programs::by_slug(&state.db, &slug).await?.ok_or_else(|| ApiError::field("program", format!("there is no program {slug:?}")))?;
-    idempotency::run(&state, idempotency::OWNER_ANONYMOUS, &key, &("registerParticipant", &body), || async {
-        let password_hash = match &password {
-            Some(password) => Some(hash_password(password.expose().to_string()).await?),
-            None => None,
-        };
-        let applicant = Applicant { phone, name, login, password_hash };
-        let mut tx = state.db.begin().await?;
-        let registered = registration::register(&mut tx, program.id, &applicant, &joining, state.clock.now_ms()).await?;
-        tx.commit().await?;
-        Reply::created(&registered)
-    })
+    let slug = program.map_or_else(
+        || state.settings.default_program.clone(),
+        |p| p.as_str().to_string(),
+    );
+    let program = programs::by_slug(&state.db, &slug)
+        .await?
+        .ok_or_else(|| ApiError::field("program", format!("there is no program {slug:?}")))?;
+    idempotency::run(
+        &state,
+        idempotency::OWNER_ANONYMOUS,
+        &key,
+        &("registerParticipant", &body),
+        || async {
+            let password_hash = match &password {
+                Some(password) => Some(hash_password(password.expose().to_string()).await?),
+                None => None,
+            };
+            let applicant = Applicant {
+                phone,
+                name,
+                login,
+                password_hash,
+            };
+            let mut tx = state.db.begin().await?;
+            let registered = registration::register(
+                &mut tx,
+                program.id,
+                &applicant,
+                &joining,
+                state.clock.now_ms(),
+            )
+            .await?;
+            tx.commit().await?;
+            Reply::created(&registered)
+        },
+    )
     .await
 }
 
@@ -99,18 +129,26 @@ fn joining_of(body: &RegisterRequest) -> Result<Joining, String> {
         (None, Some(store_id), None) => Ok(Joining::Store(store_id)),
         (None, None, Some(store)) => {
             if store.members.len() > MAX_GROUP_MEMBERS {
-                return Err(format!("a group registration brings at most {MAX_GROUP_MEMBERS} members"));
+                return Err(format!(
+                    "a group registration brings at most {MAX_GROUP_MEMBERS} members"
+                ));
             }
             let mut members = Vec::with_capacity(store.members.len());
             for (index, member) in store.members.iter().enumerate() {
-                let phone = Phone::parse(&member.phone).map_err(|e| format!("members[{index}].phone: {e}"))?;
-                let name = PersonName::parse(&member.name).map_err(|e| format!("members[{index}].name: {e}"))?;
+                let phone = Phone::parse(&member.phone)
+                    .map_err(|e| format!("members[{index}].phone: {e}"))?;
+                let name = PersonName::parse(&member.name)
+                    .map_err(|e| format!("members[{index}].name: {e}"))?;
                 members.push((phone, name));
             }
             Ok(Joining::NewStore {
                 fields: StoreFields {
-                    name: Title::parse(&store.name).map_err(|e| format!("name: {e}"))?.into_string(),
-                    address: Address::parse_optional(&store.address).map_err(|e| format!("address: {e}"))?.into_string(),
+                    name: Title::parse(&store.name)
+                        .map_err(|e| format!("name: {e}"))?
+                        .into_string(),
+                    address: Address::parse_optional(&store.address)
+                        .map_err(|e| format!("address: {e}"))?
+                        .into_string(),
                     region_id: store.region_id,
                     partner_id: None,
                     external_ref: None,
@@ -135,11 +173,25 @@ pub struct RejectRequest {
     pub reason: String,
 }
 
-async fn decide(state: &AppState, caller: &Caller, id: i64, decision: Decision, reason: Option<&str>) -> ApiResult<Reply> {
+async fn decide(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    decision: Decision,
+    reason: Option<&str>,
+) -> ApiResult<Reply> {
     let mut tx = state.db.begin().await?;
     let person = people::get(&mut *tx, caller.program_id(), id).await?;
     caller.require(Permission::edit(Section::Registrations), &person.target())?;
-    let user_ids = registration::decide(&mut tx, &person, decision, reason, caller.id(), state.clock.now_ms()).await?;
+    let user_ids = registration::decide(
+        &mut tx,
+        &person,
+        decision,
+        reason,
+        caller.id(),
+        state.clock.now_ms(),
+    )
+    .await?;
     tx.commit().await?;
     let status = match decision {
         Decision::Approve => PersonStatus::Active,
@@ -155,9 +207,21 @@ async fn decide(state: &AppState, caller: &Caller, id: i64, decision: Decision, 
     responses((status = 200, body = Decided), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"))
 )]
 #[post("/api/v1/participants/{id}/approve")]
-pub async fn approve_participant(state: web::Data<AppState>, caller: Caller, key: IdempotencyKey, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+pub async fn approve_participant(
+    state: web::Data<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    idempotency::run(&state, &idempotency::owner_user(caller.id()), &key, &("approveParticipant", id), || decide(&state, &caller, id, Decision::Approve, None)).await
+    idempotency::run(
+        &state,
+        &idempotency::owner_user(caller.id()),
+        &key,
+        &("approveParticipant", id),
+        || decide(&state, &caller, id, Decision::Approve, None),
+    )
+    .await
 }
 
 /// Rejects a pending participant with a reason; the account is blocked.
@@ -167,12 +231,22 @@ pub async fn approve_participant(state: web::Data<AppState>, caller: Caller, key
     responses((status = 200, body = Decided), (status = 403, body = Problem, content_type = "application/problem+json"))
 )]
 #[post("/api/v1/participants/{id}/reject")]
-pub async fn reject_participant(state: web::Data<AppState>, caller: Caller, key: IdempotencyKey, id: web::Path<i64>, body: web::Json<RejectRequest>) -> ApiResult<HttpResponse> {
+pub async fn reject_participant(
+    state: web::Data<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    id: web::Path<i64>,
+    body: web::Json<RejectRequest>,
+) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     validate! { reason = "reason" => Title::parse(&body.reason) }
-    idempotency::run(&state, &idempotency::owner_user(caller.id()), &key, &("rejectParticipant", id, &*body), || {
-        decide(&state, &caller, id, Decision::Reject, Some(reason.as_str()))
-    })
+    idempotency::run(
+        &state,
+        &idempotency::owner_user(caller.id()),
+        &key,
+        &("rejectParticipant", id, &*body),
+        || decide(&state, &caller, id, Decision::Reject, Some(reason.as_str())),
+    )
     .await
 }
 
@@ -194,12 +268,30 @@ pub struct ParticipantFilter {
     responses((status = 200, body = Page<Person>), (status = 403, body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/api/v1/participants")]
-pub async fn list_participants(state: web::Data<AppState>, caller: Caller, filter: web::Query<ParticipantFilter>, page: web::Query<PageParams>) -> ApiResult<HttpResponse> {
+pub async fn list_participants(
+    state: web::Data<AppState>,
+    caller: Caller,
+    filter: web::Query<ParticipantFilter>,
+    page: web::Query<PageParams>,
+) -> ApiResult<HttpResponse> {
     let visibility = caller.require_anywhere(Permission::view(Section::Participants))?;
     let (after, limit) = page.resolve()?;
     validate! { status = "status" => optional(filter.status.as_deref(), PersonStatus::parse) }
-    let query = PersonQuery { kind: Some("participant"), status, store_id: filter.store_id, search: filter.q.clone() };
-    let page = people::list(&state.db, caller.program_id(), &visibility, &query, after, limit).await?;
+    let query = PersonQuery {
+        kind: Some("participant"),
+        status,
+        store_id: filter.store_id,
+        search: filter.q.clone(),
+    };
+    let page = people::list(
+        &state.db,
+        caller.program_id(),
+        &visibility,
+        &query,
+        after,
+        limit,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -209,7 +301,11 @@ pub async fn list_participants(state: web::Data<AppState>, caller: Caller, filte
     responses((status = 200, body = Person), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/api/v1/participants/{id}")]
-pub async fn get_participant(state: web::Data<AppState>, caller: Caller, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+pub async fn get_participant(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
     let person = people::get(&state.db.pool, caller.program_id(), id.into_inner()).await?;
     if person.id != caller.id() {
         caller.require(Permission::view(Section::Participants), &person.target())?;
@@ -235,7 +331,12 @@ pub struct CreateParticipantRequest {
     responses((status = 201, body = Person), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"))
 )]
 #[post("/api/v1/participants")]
-pub async fn create_participant(state: web::Data<AppState>, caller: Caller, key: IdempotencyKey, body: web::Json<CreateParticipantRequest>) -> ApiResult<HttpResponse> {
+pub async fn create_participant(
+    state: web::Data<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    body: web::Json<CreateParticipantRequest>,
+) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     validate! {
         phone = "phone" => Phone::parse(&body.phone),
@@ -244,43 +345,61 @@ pub async fn create_participant(state: web::Data<AppState>, caller: Caller, key:
         password = "password" => optional(body.password.as_deref(), NewPassword::parse),
     }
     if login.is_some() != password.is_some() {
-        return Err(ApiError::field("password", "login and password go together"));
+        return Err(ApiError::field(
+            "password",
+            "login and password go together",
+        ));
     }
     let store = stores::get_in_program(&state.db.pool, caller.program_id(), body.store_id)
         .await
-        .map_err(|_| ApiError::field("store_id", format!("there is no store {} in this program", body.store_id)))?;
+        .map_err(|_| {
+            ApiError::field(
+                "store_id",
+                format!("there is no store {} in this program", body.store_id),
+            )
+        })?;
     caller.require(Permission::edit(Section::Participants), &store.target())?;
     let role = body.role.unwrap_or(ParticipantRole::Seller);
     if role == ParticipantRole::Owner && store.owner_user_id.is_some() {
-        return Err(ApiError::field("role", "the store already has an owner; change it with updateStore"));
+        return Err(ApiError::field(
+            "role",
+            "the store already has an owner; change it with updateStore",
+        ));
     }
-    idempotency::run(&state, &idempotency::owner_user(caller.id()), &key, &("createParticipant", &body), || async {
-        let password_hash = match &password {
-            Some(password) => Some(hash_password(password.expose().to_string()).await?),
-            None => None,
-        };
-        let now = state.clock.now_ms();
-        let mut tx = state.db.begin().await?;
-        let new = NewPerson {
-            kind: "participant",
-            name: name.into_string(),
-            phone: Some(phone),
-            login,
-            password_hash,
-            status: PersonStatus::Active,
-            store_id: Some(store.id),
-            partner_id: None,
-            brand_id: None,
-            registration_id: None,
-        };
-        let id = people::create_participant(&mut tx, caller.program_id(), &new, role, now).await?;
-        if role == ParticipantRole::Owner {
-            stores::set_owner(&mut tx, &store, Some(id), now).await?;
-        }
-        let person = people::get(&mut *tx, caller.program_id(), id).await?;
-        tx.commit().await?;
-        Reply::created(&person)
-    })
+    idempotency::run(
+        &state,
+        &idempotency::owner_user(caller.id()),
+        &key,
+        &("createParticipant", &body),
+        || async {
+            let password_hash = match &password {
+                Some(password) => Some(hash_password(password.expose().to_string()).await?),
+                None => None,
+            };
+            let now = state.clock.now_ms();
+            let mut tx = state.db.begin().await?;
+            let new = NewPerson {
+                kind: "participant",
+                name: name.into_string(),
+                phone: Some(phone),
+                login,
+                password_hash,
+                status: PersonStatus::Active,
+                store_id: Some(store.id),
+                partner_id: None,
+                brand_id: None,
+                registration_id: None,
+            };
+            let id =
+                people::create_participant(&mut tx, caller.program_id(), &new, role, now).await?;
+            if role == ParticipantRole::Owner {
+                stores::set_owner(&mut tx, &store, Some(id), now).await?;
+            }
+            let person = people::get(&mut *tx, caller.program_id(), id).await?;
+            tx.commit().await?;
+            Reply::created(&person)
+        },
+    )
     .await
 }
 
@@ -299,7 +418,12 @@ pub struct UpdateParticipantRequest {
     responses((status = 200, body = Person), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"))
 )]
 #[patch("/api/v1/participants/{id}")]
-pub async fn update_participant(state: web::Data<AppState>, caller: Caller, id: web::Path<i64>, body: web::Json<UpdateParticipantRequest>) -> ApiResult<HttpResponse> {
+pub async fn update_participant(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: web::Json<UpdateParticipantRequest>,
+) -> ApiResult<HttpResponse> {
     validate! {
         name = "name" => optional(body.name.as_deref(), PersonName::parse),
         phone = "phone" => optional(body.phone.as_deref(), Phone::parse),
@@ -312,14 +436,24 @@ pub async fn update_participant(state: web::Data<AppState>, caller: Caller, id: 
         let name = name.map_or_else(|| person.name.clone(), |n| n.into_string());
         let phone = match phone {
             Some(phone) => Some(phone),
-            None => person.phone.as_deref().map(Phone::parse).transpose().map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?,
+            None => person
+                .phone
+                .as_deref()
+                .map(Phone::parse)
+                .transpose()
+                .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?,
         };
         people::update_profile(&mut tx, person.id, &name, phone.as_ref(), now).await?;
     }
     if let Some(store_id) = body.store_id {
         let store = stores::get_in_program(&mut *tx, caller.program_id(), store_id)
             .await
-            .map_err(|_| ApiError::field("store_id", format!("there is no store {store_id} in this program")))?;
+            .map_err(|_| {
+                ApiError::field(
+                    "store_id",
+                    format!("there is no store {store_id} in this program"),
+                )
+            })?;
         caller.require(Permission::edit(Section::Participants), &store.target())?;
         people::move_to_store(&mut tx, &person, store.id, now).await?;
     }
@@ -342,16 +476,26 @@ pub struct ParticipantStatusRequest {
     responses((status = 200, body = Person), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"))
 )]
 #[post("/api/v1/participants/{id}/status")]
-pub async fn set_participant_status(state: web::Data<AppState>, caller: Caller, id: web::Path<i64>, body: web::Json<ParticipantStatusRequest>) -> ApiResult<HttpResponse> {
+pub async fn set_participant_status(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: web::Json<ParticipantStatusRequest>,
+) -> ApiResult<HttpResponse> {
     if body.status == PersonStatus::Pending {
-        return Err(ApiError::field("status", "a person cannot be put back to pending"));
+        return Err(ApiError::field(
+            "status",
+            "a person cannot be put back to pending",
+        ));
     }
     let now = state.clock.now_ms();
     let mut tx = state.db.begin().await?;
     let person = people::get(&mut *tx, caller.program_id(), id.into_inner()).await?;
     caller.require(Permission::edit(Section::Participants), &person.target())?;
     if person.status == PersonStatus::Pending.as_str() {
-        return Err(ApiError::invalid_state("the person is pending; approve or reject the registration"));
+        return Err(ApiError::invalid_state(
+            "the person is pending; approve or reject the registration",
+        ));
     }
     if person.id == caller.id() {
         return Err(ApiError::invalid_state("you cannot change your own status"));
@@ -389,30 +533,61 @@ pub struct InvitationRequest {
     responses((status = 201, body = Invitation), (status = 403, body = Problem, content_type = "application/problem+json"))
 )]
 #[post("/api/v1/stores/{id}/invitations")]
-pub async fn create_invitation(state: web::Data<AppState>, caller: Caller, key: IdempotencyKey, id: web::Path<i64>, body: web::Json<InvitationRequest>) -> ApiResult<HttpResponse> {
+pub async fn create_invitation(
+    state: web::Data<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    id: web::Path<i64>,
+    body: web::Json<InvitationRequest>,
+) -> ApiResult<HttpResponse> {
     let max_uses = body.max_uses.unwrap_or(1);
     let days = body.expires_in_days.unwrap_or(30);
     let mut errors = Vec::new();
     if !(1..=1000).contains(&max_uses) {
-        errors.push(FieldError { field: "max_uses".into(), message: "must be 1 to 1000".into() });
+        errors.push(FieldError {
+            field: "max_uses".into(),
+            message: "must be 1 to 1000".into(),
+        });
     }
     if !(1..=365).contains(&days) {
-        errors.push(FieldError { field: "expires_in_days".into(), message: "must be 1 to 365".into() });
+        errors.push(FieldError {
+            field: "expires_in_days".into(),
+            message: "must be 1 to 365".into(),
+        });
     }
     if !errors.is_empty() {
         return Err(ApiError::fields(errors));
     }
-    let store = stores::get_in_program(&state.db.pool, caller.program_id(), id.into_inner()).await?;
+    let store =
+        stores::get_in_program(&state.db.pool, caller.program_id(), id.into_inner()).await?;
     caller.require(Permission::edit(Section::Participants), &store.target())?;
     if store.status != "connected" {
-        return Err(ApiError::new(ErrorCode::InvalidState, "invitations are only for connected stores"));
+        return Err(ApiError::new(
+            ErrorCode::InvalidState,
+            "invitations are only for connected stores",
+        ));
     }
-    idempotency::run(&state, &idempotency::owner_user(caller.id()), &key, &("createInvitation", store.id, &*body), || async {
-        let now = state.clock.now_ms();
-        let mut tx = state.db.begin().await?;
-        let invitation = registration::create_invitation(&mut tx, caller.program_id(), store.id, caller.id(), max_uses, now + days * 86_400_000, now).await?;
-        tx.commit().await?;
-        Reply::created(&invitation)
-    })
+    idempotency::run(
+        &state,
+        &idempotency::owner_user(caller.id()),
+        &key,
+        &("createInvitation", store.id, &*body),
+        || async {
+            let now = state.clock.now_ms();
+            let mut tx = state.db.begin().await?;
+            let invitation = registration::create_invitation(
+                &mut tx,
+                caller.program_id(),
+                store.id,
+                caller.id(),
+                max_uses,
+                now + days * 86_400_000,
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            Reply::created(&invitation)
+        },
+    )
     .await
 }

@@ -38,38 +38,76 @@ fn external_ref(value: Option<&str>) -> Result<Option<String>, String> {
     responses((status = 201, body = Store), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"))
 )]
 #[post("/api/v1/stores")]
-pub async fn create_store(state: web::Data<AppState>, caller: Caller, key: IdempotencyKey, body: web::Json<CreateStoreRequest>) -> ApiResult<HttpResponse> {
+pub async fn create_store(
+    state: web::Data<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    body: web::Json<CreateStoreRequest>,
+) -> ApiResult<HttpResponse> {
     validate! {
         name = "name" => Title::parse(&body.name),
         address = "address" => Address::parse_optional(&body.address),
         external_ref = "external_ref" => external_ref(body.external_ref.as_deref()),
     }
     let program_id = caller.program_id();
-    let target = Target { program_id, region_id: body.region_id, partner_id: body.partner_id, brand_id: None, store_id: None };
+    let target = Target {
+        program_id,
+        region_id: body.region_id,
+        partner_id: body.partner_id,
+        brand_id: None,
+        store_id: None,
+    };
     caller.require(Permission::edit(Section::Stores), &target)?;
-    stores::check_references(&mut *state.db.pool.acquire().await?, program_id, body.region_id, body.partner_id).await?;
-    let fields = StoreFields { name: name.into_string(), address: address.into_string(), region_id: body.region_id, partner_id: body.partner_id, external_ref };
-    idempotency::run(&state, &idempotency::owner_user(caller.id()), &key, &("createStore", &*body), || async {
-        let now = state.clock.now_ms();
-        let mut tx = state.db.begin().await?;
-        let mut store = stores::create(&mut tx, program_id, &fields, StoreStatus::Connected, now).await?;
-        if let Some(owner) = body.owner_user_id {
-            check_owner(&mut tx, program_id, owner).await?;
-            stores::set_owner(&mut tx, &store, Some(owner), now).await?;
-            store = stores::get(&mut *tx, store.id).await?;
-        }
-        tx.commit().await?;
-        Reply::created(&store)
-    })
+    stores::check_references(
+        &mut *state.db.pool.acquire().await?,
+        program_id,
+        body.region_id,
+        body.partner_id,
+    )
+    .await?;
+    let fields = StoreFields {
+        name: name.into_string(),
+        address: address.into_string(),
+        region_id: body.region_id,
+        partner_id: body.partner_id,
+        external_ref,
+    };
+    idempotency::run(
+        &state,
+        &idempotency::owner_user(caller.id()),
+        &key,
+        &("createStore", &*body),
+        || async {
+            let now = state.clock.now_ms();
+            let mut tx = state.db.begin().await?;
+            let mut store =
+                stores::create(&mut tx, program_id, &fields, StoreStatus::Connected, now).await?;
+            if let Some(owner) = body.owner_user_id {
+                check_owner(&mut tx, program_id, owner).await?;
+                stores::set_owner(&mut tx, &store, Some(owner), now).await?;
+                store = stores::get(&mut *tx, store.id).await?;
+            }
+            tx.commit().await?;
+            Reply::created(&store)
+        },
+    )
     .await
 }
 
 async fn check_owner(tx: &mut crate::db::Tx, program_id: i64, owner: i64) -> ApiResult<()> {
     let person = people::get(&mut **tx, program_id, owner)
         .await
-        .map_err(|_| ApiError::field("owner_user_id", format!("there is no user {owner} in this program")))?;
+        .map_err(|_| {
+            ApiError::field(
+                "owner_user_id",
+                format!("there is no user {owner} in this program"),
+            )
+        })?;
     if person.kind != "participant" {
-        return Err(ApiError::field("owner_user_id", "an owner is a participant, not a staff account"));
+        return Err(ApiError::field(
+            "owner_user_id",
+            "an owner is a participant, not a staff account",
+        ));
     }
     Ok(())
 }
@@ -91,12 +129,30 @@ pub struct StoreFilter {
     responses((status = 200, body = Page<Store>), (status = 403, body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/api/v1/stores")]
-pub async fn list_stores(state: web::Data<AppState>, caller: Caller, filter: web::Query<StoreFilter>, page: web::Query<PageParams>) -> ApiResult<HttpResponse> {
+pub async fn list_stores(
+    state: web::Data<AppState>,
+    caller: Caller,
+    filter: web::Query<StoreFilter>,
+    page: web::Query<PageParams>,
+) -> ApiResult<HttpResponse> {
     let visibility = caller.require_anywhere(Permission::view(Section::Stores))?;
     let (after, limit) = page.resolve()?;
     validate! { status = "status" => optional(filter.status.as_deref(), StoreStatus::parse) }
-    let query = StoreQuery { status, region_id: filter.region_id, partner_id: filter.partner_id, search: filter.q.clone() };
-    let page = stores::list(&state.db, caller.program_id(), &visibility, &query, after, limit).await?;
+    let query = StoreQuery {
+        status,
+        region_id: filter.region_id,
+        partner_id: filter.partner_id,
+        search: filter.q.clone(),
+    };
+    let page = stores::list(
+        &state.db,
+        caller.program_id(),
+        &visibility,
+        &query,
+        after,
+        limit,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -106,8 +162,13 @@ pub async fn list_stores(state: web::Data<AppState>, caller: Caller, filter: web
     responses((status = 200, body = Store), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/api/v1/stores/{id}")]
-pub async fn get_store(state: web::Data<AppState>, caller: Caller, id: web::Path<i64>) -> ApiResult<HttpResponse> {
-    let store = stores::get_in_program(&state.db.pool, caller.program_id(), id.into_inner()).await?;
+pub async fn get_store(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let store =
+        stores::get_in_program(&state.db.pool, caller.program_id(), id.into_inner()).await?;
     caller.require(Permission::view(Section::Stores), &store.target())?;
     Ok(HttpResponse::Ok().json(store))
 }
@@ -128,7 +189,12 @@ pub struct UpdateStoreRequest {
     responses((status = 200, body = Store), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"))
 )]
 #[patch("/api/v1/stores/{id}")]
-pub async fn update_store(state: web::Data<AppState>, caller: Caller, id: web::Path<i64>, body: web::Json<UpdateStoreRequest>) -> ApiResult<HttpResponse> {
+pub async fn update_store(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: web::Json<UpdateStoreRequest>,
+) -> ApiResult<HttpResponse> {
     validate! {
         name = "name" => optional(body.name.as_deref(), Title::parse),
         address = "address" => optional(body.address.as_deref(), Address::parse_optional),
@@ -146,7 +212,11 @@ pub async fn update_store(state: web::Data<AppState>, caller: Caller, id: web::P
         partner_id: body.partner_id.or(store.partner_id),
         external_ref: external_ref.or_else(|| store.external_ref.clone()),
     };
-    let moved = Target { region_id: fields.region_id, partner_id: fields.partner_id, ..store.target() };
+    let moved = Target {
+        region_id: fields.region_id,
+        partner_id: fields.partner_id,
+        ..store.target()
+    };
     caller.require(Permission::edit(Section::Stores), &moved)?;
     stores::check_references(&mut *tx, program_id, body.region_id, body.partner_id).await?;
     let mut updated = stores::update(&mut tx, store.id, &fields, now).await?;
@@ -155,7 +225,17 @@ pub async fn update_store(state: web::Data<AppState>, caller: Caller, id: web::P
         stores::set_owner(&mut tx, &updated, Some(owner), now).await?;
         updated = stores::get(&mut *tx, store.id).await?;
     }
-    crate::audit::record(&mut tx, program_id, Some(caller.id()), "store.update", &format!("store:{}", store.id), serde_json::to_value(&store).ok(), serde_json::to_value(&updated).ok(), now).await?;
+    crate::audit::record(
+        &mut tx,
+        program_id,
+        Some(caller.id()),
+        "store.update",
+        &format!("store:{}", store.id),
+        serde_json::to_value(&store).ok(),
+        serde_json::to_value(&updated).ok(),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(HttpResponse::Ok().json(updated))
 }
@@ -174,20 +254,47 @@ pub struct StoreStatusRequest {
     responses((status = 200, body = Store), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"))
 )]
 #[post("/api/v1/stores/{id}/status")]
-pub async fn set_store_status(state: web::Data<AppState>, caller: Caller, id: web::Path<i64>, body: web::Json<StoreStatusRequest>) -> ApiResult<HttpResponse> {
+pub async fn set_store_status(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: web::Json<StoreStatusRequest>,
+) -> ApiResult<HttpResponse> {
     let now = state.clock.now_ms();
     let mut tx = state.db.begin().await?;
     let store = stores::get_in_program(&mut *tx, caller.program_id(), id.into_inner()).await?;
     caller.require(Permission::edit(Section::Stores), &store.target())?;
-    let current = StoreStatus::parse(&store.status).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
+    let current =
+        StoreStatus::parse(&store.status).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
     match (current, body.status) {
-        (_, StoreStatus::Pending) => return Err(ApiError::field("status", "a store cannot be put back to pending")),
-        (StoreStatus::Pending, _) => return Err(ApiError::invalid_state("the store's registration is pending; approve its owner instead")),
-        (StoreStatus::Blocked, _) | (_, StoreStatus::Blocked) => caller.require_program_wide(Permission::edit(Section::Stores))?,
+        (_, StoreStatus::Pending) => {
+            return Err(ApiError::field(
+                "status",
+                "a store cannot be put back to pending",
+            ));
+        }
+        (StoreStatus::Pending, _) => {
+            return Err(ApiError::invalid_state(
+                "the store's registration is pending; approve its owner instead",
+            ));
+        }
+        (StoreStatus::Blocked, _) | (_, StoreStatus::Blocked) => {
+            caller.require_program_wide(Permission::edit(Section::Stores))?
+        }
         _ => {}
     }
     let updated = stores::set_status(&mut tx, store.id, body.status, now).await?;
-    crate::audit::record(&mut tx, caller.program_id(), Some(caller.id()), "store.status", &format!("store:{}", store.id), Some(serde_json::json!({ "status": store.status })), Some(serde_json::json!({ "status": body.status, "reason": body.reason })), now).await?;
+    crate::audit::record(
+        &mut tx,
+        caller.program_id(),
+        Some(caller.id()),
+        "store.status",
+        &format!("store:{}", store.id),
+        Some(serde_json::json!({ "status": store.status })),
+        Some(serde_json::json!({ "status": body.status, "reason": body.reason })),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(HttpResponse::Ok().json(updated))
 }

@@ -153,7 +153,10 @@ pub async fn login_with_password(
         }
     };
     if account.status == "blocked" {
-        return Err(ApiError::new(ErrorCode::AccountBlocked, "the account is blocked"));
+        return Err(ApiError::new(
+            ErrorCode::AccountBlocked,
+            "the account is blocked",
+        ));
     }
     state
         .limiter

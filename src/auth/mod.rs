@@ -8,8 +8,8 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
@@ -17,8 +17,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::FromRow;
 
-use crate::access::{Access, Permission, Target, Visibility};
 use crate::access::store::load_access;
+use crate::access::{Access, Permission, Target, Visibility};
 use crate::db::Tx;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::state::AppState;
@@ -125,8 +125,7 @@ pub struct Account {
     pub brand_id: Option<i64>,
 }
 
-pub const ACCOUNT_COLUMNS: &str =
-    "u.id, u.program_id, u.kind, u.login, u.phone, u.name, u.status, u.store_id, u.partner_id, u.brand_id";
+pub const ACCOUNT_COLUMNS: &str = "u.id, u.program_id, u.kind, u.login, u.phone, u.name, u.status, u.store_id, u.partner_id, u.brand_id";
 
 /// An authenticated caller: its account, what it may do, and its session.
 #[derive(Debug, Clone)]
@@ -160,7 +159,9 @@ impl Principal {
     pub fn require_anywhere(&self, wanted: Permission) -> ApiResult<Visibility> {
         let visibility = self.access.visibility(wanted);
         if visibility.is_nothing() {
-            Err(ApiError::forbidden(format!("you need the {wanted} permission")))
+            Err(ApiError::forbidden(format!(
+                "you need the {wanted} permission"
+            )))
         } else {
             Ok(visibility)
         }
@@ -203,7 +204,10 @@ pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Principal>
         )
     })?;
     if account.status == "blocked" {
-        return Err(ApiError::new(ErrorCode::AccountBlocked, "the account is blocked"));
+        return Err(ApiError::new(
+            ErrorCode::AccountBlocked,
+            "the account is blocked",
+        ));
     }
     let access = load_access(&state.db.pool, account.id, account.program_id).await?;
     Ok(Principal {

@@ -35,7 +35,11 @@ fn code_hash(user_id: i64, code: &str) -> String {
 
 /// Compares without an early exit, so timing does not reveal a matching prefix.
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 pub async fn request_code(
@@ -143,13 +147,19 @@ pub async fn verify_code(
     };
 
     if consumed_at.is_some() {
-        return Err(ApiError::new(ErrorCode::OtpUsed, "this code was already used; request a new one"));
+        return Err(ApiError::new(
+            ErrorCode::OtpUsed,
+            "this code was already used; request a new one",
+        ));
     }
     if attempts >= max_attempts {
         return Err(burnt());
     }
     if now >= expires_at {
-        return Err(ApiError::new(ErrorCode::OtpExpired, "the code has expired; request a new one"));
+        return Err(ApiError::new(
+            ErrorCode::OtpExpired,
+            "the code has expired; request a new one",
+        ));
     }
     if !same(&code_hash(account.id, code.trim()), &stored_hash) {
         let counted = sqlx::query(
@@ -181,7 +191,10 @@ pub async fn verify_code(
     .await?
     .rows_affected();
     if consumed == 0 {
-        return Err(ApiError::new(ErrorCode::OtpUsed, "this code was already used; request a new one"));
+        return Err(ApiError::new(
+            ErrorCode::OtpUsed,
+            "this code was already used; request a new one",
+        ));
     }
     issue_session(state, &account).await
 }

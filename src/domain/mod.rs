@@ -247,13 +247,25 @@ mod tests {
 
     #[test]
     fn phones_are_normalised() {
-        assert_eq!(Phone::parse("+7 (900) 123-45-67").map(|p| p.0), Ok("+79001234567".into()));
-        assert_eq!(Phone::parse("89001234567").map(|p| p.0), Ok("+79001234567".into()));
-        assert_eq!(Phone::parse("+44 20 7946 0958").map(|p| p.0), Ok("+442079460958".into()));
+        assert_eq!(
+            Phone::parse("+7 (900) 123-45-67").map(|p| p.0),
+            Ok("+79001234567".into())
+        );
+        assert_eq!(
+            Phone::parse("89001234567").map(|p| p.0),
+            Ok("+79001234567".into())
+        );
+        assert_eq!(
+            Phone::parse("+44 20 7946 0958").map(|p| p.0),
+            Ok("+442079460958".into())
+        );
         assert!(Phone::parse("12345").is_err());
         assert!(Phone::parse("+7900abc4567").is_err());
         assert!(Phone::parse("+7 900 123 45 67 89 01 23").is_err());
-        assert_eq!(Phone::parse("+79001234567").map(|p| p.masked()), Ok("********4567".into()));
+        assert_eq!(
+            Phone::parse("+79001234567").map(|p| p.masked()),
+            Ok("********4567".into())
+        );
     }
 
     #[test]
@@ -274,7 +286,10 @@ mod tests {
 
     #[test]
     fn texts_are_trimmed_and_bounded() {
-        assert_eq!(Title::parse("  Shop  ").map(Text::into_string), Ok("Shop".into()));
+        assert_eq!(
+            Title::parse("  Shop  ").map(Text::into_string),
+            Ok("Shop".into())
+        );
         assert!(Title::parse("   ").is_err());
         assert!(Text::<3>::parse("four").is_err());
         assert!(Title::parse("a\u{0}b").is_err());

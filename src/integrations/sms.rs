@@ -94,12 +94,16 @@ impl SmsSender for HttpSms {
             // A 2xx without an id means we cannot tell whether it was accepted; trying
             // again risks a duplicate code, which is harmless, unlike a lost one.
             let answer: GatewayAnswer = response.json().await.map_err(|err| {
-                DeliveryError::Retryable(format!("gateway answered {status} with an unreadable body: {err}"))
+                DeliveryError::Retryable(format!(
+                    "gateway answered {status} with an unreadable body: {err}"
+                ))
             })?;
             tracing::info!(gateway_id = %answer.id, "sms accepted by gateway");
             Ok(())
         } else if status.is_server_error() || status.as_u16() == 429 {
-            Err(DeliveryError::Retryable(format!("gateway answered {status}")))
+            Err(DeliveryError::Retryable(format!(
+                "gateway answered {status}"
+            )))
         } else {
             let body = response.text().await.unwrap_or_default();
             Err(DeliveryError::Permanent(format!(

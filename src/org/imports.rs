@@ -48,10 +48,17 @@ impl CsvTable {
     pub fn parse(bytes: &[u8], required: &[&str], optional: &[&str]) -> ApiResult<Self> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         let text = std::str::from_utf8(bytes).map_err(|_| {
-            ApiError::new(ErrorCode::ImportRejected, "the file is not UTF-8 text; save it as \"CSV UTF-8\"")
+            ApiError::new(
+                ErrorCode::ImportRejected,
+                "the file is not UTF-8 text; save it as \"CSV UTF-8\"",
+            )
         })?;
         let first_line = text.lines().next().unwrap_or_default();
-        let delimiter = if first_line.matches(';').count() > first_line.matches(',').count() { b';' } else { b',' };
+        let delimiter = if first_line.matches(';').count() > first_line.matches(',').count() {
+            b';'
+        } else {
+            b','
+        };
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .flexible(true)
@@ -59,7 +66,12 @@ impl CsvTable {
             .from_reader(text.as_bytes());
         let headers: Vec<String> = reader
             .headers()
-            .map_err(|err| ApiError::new(ErrorCode::ImportRejected, format!("the header row is unreadable: {err}")))?
+            .map_err(|err| {
+                ApiError::new(
+                    ErrorCode::ImportRejected,
+                    format!("the header row is unreadable: {err}"),
+                )
+            })?
             .iter()
             .map(|h| h.trim().to_lowercase())
             .collect();
@@ -68,44 +80,94 @@ impl CsvTable {
             if !required.contains(&header.as_str()) && !optional.contains(&header.as_str()) {
                 header_errors.push(FieldError {
                     field: header.clone(),
-                    message: format!("unknown column; the columns are {}", [required, optional].concat().join(", ")),
+                    message: format!(
+                        "unknown column; the columns are {}",
+                        [required, optional].concat().join(", ")
+                    ),
                 });
             }
         }
         for column in required {
             if !headers.iter().any(|h| h == column) {
-                header_errors.push(FieldError { field: (*column).into(), message: "required column is missing".into() });
+                header_errors.push(FieldError {
+                    field: (*column).into(),
+                    message: "required column is missing".into(),
+                });
             }
         }
         if !header_errors.is_empty() {
-            let mut err = ApiError::new(ErrorCode::ImportRejected, "the header row does not match; nothing was imported");
-            err.rows = vec![RowError { row: 0, errors: header_errors }];
+            let mut err = ApiError::new(
+                ErrorCode::ImportRejected,
+                "the header row does not match; nothing was imported",
+            );
+            err.rows = vec![RowError {
+                row: 0,
+                errors: header_errors,
+            }];
             return Err(err);
         }
         let mut rows = Vec::new();
         for (index, record) in reader.records().enumerate() {
             let number = index as u64 + 1;
             if rows.len() >= MAX_ROWS {
-                return Err(ApiError::new(ErrorCode::ImportRejected, format!("the file has more than {MAX_ROWS} rows; split it")));
+                return Err(ApiError::new(
+                    ErrorCode::ImportRejected,
+                    format!("the file has more than {MAX_ROWS} rows; split it"),
+                ));
             }
             let record = record.map_err(|err| {
-                let mut e = ApiError::new(ErrorCode::ImportRejected, "a row is unreadable; nothing was imported");
-                e.rows = vec![RowError { row: number, errors: vec![FieldError { field: "row".into(), message: err.to_string() }] }];
+                let mut e = ApiError::new(
+                    ErrorCode::ImportRejected,
+                    "a row is unreadable; nothing was imported",
+                );
+                e.rows = vec![RowError {
+                    row: number,
+                    errors: vec![FieldError {
+                        field: "row".into(),
+                        message: err.to_string(),
+                    }],
+                }];
                 e
             })?;
             if record.iter().all(str::is_empty) {
                 continue;
             }
+            if record.len() > headers.len() {
+                let mut e = ApiError::new(
+                    ErrorCode::ImportRejected,
+                    "a row has more cells than the header; nothing was imported",
+                );
+                let message = format!(
+                    "the row has {} cells but the header has {}; quote values that contain the separator",
+                    record.len(),
+                    headers.len()
+                );
+                e.rows = vec![RowError {
+                    row: number,
+                    errors: vec![FieldError {
+                        field: "row".into(),
+                        message,
+                    }],
+                }];
+                return Err(e);
+            }
             rows.push((number, record));
         }
         if rows.is_empty() {
-            return Err(ApiError::new(ErrorCode::ImportRejected, "the file has no data rows"));
+            return Err(ApiError::new(
+                ErrorCode::ImportRejected,
+                "the file has no data rows",
+            ));
         }
         Ok(Self { headers, rows })
     }
 
     fn cell<'a>(&self, record: &'a csv::StringRecord, column: &str) -> &'a str {
-        self.headers.iter().position(|h| h == column).and_then(|i| record.get(i)).unwrap_or_default()
+        self.headers
+            .iter()
+            .position(|h| h == column)
+            .and_then(|i| record.get(i))
+            .unwrap_or_default()
     }
 }
 
@@ -117,11 +179,21 @@ struct RowCheck {
 
 impl RowCheck {
     fn take<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
-        result.map_err(|message| self.errors.push(FieldError { field: field.into(), message })).ok()
+        result
+            .map_err(|message| {
+                self.errors.push(FieldError {
+                    field: field.into(),
+                    message,
+                })
+            })
+            .ok()
     }
 
     fn fail(&mut self, field: &str, message: impl Into<String>) {
-        self.errors.push(FieldError { field: field.into(), message: message.into() });
+        self.errors.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        });
     }
 }
 
@@ -134,35 +206,62 @@ fn reject_if_any(mut bad: Vec<RowError>) -> ApiResult<()> {
     bad.truncate(MAX_REPORTED_ROWS);
     let mut err = ApiError::new(
         ErrorCode::ImportRejected,
-        format!("{total} row(s) have errors; nothing was imported. Fix them and upload the file again"),
+        format!(
+            "{total} row(s) have errors; nothing was imported. Fix them and upload the file again"
+        ),
     );
     err.rows = bad;
     Err(err)
 }
 
-async fn names_to_ids(db: &Db, table: &'static str, program_id: i64) -> ApiResult<HashMap<String, i64>> {
-    let rows: Vec<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT id, name FROM {table} WHERE program_id = $1")))
-        .bind(program_id)
-        .fetch_all(&db.pool)
-        .await?;
-    Ok(rows.into_iter().map(|(id, name)| (name.to_lowercase(), id)).collect())
+async fn names_to_ids(
+    db: &Db,
+    table: &'static str,
+    program_id: i64,
+) -> ApiResult<HashMap<String, i64>> {
+    let rows: Vec<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT id, name FROM {table} WHERE program_id = $1"
+    )))
+    .bind(program_id)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| (name.to_lowercase(), id))
+        .collect())
 }
 
-fn lookup(names: &HashMap<String, i64>, check: &mut RowCheck, field: &str, noun: &str, value: &str) -> Option<i64> {
+fn lookup(
+    names: &HashMap<String, i64>,
+    check: &mut RowCheck,
+    field: &str,
+    noun: &str,
+    value: &str,
+) -> Option<i64> {
     if value.is_empty() {
         return None;
     }
     let id = names.get(&value.to_lowercase()).copied();
     if id.is_none() {
-        check.fail(field, format!("there is no {noun} named {value:?}; create it first"));
+        check.fail(
+            field,
+            format!("there is no {noun} named {value:?}; create it first"),
+        );
     }
     id
 }
 
-pub const STORE_COLUMNS: (&[&str], &[&str]) = (&["code", "name"], &["address", "region", "partner"]);
+pub const STORE_COLUMNS: (&[&str], &[&str]) =
+    (&["code", "name"], &["address", "region", "partner"]);
 
 /// Imports stores: new codes become connected stores, known codes are updated.
-pub async fn import_stores(db: &Db, caller: &Principal, table: &CsvTable, dry_run: bool, now_ms: i64) -> ApiResult<ImportSummary> {
+pub async fn import_stores(
+    db: &Db,
+    caller: &Principal,
+    table: &CsvTable,
+    dry_run: bool,
+    now_ms: i64,
+) -> ApiResult<ImportSummary> {
     let program_id = caller.program_id();
     let regions = names_to_ids(db, "regions", program_id).await?;
     let partners = names_to_ids(db, "partners", program_id).await?;
@@ -171,39 +270,92 @@ pub async fn import_stores(db: &Db, caller: &Principal, table: &CsvTable, dry_ru
     let mut good = Vec::new();
     for (number, record) in &table.rows {
         let mut check = RowCheck::default();
-        let code = check.take("code", Text::<64>::parse(table.cell(record, "code")).map(Text::into_string));
+        let code = check.take(
+            "code",
+            Text::<64>::parse(table.cell(record, "code")).map(Text::into_string),
+        );
         let name = check.take("name", Title::parse(table.cell(record, "name")));
-        let address = check.take("address", Address::parse_optional(table.cell(record, "address")));
-        let region_id = lookup(&regions, &mut check, "region", "region", table.cell(record, "region"));
-        let partner_id = lookup(&partners, &mut check, "partner", "partner", table.cell(record, "partner"));
+        let address = check.take(
+            "address",
+            Address::parse_optional(table.cell(record, "address")),
+        );
+        let region_id = lookup(
+            &regions,
+            &mut check,
+            "region",
+            "region",
+            table.cell(record, "region"),
+        );
+        let partner_id = lookup(
+            &partners,
+            &mut check,
+            "partner",
+            "partner",
+            table.cell(record, "partner"),
+        );
         if let Some(code) = &code {
             if !seen_codes.insert(code.clone()) {
-                check.fail("code", format!("code {code:?} appears more than once in the file"));
+                check.fail(
+                    "code",
+                    format!("code {code:?} appears more than once in the file"),
+                );
             }
         }
-        let target = Target { program_id, region_id, partner_id, brand_id: None, store_id: None };
-        if !caller.access.allows(Permission::edit(Section::Stores), &target) {
+        let target = Target {
+            program_id,
+            region_id,
+            partner_id,
+            brand_id: None,
+            store_id: None,
+        };
+        if !caller
+            .access
+            .allows(Permission::edit(Section::Stores), &target)
+        {
             check.fail("region", "you may not edit stores there");
         }
         match (code, name, address) {
             (Some(code), Some(name), Some(address)) if check.errors.is_empty() => good.push((
                 *number,
-                StoreFields { name: name.into_string(), address: address.into_string(), region_id, partner_id, external_ref: Some(code) },
+                StoreFields {
+                    name: name.into_string(),
+                    address: address.into_string(),
+                    region_id,
+                    partner_id,
+                    external_ref: Some(code),
+                },
             )),
-            _ => bad.push(RowError { row: *number, errors: check.errors }),
+            _ => bad.push(RowError {
+                row: *number,
+                errors: check.errors,
+            }),
         }
     }
     reject_if_any(bad)?;
 
     let mut tx = db.begin().await?;
-    let mut summary = ImportSummary { rows: table.rows.len() as u64, created: 0, updated: 0, dry_run };
+    let mut summary = ImportSummary {
+        rows: table.rows.len() as u64,
+        created: 0,
+        updated: 0,
+        dry_run,
+    };
     let mut bad = Vec::new();
     for (number, fields) in &good {
         let code = fields.external_ref.as_deref().unwrap_or_default();
         match stores::by_external_ref(&mut tx, program_id, code).await? {
             Some(existing) => {
-                if !caller.access.allows(Permission::edit(Section::Stores), &existing.target()) {
-                    bad.push(RowError { row: *number, errors: vec![FieldError { field: "code".into(), message: format!("store {code:?} exists outside your scope") }] });
+                if !caller
+                    .access
+                    .allows(Permission::edit(Section::Stores), &existing.target())
+                {
+                    bad.push(RowError {
+                        row: *number,
+                        errors: vec![FieldError {
+                            field: "code".into(),
+                            message: format!("store {code:?} exists outside your scope"),
+                        }],
+                    });
                     continue;
                 }
                 stores::update(&mut tx, existing.id, fields, now_ms).await?;
@@ -220,11 +372,18 @@ pub async fn import_stores(db: &Db, caller: &Principal, table: &CsvTable, dry_ru
     Ok(summary)
 }
 
-pub const PARTICIPANT_COLUMNS: (&[&str], &[&str]) = (&["phone", "name", "store_code"], &["role", "login"]);
+pub const PARTICIPANT_COLUMNS: (&[&str], &[&str]) =
+    (&["phone", "name", "store_code"], &["role", "login"]);
 
 /// Imports participants into stores by store code: new phones become active
 /// participants, known phones get their name and store updated.
-pub async fn import_participants(db: &Db, caller: &Principal, table: &CsvTable, dry_run: bool, now_ms: i64) -> ApiResult<ImportSummary> {
+pub async fn import_participants(
+    db: &Db,
+    caller: &Principal,
+    table: &CsvTable,
+    dry_run: bool,
+    now_ms: i64,
+) -> ApiResult<ImportSummary> {
     let program_id = caller.program_id();
     let stores_by_code: HashMap<String, Store> = {
         let mut tx = db.begin().await?;
@@ -241,6 +400,17 @@ pub async fn import_participants(db: &Db, caller: &Principal, table: &CsvTable, 
         tx.rollback().await?;
         map
     };
+    // The phone of each store's current owner: a file may repeat the owner, not replace it.
+    let mut owner_phones: HashMap<i64, String> = HashMap::new();
+    for store in stores_by_code.values() {
+        if let Some(owner) = store.owner_user_id {
+            let phone: Option<String> = sqlx::query_scalar("SELECT phone FROM users WHERE id = $1")
+                .bind(owner)
+                .fetch_one(&db.pool)
+                .await?;
+            owner_phones.insert(store.id, phone.unwrap_or_default());
+        }
+    }
     let mut seen_phones = HashSet::new();
     let mut owners_claimed = HashSet::new();
     let mut bad = Vec::new();
@@ -251,53 +421,103 @@ pub async fn import_participants(db: &Db, caller: &Principal, table: &CsvTable, 
         let name = check.take("name", PersonName::parse(table.cell(record, "name")));
         let role = check.take("role", ParticipantRole::parse(table.cell(record, "role")));
         let login_cell = table.cell(record, "login");
-        let login = if login_cell.is_empty() { Some(None) } else { check.take("login", Login::parse(login_cell).map(Some)) };
+        let login = if login_cell.is_empty() {
+            Some(None)
+        } else {
+            check.take("login", Login::parse(login_cell).map(Some))
+        };
         let store_code = table.cell(record, "store_code");
         let store = stores_by_code.get(store_code);
         match store {
-            None => check.fail("store_code", format!("there is no store with code {store_code:?}")),
+            None => check.fail(
+                "store_code",
+                format!("there is no store with code {store_code:?}"),
+            ),
             Some(store) => {
-                if !caller.access.allows(Permission::edit(Section::Participants), &store.target()) {
+                if !caller
+                    .access
+                    .allows(Permission::edit(Section::Participants), &store.target())
+                {
                     check.fail("store_code", "you may not edit participants of this store");
                 }
                 if store.status != StoreStatus::Connected.as_str() {
-                    check.fail("store_code", format!("store {store_code:?} is {}", store.status));
+                    check.fail(
+                        "store_code",
+                        format!("store {store_code:?} is {}", store.status),
+                    );
                 }
-                if role == Some(ParticipantRole::Owner) && !owners_claimed.insert(store.id) {
-                    check.fail("role", "the file names two owners for this store");
+                if role == Some(ParticipantRole::Owner) {
+                    if !owners_claimed.insert(store.id) {
+                        check.fail("role", "the file names two owners for this store");
+                    }
+                    let current_owner = owner_phones.get(&store.id);
+                    if current_owner
+                        .is_some_and(|owner| phone.as_ref().is_none_or(|p| p.as_str() != owner))
+                    {
+                        check.fail("role", format!("store {store_code:?} already has an owner; change it in the store first"));
+                    }
                 }
             }
         }
         if let Some(phone) = &phone {
             if !seen_phones.insert(phone.clone()) {
-                check.fail("phone", format!("{phone} appears more than once in the file"));
+                check.fail(
+                    "phone",
+                    format!("{phone} appears more than once in the file"),
+                );
             }
         }
         match (phone, name, role, login, store) {
-            (Some(phone), Some(name), Some(role), Some(login), Some(store)) if check.errors.is_empty() => {
+            (Some(phone), Some(name), Some(role), Some(login), Some(store))
+                if check.errors.is_empty() =>
+            {
                 good.push((*number, phone, name, role, login, store.clone()))
             }
-            _ => bad.push(RowError { row: *number, errors: check.errors }),
+            _ => bad.push(RowError {
+                row: *number,
+                errors: check.errors,
+            }),
         }
     }
     reject_if_any(bad)?;
 
     let mut tx = db.begin().await?;
-    let mut summary = ImportSummary { rows: table.rows.len() as u64, created: 0, updated: 0, dry_run };
+    let mut summary = ImportSummary {
+        rows: table.rows.len() as u64,
+        created: 0,
+        updated: 0,
+        dry_run,
+    };
     let mut bad = Vec::new();
     for (number, phone, name, role, login, store) in good {
-        let row_error = |field: &str, message: String| RowError { row: number, errors: vec![FieldError { field: field.into(), message }] };
+        let row_error = |field: &str, message: String| RowError {
+            row: number,
+            errors: vec![FieldError {
+                field: field.into(),
+                message,
+            }],
+        };
         let person_id = match people::by_phone(&mut tx, program_id, &phone).await? {
             Some(existing) if existing.kind != "participant" => {
-                bad.push(row_error("phone", format!("{phone} belongs to a staff account")));
+                bad.push(row_error(
+                    "phone",
+                    format!("{phone} belongs to a staff account"),
+                ));
                 continue;
             }
             Some(existing) => {
-                if !caller.access.allows(Permission::edit(Section::Participants), &existing.target()) {
-                    bad.push(row_error("phone", format!("{phone} belongs to a participant outside your scope")));
+                if !caller
+                    .access
+                    .allows(Permission::edit(Section::Participants), &existing.target())
+                {
+                    bad.push(row_error(
+                        "phone",
+                        format!("{phone} belongs to a participant outside your scope"),
+                    ));
                     continue;
                 }
-                people::update_profile(&mut tx, existing.id, name.as_str(), Some(&phone), now_ms).await?;
+                people::update_profile(&mut tx, existing.id, name.as_str(), Some(&phone), now_ms)
+                    .await?;
                 if role == ParticipantRole::Seller {
                     people::move_to_store(&mut tx, &existing, store.id, now_ms).await?;
                 }
@@ -323,7 +543,10 @@ pub async fn import_participants(db: &Db, caller: &Principal, table: &CsvTable, 
                         id
                     }
                     Err(err) if !err.errors.is_empty() => {
-                        bad.push(RowError { row: number, errors: err.errors });
+                        bad.push(RowError {
+                            row: number,
+                            errors: err.errors,
+                        });
                         continue;
                     }
                     Err(err) => return Err(err),
@@ -333,7 +556,13 @@ pub async fn import_participants(db: &Db, caller: &Principal, table: &CsvTable, 
         if role == ParticipantRole::Owner {
             let current = stores::get(&mut *tx, store.id).await?;
             match current.owner_user_id {
-                Some(owner) if owner != person_id => bad.push(row_error("role", format!("store {:?} already has an owner", store.external_ref.as_deref().unwrap_or_default()))),
+                Some(owner) if owner != person_id => bad.push(row_error(
+                    "role",
+                    format!(
+                        "store {:?} already has an owner",
+                        store.external_ref.as_deref().unwrap_or_default()
+                    ),
+                )),
                 _ => stores::set_owner(&mut tx, &current, Some(person_id), now_ms).await?,
             }
         }
@@ -358,10 +587,18 @@ mod tests {
 
     #[test]
     fn parses_semicolons_bom_and_refuses_unknown_columns() {
-        let table = CsvTable::parse("\u{feff}code;name;address\nS1;Shop;Main st\n\n".as_bytes(), &["code", "name"], &["address"]);
+        let table = CsvTable::parse(
+            "\u{feff}code;name;address\nS1;Shop;Main st\n\n".as_bytes(),
+            &["code", "name"],
+            &["address"],
+        );
         let table = table.ok();
         assert_eq!(table.as_ref().map(|t| t.rows.len()), Some(1));
-        let unknown = CsvTable::parse(b"code,name,adress\nS1,Shop,x\n", &["code", "name"], &["address"]);
+        let unknown = CsvTable::parse(
+            b"code,name,adress\nS1,Shop,x\n",
+            &["code", "name"],
+            &["address"],
+        );
         assert!(matches!(unknown, Err(e) if e.rows[0].errors[0].field == "adress"));
         let missing = CsvTable::parse(b"code\nS1\n", &["code", "name"], &[]);
         assert!(missing.is_err());

@@ -37,7 +37,9 @@ impl PersonStatus {
             "pending" => Ok(PersonStatus::Pending),
             "active" => Ok(PersonStatus::Active),
             "blocked" => Ok(PersonStatus::Blocked),
-            other => Err(format!("unknown status {other:?}; expected pending, active or blocked")),
+            other => Err(format!(
+                "unknown status {other:?}; expected pending, active or blocked"
+            )),
         }
     }
 }
@@ -112,10 +114,12 @@ pub async fn get<'e, E>(executor: E, program_id: i64, id: i64) -> ApiResult<Pers
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    let person: Option<Person> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{PERSON_SELECT} WHERE u.id = $1")))
-        .bind(id)
-        .fetch_optional(executor)
-        .await?;
+    let person: Option<Person> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{PERSON_SELECT} WHERE u.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(executor)
+    .await?;
     person
         .filter(|p| p.program_id == program_id)
         .ok_or_else(|| ApiError::not_found(format!("user {id}")))
@@ -146,8 +150,13 @@ pub struct NewPerson {
     pub registration_id: Option<i64>,
 }
 
-/// Inserts a person; a taken phone or login is a field error naming it.
+/// Inserts a person; a taken phone or login is a field error naming it. The names are
+/// checked first because after a failed statement PostgreSQL refuses further queries
+/// in the transaction; the unique constraint still settles a race between two inserts.
 pub async fn insert(tx: &mut Tx, program_id: i64, new: &NewPerson, now_ms: i64) -> ApiResult<i64> {
+    if let Some(taken) = taken_error(tx, program_id, new).await? {
+        return Err(taken);
+    }
     let result = sqlx::query_scalar(
         "INSERT INTO users (program_id, kind, login, phone, name, password_hash, status, store_id, partner_id, brand_id,
                             registration_id, created_at, updated_at)
@@ -169,24 +178,25 @@ pub async fn insert(tx: &mut Tx, program_id: i64, new: &NewPerson, now_ms: i64) 
     .await;
     match result {
         Ok(id) => Ok(id),
-        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-            Err(taken_error(tx, program_id, new).await)
-        }
+        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Err(ApiError::new(
+            ErrorCode::Conflict,
+            "the phone or login was registered at the same moment by another request",
+        )),
         Err(err) => Err(err.into()),
     }
 }
 
-/// Says which of phone and login is taken (after a unique violation).
-async fn taken_error(tx: &mut Tx, program_id: i64, new: &NewPerson) -> ApiError {
+/// Which of phone and login is already taken in the program, as field errors.
+async fn taken_error(tx: &mut Tx, program_id: i64, new: &NewPerson) -> ApiResult<Option<ApiError>> {
     let mut errors = Vec::new();
     if let Some(phone) = &new.phone {
-        let taken: Result<Option<i64>, _> =
+        let taken: Option<i64> =
             sqlx::query_scalar("SELECT id FROM users WHERE program_id = $1 AND phone = $2")
                 .bind(program_id)
                 .bind(phone.as_str())
                 .fetch_optional(&mut **tx)
-                .await;
-        if matches!(taken, Ok(Some(_))) {
+                .await?;
+        if taken.is_some() {
             errors.push(crate::error::FieldError {
                 field: "phone".into(),
                 message: "this phone is already registered in the program".into(),
@@ -194,13 +204,13 @@ async fn taken_error(tx: &mut Tx, program_id: i64, new: &NewPerson) -> ApiError 
         }
     }
     if let Some(login) = &new.login {
-        let taken: Result<Option<i64>, _> =
+        let taken: Option<i64> =
             sqlx::query_scalar("SELECT id FROM users WHERE program_id = $1 AND login = $2")
                 .bind(program_id)
                 .bind(login.as_str())
                 .fetch_optional(&mut **tx)
-                .await;
-        if matches!(taken, Ok(Some(_))) {
+                .await?;
+        if taken.is_some() {
             errors.push(crate::error::FieldError {
                 field: "login".into(),
                 message: "this login is taken".into(),
@@ -208,12 +218,11 @@ async fn taken_error(tx: &mut Tx, program_id: i64, new: &NewPerson) -> ApiError 
         }
     }
     if errors.is_empty() {
-        ApiError::new(ErrorCode::Conflict, "the account already exists")
-    } else {
-        let mut err = ApiError::fields(errors);
-        err.code = ErrorCode::Conflict;
-        err
+        return Ok(None);
     }
+    let mut err = ApiError::fields(errors);
+    err.code = ErrorCode::Conflict;
+    Ok(Some(err))
 }
 
 /// Creates a participant and gives them their role: sellers hold `seller` scoped to
@@ -229,13 +238,20 @@ pub async fn create_participant(
     let id = insert(tx, program_id, new, now_ms).await?;
     if role == ParticipantRole::Seller {
         let seller_role = role_id(&mut **tx, program_id, crate::access::SELLER).await?;
-        let scope = new.store_id.map_or(Scope::Program(program_id), Scope::Store);
+        let scope = new
+            .store_id
+            .map_or(Scope::Program(program_id), Scope::Store);
         assign(tx, id, seller_role, scope, now_ms).await?;
     }
     Ok(id)
 }
 
-pub async fn set_status(tx: &mut Tx, id: i64, status: PersonStatus, now_ms: i64) -> sqlx::Result<()> {
+pub async fn set_status(
+    tx: &mut Tx,
+    id: i64,
+    status: PersonStatus,
+    now_ms: i64,
+) -> sqlx::Result<()> {
     sqlx::query("UPDATE users SET status = $1, updated_at = $2 WHERE id = $3")
         .bind(status.as_str())
         .bind(now_ms)
@@ -249,7 +265,12 @@ pub async fn set_status(tx: &mut Tx, id: i64, status: PersonStatus, now_ms: i64)
 }
 
 /// Moves a seller to another store, moving the store-scoped seller role with them.
-pub async fn move_to_store(tx: &mut Tx, person: &Person, store_id: i64, now_ms: i64) -> ApiResult<()> {
+pub async fn move_to_store(
+    tx: &mut Tx,
+    person: &Person,
+    store_id: i64,
+    now_ms: i64,
+) -> ApiResult<()> {
     if person.store_id == Some(store_id) {
         return Ok(());
     }
@@ -270,18 +291,26 @@ pub async fn move_to_store(tx: &mut Tx, person: &Person, store_id: i64, now_ms: 
 }
 
 /// Updates name and phone.
-pub async fn update_profile(tx: &mut Tx, id: i64, name: &str, phone: Option<&Phone>, now_ms: i64) -> ApiResult<()> {
-    let result = sqlx::query("UPDATE users SET name = $1, phone = $2, updated_at = $3 WHERE id = $4")
-        .bind(name)
-        .bind(phone.map(|p| p.as_str().to_string()))
-        .bind(now_ms)
-        .bind(id)
-        .execute(&mut **tx)
-        .await;
+pub async fn update_profile(
+    tx: &mut Tx,
+    id: i64,
+    name: &str,
+    phone: Option<&Phone>,
+    now_ms: i64,
+) -> ApiResult<()> {
+    let result =
+        sqlx::query("UPDATE users SET name = $1, phone = $2, updated_at = $3 WHERE id = $4")
+            .bind(name)
+            .bind(phone.map(|p| p.as_str().to_string()))
+            .bind(now_ms)
+            .bind(id)
+            .execute(&mut **tx)
+            .await;
     match result {
         Ok(_) => Ok(()),
         Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-            let mut err = ApiError::field("phone", "this phone is already registered in the program");
+            let mut err =
+                ApiError::field("phone", "this phone is already registered in the program");
             err.code = ErrorCode::Conflict;
             Err(err)
         }
@@ -340,10 +369,53 @@ pub async fn list(
         ));
     }
     let limit_p = filter.placeholder(Bind::Int(limit + 1));
-    let sql = format!("{PERSON_SELECT}{} ORDER BY u.id LIMIT {limit_p}", filter.where_sql());
+    let sql = format!(
+        "{PERSON_SELECT}{} ORDER BY u.id LIMIT {limit_p}",
+        filter.where_sql()
+    );
     let rows: Vec<Person> = filter
         .bind_all_as(sqlx::query_as(sqlx::AssertSqlSafe(sql)))
         .fetch_all(&db.pool)
         .await?;
     Ok(page_of(rows, limit, |p| p.id))
+}
+
+/// Creates an administrator of a program (the program is created if missing): the
+/// bootstrap path of `stimul admin create`.
+pub async fn create_admin(
+    db: &crate::db::Db,
+    clock: &crate::db::Clock,
+    program_slug: &str,
+    login: &str,
+    password: &str,
+    name: &str,
+) -> anyhow::Result<(super::programs::Program, i64)> {
+    use crate::domain::{NewPassword, PersonName, Slug};
+    let slug = Slug::parse(program_slug).map_err(|e| anyhow::anyhow!("program: {e}"))?;
+    let login = Login::parse(login).map_err(|e| anyhow::anyhow!("login: {e}"))?;
+    let password = NewPassword::parse(password).map_err(|e| anyhow::anyhow!("password: {e}"))?;
+    let name = PersonName::parse(name).map_err(|e| anyhow::anyhow!("name: {e}"))?;
+    let now = clock.now_ms();
+    let program = super::programs::ensure(db, &slug, now).await?;
+    let password_hash = crate::auth::hash_password(password.expose().to_string()).await?;
+    let mut tx = db.begin().await?;
+    let new = NewPerson {
+        kind: "staff",
+        name: name.into_string(),
+        phone: None,
+        login: Some(login),
+        password_hash: Some(password_hash),
+        status: PersonStatus::Active,
+        store_id: None,
+        partner_id: None,
+        brand_id: None,
+        registration_id: None,
+    };
+    let id = insert(&mut tx, program.id, &new, now)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+    let admin = role_id(&mut *tx, program.id, crate::access::ADMIN).await?;
+    assign(&mut tx, id, admin, Scope::Program(program.id), now).await?;
+    tx.commit().await?;
+    Ok((program, id))
 }

@@ -49,29 +49,93 @@ pub struct Registered {
     pub member_ids: Vec<i64>,
 }
 
-pub async fn register(tx: &mut Tx, program_id: i64, applicant: &Applicant, joining: &Joining, now_ms: i64) -> ApiResult<Registered> {
+pub async fn register(
+    tx: &mut Tx,
+    program_id: i64,
+    applicant: &Applicant,
+    joining: &Joining,
+    now_ms: i64,
+) -> ApiResult<Registered> {
     match joining {
         Joining::Invitation(code) => {
             let store_id = consume_invitation(tx, program_id, code, now_ms).await?;
-            let registration_id = insert_registration(tx, program_id, "individual", Some(store_id), "approved", now_ms).await?;
-            let id = create(tx, program_id, applicant, store_id, PersonStatus::Active, registration_id, now_ms).await?;
-            Ok(Registered { registration_id, participant_id: id, status: "active".into(), store_id, member_ids: vec![] })
+            let registration_id = insert_registration(
+                tx,
+                program_id,
+                "individual",
+                Some(store_id),
+                "approved",
+                now_ms,
+            )
+            .await?;
+            let id = create(
+                tx,
+                program_id,
+                applicant,
+                store_id,
+                PersonStatus::Active,
+                registration_id,
+                now_ms,
+            )
+            .await?;
+            Ok(Registered {
+                registration_id,
+                participant_id: id,
+                status: "active".into(),
+                store_id,
+                member_ids: vec![],
+            })
         }
         Joining::Store(store_id) => {
             let store = stores::get_in_program(&mut **tx, program_id, *store_id)
                 .await
-                .map_err(|_| ApiError::field("store_id", format!("there is no store {store_id} in this program")))?;
+                .map_err(|_| {
+                    ApiError::field(
+                        "store_id",
+                        format!("there is no store {store_id} in this program"),
+                    )
+                })?;
             if store.status != StoreStatus::Connected.as_str() {
-                return Err(ApiError::field("store_id", "this store is not connected to the program"));
+                return Err(ApiError::field(
+                    "store_id",
+                    "this store is not connected to the program",
+                ));
             }
-            let registration_id = insert_registration(tx, program_id, "individual", Some(store.id), "pending", now_ms).await?;
-            let id = create(tx, program_id, applicant, store.id, PersonStatus::Pending, registration_id, now_ms).await?;
-            Ok(Registered { registration_id, participant_id: id, status: "pending".into(), store_id: store.id, member_ids: vec![] })
+            let registration_id = insert_registration(
+                tx,
+                program_id,
+                "individual",
+                Some(store.id),
+                "pending",
+                now_ms,
+            )
+            .await?;
+            let id = create(
+                tx,
+                program_id,
+                applicant,
+                store.id,
+                PersonStatus::Pending,
+                registration_id,
+                now_ms,
+            )
+            .await?;
+            Ok(Registered {
+                registration_id,
+                participant_id: id,
+                status: "pending".into(),
+                store_id: store.id,
+                member_ids: vec![],
+            })
         }
         Joining::NewStore { fields, members } => {
-            stores::check_references(&mut **tx, program_id, fields.region_id, fields.partner_id).await?;
-            let store = stores::create(tx, program_id, fields, StoreStatus::Pending, now_ms).await?;
-            let registration_id = insert_registration(tx, program_id, "group", Some(store.id), "pending", now_ms).await?;
+            stores::check_references(&mut **tx, program_id, fields.region_id, fields.partner_id)
+                .await?;
+            let store =
+                stores::create(tx, program_id, fields, StoreStatus::Pending, now_ms).await?;
+            let registration_id =
+                insert_registration(tx, program_id, "group", Some(store.id), "pending", now_ms)
+                    .await?;
             let owner_id = people::create_participant(
                 tx,
                 program_id,
@@ -83,23 +147,47 @@ pub async fn register(tx: &mut Tx, program_id: i64, applicant: &Applicant, joini
             stores::set_owner(tx, &store, Some(owner_id), now_ms).await?;
             let mut member_ids = Vec::with_capacity(members.len());
             for (index, (phone, name)) in members.iter().enumerate() {
-                let member = Applicant { phone: phone.clone(), name: name.clone(), login: None, password_hash: None };
-                let id = create(tx, program_id, &member, store.id, PersonStatus::Pending, registration_id, now_ms)
-                    .await
-                    .map_err(|mut err| {
-                        for field in &mut err.errors {
-                            field.field = format!("store.members[{index}].{}", field.field);
-                        }
-                        err
-                    })?;
+                let member = Applicant {
+                    phone: phone.clone(),
+                    name: name.clone(),
+                    login: None,
+                    password_hash: None,
+                };
+                let id = create(
+                    tx,
+                    program_id,
+                    &member,
+                    store.id,
+                    PersonStatus::Pending,
+                    registration_id,
+                    now_ms,
+                )
+                .await
+                .map_err(|mut err| {
+                    for field in &mut err.errors {
+                        field.field = format!("store.members[{index}].{}", field.field);
+                    }
+                    err
+                })?;
                 member_ids.push(id);
             }
-            Ok(Registered { registration_id, participant_id: owner_id, status: "pending".into(), store_id: store.id, member_ids })
+            Ok(Registered {
+                registration_id,
+                participant_id: owner_id,
+                status: "pending".into(),
+                store_id: store.id,
+                member_ids,
+            })
         }
     }
 }
 
-fn new_person(applicant: &Applicant, store_id: Option<i64>, status: PersonStatus, registration_id: i64) -> NewPerson {
+fn new_person(
+    applicant: &Applicant,
+    store_id: Option<i64>,
+    status: PersonStatus,
+    registration_id: i64,
+) -> NewPerson {
     NewPerson {
         kind: "participant",
         name: applicant.name.as_str().to_string(),
@@ -114,7 +202,15 @@ fn new_person(applicant: &Applicant, store_id: Option<i64>, status: PersonStatus
     }
 }
 
-async fn create(tx: &mut Tx, program_id: i64, applicant: &Applicant, store_id: i64, status: PersonStatus, registration_id: i64, now_ms: i64) -> ApiResult<i64> {
+async fn create(
+    tx: &mut Tx,
+    program_id: i64,
+    applicant: &Applicant,
+    store_id: i64,
+    status: PersonStatus,
+    registration_id: i64,
+    now_ms: i64,
+) -> ApiResult<i64> {
     people::create_participant(
         tx,
         program_id,
@@ -125,7 +221,14 @@ async fn create(tx: &mut Tx, program_id: i64, applicant: &Applicant, store_id: i
     .await
 }
 
-async fn insert_registration(tx: &mut Tx, program_id: i64, kind: &str, store_id: Option<i64>, status: &str, now_ms: i64) -> ApiResult<i64> {
+async fn insert_registration(
+    tx: &mut Tx,
+    program_id: i64,
+    kind: &str,
+    store_id: Option<i64>,
+    status: &str,
+    now_ms: i64,
+) -> ApiResult<i64> {
     Ok(sqlx::query_scalar(
         "INSERT INTO registrations (program_id, kind, store_id, status, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
@@ -148,9 +251,19 @@ pub enum Decision {
 /// Approves or rejects a pending person. For a group registration the decision on its
 /// owner covers the whole group: the store is connected (or left disconnected) and all
 /// its registered people become active (or blocked). Returns the ids decided.
-pub async fn decide(tx: &mut Tx, person: &Person, decision: Decision, reason: Option<&str>, decided_by: i64, now_ms: i64) -> ApiResult<Vec<i64>> {
+pub async fn decide(
+    tx: &mut Tx,
+    person: &Person,
+    decision: Decision,
+    reason: Option<&str>,
+    decided_by: i64,
+    now_ms: i64,
+) -> ApiResult<Vec<i64>> {
     if person.status != PersonStatus::Pending.as_str() {
-        return Err(ApiError::invalid_state(format!("user {} is {}, not pending", person.id, person.status)));
+        return Err(ApiError::invalid_state(format!(
+            "user {} is {}, not pending",
+            person.id, person.status
+        )));
     }
     let (new_status, registration_status) = match decision {
         Decision::Approve => (PersonStatus::Active, "approved"),
@@ -213,8 +326,16 @@ pub fn new_invitation_code() -> String {
 
 /// Normalises what a person typed: case and separators do not matter.
 pub fn normalise_invitation_code(input: &str) -> String {
-    let raw: String = input.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect();
-    if raw.len() == INVITATION_LENGTH { format!("{}-{}", &raw[..5], &raw[5..]) } else { raw }
+    let raw: String = input
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    if raw.len() == INVITATION_LENGTH {
+        format!("{}-{}", &raw[..5], &raw[5..])
+    } else {
+        raw
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -226,7 +347,15 @@ pub struct Invitation {
     pub expires_at: i64,
 }
 
-pub async fn create_invitation(tx: &mut Tx, program_id: i64, store_id: i64, created_by: i64, max_uses: i64, expires_at: i64, now_ms: i64) -> ApiResult<Invitation> {
+pub async fn create_invitation(
+    tx: &mut Tx,
+    program_id: i64,
+    store_id: i64,
+    created_by: i64,
+    max_uses: i64,
+    expires_at: i64,
+    now_ms: i64,
+) -> ApiResult<Invitation> {
     let code = new_invitation_code();
     sqlx::query(
         "INSERT INTO invitations (program_id, code, store_id, created_by, max_uses, expires_at, created_at)
@@ -241,12 +370,23 @@ pub async fn create_invitation(tx: &mut Tx, program_id: i64, store_id: i64, crea
     .bind(now_ms)
     .execute(&mut **tx)
     .await?;
-    Ok(Invitation { code, store_id, max_uses, uses: 0, expires_at })
+    Ok(Invitation {
+        code,
+        store_id,
+        max_uses,
+        uses: 0,
+        expires_at,
+    })
 }
 
 /// Uses up one use of an invitation; returns its store. Atomic, so a card with one
 /// use left admits exactly one of two people registering at once.
-async fn consume_invitation(tx: &mut Tx, program_id: i64, code: &str, now_ms: i64) -> ApiResult<i64> {
+async fn consume_invitation(
+    tx: &mut Tx,
+    program_id: i64,
+    code: &str,
+    now_ms: i64,
+) -> ApiResult<i64> {
     let code = normalise_invitation_code(code);
     let consumed = sqlx::query(
         "UPDATE invitations SET uses = uses + 1
@@ -258,7 +398,12 @@ async fn consume_invitation(tx: &mut Tx, program_id: i64, code: &str, now_ms: i6
     .execute(&mut **tx)
     .await?
     .rows_affected();
-    let invalid = || ApiError::new(ErrorCode::InvalidInvitation, "the invitation code is unknown, expired or used up");
+    let invalid = || {
+        ApiError::new(
+            ErrorCode::InvalidInvitation,
+            "the invitation code is unknown, expired or used up",
+        )
+    };
     if consumed != 1 {
         return Err(invalid());
     }
@@ -281,7 +426,10 @@ mod tests {
     fn invitation_codes_normalise() {
         let code = new_invitation_code();
         assert_eq!(code.len(), INVITATION_LENGTH + 1);
-        assert_eq!(normalise_invitation_code(&code.to_lowercase().replace('-', " ")), code);
+        assert_eq!(
+            normalise_invitation_code(&code.to_lowercase().replace('-', " ")),
+            code
+        );
         assert!(!code.contains(['0', 'O', '1', 'I']));
     }
 }

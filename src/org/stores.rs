@@ -105,7 +105,11 @@ where
     Ok(store)
 }
 
-pub async fn by_external_ref(tx: &mut Tx, program_id: i64, external_ref: &str) -> sqlx::Result<Option<Store>> {
+pub async fn by_external_ref(
+    tx: &mut Tx,
+    program_id: i64,
+    external_ref: &str,
+) -> sqlx::Result<Option<Store>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {STORE_COLUMNS} FROM stores s WHERE s.program_id = $1 AND s.external_ref = $2"
     )))
@@ -150,11 +154,20 @@ pub async fn check_references(
             });
         }
     }
-    if errors.is_empty() { Ok(()) } else { Err(ApiError::fields(errors)) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::fields(errors))
+    }
 }
 
 /// Whether `table` (a fixed table name, never user input) has row `id` in the program.
-pub async fn exists_in_program<'e, E>(executor: E, table: &'static str, program_id: i64, id: i64) -> sqlx::Result<bool>
+pub async fn exists_in_program<'e, E>(
+    executor: E,
+    table: &'static str,
+    program_id: i64,
+    id: i64,
+) -> sqlx::Result<bool>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
@@ -214,13 +227,21 @@ pub async fn update(tx: &mut Tx, id: i64, fields: &StoreFields, now_ms: i64) -> 
 fn conflict_on_external_ref(err: sqlx::Error, external_ref: Option<&str>) -> ApiError {
     match (&err, external_ref) {
         (sqlx::Error::Database(db), Some(external_ref)) if db.is_unique_violation() => {
-            ApiError::field("external_ref", format!("another store already has code {external_ref:?}"))
+            ApiError::field(
+                "external_ref",
+                format!("another store already has code {external_ref:?}"),
+            )
         }
         _ => err.into(),
     }
 }
 
-pub async fn set_status(tx: &mut Tx, id: i64, status: StoreStatus, now_ms: i64) -> ApiResult<Store> {
+pub async fn set_status(
+    tx: &mut Tx,
+    id: i64,
+    status: StoreStatus,
+    now_ms: i64,
+) -> ApiResult<Store> {
     sqlx::query("UPDATE stores SET status = $1, updated_at = $2 WHERE id = $3")
         .bind(status.as_str())
         .bind(now_ms)
@@ -232,12 +253,24 @@ pub async fn set_status(tx: &mut Tx, id: i64, status: StoreStatus, now_ms: i64) 
 
 /// Makes `owner_user_id` the store's owner (or clears it), moving the store-scoped
 /// `owner` role from the previous owner to the new one.
-pub async fn set_owner(tx: &mut Tx, store: &Store, owner_user_id: Option<i64>, now_ms: i64) -> ApiResult<()> {
+pub async fn set_owner(
+    tx: &mut Tx,
+    store: &Store,
+    owner_user_id: Option<i64>,
+    now_ms: i64,
+) -> ApiResult<()> {
     if store.owner_user_id == owner_user_id {
         return Ok(());
     }
     if let Some(previous) = store.owner_user_id {
-        unassign_named(tx, previous, store.program_id, OWNER, Scope::Store(store.id)).await?;
+        unassign_named(
+            tx,
+            previous,
+            store.program_id,
+            OWNER,
+            Scope::Store(store.id),
+        )
+        .await?;
     }
     if let Some(owner) = owner_user_id {
         let owner_role = role_id(&mut **tx, store.program_id, OWNER).await?;

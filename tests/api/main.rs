@@ -1,1 +1,12 @@
+//! Integration tests: the real server over HTTP and WebSocket, on SQLite by default or
+//! on PostgreSQL when `TEST_DATABASE_URL` is set (CI runs both).
 
+mod access;
+mod auth;
+mod bad_input;
+mod contract;
+mod fake_sms;
+mod health;
+mod helpers;
+mod imports;
+mod registration;

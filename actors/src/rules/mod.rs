@@ -1,0 +1,67 @@
+//! The pure domain rules of Stimul.
+//!
+//! Everything here is deterministic, synchronous and free of I/O: the actors that own live
+//! state call these functions, the server uses the same types at its edge (a handler turns
+//! a request body into [`points::Points`] or [`codes::ProductCode`] first, so code past the
+//! edge never re-checks). One module per topic:
+//!
+//! | module | owns |
+//! | --- | --- |
+//! | [`points`] | the money type and the single rounding rule for rates and percents |
+//! | [`levels`] | a program's level scale: which level progress reaches, and its multiplier |
+//! | [`codes`] | product code format, check letter, QR payload, sharded random generation |
+//! | [`leaderboard`] | an order-statistics board: rank, top-N and around-me in O(log n) |
+//! | [`windows`] | leaderboard time windows (day, ISO week, month) in the program's zone |
+//! | [`routing`] | moderation queue order and which moderator takes an item |
+
+pub mod codes;
+pub mod leaderboard;
+pub mod levels;
+pub mod points;
+pub mod routing;
+pub mod windows;
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::str::FromStr;
+
+/// Deserialises a value from a JSON string through its `FromStr`, and from nothing else.
+///
+/// Amounts and codes are strings on the wire on purpose: a JSON number would pass through
+/// a float in many clients and lose hundredths, so a number is a type error, not a
+/// convenience.
+pub(crate) fn deserialize_from_str<'de, D, T>(
+    deserializer: D,
+    expecting: &'static str,
+) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: FromStr,
+    T::Err: fmt::Display,
+{
+    struct FromStrVisitor<T> {
+        expecting: &'static str,
+        target: PhantomData<T>,
+    }
+
+    impl<T> serde::de::Visitor<'_> for FromStrVisitor<T>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        type Value = T;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.expecting)
+        }
+
+        fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<T, E> {
+            value.parse().map_err(E::custom)
+        }
+    }
+
+    deserializer.deserialize_str(FromStrVisitor {
+        expecting,
+        target: PhantomData,
+    })
+}

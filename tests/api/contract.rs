@@ -1,0 +1,55 @@
+//! The published contract for the mobile app must equal what the server serves.
+
+use reqwest::StatusCode;
+
+use crate::helpers::{expect_status, spawn_app};
+
+const COMMITTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/mobile-contracts/openapi.json");
+
+#[actix_web::test]
+async fn committed_openapi_equals_served_document() {
+    let app = spawn_app().await;
+    let served = app
+        .get("/api/v1/openapi.json", None)
+        .await
+        .text()
+        .await
+        .unwrap_or_default();
+    if std::env::var("UPDATE_CONTRACTS").is_ok_and(|v| v == "1") {
+        std::fs::write(COMMITTED, &served).expect("write the contract");
+    }
+    let committed = std::fs::read_to_string(COMMITTED).unwrap_or_default();
+    assert!(
+        committed == served,
+        "mobile-contracts/openapi.json is stale; regenerate it with `UPDATE_CONTRACTS=1 cargo test --test api contract` and commit it"
+    );
+    let document: serde_json::Value = serde_json::from_str(&served).unwrap_or_default();
+    let operation_ids: Vec<&str> = document["paths"]
+        .as_object()
+        .into_iter()
+        .flat_map(|paths| paths.values())
+        .filter_map(|item| item.as_object())
+        .flat_map(|item| item.values())
+        .filter_map(|operation| operation["operationId"].as_str())
+        .collect();
+    for required in [
+        "requestOtp",
+        "verifyOtp",
+        "loginWithPassword",
+        "logout",
+        "getMe",
+        "registerParticipant",
+        "approveParticipant",
+        "createStore",
+        "listStores",
+        "importStores",
+        "createRole",
+        "assignRole",
+    ] {
+        assert!(
+            operation_ids.contains(&required),
+            "operation {required} is missing from the contract"
+        );
+    }
+    expect_status(app.get("/api/v1/openapi.json", None).await, StatusCode::OK).await;
+}
