@@ -242,6 +242,8 @@ mod tests {
         assert!(dump.contains("[redacted]"));
     }
 
+    // figment's own error type is large; these are tests.
+    #[allow(clippy::result_large_err)]
     #[test]
     fn environment_overrides_defaults() {
         figment::Jail::expect_with(|jail| {
@@ -256,6 +258,7 @@ mod tests {
         });
     }
 
+    #[allow(clippy::result_large_err)]
     #[test]
     fn config_file_is_layered_under_environment() {
         figment::Jail::expect_with(|jail| {

@@ -559,13 +559,13 @@ pub async fn create_staff_user(
         body.partner_id,
     )
     .await?;
-    if let Some(brand_id) = body.brand_id {
-        if !stores::exists_in_program(&state.db.pool, "brands", program_id, brand_id).await? {
-            return Err(ApiError::field(
-                "brand_id",
-                format!("there is no brand {brand_id} in this program"),
-            ));
-        }
+    if let Some(brand_id) = body.brand_id
+        && !stores::exists_in_program(&state.db.pool, "brands", program_id, brand_id).await?
+    {
+        return Err(ApiError::field(
+            "brand_id",
+            format!("there is no brand {brand_id} in this program"),
+        ));
     }
     let fingerprint = (
         "createStaffUser",

@@ -218,7 +218,7 @@ pub async fn update_store(
         ..store.target()
     };
     caller.require(Permission::edit(Section::Stores), &moved)?;
-    stores::check_references(&mut *tx, program_id, body.region_id, body.partner_id).await?;
+    stores::check_references(&mut tx, program_id, body.region_id, body.partner_id).await?;
     let mut updated = stores::update(&mut tx, store.id, &fields, now).await?;
     if let Some(owner) = body.owner_user_id {
         check_owner(&mut tx, program_id, owner).await?;

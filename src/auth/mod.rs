@@ -288,10 +288,8 @@ impl FromRequest for AnyCaller {
 /// from the proxy, so with `trust_proxy_headers` the `Forwarded` / `X-Forwarded-For`
 /// address is used instead (only enable it when a proxy you run sets those headers).
 pub fn client_ip(request: &HttpRequest, trust_proxy_headers: bool) -> String {
-    if trust_proxy_headers {
-        if let Some(ip) = request.connection_info().realip_remote_addr() {
-            return ip.to_string();
-        }
+    if trust_proxy_headers && let Some(ip) = request.connection_info().realip_remote_addr() {
+        return ip.to_string();
     }
     request
         .peer_addr()

@@ -293,13 +293,13 @@ pub async fn import_stores(
             "partner",
             table.cell(record, "partner"),
         );
-        if let Some(code) = &code {
-            if !seen_codes.insert(code.clone()) {
-                check.fail(
-                    "code",
-                    format!("code {code:?} appears more than once in the file"),
-                );
-            }
+        if let Some(code) = &code
+            && !seen_codes.insert(code.clone())
+        {
+            check.fail(
+                "code",
+                format!("code {code:?} appears more than once in the file"),
+            );
         }
         let target = Target {
             program_id,
@@ -391,10 +391,10 @@ pub async fn import_participants(
         let mut seen = HashSet::new();
         for (_, record) in &table.rows {
             let code = table.cell(record, "store_code").to_string();
-            if seen.insert(code.clone()) {
-                if let Some(store) = stores::by_external_ref(&mut tx, program_id, &code).await? {
-                    map.insert(code, store);
-                }
+            if seen.insert(code.clone())
+                && let Some(store) = stores::by_external_ref(&mut tx, program_id, &code).await?
+            {
+                map.insert(code, store);
             }
         }
         tx.rollback().await?;
@@ -459,13 +459,13 @@ pub async fn import_participants(
                 }
             }
         }
-        if let Some(phone) = &phone {
-            if !seen_phones.insert(phone.clone()) {
-                check.fail(
-                    "phone",
-                    format!("{phone} appears more than once in the file"),
-                );
-            }
+        if let Some(phone) = &phone
+            && !seen_phones.insert(phone.clone())
+        {
+            check.fail(
+                "phone",
+                format!("{phone} appears more than once in the file"),
+            );
         }
         match (phone, name, role, login, store) {
             (Some(phone), Some(name), Some(role), Some(login), Some(store))

@@ -129,8 +129,7 @@ pub async fn register(
             })
         }
         Joining::NewStore { fields, members } => {
-            stores::check_references(&mut **tx, program_id, fields.region_id, fields.partner_id)
-                .await?;
+            stores::check_references(tx, program_id, fields.region_id, fields.partner_id).await?;
             let store =
                 stores::create(tx, program_id, fields, StoreStatus::Pending, now_ms).await?;
             let registration_id =

@@ -138,21 +138,21 @@ pub async fn check_references(
     partner_id: Option<i64>,
 ) -> ApiResult<()> {
     let mut errors = Vec::new();
-    if let Some(region_id) = region_id {
-        if !exists_in_program(&mut *conn, "regions", program_id, region_id).await? {
-            errors.push(crate::error::FieldError {
-                field: "region_id".into(),
-                message: format!("there is no region {region_id} in this program"),
-            });
-        }
+    if let Some(region_id) = region_id
+        && !exists_in_program(&mut *conn, "regions", program_id, region_id).await?
+    {
+        errors.push(crate::error::FieldError {
+            field: "region_id".into(),
+            message: format!("there is no region {region_id} in this program"),
+        });
     }
-    if let Some(partner_id) = partner_id {
-        if !exists_in_program(&mut *conn, "partners", program_id, partner_id).await? {
-            errors.push(crate::error::FieldError {
-                field: "partner_id".into(),
-                message: format!("there is no partner {partner_id} in this program"),
-            });
-        }
+    if let Some(partner_id) = partner_id
+        && !exists_in_program(&mut *conn, "partners", program_id, partner_id).await?
+    {
+        errors.push(crate::error::FieldError {
+            field: "partner_id".into(),
+            message: format!("there is no partner {partner_id} in this program"),
+        });
     }
     if errors.is_empty() {
         Ok(())

@@ -87,7 +87,6 @@ impl Drop for TestDatabase {
 
 pub struct TestApp {
     pub address: String,
-    pub port: u16,
     pub http: reqwest::Client,
     pub state: AppState,
     pub clock: Clock,
@@ -100,19 +99,22 @@ pub struct TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        // Sends the stop command at once; nothing to await.
-        let _ = self.handle.stop(false);
+        // `stop` sends the command when called; the returned future only reports
+        // completion, which nobody here waits for.
+        std::mem::drop(self.handle.stop(false));
     }
 }
 
 /// Settings every test server shares, with a fresh database.
 pub async fn test_settings() -> (Settings, TestDatabase) {
     let (database, url) = TestDatabase::create().await;
-    let mut settings = Settings::default();
-    settings.port = 0;
-    settings.workers = 2;
-    settings.database_url = Some(stimul::config::Secret::new(url));
-    settings.log = "warn".into();
+    let settings = Settings {
+        port: 0,
+        workers: 2,
+        database_url: Some(stimul::config::Secret::new(url)),
+        log: "warn".into(),
+        ..Settings::default()
+    };
     (settings, database)
 }
 
@@ -144,7 +146,6 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
-        port,
         http: reqwest::Client::new(),
         state,
         clock,
