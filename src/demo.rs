@@ -111,6 +111,7 @@ pub async fn load(db: &Db, clock: &Clock, program_slug: &str) -> anyhow::Result<
                     region_id: Some(region),
                     partner_id: None,
                     external_ref: Some(code.into()),
+                    monthly_plan: None,
                 };
                 stores::create(&mut tx, program.id, &fields, StoreStatus::Connected, now).await?
             }

@@ -70,6 +70,10 @@ error_codes! {
     RequestInProgress = "request_in_progress" => (StatusCode::CONFLICT, "A request with this Idempotency-Key is still in progress"),
     InvalidInvitation = "invalid_invitation" => (StatusCode::UNPROCESSABLE_ENTITY, "The invitation code is unknown, expired or used up"),
     /// A CSV import was refused as a whole; `rows` lists every bad row.
+    /// A debit larger than the participant's available points.
+    InsufficientPoints = "insufficient_points" => (StatusCode::CONFLICT, "Not enough points"),
+    /// The campaign's prize fund cannot pay this.
+    FundExhausted = "fund_exhausted" => (StatusCode::CONFLICT, "The campaign's fund is exhausted"),
     ImportRejected = "import_rejected" => (StatusCode::UNPROCESSABLE_ENTITY, "The file has invalid rows; nothing was imported"),
     ServiceUnavailable = "service_unavailable" => (StatusCode::SERVICE_UNAVAILABLE, "The service is temporarily unavailable"),
     Internal = "internal" => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
@@ -285,6 +289,39 @@ impl From<anyhow::Error> for ApiError {
                 Ok(db) => db.into(),
                 Err(other) => ApiError::internal(other),
             },
+        }
+    }
+}
+
+impl From<stimul_actors::participant::ParticipantError> for ApiError {
+    fn from(err: stimul_actors::participant::ParticipantError) -> Self {
+        use stimul_actors::ledger::{AccountKey, LedgerError};
+        use stimul_actors::participant::ParticipantError as P;
+        match err {
+            P::NotFound(id) => ApiError::not_found(format!("participant {id}")),
+            P::Overflow => ApiError::field("amount", "the amount is too large"),
+            P::ZeroAmount => ApiError::field("amount", "must not be zero"),
+            P::Ledger(LedgerError::InsufficientFunds {
+                account: AccountKey::CampaignFund(campaign),
+            }) => ApiError::new(
+                ErrorCode::FundExhausted,
+                format!("campaign {campaign}'s fund cannot pay this"),
+            ),
+            P::Ledger(LedgerError::InsufficientFunds { .. }) => ApiError::new(
+                ErrorCode::InsufficientPoints,
+                "the participant does not have that many available points",
+            ),
+            P::Ledger(LedgerError::NotPending { transaction_id }) => ApiError::invalid_state(
+                format!("transaction {transaction_id} is not a pending hold (already settled?)"),
+            ),
+            P::Ledger(LedgerError::Empty) => ApiError::field("amount", "nothing to move"),
+            P::Ledger(err @ (LedgerError::Storage(_) | LedgerError::ShuttingDown)) => {
+                ApiError::new(
+                    ErrorCode::ServiceUnavailable,
+                    "the ledger is unavailable; retry shortly",
+                )
+                .with_source(anyhow::anyhow!(err))
+            }
         }
     }
 }

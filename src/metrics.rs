@@ -19,7 +19,17 @@ pub struct Metrics {
     pub auth_throttled: IntCounter,
     pub idempotent_replays: IntCounter,
     pub ws_sessions: IntGauge,
+    pub ledger_commits: IntCounterVec,
+    /// Filled once the live core exists (it is built after the metrics).
+    live_gauges: Arc<std::sync::Mutex<Option<LiveGauges>>>,
 }
+
+type LiveGauges = (
+    std::sync::Arc<stimul_actors::live::Live>,
+    IntGauge,
+    IntGauge,
+    IntGauge,
+);
 
 impl Metrics {
     pub fn new() -> anyhow::Result<Self> {
@@ -47,6 +57,14 @@ impl Metrics {
             "Retried requests answered from the idempotency store",
         )?;
         let ws_sessions = IntGauge::new("ws_sessions", "Open WebSocket sessions")?;
+        let ledger_commits = IntCounterVec::new(
+            Opts::new(
+                "ledger_changes_total",
+                "Ledger changes requested through the API by outcome",
+            ),
+            &["reason", "outcome"],
+        )?;
+        registry.register(Box::new(ledger_commits.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_duration.clone()))?;
         registry.register(Box::new(logins.clone()))?;
@@ -63,6 +81,8 @@ impl Metrics {
             auth_throttled,
             idempotent_replays,
             ws_sessions,
+            ledger_commits,
+            live_gauges: Arc::new(std::sync::Mutex::new(None)),
         })
     }
 
@@ -72,8 +92,38 @@ impl Metrics {
         Ok(())
     }
 
+    /// Gauges read from the live core when scraped.
+    pub fn register_live(
+        &self,
+        live: std::sync::Arc<stimul_actors::live::Live>,
+    ) -> anyhow::Result<()> {
+        let participants = IntGauge::new(
+            "live_participant_actors",
+            "Participant actors running on this node",
+        )?;
+        let stores = IntGauge::new("live_store_actors", "Store actors running on this node")?;
+        let topics = IntGauge::new("live_topics", "Topics with subscribers on this node")?;
+        self.register(Box::new(participants.clone()))?;
+        self.register(Box::new(stores.clone()))?;
+        self.register(Box::new(topics.clone()))?;
+        *self
+            .live_gauges
+            .lock()
+            .map_err(|_| anyhow::anyhow!("metrics lock"))? =
+            Some((live, participants, stores, topics));
+        Ok(())
+    }
+
     /// The text exposition format.
     pub fn render(&self) -> anyhow::Result<String> {
+        if let Ok(guard) = self.live_gauges.lock()
+            && let Some((live, participants, stores, topics)) = guard.as_ref()
+        {
+            let (p, s) = live.live_counts();
+            participants.set(p as i64);
+            stores.set(s as i64);
+            topics.set(live.hub.topic_count() as i64);
+        }
         let mut buffer = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
         Ok(String::from_utf8(buffer)?)

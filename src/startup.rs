@@ -14,11 +14,16 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing_actix_web::{RequestId, TracingLogger};
 
+use stimul_actors::bus::{EventBus, LocalBus};
+use stimul_actors::live::Live;
+
 use crate::api;
+use crate::bus::RedisBus;
 use crate::config::Settings;
 use crate::db::{Clock, Db};
 use crate::domain::Slug;
 use crate::integrations::sms::{SmsSender, sender_from_settings};
+use crate::ledger::SqlLedger;
 use crate::metrics::Metrics;
 use crate::org::programs;
 use crate::outbox::{OutboxBell, OutboxWorker};
@@ -57,16 +62,20 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("default_program: {e}"))?;
         programs::ensure(&db, &default_slug, clock.now_ms()).await?;
 
-        let limiter: SharedRateLimiter = match settings.redis_url() {
-            Some(url) => {
-                let client = redis::Client::open(url).context("parsing REDIS_URL")?;
-                let connection = redis::aio::ConnectionManager::new(client)
+        let redis = match settings.redis_url() {
+            Some(url) => Some(redis::Client::open(url).context("parsing REDIS_URL")?),
+            None => None,
+        };
+        let limiter: SharedRateLimiter = match &redis {
+            Some(client) => {
+                let connection = redis::aio::ConnectionManager::new(client.clone())
                     .await
                     .context("connecting to Redis")?;
                 Arc::new(RedisRateLimiter::new(connection))
             }
             None => Arc::new(InMemoryRateLimiter::new(clock.clone())),
         };
+        let live = start_live(&db, &clock, redis);
         let sms = match overrides.sms {
             Some(sms) => sms,
             None => sender_from_settings(&settings.sms)?,
@@ -78,7 +87,9 @@ impl Application {
             limiter,
             outbox: OutboxBell::default(),
             metrics: Metrics::new()?,
+            live,
         };
+        state.metrics.register_live(state.live.clone())?;
 
         let (shutdown, shutdown_rx) = watch::channel(false);
         let worker = OutboxWorker {
@@ -128,6 +139,36 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Actor threads: one per core, as the HTTP workers; actors are spread over them by id.
+fn actor_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+}
+
+/// Starts the real-time core with the SQL ledger and the bus: Redis when configured,
+/// in-process otherwise.
+fn start_live(db: &Db, clock: &Clock, redis: Option<redis::Client>) -> Arc<Live> {
+    let ledger = SqlLedger::new(db.clone(), clock.clone());
+    let node = uuid::Uuid::new_v4().simple().to_string();
+    let now = clock.clone();
+    let live_clock: stimul_actors::live::Clock = Arc::new(move || now.now_ms());
+    let bus_node = node.clone();
+    let (live, _committer) = Live::start(
+        ledger,
+        node,
+        live_clock,
+        actor_threads(),
+        move |dispatch| -> Arc<dyn EventBus> {
+            match redis {
+                Some(client) => RedisBus::start(client, bus_node, dispatch),
+                None => Arc::new(LocalBus::new(dispatch)),
+            }
+        },
+    );
+    live
 }
 
 fn build_server(listener: TcpListener, state: AppState, workers: usize) -> anyhow::Result<Server> {
@@ -185,6 +226,7 @@ fn build_server(listener: TcpListener, state: AppState, workers: usize) -> anyho
             .app_data(api::query_config())
             .configure(api::configure)
             .route("/metrics", web::get().to(api::health::metrics))
+            .route("/api/v1/ws", web::get().to(crate::ws::connect))
             .route("/api/v1/openapi.json", web::get().to(api::openapi_document))
             .route("/problems/{code}", web::get().to(api::problem_page))
             .default_service(web::to(api::not_found))

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use stimul_actors::live::Live;
+
 use crate::config::Settings;
 use crate::db::{Clock, Db};
 use crate::metrics::Metrics;
@@ -17,4 +19,6 @@ pub struct AppState {
     pub limiter: SharedRateLimiter,
     pub outbox: OutboxBell,
     pub metrics: Metrics,
+    /// The real-time core: live actors, the topic hub, the ledger committer.
+    pub live: Arc<Live>,
 }

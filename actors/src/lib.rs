@@ -1,9 +1,24 @@
 //! Stimul's real-time core.
 //!
-//! This crate will hold the actors that own live state (participants, stores, campaigns,
-//! the moderation queue, code generation). What is here today is their foundation:
-//! [`rules`], the pure domain rules those actors apply. The rules are plain types and
-//! functions with no actix, database or HTTP in them, so every rule is unit-tested on its
-//! own and the actors stay thin: receive a message, apply a rule, persist, push.
+//! Live state lives in actors; truth lives in the database. This crate holds the
+//! actors that own live state and the pure rules they apply, and reaches storage only
+//! through narrow traits ([`ledger::LedgerStore`], [`live::LiveStore`]), so it is tested
+//! without a database.
+//!
+//! | module | owns |
+//! | --- | --- |
+//! | [`rules`] | pure domain rules: points and rounding, levels, codes, leaderboards, windows, routing |
+//! | [`ledger`] | what a ledger transaction is, and the group committer that batches them |
+//! | [`participant`] | `ParticipantActor`: a participant's balances, level and pushes |
+//! | [`store`] | `StoreActor`: a store's live progress |
+//! | [`hub`] | the per-node topic hub: subscriptions, sequence numbers, bounded fan-out |
+//! | [`bus`] | events between nodes |
+//! | [`live`] | the core of one node: registries, dispatch, typed entry points |
 
+pub mod bus;
+pub mod hub;
+pub mod ledger;
+pub mod live;
+pub mod participant;
 pub mod rules;
+pub mod store;

@@ -159,6 +159,12 @@ pub struct Me {
     pub partner_id: Option<i64>,
     pub brand_id: Option<i64>,
     pub roles: Vec<HeldRole>,
+    /// A participant's points (decimal strings); absent for staff.
+    pub balance: Option<stimul_actors::participant::BalanceView>,
+    /// A participant's level; absent for staff.
+    pub level: Option<stimul_actors::participant::LevelView>,
+    pub next_level: Option<stimul_actors::participant::NextLevelView>,
+    pub completed_tasks: Option<i64>,
     /// Every permission the caller holds somewhere (`stores.view`, …); an edit
     /// permission brings its view permission along.
     pub permissions: Vec<String>,
@@ -183,6 +189,16 @@ pub async fn get_me(state: web::Data<AppState>, caller: AnyCaller) -> ApiResult<
         .collect();
     permissions.sort();
     permissions.dedup();
+    let standing = if account.kind == "participant" {
+        Some(state.live.participant_view(account.id).await.map_err(|e| {
+            crate::error::ApiError::new(
+                crate::error::ErrorCode::ServiceUnavailable,
+                format!("points are unavailable: {e}"),
+            )
+        })?)
+    } else {
+        None
+    };
     let me = Me {
         id: account.id,
         login: account.login.clone(),
@@ -205,6 +221,10 @@ pub async fn get_me(state: web::Data<AppState>, caller: AnyCaller) -> ApiResult<
             })
             .collect(),
         permissions,
+        balance: standing.as_ref().map(|s| s.balance),
+        level: standing.as_ref().map(|s| s.level.clone()),
+        next_level: standing.as_ref().and_then(|s| s.next_level.clone()),
+        completed_tasks: standing.as_ref().map(|s| s.completed_tasks),
     };
     Ok(HttpResponse::Ok().json(me))
 }

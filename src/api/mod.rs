@@ -14,6 +14,7 @@ pub mod health;
 pub mod imports;
 pub mod org;
 pub mod participants;
+pub mod points;
 pub mod roles;
 pub mod stores;
 
@@ -161,6 +162,15 @@ api! {
     org::list_partners,
     org::create_brand,
     org::list_brands,
+    points::adjust_points,
+    points::award_points,
+    points::confirm_hold,
+    points::cancel_hold,
+    points::list_my_transactions,
+    points::list_participant_transactions,
+    points::get_participant_standing,
+    points::get_store_progress,
+    points::check_ledger,
 }
 
 struct BearerAuth;

@@ -5,6 +5,10 @@ use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use utoipa::ToSchema;
 
+use stimul_actors::bus::BusEvent;
+use stimul_actors::rules::levels::{Level, LevelScale};
+use stimul_actors::rules::points::Percent;
+
 use crate::access::{Permission, Section};
 use crate::auth::Caller;
 use crate::domain::{TimeZoneName, Title, optional};
@@ -26,6 +30,23 @@ pub struct ProgramUpdate {
     pub name: Option<String>,
     /// IANA zone, e.g. `Asia/Novosibirsk`.
     pub timezone: Option<String>,
+    /// The level scale, lowest first: each `{"name", "min_completed_tasks",
+    /// "min_lifetime_points", "multiplier"}`; a level is reached when all its thresholds
+    /// are met; the first has none.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub levels: Option<serde_json::Value>,
+    /// The store owner's percent of each seller's earned points, `"0"` to `"100"`.
+    pub owner_share_percent: Option<String>,
+}
+
+fn level_scale(value: Option<&serde_json::Value>) -> Result<Option<String>, String> {
+    let Some(value) = value else { return Ok(None) };
+    let levels: Vec<Level> =
+        serde_json::from_value(value.clone()).map_err(|e| format!("not a list of levels: {e}"))?;
+    LevelScale::new(levels.clone()).map_err(|e| e.to_string())?;
+    serde_json::to_string(&levels)
+        .map(Some)
+        .map_err(|e| e.to_string())
 }
 
 /// Renames the program or changes its time zone.
@@ -42,6 +63,8 @@ pub async fn update_program(
     validate! {
         name = "name" => optional(body.name.as_deref(), Title::parse),
         timezone = "timezone" => optional(body.timezone.as_deref(), TimeZoneName::parse),
+        levels = "levels" => level_scale(body.levels.as_ref()),
+        owner_share = "owner_share_percent" => optional(body.owner_share_percent.as_deref(), |p| Percent::parse(p).map_err(|e| e.to_string())),
     }
     caller.require_program_wide(Permission::edit(Section::Program))?;
     let now = state.clock.now_ms();
@@ -49,9 +72,14 @@ pub async fn update_program(
     let before = programs::by_id(&mut *tx, caller.program_id()).await?;
     let name = name.map_or_else(|| before.name.clone(), |n| n.into_string());
     let timezone = timezone.map_or_else(|| before.timezone.clone(), |z| z.as_str().to_string());
-    sqlx::query("UPDATE programs SET name = $1, timezone = $2 WHERE id = $3")
+    let levels = levels.unwrap_or_else(|| before.levels.0.to_string());
+    let owner_share =
+        owner_share.map_or_else(|| before.owner_share_percent.clone(), |p| p.to_string());
+    sqlx::query("UPDATE programs SET name = $1, timezone = $2, levels = $3, owner_share_percent = $4 WHERE id = $5")
         .bind(&name)
         .bind(&timezone)
+        .bind(&levels)
+        .bind(&owner_share)
         .bind(before.id)
         .execute(&mut *tx)
         .await?;
@@ -68,6 +96,10 @@ pub async fn update_program(
     )
     .await?;
     tx.commit().await?;
+    // Every node's actors reload the rules they apply.
+    state.live.bus.publish(BusEvent::ProgramChanged {
+        program_id: after.id,
+    });
     Ok(HttpResponse::Ok().json(after))
 }
 

@@ -152,6 +152,7 @@ fn joining_of(body: &RegisterRequest) -> Result<Joining, String> {
                     region_id: store.region_id,
                     partner_id: None,
                     external_ref: None,
+                    monthly_plan: None,
                 },
                 members,
             })

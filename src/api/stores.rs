@@ -25,6 +25,17 @@ pub struct CreateStoreRequest {
     pub external_ref: Option<String>,
     /// An existing participant who owns the store.
     pub owner_user_id: Option<i64>,
+    /// Monthly target in points (decimal string), for plan attainment.
+    pub monthly_plan: Option<String>,
+}
+
+fn monthly_plan(value: Option<&str>) -> Result<Option<i64>, String> {
+    let Some(value) = value else { return Ok(None) };
+    let plan = stimul_actors::rules::points::Points::parse(value).map_err(|e| e.to_string())?;
+    if !plan.is_positive() {
+        return Err("a plan is positive".into());
+    }
+    Ok(Some(plan.hundredths()))
 }
 
 fn external_ref(value: Option<&str>) -> Result<Option<String>, String> {
@@ -48,6 +59,7 @@ pub async fn create_store(
         name = "name" => Title::parse(&body.name),
         address = "address" => Address::parse_optional(&body.address),
         external_ref = "external_ref" => external_ref(body.external_ref.as_deref()),
+        plan = "monthly_plan" => monthly_plan(body.monthly_plan.as_deref()),
     }
     let program_id = caller.program_id();
     let target = Target {
@@ -71,6 +83,7 @@ pub async fn create_store(
         region_id: body.region_id,
         partner_id: body.partner_id,
         external_ref,
+        monthly_plan: plan,
     };
     idempotency::run(
         &state,
@@ -181,6 +194,8 @@ pub struct UpdateStoreRequest {
     pub partner_id: Option<i64>,
     pub external_ref: Option<String>,
     pub owner_user_id: Option<i64>,
+    /// Monthly target in points (decimal string).
+    pub monthly_plan: Option<String>,
 }
 
 /// Edits a store. Moving it to another region needs edit rights in both.
@@ -199,6 +214,7 @@ pub async fn update_store(
         name = "name" => optional(body.name.as_deref(), Title::parse),
         address = "address" => optional(body.address.as_deref(), Address::parse_optional),
         external_ref = "external_ref" => external_ref(body.external_ref.as_deref()),
+        plan = "monthly_plan" => monthly_plan(body.monthly_plan.as_deref()),
     }
     let program_id = caller.program_id();
     let now = state.clock.now_ms();
@@ -211,6 +227,7 @@ pub async fn update_store(
         region_id: body.region_id.or(store.region_id),
         partner_id: body.partner_id.or(store.partner_id),
         external_ref: external_ref.or_else(|| store.external_ref.clone()),
+        monthly_plan: plan.or(store.monthly_plan),
     };
     let moved = Target {
         region_id: fields.region_id,
@@ -237,6 +254,11 @@ pub async fn update_store(
     )
     .await?;
     tx.commit().await?;
+    // Store actors on every node reload the plan and owner.
+    state
+        .live
+        .bus
+        .publish(stimul_actors::bus::BusEvent::StoreChanged { store_id: store.id });
     Ok(HttpResponse::Ok().json(updated))
 }
 

@@ -150,6 +150,129 @@ pub struct SqlFilter {
 pub enum Bind {
     Int(i64),
     Text(String),
+    OptInt(Option<i64>),
+    OptText(Option<String>),
+}
+
+impl From<i64> for Bind {
+    fn from(value: i64) -> Self {
+        Bind::Int(value)
+    }
+}
+
+impl From<String> for Bind {
+    fn from(value: String) -> Self {
+        Bind::Text(value)
+    }
+}
+
+impl From<&str> for Bind {
+    fn from(value: &str) -> Self {
+        Bind::Text(value.to_string())
+    }
+}
+
+impl From<Option<i64>> for Bind {
+    fn from(value: Option<i64>) -> Self {
+        Bind::OptInt(value)
+    }
+}
+
+impl From<Option<String>> for Bind {
+    fn from(value: Option<String>) -> Self {
+        Bind::OptText(value)
+    }
+}
+
+fn bind_one<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    bind: &Bind,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    match bind {
+        Bind::Int(v) => query.bind(*v),
+        Bind::Text(v) => query.bind(v.clone()),
+        Bind::OptInt(v) => query.bind(*v),
+        Bind::OptText(v) => query.bind(v.clone()),
+    }
+}
+
+fn bind_one_as<'q, O>(
+    query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments>,
+    bind: &Bind,
+) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments> {
+    match bind {
+        Bind::Int(v) => query.bind(*v),
+        Bind::Text(v) => query.bind(v.clone()),
+        Bind::OptInt(v) => query.bind(*v),
+        Bind::OptText(v) => query.bind(v.clone()),
+    }
+}
+
+/// A statement built piece by piece with `$N` placeholders (sqlx's own builder writes
+/// `?` under `Any`, which PostgreSQL refuses). Values are always bound, never spliced.
+#[derive(Debug, Default)]
+pub struct Sql {
+    text: String,
+    binds: Vec<Bind>,
+}
+
+impl Sql {
+    pub fn new(text: &str) -> Self {
+        Self {
+            text: text.to_string(),
+            binds: Vec::new(),
+        }
+    }
+
+    /// Appends SQL text (never a value).
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a placeholder bound to `value`.
+    pub fn bind(&mut self, value: impl Into<Bind>) -> &mut Self {
+        self.binds.push(value.into());
+        self.text.push('$');
+        self.text.push_str(&self.binds.len().to_string());
+        self
+    }
+
+    /// Appends `(v1, v2, …)` as a list of placeholders.
+    pub fn bind_list(&mut self, values: impl IntoIterator<Item = impl Into<Bind>>) -> &mut Self {
+        self.text.push('(');
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.text.push_str(", ");
+            }
+            self.bind(value);
+        }
+        self.text.push(')');
+        self
+    }
+
+    pub fn is_empty_binds(&self) -> bool {
+        self.binds.is_empty()
+    }
+
+    pub fn query(&self) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+        self.binds.iter().fold(
+            sqlx::query(sqlx::AssertSqlSafe(self.text.clone())),
+            bind_one,
+        )
+    }
+
+    pub fn query_as<O>(
+        &self,
+    ) -> sqlx::query::QueryAs<'static, sqlx::Any, O, sqlx::any::AnyArguments>
+    where
+        O: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+    {
+        self.binds.iter().fold(
+            sqlx::query_as(sqlx::AssertSqlSafe(self.text.clone())),
+            bind_one_as,
+        )
+    }
 }
 
 impl SqlFilter {
@@ -178,27 +301,15 @@ impl SqlFilter {
 
     pub fn bind_all<'q>(
         &self,
-        mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
     ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
-        for bind in &self.binds {
-            query = match bind {
-                Bind::Int(v) => query.bind(*v),
-                Bind::Text(v) => query.bind(v.clone()),
-            };
-        }
-        query
+        self.binds.iter().fold(query, bind_one)
     }
 
     pub fn bind_all_as<'q, O>(
         &self,
-        mut query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments>,
+        query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments>,
     ) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments> {
-        for bind in &self.binds {
-            query = match bind {
-                Bind::Int(v) => query.bind(*v),
-                Bind::Text(v) => query.bind(v.clone()),
-            };
-        }
-        query
+        self.binds.iter().fold(query, bind_one_as)
     }
 }

@@ -200,6 +200,19 @@ impl TimeZoneName {
     }
 }
 
+/// Serialises stored hundredths of a point as a decimal string (`1250` → `"12.50"`).
+pub fn hundredths_as_decimal<S: serde::Serializer>(
+    value: &Option<i64>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(hundredths) => serializer.collect_str(
+            &stimul_actors::rules::points::Points::from_hundredths(*hundredths),
+        ),
+        None => serializer.serialize_none(),
+    }
+}
+
 /// Collects field errors from several parses and returns them all at once, so a form
 /// with three mistakes gets three messages, not one per round trip.
 ///

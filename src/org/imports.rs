@@ -323,6 +323,7 @@ pub async fn import_stores(
                     region_id,
                     partner_id,
                     external_ref: Some(code),
+                    monthly_plan: None,
                 },
             )),
             _ => bad.push(RowError {
@@ -358,7 +359,12 @@ pub async fn import_stores(
                     });
                     continue;
                 }
-                stores::update(&mut tx, existing.id, fields, now_ms).await?;
+                // The file has no plan column: keep the store's plan.
+                let fields = StoreFields {
+                    monthly_plan: existing.monthly_plan,
+                    ..fields.clone()
+                };
+                stores::update(&mut tx, existing.id, &fields, now_ms).await?;
                 summary.updated += 1;
             }
             None => {

@@ -17,7 +17,28 @@ pub struct Program {
     /// IANA zone: days, weeks and schedules of the program are in this zone.
     pub timezone: String,
     pub created_at: i64,
+    /// The level scale: `[{"name","min_completed_tasks","min_lifetime_points","multiplier"}]`.
+    #[sqlx(try_from = "String")]
+    #[schema(value_type = Vec<Object>)]
+    pub levels: JsonText,
+    /// The store owner's percent of each seller's earned points, e.g. `"5"`.
+    pub owner_share_percent: String,
 }
+
+/// JSON stored as text, shown as JSON.
+#[derive(Debug, Clone, Serialize)]
+#[serde(transparent)]
+pub struct JsonText(pub serde_json::Value);
+
+impl TryFrom<String> for JsonText {
+    type Error = serde_json::Error;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        serde_json::from_str(&text).map(JsonText)
+    }
+}
+
+const PROGRAM_COLUMNS: &str = "id, slug, name, timezone, created_at, levels, owner_share_percent";
 
 /// Creates a program with its built-in roles.
 pub async fn create(
@@ -29,7 +50,7 @@ pub async fn create(
 ) -> sqlx::Result<Program> {
     let program: Program = sqlx::query_as(
         "INSERT INTO programs (slug, name, timezone, created_at) VALUES ($1, $2, $3, $4)
-         RETURNING id, slug, name, timezone, created_at",
+         RETURNING id, slug, name, timezone, created_at, levels, owner_share_percent",
     )
     .bind(slug.as_str())
     .bind(name.as_str())
@@ -42,20 +63,24 @@ pub async fn create(
 }
 
 pub async fn by_slug(db: &Db, slug: &str) -> sqlx::Result<Option<Program>> {
-    sqlx::query_as("SELECT id, slug, name, timezone, created_at FROM programs WHERE slug = $1")
-        .bind(slug)
-        .fetch_optional(&db.pool)
-        .await
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {PROGRAM_COLUMNS} FROM programs WHERE slug = $1"
+    )))
+    .bind(slug)
+    .fetch_optional(&db.pool)
+    .await
 }
 
 pub async fn by_id<'e, E>(executor: E, id: i64) -> sqlx::Result<Program>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    sqlx::query_as("SELECT id, slug, name, timezone, created_at FROM programs WHERE id = $1")
-        .bind(id)
-        .fetch_one(executor)
-        .await
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {PROGRAM_COLUMNS} FROM programs WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_one(executor)
+    .await
 }
 
 /// The program with `slug`, created (named after the slug, Moscow time) if missing.

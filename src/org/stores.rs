@@ -61,12 +61,16 @@ pub struct Store {
     pub owner_user_id: Option<i64>,
     #[schema(value_type = StoreStatus)]
     pub status: String,
+    /// The monthly target in points (decimal string), for plan attainment.
+    #[serde(serialize_with = "crate::domain::hundredths_as_decimal")]
+    #[schema(value_type = Option<String>)]
+    pub monthly_plan: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
 const STORE_COLUMNS: &str = "s.id, s.program_id, s.external_ref, s.name, s.address, s.region_id, \
-     s.partner_id, s.owner_user_id, s.status, s.created_at, s.updated_at";
+     s.partner_id, s.owner_user_id, s.status, s.monthly_plan, s.created_at, s.updated_at";
 
 impl Store {
     pub fn target(&self) -> Target {
@@ -127,6 +131,8 @@ pub struct StoreFields {
     pub region_id: Option<i64>,
     pub partner_id: Option<i64>,
     pub external_ref: Option<String>,
+    /// Hundredths of a point.
+    pub monthly_plan: Option<i64>,
 }
 
 /// Checks that referenced regions and partners exist in the same program; returns
@@ -189,8 +195,8 @@ pub async fn create(
     now_ms: i64,
 ) -> ApiResult<Store> {
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO stores (program_id, external_ref, name, address, region_id, partner_id, status, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+        "INSERT INTO stores (program_id, external_ref, name, address, region_id, partner_id, status, monthly_plan, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $9, $8, $8) RETURNING id",
     )
     .bind(program_id)
     .bind(fields.external_ref.clone())
@@ -200,6 +206,7 @@ pub async fn create(
     .bind(fields.partner_id)
     .bind(status.as_str())
     .bind(now_ms)
+    .bind(fields.monthly_plan)
     .fetch_one(&mut **tx)
     .await
     .map_err(|err| conflict_on_external_ref(err, fields.external_ref.as_deref()))?;
@@ -208,8 +215,8 @@ pub async fn create(
 
 pub async fn update(tx: &mut Tx, id: i64, fields: &StoreFields, now_ms: i64) -> ApiResult<Store> {
     sqlx::query(
-        "UPDATE stores SET external_ref = $1, name = $2, address = $3, region_id = $4, partner_id = $5, updated_at = $6
-         WHERE id = $7",
+        "UPDATE stores SET external_ref = $1, name = $2, address = $3, region_id = $4, partner_id = $5, updated_at = $6,
+         monthly_plan = $8 WHERE id = $7",
     )
     .bind(fields.external_ref.clone())
     .bind(&fields.name)
@@ -218,6 +225,7 @@ pub async fn update(tx: &mut Tx, id: i64, fields: &StoreFields, now_ms: i64) -> 
     .bind(fields.partner_id)
     .bind(now_ms)
     .bind(id)
+    .bind(fields.monthly_plan)
     .execute(&mut **tx)
     .await
     .map_err(|err| conflict_on_external_ref(err, fields.external_ref.as_deref()))?;

@@ -357,3 +357,46 @@ pub async fn expect_problem(response: Response, status: StatusCode, code: &str) 
     );
     body
 }
+
+impl TestApp {
+    /// Awards `amount` (income) to `user_id` as `token`; returns the answer.
+    pub async fn award(&self, token: &str, user_id: i64, amount: &str) -> Value {
+        let response = self
+            .post(
+                &format!("/api/v1/participants/{user_id}/awards"),
+                Some(token),
+                &json!({ "amount": amount, "comment": "test award" }),
+            )
+            .await;
+        expect_status(response, StatusCode::CREATED).await
+    }
+
+    /// The participant's standing as staff see it.
+    pub async fn standing(&self, token: &str, user_id: i64) -> Value {
+        expect_status(
+            self.get(
+                &format!("/api/v1/participants/{user_id}/standing"),
+                Some(token),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await
+    }
+
+    /// Asserts the ledger invariants: balances sum to zero, every balance equals its
+    /// postings, no participant below zero, no key twice.
+    pub async fn assert_ledger_sound(&self) {
+        let check = stimul::ledger::queries::check(&self.state.db, None)
+            .await
+            .expect("ledger check runs");
+        assert!(check.sound, "ledger unsound: {check:?}");
+    }
+
+    /// A WebSocket connection authenticated with `token`.
+    pub async fn ws(&self, token: &str) -> crate::ws_client::WsClient {
+        crate::ws_client::WsClient::connect(&self.address, token)
+            .await
+            .expect("websocket accepted")
+    }
+}

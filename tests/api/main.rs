@@ -9,4 +9,7 @@ mod fake_sms;
 mod health;
 mod helpers;
 mod imports;
+mod live;
+mod points;
 mod registration;
+mod ws_client;

@@ -1,0 +1,95 @@
+//! Events between nodes. Every node publishes what it commits; every node delivers what
+//! it hears to its own live actors, which update their state and push to their own
+//! WebSocket sessions. Without Redis the bus is in-process; with Redis every event also
+//! goes to the other nodes (the server implements that transport).
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ledger::{Committed, ParticipantBalance, TransactionRequest};
+use crate::rules::points::Points;
+
+/// A committed ledger transaction, as every node needs to hear it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerFact {
+    pub program_id: i64,
+    pub transaction_id: i64,
+    pub reason: String,
+    pub participant_id: Option<i64>,
+    pub store_id: Option<i64>,
+    pub created_at: i64,
+    /// Income credited to `participant_id`.
+    pub earned: Points,
+    pub completed_tasks: i64,
+    /// Pending (held) rather than final.
+    pub pending: bool,
+    pub participants: Vec<ParticipantBalance>,
+}
+
+impl LedgerFact {
+    pub fn new(request: &TransactionRequest, committed: &Committed) -> Self {
+        Self {
+            program_id: request.program_id,
+            transaction_id: committed.transaction_id,
+            reason: request.reason.clone(),
+            participant_id: request.participant_id,
+            store_id: request.store_id,
+            created_at: committed.created_at,
+            earned: committed.earned,
+            completed_tasks: request.completed_tasks,
+            pending: request.status == crate::ledger::TransactionStatus::Pending,
+            participants: committed.participants.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum BusEvent {
+    Ledger(LedgerFact),
+    /// A program's rules (levels, owner share, time zone) changed.
+    ProgramChanged {
+        program_id: i64,
+    },
+    /// A participant moved store or changed status.
+    ParticipantChanged {
+        user_id: i64,
+    },
+    /// A store's details (plan, owner) changed.
+    StoreChanged {
+        store_id: i64,
+    },
+    /// A participant's WebSocket sessions on `node` opened (`online`) or all closed.
+    Presence {
+        node: String,
+        store_id: i64,
+        user_id: i64,
+        online: bool,
+    },
+}
+
+/// Delivers an event to this node's live actors.
+pub type Dispatch = Arc<dyn Fn(BusEvent) + Send + Sync>;
+
+pub trait EventBus: Send + Sync {
+    /// Delivers `event` to this node at once and, for a shared bus, to every other node.
+    fn publish(&self, event: BusEvent);
+}
+
+/// The bus of a single node.
+pub struct LocalBus {
+    dispatch: Dispatch,
+}
+
+impl LocalBus {
+    pub fn new(dispatch: Dispatch) -> Self {
+        Self { dispatch }
+    }
+}
+
+impl EventBus for LocalBus {
+    fn publish(&self, event: BusEvent) {
+        (self.dispatch)(event);
+    }
+}

@@ -1,0 +1,352 @@
+//! The ledger as the actors see it: what a transaction asks for, what a commit
+//! answers, the narrow storage trait that commits, and the group committer that batches
+//! transactions from many actors into one database transaction.
+//!
+//! Every change to points is a *ledger transaction*: one or more movements of a
+//! positive amount from one account to another, applied all-or-nothing, carrying an
+//! idempotency key (unique: a retry moves nothing twice), a reason, a source and who
+//! caused it. Sums are therefore zero by construction; balances never go below zero
+//! unless the account allows it (system accounts, overdraft funds).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::rules::points::Points;
+
+/// An account points can move between. Program-level accounts belong to the program of
+/// the transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum AccountKey {
+    /// A participant's available points.
+    Participant(i64),
+    /// A participant's points held until a decision (moderation).
+    Pending(i64),
+    /// The owner of a store, resolved when the transaction commits (so a change of
+    /// owner is never missed); the movement is skipped if the store has no owner.
+    StoreOwner(i64),
+    /// A campaign's prize fund.
+    CampaignFund(i64),
+    /// Where points are issued from when no fund pays: its balance is minus the points
+    /// the program has issued.
+    Issued,
+    /// The counterpart of manual corrections.
+    Adjustments,
+    /// Points spent on rewards.
+    Redeemed,
+    /// Points that expired.
+    Expired,
+}
+
+impl AccountKey {
+    /// The participant whose balance this account is, if any.
+    pub fn participant(self) -> Option<i64> {
+        match self {
+            AccountKey::Participant(id) | AccountKey::Pending(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
+/// What a movement is within its transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// Income for work: codes, tasks, sales, awards. Counts toward lifetime points.
+    Earning,
+    /// The owner's percent of a seller's earning. Counts toward the owner's lifetime.
+    OwnerShare,
+    /// A manual correction, either way. Counts (signed) toward lifetime.
+    Adjustment,
+    /// Income parked as pending until a decision.
+    Hold,
+    /// A hold released to available points on approval. Counts toward lifetime.
+    Release,
+    /// A hold returned to where it came from on rejection.
+    Return,
+    /// Points spent.
+    Redemption,
+    /// Points that expired.
+    Expiry,
+    /// Money put into a fund.
+    Funding,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Earning => "earning",
+            Purpose::OwnerShare => "owner_share",
+            Purpose::Adjustment => "adjustment",
+            Purpose::Hold => "hold",
+            Purpose::Release => "release",
+            Purpose::Return => "return",
+            Purpose::Redemption => "redemption",
+            Purpose::Expiry => "expiry",
+            Purpose::Funding => "funding",
+        }
+    }
+
+    /// How a movement of this purpose changes its recipient's lifetime points:
+    /// +1 counts income, 0 does not. (Negative adjustments are movements *out of* a
+    /// participant and are counted as −1 by [`Movement::lifetime_effect`].)
+    fn counts_as_income(self) -> bool {
+        matches!(
+            self,
+            Purpose::Earning | Purpose::OwnerShare | Purpose::Adjustment | Purpose::Release
+        )
+    }
+}
+
+/// One movement of a positive amount.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Movement {
+    pub from: AccountKey,
+    pub to: AccountKey,
+    pub amount: Points,
+    pub purpose: Purpose,
+}
+
+impl Movement {
+    /// The change to `participant`'s lifetime points this movement makes: income into
+    /// their available account counts up; a correction out of it counts down; spending,
+    /// expiry and holds do not count (levels follow what was earned, not the balance).
+    pub fn lifetime_effect(&self, participant: i64) -> i64 {
+        let amount = self.amount.hundredths();
+        if self.to == AccountKey::Participant(participant) && self.purpose.counts_as_income() {
+            amount
+        } else if self.from == AccountKey::Participant(participant)
+            && self.purpose == Purpose::Adjustment
+        {
+            -amount
+        } else {
+            0
+        }
+    }
+
+    /// Whether this movement is income credited to a participant's available points.
+    pub fn is_income_to_participant(&self) -> bool {
+        matches!(self.to, AccountKey::Participant(_))
+            && matches!(self.purpose, Purpose::Earning | Purpose::Release)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransactionStatus {
+    /// Final.
+    Posted,
+    /// Holds points until settled by a confirming or cancelling transaction.
+    Pending,
+}
+
+/// A transaction that settles an earlier pending one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settlement {
+    pub transaction_id: i64,
+    pub confirm: bool,
+}
+
+/// Everything needed to commit one ledger transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransactionRequest {
+    pub program_id: i64,
+    /// Unique across the ledger: a retry with the same key moves nothing again.
+    pub idempotency_key: String,
+    /// Why, in one word: `adjustment`, `award`, `code`, `task`, `receipt`, `settlement`, …
+    pub reason: String,
+    /// The participant the transaction is about (whose history shows it).
+    pub participant_id: Option<i64>,
+    /// Their store at the time, for store progress and reports.
+    pub store_id: Option<i64>,
+    /// What caused it: (`code`, "ABCD…"), (`submission`, "17"), (`admin`, …).
+    pub source: Option<(String, String)>,
+    /// Who caused it (an admin, a moderator), if a person.
+    pub actor_id: Option<i64>,
+    pub comment: Option<String>,
+    pub status: TransactionStatus,
+    pub settles: Option<Settlement>,
+    pub movements: Vec<Movement>,
+    /// Tasks completed by the participant with this transaction (for levels).
+    pub completed_tasks: i64,
+}
+
+/// A participant's balances after a commit, and what the commit changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParticipantBalance {
+    pub user_id: i64,
+    pub available: Points,
+    pub pending: Points,
+    pub lifetime: Points,
+    pub completed_tasks: i64,
+    /// Bumped by every transaction touching the participant.
+    pub version: i64,
+    /// Change of `available` made by this transaction.
+    pub delta_available: Points,
+    /// Change of `pending` made by this transaction.
+    pub delta_pending: Points,
+}
+
+/// The answer to a committed (or replayed) transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Committed {
+    pub transaction_id: i64,
+    /// True when the idempotency key had been used: nothing moved this time.
+    pub replayed: bool,
+    pub created_at: i64,
+    /// Every participant whose balances the transaction changed (the seller and, for
+    /// an owner share, the owner), as they are after it.
+    pub participants: Vec<ParticipantBalance>,
+    /// Income credited to the transaction's participant (for store progress).
+    pub earned: Points,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum LedgerError {
+    #[error("not enough points on {account:?}")]
+    InsufficientFunds { account: AccountKey },
+    #[error("transaction {transaction_id} is not pending (already settled or never held)")]
+    NotPending { transaction_id: i64 },
+    #[error("the transaction has no movements")]
+    Empty,
+    #[error("storage failed: {0}")]
+    Storage(String),
+    #[error("the ledger is shutting down")]
+    ShuttingDown,
+}
+
+/// What the actors need from storage to commit. Implemented with SQL in the server and
+/// with a map in tests.
+#[async_trait]
+pub trait LedgerStore: Send + Sync + 'static {
+    /// Applies `requests` in one database transaction, each all-or-nothing: a request
+    /// that cannot be applied (insufficient funds, already settled) is answered with its
+    /// error and leaves no trace, without spoiling the others. `Err` means the database
+    /// transaction itself failed and nothing was committed.
+    async fn commit_batch(
+        &self,
+        requests: &[TransactionRequest],
+    ) -> Result<Vec<Result<Committed, LedgerError>>, String>;
+}
+
+/// Called with every committed (not replayed) transaction, after the commit: the hook
+/// that turns commits into pushed events.
+pub type CommitListener = Arc<dyn Fn(&TransactionRequest, &Committed) + Send + Sync>;
+
+type Job = (
+    TransactionRequest,
+    oneshot::Sender<Result<Committed, LedgerError>>,
+);
+
+/// Batches transactions from every actor into few database transactions: while one
+/// batch commits, the next one gathers. Throughput is then bounded by commits per
+/// second times batch size, not by one fsync per credit. Each caller still gets its
+/// answer only after its transaction is durable.
+#[derive(Clone)]
+pub struct GroupCommitter {
+    sender: mpsc::Sender<Job>,
+}
+
+/// Most transactions in one database transaction: bounds statement size and the time
+/// the first caller of a batch waits.
+pub const MAX_BATCH: usize = 256;
+/// Queue depth before callers wait: backpressure instead of unbounded memory.
+const QUEUE_DEPTH: usize = 16_384;
+
+impl GroupCommitter {
+    /// Starts the committing task on the current tokio runtime. It ends when every
+    /// handle is dropped, after committing what was queued.
+    pub fn start(
+        store: Arc<dyn LedgerStore>,
+        listener: CommitListener,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
+        let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
+        let task = tokio::spawn(run(store, listener, receiver));
+        (Self { sender }, task)
+    }
+
+    /// Commits one transaction (batched with whatever else is waiting).
+    pub async fn commit(&self, request: TransactionRequest) -> Result<Committed, LedgerError> {
+        if request.movements.is_empty() {
+            return Err(LedgerError::Empty);
+        }
+        let (reply, answer) = oneshot::channel();
+        self.sender
+            .send((request, reply))
+            .await
+            .map_err(|_| LedgerError::ShuttingDown)?;
+        answer.await.map_err(|_| LedgerError::ShuttingDown)?
+    }
+}
+
+async fn run(
+    store: Arc<dyn LedgerStore>,
+    listener: CommitListener,
+    mut receiver: mpsc::Receiver<Job>,
+) {
+    let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    while receiver.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+        let requests: Vec<TransactionRequest> =
+            jobs.iter().map(|(request, _)| request.clone()).collect();
+        let answers = commit_with_fallback(store.as_ref(), &requests).await;
+        for ((request, reply), answer) in jobs.drain(..).zip(answers) {
+            if let Ok(committed) = &answer
+                && !committed.replayed
+            {
+                listener(&request, committed);
+            }
+            // The caller may have gone (request cancelled); the commit stands.
+            let _ = reply.send(answer);
+        }
+    }
+    tracing::debug!("group committer stopped");
+}
+
+/// Pause before retrying a batch the database refused as a whole (a deadlock or a
+/// race on an idempotency key with another node).
+const RETRY_PAUSE: Duration = Duration::from_millis(20);
+
+/// Commits a batch; if the database refuses the batch as a whole, commits its
+/// requests one at a time (each retried once), so one bad request cannot fail its
+/// neighbours.
+async fn commit_with_fallback(
+    store: &dyn LedgerStore,
+    requests: &[TransactionRequest],
+) -> Vec<Result<Committed, LedgerError>> {
+    match store.commit_batch(requests).await {
+        Ok(answers) => return answers,
+        Err(err) => {
+            tracing::warn!(error = %err, size = requests.len(), "batch refused; committing one by one")
+        }
+    }
+    let mut answers = Vec::with_capacity(requests.len());
+    for request in requests {
+        answers.push(commit_one(store, request).await);
+    }
+    answers
+}
+
+async fn commit_one(
+    store: &dyn LedgerStore,
+    request: &TransactionRequest,
+) -> Result<Committed, LedgerError> {
+    let mut last_error = String::new();
+    for attempt in 0..2 {
+        if attempt > 0 {
+            tokio::time::sleep(RETRY_PAUSE).await;
+        }
+        match store.commit_batch(std::slice::from_ref(request)).await {
+            Ok(mut answer) => {
+                return answer.pop().unwrap_or_else(|| {
+                    Err(LedgerError::Storage("the store gave no answer".into()))
+                });
+            }
+            Err(err) => last_error = err,
+        }
+    }
+    Err(LedgerError::Storage(last_error))
+}

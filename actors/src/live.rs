@@ -1,0 +1,422 @@
+//! `Live`: the real-time core of one node. It owns the group committer, the topic hub,
+//! the bus, and the registries of live participant and store actors (started on
+//! demand on a small pool of arbiters, removed when they stop), and routes every bus
+//! event to the actors it concerns. The HTTP and WebSocket layers use its typed
+//! methods (`live.earn(..)`, `live.participant_view(..)`), never raw messages.
+
+use std::sync::{Arc, Weak};
+
+use actix::prelude::*;
+use async_trait::async_trait;
+use chrono_tz::Tz;
+use dashmap::DashMap;
+use serde::Serialize;
+
+use crate::bus::{BusEvent, Dispatch, EventBus, LedgerFact};
+use crate::hub::TopicHub;
+use crate::ledger::{AccountKey, CommitListener, GroupCommitter, LedgerStore, ParticipantBalance};
+use crate::participant::{
+    Adjust, ApplyChange, ChangeOutcome, Earn, GetView, ParticipantActor, ParticipantError,
+    ParticipantView, Reload, Settle,
+};
+use crate::rules::levels::LevelScale;
+use crate::rules::points::{Percent, Points};
+use crate::store::{GetProgress, Presence, ReloadInfo, StoreActor, StoreFact, StoreProgress};
+
+/// The rules of a program that the actors apply.
+#[derive(Debug, Clone)]
+pub struct ProgramRules {
+    pub levels: LevelScale,
+    /// The store owner's percent of each seller's earned points.
+    pub owner_share: Percent,
+    pub timezone: Tz,
+}
+
+/// What a participant's actor starts from.
+#[derive(Debug, Clone)]
+pub struct ParticipantRecord {
+    pub program_id: i64,
+    pub store_id: Option<i64>,
+    pub balance: ParticipantBalance,
+    pub rules: Arc<ProgramRules>,
+}
+
+/// What a store's actor starts from.
+#[derive(Debug, Clone)]
+pub struct StoreInfo {
+    pub store_id: i64,
+    pub program_id: i64,
+    pub timezone: Tz,
+    pub monthly_plan: Option<Points>,
+    /// Active sellers of the store.
+    pub sellers: i64,
+}
+
+/// Sums over one period of a store.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct PeriodTotals {
+    /// Points the store's sellers earned.
+    #[schema(value_type = String)]
+    pub earned: Points,
+    /// Transactions that earned something.
+    pub transactions: i64,
+    /// Code and receipt registrations.
+    pub sales: i64,
+    pub tasks_completed: i64,
+}
+
+impl PeriodTotals {
+    pub fn add(&mut self, earned: Points, sale: bool, tasks: i64) {
+        self.earned = self.earned.checked_add(earned).unwrap_or(self.earned);
+        if earned.is_positive() {
+            self.transactions += 1;
+        }
+        if sale {
+            self.sales += 1;
+        }
+        self.tasks_completed += tasks;
+    }
+}
+
+/// A pending hold, for settling it.
+#[derive(Debug, Clone, Copy)]
+pub struct HoldRecord {
+    pub participant_id: i64,
+    pub amount: Points,
+    /// The account the held points came from (and return to on rejection).
+    pub paid_from: AccountKey,
+}
+
+/// Reasons that count as a sale in store progress.
+pub const SALE_REASONS: [&str; 2] = ["code", "receipt"];
+
+/// Everything the live actors read from storage.
+#[async_trait]
+pub trait LiveStore: LedgerStore {
+    async fn participant(&self, user_id: i64) -> Result<Option<ParticipantRecord>, String>;
+    async fn store_info(&self, store_id: i64) -> Result<Option<StoreInfo>, String>;
+    async fn store_totals(&self, store_id: i64, since_ms: i64) -> Result<PeriodTotals, String>;
+    /// A pending hold transaction, if `transaction_id` is one that is still pending.
+    async fn hold(&self, transaction_id: i64) -> Result<Option<HoldRecord>, String>;
+}
+
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+pub struct Live {
+    pub store: Arc<dyn LiveStore>,
+    pub committer: GroupCommitter,
+    pub hub: Arc<TopicHub>,
+    pub bus: Arc<dyn EventBus>,
+    /// Identifies this node in presence events.
+    pub node: String,
+    clock: Clock,
+    participants: DashMap<i64, (Addr<ParticipantActor>, i64)>,
+    stores: DashMap<i64, Addr<StoreActor>>,
+    arbiters: Vec<ArbiterHandle>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    #[error("not found")]
+    NotFound,
+    #[error("storage: {0}")]
+    Storage(String),
+    #[error("the actor stopped")]
+    Gone,
+}
+
+impl Live {
+    /// Starts the core: `make_bus` receives the dispatch function the bus must call for
+    /// every event it delivers to this node. Spawns the committer on the current tokio
+    /// runtime and `arbiters` threads for the actors.
+    pub fn start(
+        store: Arc<dyn LiveStore>,
+        node: String,
+        clock: Clock,
+        arbiters: usize,
+        make_bus: impl FnOnce(Dispatch) -> Arc<dyn EventBus>,
+    ) -> (Arc<Live>, tokio::task::JoinHandle<()>) {
+        let mut committer_task = None;
+        let live = Arc::new_cyclic(|weak: &Weak<Live>| {
+            let target = weak.clone();
+            let dispatch: Dispatch = Arc::new(move |event| {
+                if let Some(live) = target.upgrade() {
+                    live.dispatch(event);
+                }
+            });
+            let bus = make_bus(dispatch);
+            let publisher = bus.clone();
+            let listener: CommitListener = Arc::new(move |request, committed| {
+                publisher.publish(BusEvent::Ledger(LedgerFact::new(request, committed)))
+            });
+            let ledger: Arc<dyn LedgerStore> = Arc::new(StoreAsLedger(store.clone()));
+            let (committer, task) = GroupCommitter::start(ledger, listener);
+            committer_task = Some(task);
+            Live {
+                store,
+                committer,
+                hub: Arc::new(TopicHub::new()),
+                bus,
+                node,
+                clock,
+                participants: DashMap::new(),
+                stores: DashMap::new(),
+                arbiters: (0..arbiters.max(1))
+                    .map(|_| Arbiter::new().handle())
+                    .collect(),
+            }
+        });
+        let task = committer_task.unwrap_or_else(|| tokio::spawn(async {}));
+        (live, task)
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        (self.clock)()
+    }
+
+    fn arbiter_for(&self, id: i64) -> &ArbiterHandle {
+        // unwrap: `start` creates at least one arbiter
+        &self.arbiters[(id.unsigned_abs() % self.arbiters.len() as u64) as usize]
+    }
+
+    /// The live actor of a participant, started (and loaded) if needed.
+    pub async fn participant(
+        self: &Arc<Self>,
+        user_id: i64,
+    ) -> Result<Addr<ParticipantActor>, LiveError> {
+        if let Some(entry) = self.participants.get(&user_id)
+            && entry.0.connected()
+        {
+            return Ok(entry.0.clone());
+        }
+        let record = self
+            .store
+            .participant(user_id)
+            .await
+            .map_err(LiveError::Storage)?
+            .ok_or(LiveError::NotFound)?;
+        // Another request may have started it while we loaded: keep the first one.
+        let entry = self.participants.entry(user_id).or_insert_with(|| {
+            let live = self.clone();
+            let program_id = record.program_id;
+            let addr = ParticipantActor::start_in_arbiter(self.arbiter_for(user_id), move |_| {
+                ParticipantActor::new(live, record)
+            });
+            (addr, program_id)
+        });
+        if !entry.0.connected() {
+            let live = self.clone();
+            let fresh = self
+                .store
+                .participant(user_id)
+                .await
+                .map_err(LiveError::Storage)?
+                .ok_or(LiveError::NotFound)?;
+            let program_id = fresh.program_id;
+            let addr = ParticipantActor::start_in_arbiter(self.arbiter_for(user_id), move |_| {
+                ParticipantActor::new(live, fresh)
+            });
+            self.participants
+                .insert(user_id, (addr.clone(), program_id));
+            return Ok(addr);
+        }
+        Ok(entry.0.clone())
+    }
+
+    /// Called by a stopping participant actor.
+    pub(crate) fn forget_participant(&self, user_id: i64, addr: &Addr<ParticipantActor>) {
+        self.participants
+            .remove_if(&user_id, |_, (live, _)| live == addr);
+    }
+
+    /// The live actor of a store, started (and loaded) if needed.
+    pub async fn store_actor(
+        self: &Arc<Self>,
+        store_id: i64,
+    ) -> Result<Addr<StoreActor>, LiveError> {
+        if let Some(addr) = self.stores.get(&store_id)
+            && addr.connected()
+        {
+            return Ok(addr.clone());
+        }
+        let (info, periods) = crate::store::load(self, store_id)
+            .await
+            .map_err(LiveError::Storage)?
+            .ok_or(LiveError::NotFound)?;
+        let live = self.clone();
+        let mut entry = self.stores.entry(store_id).or_insert_with(|| {
+            StoreActor::start_in_arbiter(self.arbiter_for(store_id), {
+                let live = live.clone();
+                let info = info.clone();
+                move |_| StoreActor::new(live, info, periods)
+            })
+        });
+        if !entry.connected() {
+            let (info, periods) = crate::store::load(self, store_id)
+                .await
+                .map_err(LiveError::Storage)?
+                .ok_or(LiveError::NotFound)?;
+            *entry = StoreActor::start_in_arbiter(self.arbiter_for(store_id), move |_| {
+                StoreActor::new(live, info, periods)
+            });
+        }
+        Ok(entry.clone())
+    }
+
+    pub(crate) fn forget_store(&self, store_id: i64, addr: &Addr<StoreActor>) {
+        self.stores.remove_if(&store_id, |_, live| live == addr);
+    }
+
+    /// Routes a bus event (from this node or another) to the live actors it concerns.
+    pub fn dispatch(&self, event: BusEvent) {
+        match event {
+            BusEvent::Ledger(fact) => {
+                for change in &fact.participants {
+                    if let Some(entry) = self.participants.get(&change.user_id) {
+                        entry.0.do_send(ApplyChange {
+                            change: *change,
+                            reason: fact.reason.clone(),
+                            transaction_id: fact.transaction_id,
+                        });
+                    }
+                }
+                if let Some(store_id) = fact.store_id
+                    && let Some(addr) = self.stores.get(&store_id)
+                {
+                    addr.do_send(StoreFact {
+                        created_at: fact.created_at,
+                        earned: fact.earned,
+                        sale: !fact.pending && SALE_REASONS.contains(&fact.reason.as_str()),
+                        completed_tasks: fact.completed_tasks,
+                    });
+                }
+            }
+            BusEvent::ProgramChanged { program_id } => {
+                for entry in self.participants.iter() {
+                    if entry.1 == program_id {
+                        entry.0.do_send(Reload);
+                    }
+                }
+                for addr in self.stores.iter() {
+                    addr.do_send(ReloadInfo);
+                }
+            }
+            BusEvent::ParticipantChanged { user_id } => {
+                if let Some(entry) = self.participants.get(&user_id) {
+                    entry.0.do_send(Reload);
+                }
+            }
+            BusEvent::StoreChanged { store_id } => {
+                if let Some(addr) = self.stores.get(&store_id) {
+                    addr.do_send(ReloadInfo);
+                }
+            }
+            BusEvent::Presence {
+                node,
+                store_id,
+                user_id,
+                online,
+            } => {
+                if let Some(addr) = self.stores.get(&store_id) {
+                    addr.do_send(Presence {
+                        node,
+                        user_id,
+                        online,
+                    });
+                }
+            }
+        }
+    }
+
+    pub async fn earn(
+        self: &Arc<Self>,
+        user_id: i64,
+        earn: Earn,
+    ) -> Result<ChangeOutcome, ParticipantError> {
+        let addr = self
+            .participant(user_id)
+            .await
+            .map_err(|err| into_participant_error(user_id, err))?;
+        addr.send(earn)
+            .await
+            .map_err(|_| ParticipantError::Ledger(crate::ledger::LedgerError::ShuttingDown))?
+    }
+
+    pub async fn adjust(
+        self: &Arc<Self>,
+        user_id: i64,
+        adjust: Adjust,
+    ) -> Result<ChangeOutcome, ParticipantError> {
+        let addr = self
+            .participant(user_id)
+            .await
+            .map_err(|err| into_participant_error(user_id, err))?;
+        addr.send(adjust)
+            .await
+            .map_err(|_| ParticipantError::Ledger(crate::ledger::LedgerError::ShuttingDown))?
+    }
+
+    pub async fn settle(
+        self: &Arc<Self>,
+        user_id: i64,
+        settle: Settle,
+    ) -> Result<ChangeOutcome, ParticipantError> {
+        let addr = self
+            .participant(user_id)
+            .await
+            .map_err(|err| into_participant_error(user_id, err))?;
+        addr.send(settle)
+            .await
+            .map_err(|_| ParticipantError::Ledger(crate::ledger::LedgerError::ShuttingDown))?
+    }
+
+    pub async fn participant_view(
+        self: &Arc<Self>,
+        user_id: i64,
+    ) -> Result<ParticipantView, LiveError> {
+        self.participant(user_id)
+            .await?
+            .send(GetView)
+            .await
+            .map_err(|_| LiveError::Gone)
+    }
+
+    pub async fn store_progress(
+        self: &Arc<Self>,
+        store_id: i64,
+    ) -> Result<StoreProgress, LiveError> {
+        self.store_actor(store_id)
+            .await?
+            .send(GetProgress)
+            .await
+            .map_err(|_| LiveError::Gone)
+    }
+
+    /// Live actors on this node (for metrics).
+    pub fn live_counts(&self) -> (usize, usize) {
+        (self.participants.len(), self.stores.len())
+    }
+}
+
+fn into_participant_error(user_id: i64, err: LiveError) -> ParticipantError {
+    match err {
+        LiveError::NotFound => ParticipantError::NotFound(user_id),
+        LiveError::Storage(message) => {
+            ParticipantError::Ledger(crate::ledger::LedgerError::Storage(message))
+        }
+        LiveError::Gone => ParticipantError::Ledger(crate::ledger::LedgerError::ShuttingDown),
+    }
+}
+
+/// Lets the committer use the live store as its ledger store.
+struct StoreAsLedger(Arc<dyn LiveStore>);
+
+#[async_trait]
+impl LedgerStore for StoreAsLedger {
+    async fn commit_batch(
+        &self,
+        requests: &[crate::ledger::TransactionRequest],
+    ) -> Result<Vec<Result<crate::ledger::Committed, crate::ledger::LedgerError>>, String> {
+        self.0.commit_batch(requests).await
+    }
+}

@@ -1,0 +1,10 @@
+//! The points ledger in the database: the SQL side of the actors' [`LiveStore`]
+//! (batched commits, participant and store loading) and the read side (histories,
+//! the invariant check).
+//!
+//! [`LiveStore`]: stimul_actors::live::LiveStore
+
+pub mod queries;
+pub mod store;
+
+pub use store::SqlLedger;

@@ -1,0 +1,212 @@
+//! Reading the ledger: a participant's history and the invariant check.
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use stimul_actors::rules::points::Points;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::db::{Db, Sql};
+use crate::error::{ApiError, ApiResult};
+use crate::org::Page;
+
+/// One line of a participant's history: a ledger transaction and what it did to the
+/// participant's available and pending points.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryItem {
+    pub id: i64,
+    pub created_at: i64,
+    /// `adjustment`, `award`, `code`, `task`, `approval`, `rejection`, …
+    pub reason: String,
+    /// `posted`, or for holds `pending`, `confirmed`, `cancelled`.
+    pub status: String,
+    /// Change of available points, e.g. `"12.50"` or `"-3.00"`.
+    #[schema(value_type = String)]
+    pub amount: Points,
+    /// Change of pending points.
+    #[schema(value_type = String)]
+    pub pending_amount: Points,
+    pub comment: Option<String>,
+    pub source_type: Option<String>,
+    pub source_id: Option<String>,
+    /// True when the line is an owner's share of another participant's earning.
+    pub owner_share: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryFilter {
+    /// Only this reason (`adjustment`, `award`, `code`, …).
+    pub reason: Option<String>,
+    /// `credit` (available points went up) or `debit`.
+    pub direction: Option<String>,
+    /// Epoch ms, inclusive.
+    pub since: Option<i64>,
+    /// Epoch ms, exclusive.
+    pub until: Option<i64>,
+}
+
+/// The history of `user_id`, newest first; the cursor is the last id seen.
+pub async fn history(
+    db: &Db,
+    program_id: i64,
+    user_id: i64,
+    filter: &HistoryFilter,
+    before_id: Option<i64>,
+    limit: i64,
+) -> ApiResult<Page<HistoryItem>> {
+    let direction = match filter.direction.as_deref() {
+        None => None,
+        Some("credit") => Some(">"),
+        Some("debit") => Some("<"),
+        Some(other) => {
+            return Err(ApiError::field(
+                "direction",
+                format!("{other:?} is not credit or debit"),
+            ));
+        }
+    };
+    let accounts: Vec<i64> = sqlx::query_scalar("SELECT id FROM accounts WHERE program_id = $1 AND kind IN ('participant', 'pending') AND owner_id = $2")
+        .bind(program_id)
+        .bind(user_id)
+        .fetch_all(&db.pool)
+        .await?;
+    if accounts.is_empty() {
+        return Ok(Page {
+            items: Vec::new(),
+            next_cursor: None,
+        });
+    }
+    let available: i64 = sqlx::query_scalar(
+        "SELECT id FROM accounts WHERE program_id = $1 AND kind = 'participant' AND owner_id = $2",
+    )
+    .bind(program_id)
+    .bind(user_id)
+    .fetch_optional(&db.pool)
+    .await?
+    .unwrap_or(-1);
+    let mut sql = Sql::new(
+        "SELECT t.id, t.created_at, t.reason, t.status, t.comment, t.source_type, t.source_id, t.participant_id, CAST(SUM(CASE WHEN p.credit_account = ",
+    );
+    sql.bind(available)
+        .push(" THEN p.amount WHEN p.debit_account = ")
+        .bind(available)
+        .push(" THEN -p.amount ELSE 0 END) AS BIGINT) AS available_delta, ");
+    sql.push("CAST(SUM(CASE WHEN p.credit_account <> ")
+        .bind(available)
+        .push(" AND p.credit_account IN ")
+        .bind_list(accounts.iter().copied());
+    sql.push(" THEN p.amount WHEN p.debit_account <> ")
+        .bind(available)
+        .push(" AND p.debit_account IN ")
+        .bind_list(accounts.iter().copied());
+    sql.push(" THEN -p.amount ELSE 0 END) AS BIGINT) AS pending_delta FROM postings p JOIN ledger_transactions t ON t.id = p.transaction_id WHERE (p.debit_account IN ");
+    sql.bind_list(accounts.iter().copied())
+        .push(" OR p.credit_account IN ")
+        .bind_list(accounts.iter().copied())
+        .push(")");
+    if let Some(before) = before_id {
+        sql.push(" AND t.id < ").bind(before);
+    }
+    if let Some(reason) = &filter.reason {
+        sql.push(" AND t.reason = ").bind(reason.clone());
+    }
+    if let Some(since) = filter.since {
+        sql.push(" AND t.created_at >= ").bind(since);
+    }
+    if let Some(until) = filter.until {
+        sql.push(" AND t.created_at < ").bind(until);
+    }
+    sql.push(" GROUP BY t.id, t.created_at, t.reason, t.status, t.comment, t.source_type, t.source_id, t.participant_id");
+    if let Some(op) = direction {
+        sql.push(" HAVING SUM(CASE WHEN p.credit_account = ")
+            .bind(available)
+            .push(" THEN p.amount WHEN p.debit_account = ")
+            .bind(available)
+            .push(" THEN -p.amount ELSE 0 END) ")
+            .push(op)
+            .push(" 0");
+    }
+    sql.push(" ORDER BY t.id DESC LIMIT ").bind(limit + 1);
+    let rows = sql.query().fetch_all(&db.pool).await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in rows {
+        let participant: Option<i64> = row.try_get(7)?;
+        items.push(HistoryItem {
+            id: row.try_get(0)?,
+            created_at: row.try_get(1)?,
+            reason: row.try_get(2)?,
+            status: row.try_get(3)?,
+            comment: row.try_get(4)?,
+            source_type: row.try_get(5)?,
+            source_id: row.try_get(6)?,
+            owner_share: participant.is_some_and(|p| p != user_id),
+            amount: Points::from_hundredths(row.try_get(8)?),
+            pending_amount: Points::from_hundredths(row.try_get(9)?),
+        });
+    }
+    let next_cursor = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|item| item.id.to_string())
+    } else {
+        None
+    };
+    Ok(Page { items, next_cursor })
+}
+
+/// What the invariant check found.
+#[derive(Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct LedgerCheck {
+    pub accounts: i64,
+    pub postings: i64,
+    /// Sum of all balances: zero in a sound double-entry ledger.
+    #[schema(value_type = String)]
+    pub balance_sum: Points,
+    /// Accounts whose balance differs from their postings.
+    pub mismatched_accounts: i64,
+    /// Participant accounts below zero.
+    pub negative_participants: i64,
+    /// Transactions whose idempotency key appears more than once.
+    pub duplicate_keys: i64,
+    pub sound: bool,
+}
+
+/// Checks the ledger of a program (or all programs): sums, balances against postings,
+/// no participant below zero, no key twice.
+pub async fn check(db: &Db, program_id: Option<i64>) -> ApiResult<LedgerCheck> {
+    let program = program_id.unwrap_or(-1);
+    let totals = sqlx::query("SELECT COUNT(*), CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM accounts WHERE ($1 = -1 OR program_id = $1)").bind(program).fetch_one(&db.pool).await?;
+    let postings: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM postings p JOIN ledger_transactions t ON t.id = p.transaction_id WHERE ($1 = -1 OR t.program_id = $1)",
+    )
+    .bind(program)
+    .fetch_one(&db.pool)
+    .await?;
+    let mismatched: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM accounts a WHERE ($1 = -1 OR a.program_id = $1) AND a.balance <>
+            COALESCE((SELECT CAST(SUM(amount) AS BIGINT) FROM postings WHERE credit_account = a.id), 0)
+          - COALESCE((SELECT CAST(SUM(amount) AS BIGINT) FROM postings WHERE debit_account = a.id), 0)",
+    )
+    .bind(program)
+    .fetch_one(&db.pool)
+    .await?;
+    let negative: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE ($1 = -1 OR program_id = $1) AND kind IN ('participant', 'pending') AND balance < 0")
+        .bind(program)
+        .fetch_one(&db.pool)
+        .await?;
+    let duplicates: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT idempotency_key FROM ledger_transactions WHERE ($1 = -1 OR program_id = $1) GROUP BY idempotency_key HAVING COUNT(*) > 1) d",
+    )
+    .bind(program)
+    .fetch_one(&db.pool)
+    .await?;
+    let balance_sum = Points::from_hundredths(totals.try_get(1)?);
+    Ok(LedgerCheck {
+        accounts: totals.try_get(0)?,
+        postings,
+        balance_sum,
+        mismatched_accounts: mismatched,
+        negative_participants: negative,
+        duplicate_keys: duplicates,
+        sound: balance_sum == Points::ZERO && mismatched == 0 && negative == 0 && duplicates == 0,
+    })
+}

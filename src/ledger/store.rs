@@ -1,0 +1,911 @@
+//! Committing ledger transactions in batches.
+//!
+//! One database transaction per batch, a fixed number of statements per batch
+//! whatever its size: lock the accounts involved (`FOR UPDATE` on PostgreSQL, in id
+//! order so two nodes never deadlock; SQLite holds its write lock from `BEGIN
+//! IMMEDIATE`), read their balances, apply every request in memory in order (a request
+//! that would overdraw an account or settle a hold twice is answered with its error and
+//! leaves no trace), then write all transactions, postings, balances and participant
+//! progress with multi-row statements, and commit. Idempotency keys are checked after
+//! the locks are taken, so a retry racing the original on another node sees it; the
+//! unique index on the key stays the last word.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::str::FromStr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use dashmap::DashMap;
+use sqlx::Row;
+use stimul_actors::ledger::{
+    AccountKey, Committed, LedgerError, LedgerStore, Movement, ParticipantBalance,
+    TransactionRequest, TransactionStatus,
+};
+use stimul_actors::live::{
+    HoldRecord, LiveStore, ParticipantRecord, PeriodTotals, ProgramRules, SALE_REASONS, StoreInfo,
+};
+use stimul_actors::rules::levels::{Level, LevelScale};
+use stimul_actors::rules::points::{Percent, Points};
+
+use crate::db::{Backend, Clock, Db, Sql, Tx};
+
+/// An account's identity in the database: (program, kind, owner).
+type Slot = (i64, &'static str, i64);
+
+fn slot(program_id: i64, key: AccountKey) -> Option<Slot> {
+    Some(match key {
+        AccountKey::Participant(user) => (program_id, "participant", user),
+        AccountKey::Pending(user) => (program_id, "pending", user),
+        AccountKey::CampaignFund(campaign) => (program_id, "campaign_fund", campaign),
+        AccountKey::Issued => (program_id, "issued", 0),
+        AccountKey::Adjustments => (program_id, "adjustments", 0),
+        AccountKey::Redeemed => (program_id, "redeemed", 0),
+        AccountKey::Expired => (program_id, "expired", 0),
+        AccountKey::StoreOwner(_) => return None,
+    })
+}
+
+fn key_of(kind: &str, owner: i64) -> Option<AccountKey> {
+    Some(match kind {
+        "participant" => AccountKey::Participant(owner),
+        "pending" => AccountKey::Pending(owner),
+        "campaign_fund" => AccountKey::CampaignFund(owner),
+        "issued" => AccountKey::Issued,
+        "adjustments" => AccountKey::Adjustments,
+        "redeemed" => AccountKey::Redeemed,
+        "expired" => AccountKey::Expired,
+        _ => return None,
+    })
+}
+
+/// System accounts that go below zero by design: `issued` is minus everything issued;
+/// `adjustments` mirrors corrections both ways. Campaign funds decide per campaign.
+fn allows_negative(kind: &str) -> bool {
+    matches!(kind, "issued" | "adjustments")
+}
+
+#[derive(Debug, Clone, Copy)]
+struct AccountRow {
+    id: i64,
+    balance: i64,
+    allow_negative: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Progress {
+    lifetime: i64,
+    completed_tasks: i64,
+    version: i64,
+}
+
+/// The ledger as the actors see it, backed by SQL.
+pub struct SqlLedger {
+    db: Db,
+    clock: Clock,
+    /// Account ids never change once created; caching them spares a lookup per batch.
+    account_ids: DashMap<Slot, i64>,
+}
+
+impl SqlLedger {
+    pub fn new(db: Db, clock: Clock) -> Arc<Self> {
+        Arc::new(Self {
+            db,
+            clock,
+            account_ids: DashMap::new(),
+        })
+    }
+
+    fn lock_suffix(&self) -> &'static str {
+        match self.db.backend {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        }
+    }
+
+    async fn try_commit(
+        &self,
+        requests: &[TransactionRequest],
+    ) -> Result<Vec<Result<Committed, LedgerError>>, sqlx::Error> {
+        let now = self.clock.now_ms();
+        let mut tx = self.db.begin().await?;
+
+        // Store owners are resolved inside the transaction, so a change of owner is
+        // never missed; an owner's share to themselves is dropped.
+        let store_ids: BTreeSet<i64> = requests
+            .iter()
+            .flat_map(|r| r.movements.iter())
+            .flat_map(|m| [m.from, m.to])
+            .filter_map(|k| match k {
+                AccountKey::StoreOwner(store) => Some(store),
+                _ => None,
+            })
+            .collect();
+        let owners = self.store_owners(&mut tx, &store_ids).await?;
+        let resolved: Vec<Vec<Movement>> = requests
+            .iter()
+            .map(|request| resolve_owners(request, &owners))
+            .collect();
+
+        // Every participant touched, and both of their accounts.
+        let mut slots: BTreeSet<Slot> = BTreeSet::new();
+        let mut participants: BTreeSet<i64> = BTreeSet::new();
+        for (request, movements) in requests.iter().zip(&resolved) {
+            participants.extend(request.participant_id);
+            for movement in movements {
+                for key in [movement.from, movement.to] {
+                    participants.extend(key.participant());
+                    slots.extend(slot(request.program_id, key));
+                }
+            }
+            for user in request.participant_id.into_iter().chain(
+                movements
+                    .iter()
+                    .flat_map(|m| [m.from.participant(), m.to.participant()])
+                    .flatten(),
+            ) {
+                slots.extend(slot(request.program_id, AccountKey::Participant(user)));
+                slots.extend(slot(request.program_id, AccountKey::Pending(user)));
+            }
+        }
+        let mut accounts = self.lock_accounts(&mut tx, &slots, now).await?;
+        let mut progress = self.lock_progress(&mut tx, &participants).await?;
+        let existing = self.existing_keys(&mut tx, requests).await?;
+        let mut hold_status = self.hold_statuses(&mut tx, requests).await?;
+
+        // Apply in memory, in order.
+        let mut answers: Vec<Option<Result<Committed, LedgerError>>> =
+            Vec::with_capacity(requests.len());
+        let mut accepted: Vec<usize> = Vec::new();
+        let mut posting_rows: Vec<(usize, i64, i64, i64, &'static str)> = Vec::new();
+        let mut earned_of: HashMap<usize, i64> = HashMap::new();
+        let mut batch_keys: HashMap<&str, usize> = HashMap::new();
+        let mut replays: Vec<(usize, Option<usize>)> = Vec::new();
+        let mut changed: HashSet<Slot> = HashSet::new();
+        let mut settled: Vec<(i64, &'static str)> = Vec::new();
+        for (index, (request, movements)) in requests.iter().zip(&resolved).enumerate() {
+            if existing.contains_key(request.idempotency_key.as_str())
+                || batch_keys.contains_key(request.idempotency_key.as_str())
+            {
+                replays.push((
+                    index,
+                    batch_keys.get(request.idempotency_key.as_str()).copied(),
+                ));
+                answers.push(None);
+                continue;
+            }
+            if let Some(settlement) = request.settles
+                && hold_status
+                    .get(&settlement.transaction_id)
+                    .map(String::as_str)
+                    != Some("pending")
+            {
+                answers.push(Some(Err(LedgerError::NotPending {
+                    transaction_id: settlement.transaction_id,
+                })));
+                continue;
+            }
+            if movements.is_empty() {
+                answers.push(Some(Err(LedgerError::Empty)));
+                continue;
+            }
+            // Try the movements on a scratch copy of the balances they touch.
+            let mut scratch: HashMap<Slot, i64> = HashMap::new();
+            let mut refused = None;
+            for movement in movements {
+                let (Some(from), Some(to)) = (
+                    slot(request.program_id, movement.from),
+                    slot(request.program_id, movement.to),
+                ) else {
+                    continue;
+                };
+                let amount = movement.amount.hundredths();
+                let from_row = accounts.get(&from).copied();
+                let from_balance = scratch
+                    .get(&from)
+                    .copied()
+                    .or(from_row.map(|a| a.balance))
+                    .unwrap_or(0);
+                let allowed = from_row.is_some_and(|a| a.allow_negative);
+                if !allowed && from_balance < amount {
+                    refused = Some(LedgerError::InsufficientFunds {
+                        account: movement.from,
+                    });
+                    break;
+                }
+                scratch.insert(from, from_balance - amount);
+                let to_balance = scratch
+                    .get(&to)
+                    .copied()
+                    .or(accounts.get(&to).map(|a| a.balance))
+                    .unwrap_or(0);
+                scratch.insert(to, to_balance + amount);
+            }
+            if let Some(err) = refused {
+                answers.push(Some(Err(err)));
+                continue;
+            }
+            for (slot, balance) in scratch {
+                if let Some(row) = accounts.get_mut(&slot) {
+                    row.balance = balance;
+                    changed.insert(slot);
+                }
+            }
+            // Progress: every participant touched gets a new version.
+            let touched: BTreeSet<i64> = request
+                .participant_id
+                .into_iter()
+                .chain(
+                    movements
+                        .iter()
+                        .flat_map(|m| [m.from.participant(), m.to.participant()])
+                        .flatten(),
+                )
+                .collect();
+            for user in &touched {
+                let entry = progress.entry(*user).or_default();
+                entry.version += 1;
+                entry.lifetime += movements
+                    .iter()
+                    .map(|m| m.lifetime_effect(*user))
+                    .sum::<i64>();
+                if Some(*user) == request.participant_id {
+                    entry.completed_tasks += request.completed_tasks;
+                }
+            }
+            let earned: i64 = movements
+                .iter()
+                .filter(|m| {
+                    m.is_income_to_participant() && m.to.participant() == request.participant_id
+                })
+                .map(|m| m.amount.hundredths())
+                .sum();
+            earned_of.insert(index, earned);
+            for movement in movements {
+                if let (Some(from), Some(to)) = (
+                    slot(request.program_id, movement.from),
+                    slot(request.program_id, movement.to),
+                ) {
+                    let (Some(from), Some(to)) = (accounts.get(&from), accounts.get(&to)) else {
+                        continue;
+                    };
+                    posting_rows.push((
+                        index,
+                        from.id,
+                        to.id,
+                        movement.amount.hundredths(),
+                        movement.purpose.as_str(),
+                    ));
+                }
+            }
+            if let Some(settlement) = request.settles {
+                let status = if settlement.confirm {
+                    "confirmed"
+                } else {
+                    "cancelled"
+                };
+                hold_status.insert(settlement.transaction_id, status.to_string());
+                settled.push((settlement.transaction_id, status));
+            }
+            let balances = touched
+                .iter()
+                .map(|user| balance_of(request.program_id, *user, &accounts, &progress, movements))
+                .collect();
+            batch_keys.insert(request.idempotency_key.as_str(), index);
+            accepted.push(index);
+            answers.push(Some(Ok(Committed {
+                transaction_id: 0,
+                replayed: false,
+                created_at: now,
+                participants: balances,
+                earned: Points::from_hundredths(earned),
+            })));
+        }
+
+        // Write.
+        let ids = self
+            .insert_transactions(&mut tx, requests, &accepted, &earned_of, now)
+            .await?;
+        self.insert_postings(&mut tx, &posting_rows, &ids, now)
+            .await?;
+        self.write_balances(&mut tx, &accounts, &changed).await?;
+        self.write_progress(&mut tx, &progress, &participants)
+            .await?;
+        self.write_settlements(&mut tx, &settled).await?;
+        tx.commit().await?;
+        for (slot, row) in &accounts {
+            self.account_ids.insert(*slot, row.id);
+        }
+
+        for (index, answer) in answers.iter_mut().enumerate() {
+            if let Some(Ok(committed)) = answer {
+                committed.transaction_id = ids.get(&index).copied().unwrap_or_default();
+            }
+        }
+        for (index, earlier) in replays {
+            let request = &requests[index];
+            let (transaction_id, created_at) = match earlier {
+                Some(earlier) => (ids.get(&earlier).copied().unwrap_or_default(), now),
+                None => existing
+                    .get(request.idempotency_key.as_str())
+                    .copied()
+                    .unwrap_or_default(),
+            };
+            let participants = request.participant_id.map(|user| {
+                let mut balance = balance_of(request.program_id, user, &accounts, &progress, &[]);
+                balance.delta_available = Points::ZERO;
+                balance.delta_pending = Points::ZERO;
+                balance
+            });
+            answers[index] = Some(Ok(Committed {
+                transaction_id,
+                replayed: true,
+                created_at,
+                participants: participants.into_iter().collect(),
+                earned: Points::ZERO,
+            }));
+        }
+        Ok(answers
+            .into_iter()
+            .map(|a| a.unwrap_or(Err(LedgerError::Storage("unanswered".into()))))
+            .collect())
+    }
+
+    async fn store_owners(
+        &self,
+        tx: &mut Tx,
+        stores: &BTreeSet<i64>,
+    ) -> Result<HashMap<i64, Option<i64>>, sqlx::Error> {
+        if stores.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut sql = Sql::new("SELECT id, owner_user_id FROM stores WHERE id IN ");
+        sql.bind_list(stores.iter().copied());
+        let rows = sql.query().fetch_all(&mut **tx).await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect()
+    }
+
+    /// Creates missing accounts, then locks and reads every account in `slots`.
+    async fn lock_accounts(
+        &self,
+        tx: &mut Tx,
+        slots: &BTreeSet<Slot>,
+        now: i64,
+    ) -> Result<HashMap<Slot, AccountRow>, sqlx::Error> {
+        let missing: Vec<&Slot> = slots
+            .iter()
+            .filter(|s| !self.account_ids.contains_key(*s))
+            .collect();
+        if !missing.is_empty() {
+            let mut insert = Sql::new(
+                "INSERT INTO accounts (program_id, kind, owner_id, allow_negative, created_at) VALUES ",
+            );
+            for (i, (program, kind, owner)) in missing.iter().enumerate() {
+                if i > 0 {
+                    insert.push(", ");
+                }
+                insert
+                    .push("(")
+                    .bind(*program)
+                    .push(", ")
+                    .bind(*kind)
+                    .push(", ")
+                    .bind(*owner)
+                    .push(", ")
+                    .bind(i64::from(allows_negative(kind)))
+                    .push(", ")
+                    .bind(now)
+                    .push(")");
+            }
+            insert.push(" ON CONFLICT (program_id, kind, owner_id) DO NOTHING");
+            insert.query().execute(&mut **tx).await?;
+        }
+        let mut select = Sql::new(
+            "SELECT id, program_id, kind, owner_id, balance, allow_negative FROM accounts WHERE ",
+        );
+        let cached: Vec<i64> = slots
+            .iter()
+            .filter_map(|s| self.account_ids.get(s).map(|id| *id))
+            .collect();
+        let mut first = true;
+        if !cached.is_empty() {
+            select.push("id IN ").bind_list(cached);
+            first = false;
+        }
+        for (program, kind, owner) in &missing {
+            select.push(if first { "(" } else { " OR (" });
+            select
+                .push("program_id = ")
+                .bind(*program)
+                .push(" AND kind = ")
+                .bind(*kind)
+                .push(" AND owner_id = ")
+                .bind(*owner)
+                .push(")");
+            first = false;
+        }
+        if first {
+            return Ok(HashMap::new());
+        }
+        select.push(" ORDER BY id").push(self.lock_suffix());
+        let rows = select.query().fetch_all(&mut **tx).await?;
+        let mut accounts = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let kind: String = row.try_get(2)?;
+            let owner: i64 = row.try_get(3)?;
+            let program: i64 = row.try_get(1)?;
+            let Some(slot) = key_of(&kind, owner).and_then(|key| slot(program, key)) else {
+                continue;
+            };
+            accounts.insert(
+                slot,
+                AccountRow {
+                    id: row.try_get(0)?,
+                    balance: row.try_get(4)?,
+                    allow_negative: row.try_get::<i64, _>(5)? != 0,
+                },
+            );
+        }
+        Ok(accounts)
+    }
+
+    async fn lock_progress(
+        &self,
+        tx: &mut Tx,
+        participants: &BTreeSet<i64>,
+    ) -> Result<HashMap<i64, Progress>, sqlx::Error> {
+        if participants.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut insert = Sql::new("INSERT INTO participant_progress (user_id) VALUES ");
+        for (i, user) in participants.iter().enumerate() {
+            insert
+                .push(if i > 0 { ", (" } else { "(" })
+                .bind(*user)
+                .push(")");
+        }
+        insert.push(" ON CONFLICT (user_id) DO NOTHING");
+        insert.query().execute(&mut **tx).await?;
+        let mut select = Sql::new(
+            "SELECT user_id, lifetime, completed_tasks, version FROM participant_progress WHERE user_id IN ",
+        );
+        select
+            .bind_list(participants.iter().copied())
+            .push(" ORDER BY user_id")
+            .push(self.lock_suffix());
+        let rows = select.query().fetch_all(&mut **tx).await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get(0)?,
+                    Progress {
+                        lifetime: row.try_get(1)?,
+                        completed_tasks: row.try_get(2)?,
+                        version: row.try_get(3)?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    async fn existing_keys<'a>(
+        &self,
+        tx: &mut Tx,
+        requests: &'a [TransactionRequest],
+    ) -> Result<HashMap<&'a str, (i64, i64)>, sqlx::Error> {
+        let mut sql = Sql::new(
+            "SELECT idempotency_key, id, created_at FROM ledger_transactions WHERE idempotency_key IN ",
+        );
+        sql.bind_list(requests.iter().map(|r| r.idempotency_key.clone()));
+        let rows = sql.query().fetch_all(&mut **tx).await?;
+        let mut found = HashMap::new();
+        for row in rows {
+            let key: String = row.try_get(0)?;
+            if let Some(request) = requests.iter().find(|r| r.idempotency_key == key) {
+                found.insert(
+                    request.idempotency_key.as_str(),
+                    (row.try_get(1)?, row.try_get(2)?),
+                );
+            }
+        }
+        Ok(found)
+    }
+
+    async fn hold_statuses(
+        &self,
+        tx: &mut Tx,
+        requests: &[TransactionRequest],
+    ) -> Result<HashMap<i64, String>, sqlx::Error> {
+        let holds: BTreeSet<i64> = requests
+            .iter()
+            .filter_map(|r| r.settles.map(|s| s.transaction_id))
+            .collect();
+        if holds.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut sql = Sql::new("SELECT id, status FROM ledger_transactions WHERE id IN ");
+        sql.bind_list(holds.iter().copied())
+            .push(" ORDER BY id")
+            .push(self.lock_suffix());
+        let rows = sql.query().fetch_all(&mut **tx).await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect()
+    }
+
+    async fn insert_transactions(
+        &self,
+        tx: &mut Tx,
+        requests: &[TransactionRequest],
+        accepted: &[usize],
+        earned: &HashMap<usize, i64>,
+        now: i64,
+    ) -> Result<HashMap<usize, i64>, sqlx::Error> {
+        if accepted.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut sql = Sql::new(
+            "INSERT INTO ledger_transactions (program_id, idempotency_key, reason, participant_id, store_id, source_type, source_id, actor_id, comment, status, settles_id, earned, completed_tasks, created_at) VALUES ",
+        );
+        for (i, index) in accepted.iter().enumerate() {
+            let request = &requests[*index];
+            let status = match request.status {
+                TransactionStatus::Posted => "posted",
+                TransactionStatus::Pending => "pending",
+            };
+            sql.push(if i > 0 { ", (" } else { "(" });
+            sql.bind(request.program_id)
+                .push(", ")
+                .bind(request.idempotency_key.clone())
+                .push(", ")
+                .bind(request.reason.clone())
+                .push(", ");
+            sql.bind(request.participant_id)
+                .push(", ")
+                .bind(request.store_id)
+                .push(", ");
+            sql.bind(request.source.as_ref().map(|s| s.0.clone()))
+                .push(", ")
+                .bind(request.source.as_ref().map(|s| s.1.clone()))
+                .push(", ");
+            sql.bind(request.actor_id)
+                .push(", ")
+                .bind(request.comment.clone())
+                .push(", ")
+                .bind(status)
+                .push(", ");
+            sql.bind(request.settles.map(|s| s.transaction_id))
+                .push(", ")
+                .bind(earned.get(index).copied().unwrap_or(0))
+                .push(", ");
+            sql.bind(request.completed_tasks)
+                .push(", ")
+                .bind(now)
+                .push(")");
+        }
+        sql.push(" RETURNING id, idempotency_key");
+        let rows = sql.query().fetch_all(&mut **tx).await?;
+        let mut ids = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let key: String = row.try_get(1)?;
+            if let Some(index) = accepted
+                .iter()
+                .find(|i| requests[**i].idempotency_key == key)
+            {
+                ids.insert(*index, row.try_get(0)?);
+            }
+        }
+        Ok(ids)
+    }
+
+    async fn insert_postings(
+        &self,
+        tx: &mut Tx,
+        rows: &[(usize, i64, i64, i64, &'static str)],
+        ids: &HashMap<usize, i64>,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut sql = Sql::new(
+            "INSERT INTO postings (transaction_id, debit_account, credit_account, amount, purpose, created_at) VALUES ",
+        );
+        for (i, (index, from, to, amount, purpose)) in rows.iter().enumerate() {
+            let transaction_id = ids.get(index).copied().unwrap_or_default();
+            sql.push(if i > 0 { ", (" } else { "(" });
+            sql.bind(transaction_id)
+                .push(", ")
+                .bind(*from)
+                .push(", ")
+                .bind(*to)
+                .push(", ")
+                .bind(*amount)
+                .push(", ")
+                .bind(*purpose)
+                .push(", ")
+                .bind(now)
+                .push(")");
+        }
+        sql.query().execute(&mut **tx).await?;
+        Ok(())
+    }
+
+    async fn write_balances(
+        &self,
+        tx: &mut Tx,
+        accounts: &HashMap<Slot, AccountRow>,
+        changed: &HashSet<Slot>,
+    ) -> Result<(), sqlx::Error> {
+        let rows: Vec<AccountRow> = changed
+            .iter()
+            .filter_map(|slot| accounts.get(slot).copied())
+            .collect();
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut sql = Sql::new("UPDATE accounts SET balance = CASE id");
+        for row in &rows {
+            sql.push(" WHEN ")
+                .bind(row.id)
+                .push(" THEN ")
+                .bind(row.balance);
+        }
+        sql.push(" ELSE balance END WHERE id IN ")
+            .bind_list(rows.iter().map(|row| row.id));
+        sql.query().execute(&mut **tx).await?;
+        Ok(())
+    }
+
+    async fn write_progress(
+        &self,
+        tx: &mut Tx,
+        progress: &HashMap<i64, Progress>,
+        participants: &BTreeSet<i64>,
+    ) -> Result<(), sqlx::Error> {
+        if participants.is_empty() {
+            return Ok(());
+        }
+        let mut sql = Sql::new("UPDATE participant_progress SET ");
+        for (column, value) in [("lifetime", 0usize), ("completed_tasks", 1), ("version", 2)] {
+            if value > 0 {
+                sql.push(", ");
+            }
+            sql.push(column).push(" = CASE user_id");
+            for user in participants {
+                let p = progress.get(user).copied().unwrap_or_default();
+                let v = [p.lifetime, p.completed_tasks, p.version][value];
+                sql.push(" WHEN ").bind(*user).push(" THEN ").bind(v);
+            }
+            sql.push(" ELSE ").push(column).push(" END");
+        }
+        sql.push(" WHERE user_id IN ")
+            .bind_list(participants.iter().copied());
+        sql.query().execute(&mut **tx).await?;
+        Ok(())
+    }
+
+    async fn write_settlements(
+        &self,
+        tx: &mut Tx,
+        settled: &[(i64, &'static str)],
+    ) -> Result<(), sqlx::Error> {
+        for (id, status) in settled {
+            sqlx::query("UPDATE ledger_transactions SET status = $1 WHERE id = $2")
+                .bind(*status)
+                .bind(*id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Replaces `StoreOwner` with the owner's participant account, dropping the movement
+/// when the store has no owner or the owner is the earner.
+fn resolve_owners(
+    request: &TransactionRequest,
+    owners: &HashMap<i64, Option<i64>>,
+) -> Vec<Movement> {
+    request
+        .movements
+        .iter()
+        .filter_map(|movement| {
+            let resolve = |key: AccountKey| match key {
+                AccountKey::StoreOwner(store) => owners
+                    .get(&store)
+                    .copied()
+                    .flatten()
+                    .filter(|owner| Some(*owner) != request.participant_id)
+                    .map(AccountKey::Participant),
+                other => Some(other),
+            };
+            Some(Movement {
+                from: resolve(movement.from)?,
+                to: resolve(movement.to)?,
+                ..movement.clone()
+            })
+        })
+        .collect()
+}
+
+fn balance_of(
+    program_id: i64,
+    user: i64,
+    accounts: &HashMap<Slot, AccountRow>,
+    progress: &HashMap<i64, Progress>,
+    movements: &[Movement],
+) -> ParticipantBalance {
+    let balance = |key| {
+        slot(program_id, key)
+            .and_then(|s| accounts.get(&s))
+            .map_or(0, |row| row.balance)
+    };
+    let delta = |key: AccountKey| -> i64 {
+        movements
+            .iter()
+            .map(|m| {
+                if m.to == key {
+                    m.amount.hundredths()
+                } else if m.from == key {
+                    -m.amount.hundredths()
+                } else {
+                    0
+                }
+            })
+            .sum()
+    };
+    let p = progress.get(&user).copied().unwrap_or_default();
+    ParticipantBalance {
+        user_id: user,
+        available: Points::from_hundredths(balance(AccountKey::Participant(user))),
+        pending: Points::from_hundredths(balance(AccountKey::Pending(user))),
+        lifetime: Points::from_hundredths(p.lifetime),
+        completed_tasks: p.completed_tasks,
+        version: p.version,
+        delta_available: Points::from_hundredths(delta(AccountKey::Participant(user))),
+        delta_pending: Points::from_hundredths(delta(AccountKey::Pending(user))),
+    }
+}
+
+#[async_trait]
+impl LedgerStore for SqlLedger {
+    async fn commit_batch(
+        &self,
+        requests: &[TransactionRequest],
+    ) -> Result<Vec<Result<Committed, LedgerError>>, String> {
+        self.try_commit(requests).await.map_err(|err| {
+            tracing::warn!(error = ?err, size = requests.len(), "ledger batch failed");
+            err.to_string()
+        })
+    }
+}
+
+/// Parses a program's stored rules.
+pub fn program_rules(
+    levels: &str,
+    owner_share: &str,
+    timezone: &str,
+) -> Result<ProgramRules, String> {
+    let levels: Vec<Level> = serde_json::from_str(levels).map_err(|e| format!("levels: {e}"))?;
+    Ok(ProgramRules {
+        levels: LevelScale::new(levels).map_err(|e| format!("levels: {e}"))?,
+        owner_share: Percent::from_str(owner_share).map_err(|e| format!("owner share: {e}"))?,
+        timezone: timezone
+            .parse()
+            .map_err(|_| format!("unknown time zone {timezone:?}"))?,
+    })
+}
+
+#[async_trait]
+impl LiveStore for SqlLedger {
+    async fn participant(&self, user_id: i64) -> Result<Option<ParticipantRecord>, String> {
+        let row = sqlx::query(
+            "SELECT u.program_id, u.store_id, p.levels, p.owner_share_percent, p.timezone,
+                    COALESCE(pp.lifetime, 0), COALESCE(pp.completed_tasks, 0), COALESCE(pp.version, 0),
+                    COALESCE((SELECT balance FROM accounts WHERE program_id = u.program_id AND kind = 'participant' AND owner_id = u.id), 0),
+                    COALESCE((SELECT balance FROM accounts WHERE program_id = u.program_id AND kind = 'pending' AND owner_id = u.id), 0)
+             FROM users u JOIN programs p ON p.id = u.program_id
+             LEFT JOIN participant_progress pp ON pp.user_id = u.id
+             WHERE u.id = $1 AND u.kind = 'participant'",
+        )
+        .bind(user_id)
+        .fetch_optional(&self.db.pool)
+        .await
+        .map_err(|e| e.to_string())?;
+        let Some(row) = row else { return Ok(None) };
+        let get = |i: usize| row.try_get::<i64, _>(i).map_err(|e| e.to_string());
+        let text = |i: usize| row.try_get::<String, _>(i).map_err(|e| e.to_string());
+        let rules = program_rules(&text(2)?, &text(3)?, &text(4)?)?;
+        Ok(Some(ParticipantRecord {
+            program_id: get(0)?,
+            store_id: row.try_get(1).map_err(|e| e.to_string())?,
+            balance: ParticipantBalance {
+                user_id,
+                available: Points::from_hundredths(get(8)?),
+                pending: Points::from_hundredths(get(9)?),
+                lifetime: Points::from_hundredths(get(5)?),
+                completed_tasks: get(6)?,
+                version: get(7)?,
+                delta_available: Points::ZERO,
+                delta_pending: Points::ZERO,
+            },
+            rules: Arc::new(rules),
+        }))
+    }
+
+    async fn store_info(&self, store_id: i64) -> Result<Option<StoreInfo>, String> {
+        let row = sqlx::query(
+            "SELECT s.program_id, p.timezone, s.monthly_plan,
+                    (SELECT COUNT(*) FROM users u WHERE u.store_id = s.id AND u.kind = 'participant' AND u.status = 'active' AND (s.owner_user_id IS NULL OR u.id <> s.owner_user_id))
+             FROM stores s JOIN programs p ON p.id = s.program_id WHERE s.id = $1",
+        )
+        .bind(store_id)
+        .fetch_optional(&self.db.pool)
+        .await
+        .map_err(|e| e.to_string())?;
+        let Some(row) = row else { return Ok(None) };
+        let timezone: String = row.try_get(1).map_err(|e| e.to_string())?;
+        Ok(Some(StoreInfo {
+            store_id,
+            program_id: row.try_get(0).map_err(|e| e.to_string())?,
+            timezone: timezone
+                .parse()
+                .map_err(|_| format!("unknown time zone {timezone:?}"))?,
+            monthly_plan: row
+                .try_get::<Option<i64>, _>(2)
+                .map_err(|e| e.to_string())?
+                .map(Points::from_hundredths),
+            sellers: row.try_get(3).map_err(|e| e.to_string())?,
+        }))
+    }
+
+    async fn store_totals(&self, store_id: i64, since_ms: i64) -> Result<PeriodTotals, String> {
+        let mut sql = Sql::new(
+            "SELECT CAST(COALESCE(SUM(earned), 0) AS BIGINT), COUNT(CASE WHEN earned > 0 THEN 1 END),
+                    COUNT(CASE WHEN status <> 'pending' AND reason IN ",
+        );
+        sql.bind_list(SALE_REASONS.iter().map(|r| r.to_string()));
+        sql.push(" THEN 1 END), CAST(COALESCE(SUM(completed_tasks), 0) AS BIGINT) FROM ledger_transactions WHERE store_id = ").bind(store_id).push(" AND created_at >= ").bind(since_ms);
+        let row = sql
+            .query()
+            .fetch_one(&self.db.pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        let get = |i: usize| row.try_get::<i64, _>(i).map_err(|e| e.to_string());
+        Ok(PeriodTotals {
+            earned: Points::from_hundredths(get(0)?),
+            transactions: get(1)?,
+            sales: get(2)?,
+            tasks_completed: get(3)?,
+        })
+    }
+
+    async fn hold(&self, transaction_id: i64) -> Result<Option<HoldRecord>, String> {
+        let row = sqlx::query(
+            "SELECT t.participant_id, p.amount, a.kind, a.owner_id FROM ledger_transactions t
+             JOIN postings p ON p.transaction_id = t.id AND p.purpose = 'hold'
+             JOIN accounts a ON a.id = p.debit_account
+             WHERE t.id = $1 AND t.status = 'pending'",
+        )
+        .bind(transaction_id)
+        .fetch_optional(&self.db.pool)
+        .await
+        .map_err(|e| e.to_string())?;
+        let Some(row) = row else { return Ok(None) };
+        let kind: String = row.try_get(2).map_err(|e| e.to_string())?;
+        let owner: i64 = row.try_get(3).map_err(|e| e.to_string())?;
+        let Some(paid_from) = key_of(&kind, owner) else {
+            return Ok(None);
+        };
+        Ok(Some(HoldRecord {
+            participant_id: row
+                .try_get::<Option<i64>, _>(0)
+                .map_err(|e| e.to_string())?
+                .unwrap_or_default(),
+            amount: Points::from_hundredths(row.try_get(1).map_err(|e| e.to_string())?),
+            paid_from,
+        }))
+    }
+}

@@ -1,0 +1,95 @@
+//! The WebSocket contract as JSON Schemas, published in
+//! `mobile-contracts/websocket.json` (a test keeps the committed copy equal to this).
+
+use serde::Serialize;
+use stimul_actors::participant::{BalanceChanged, LevelUpEvent, ParticipantView};
+use stimul_actors::store::StoreProgress;
+use utoipa::{OpenApi, ToSchema};
+
+use crate::error::ErrorCode;
+
+/// Client → server.
+#[derive(Serialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// Start watching a topic: `me` (a participant's own points) or `store:{id}`
+    /// (owners and managers of the store). Answered with a `snapshot`; sending it again
+    /// (after a gap in `seq`) gets a fresh one.
+    Subscribe {
+        topic: String,
+    },
+    Unsubscribe {
+        topic: String,
+    },
+    /// Answered with `{"type":"pong"}`.
+    Ping,
+}
+
+/// Server → client: the state of a topic when subscribing, numbered with the topic's
+/// current sequence number; the next event carries `seq + 1`.
+#[derive(Serialize, ToSchema)]
+pub struct SnapshotFrame {
+    /// Always `snapshot`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub topic: String,
+    pub seq: u64,
+    /// `ParticipantView` for `me`, `StoreProgress` for `store:{id}`.
+    pub data: serde_json::Value,
+}
+
+/// Server → client: a change on a topic.
+#[derive(Serialize, ToSchema)]
+pub struct EventFrame {
+    /// Always `event`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub topic: String,
+    /// Consecutive per topic on a connection; a gap means events were missed:
+    /// subscribe again for a fresh snapshot.
+    pub seq: u64,
+    /// On `me`: `balance_changed` (data `BalanceChanged`), `level_up` (data
+    /// `LevelUpEvent`). On `store:{id}`: `progress` (data `StoreProgress`).
+    pub event: String,
+    pub data: serde_json::Value,
+}
+
+/// Server → client: a refused request (codes as in the HTTP API).
+#[derive(Serialize, ToSchema)]
+pub struct ErrorFrame {
+    /// Always `error`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub code: ErrorCode,
+    pub message: String,
+    /// The topic the error is about, if any.
+    pub topic: Option<String>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Stimul WebSocket messages",
+        description = "Frames of GET /api/v1/ws?token=<token>. JSON text frames only."
+    ),
+    components(schemas(
+        ClientFrame,
+        SnapshotFrame,
+        EventFrame,
+        ErrorFrame,
+        ErrorCode,
+        ParticipantView,
+        BalanceChanged,
+        LevelUpEvent,
+        StoreProgress
+    ))
+)]
+pub struct WebSocketContract;
+
+/// The document committed as `mobile-contracts/websocket.json`.
+pub fn websocket_json() -> String {
+    WebSocketContract::openapi()
+        .to_pretty_json()
+        .unwrap_or_default()
+        + "\n"
+}

@@ -1,0 +1,87 @@
+//! A WebSocket test client over awc: sends JSON frames, answers pings, waits for the
+//! next JSON frame with a timeout.
+
+use std::time::Duration;
+
+use actix_codec::Framed;
+use awc::BoxedSocket;
+use awc::ws::{Codec, Frame, Message};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+
+pub struct WsClient {
+    framed: Framed<BoxedSocket, Codec>,
+}
+
+impl WsClient {
+    /// Connects with `?token=`; returns the HTTP status on refusal.
+    pub async fn connect(address: &str, token: &str) -> Result<Self, u16> {
+        let url = format!(
+            "{}/api/v1/ws?token={token}",
+            address.replacen("http", "ws", 1)
+        );
+        match awc::Client::new().ws(url).connect().await {
+            Ok((_, framed)) => Ok(Self { framed }),
+            Err(awc::error::WsClientError::InvalidResponseStatus(status)) => Err(status.as_u16()),
+            Err(err) => panic!("websocket connect failed: {err}"),
+        }
+    }
+
+    pub async fn send(&mut self, message: Value) {
+        self.framed
+            .send(Message::Text(message.to_string().into()))
+            .await
+            .expect("send a frame");
+    }
+
+    pub async fn subscribe(&mut self, topic: &str) {
+        self.send(json!({ "type": "subscribe", "topic": topic }))
+            .await;
+    }
+
+    /// The next JSON frame, or `None` after `timeout`.
+    pub async fn next_within(&mut self, timeout: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let remaining = deadline.checked_duration_since(tokio::time::Instant::now())?;
+            let frame = tokio::time::timeout(remaining, self.framed.next())
+                .await
+                .ok()??;
+            match frame.ok()? {
+                Frame::Text(bytes) => return serde_json::from_slice(&bytes).ok(),
+                Frame::Ping(bytes) => {
+                    let _ = self.framed.send(Message::Pong(bytes)).await;
+                }
+                Frame::Close(_) => return None,
+                _ => {}
+            }
+        }
+    }
+
+    /// The next JSON frame; panics after 10 s.
+    pub async fn next(&mut self) -> Value {
+        self.next_within(Duration::from_secs(10))
+            .await
+            .expect("a frame within 10 s")
+    }
+
+    /// The next frame of `kind` (`snapshot`, `event`, `error`), skipping others.
+    pub async fn next_of(&mut self, kind: &str) -> Value {
+        loop {
+            let frame = self.next().await;
+            if frame["type"] == kind {
+                return frame;
+            }
+        }
+    }
+
+    /// The next event named `event`, skipping others.
+    pub async fn next_event(&mut self, event: &str) -> Value {
+        loop {
+            let frame = self.next_of("event").await;
+            if frame["event"] == event {
+                return frame;
+            }
+        }
+    }
+}
