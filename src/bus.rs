@@ -16,8 +16,6 @@ use serde::{Deserialize, Serialize};
 use stimul_actors::bus::{BusEvent, Dispatch, EventBus};
 use tokio::sync::mpsc;
 
-/// The channel all nodes of a deployment share.
-pub const CHANNEL: &str = "stimul:events";
 /// Events waiting for Redis before new ones are dropped.
 const OUTBOX: usize = 65_536;
 const RECONNECT_PAUSE: Duration = Duration::from_secs(1);
@@ -36,10 +34,16 @@ pub struct RedisBus {
 
 impl RedisBus {
     /// Starts the publishing and listening tasks on the current runtime.
-    pub fn start(client: redis::Client, node: String, dispatch: Dispatch) -> Arc<Self> {
+    pub fn start(
+        client: redis::Client,
+        prefix: &str,
+        node: String,
+        dispatch: Dispatch,
+    ) -> Arc<Self> {
+        let channel = format!("{prefix}:events");
         let (outbox, pending) = mpsc::channel(OUTBOX);
-        tokio::spawn(publish_loop(client.clone(), pending));
-        tokio::spawn(listen_loop(client, node.clone(), dispatch.clone()));
+        tokio::spawn(publish_loop(client.clone(), channel.clone(), pending));
+        tokio::spawn(listen_loop(client, channel, node.clone(), dispatch.clone()));
         Arc::new(Self {
             node,
             dispatch,
@@ -65,7 +69,7 @@ impl EventBus for RedisBus {
     }
 }
 
-async fn publish_loop(client: redis::Client, mut pending: mpsc::Receiver<String>) {
+async fn publish_loop(client: redis::Client, channel: String, mut pending: mpsc::Receiver<String>) {
     let mut connection = None;
     while let Some(payload) = pending.recv().await {
         loop {
@@ -83,7 +87,7 @@ async fn publish_loop(client: redis::Client, mut pending: mpsc::Receiver<String>
                 continue;
             };
             let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
-                .arg(CHANNEL)
+                .arg(&channel)
                 .arg(&payload)
                 .query_async(c)
                 .await;
@@ -99,11 +103,11 @@ async fn publish_loop(client: redis::Client, mut pending: mpsc::Receiver<String>
     }
 }
 
-async fn listen_loop(client: redis::Client, node: String, dispatch: Dispatch) {
+async fn listen_loop(client: redis::Client, channel: String, node: String, dispatch: Dispatch) {
     loop {
         match client.get_async_pubsub().await {
             Ok(mut pubsub) => {
-                if let Err(err) = pubsub.subscribe(CHANNEL).await {
+                if let Err(err) = pubsub.subscribe(&channel).await {
                     tracing::warn!(error = %err, "subscribing to redis failed");
                 } else {
                     let mut messages = pubsub.on_message();

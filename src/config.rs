@@ -48,6 +48,8 @@ pub struct Settings {
     pub database_url: Option<Secret<String>>,
     /// Set to share events and rate limits between nodes; empty means in-process only.
     pub redis_url: Option<Secret<String>>,
+    /// Prefix of every Redis key and channel, so several deployments can share one Redis.
+    pub redis_prefix: String,
     /// Program slug used when a login or phone matches accounts in several programs
     /// and the client did not say which one.
     pub default_program: String,
@@ -72,6 +74,7 @@ impl Default for Settings {
             port: 8080,
             database_url: None,
             redis_url: None,
+            redis_prefix: "stimul".into(),
             default_program: "default".into(),
             workers: 0,
             trust_proxy_headers: false,

@@ -23,8 +23,19 @@ use crate::state::AppState;
 pub const HEADER: &str = "Idempotency-Key";
 const REPLAYED_HEADER: &str = "Idempotent-Replayed";
 /// A reservation older than this whose request never finished (the node died) may be
-/// taken over by a retry.
-const ABANDONED_AFTER_MS: i64 = 60_000;
+/// taken over by a retry. Requests finish in well under a second; a retry after a crash
+/// should not wait long. (Operations that move points stay protected by the ledger's
+/// own key even if a slow request were overtaken.)
+const ABANDONED_AFTER_MS: i64 = 10_000;
+
+fn in_progress() -> ApiError {
+    let mut err = ApiError::new(
+        ErrorCode::RequestInProgress,
+        "a request with this Idempotency-Key is still being processed; retry shortly",
+    );
+    err.retry_after = Some(1);
+    err
+}
 
 /// The optional `Idempotency-Key` header: 1 to 200 printable ASCII characters.
 #[derive(Debug, Clone, Default)]
@@ -145,10 +156,7 @@ where
         .await?;
         let Some(existing) = existing else {
             // Released between our insert and select: the first attempt failed.
-            return Err(ApiError::new(
-                ErrorCode::RequestInProgress,
-                "a request with this Idempotency-Key just finished with an error; retry",
-            ));
+            return Err(in_progress());
         };
         let stored_hash: String = existing.try_get(0)?;
         let status: Option<i64> = existing.try_get(1)?;
@@ -167,12 +175,7 @@ where
                 let body = serde_json::from_str(&response).map_err(ApiError::internal)?;
                 return Ok(Reply { status, body }.into_response(true));
             }
-            _ if now - created_at < ABANDONED_AFTER_MS => {
-                return Err(ApiError::new(
-                    ErrorCode::RequestInProgress,
-                    "a request with this Idempotency-Key is still being processed; retry shortly",
-                ));
-            }
+            _ if now - created_at < ABANDONED_AFTER_MS => return Err(in_progress()),
             _ => {
                 let taken = sqlx::query(
                     "UPDATE idempotency_keys SET created_at = $1
@@ -186,10 +189,7 @@ where
                 .await?
                 .rows_affected();
                 if taken == 0 {
-                    return Err(ApiError::new(
-                        ErrorCode::RequestInProgress,
-                        "a request with this Idempotency-Key is still being processed; retry shortly",
-                    ));
+                    return Err(in_progress());
                 }
             }
         }

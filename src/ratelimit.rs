@@ -110,22 +110,27 @@ impl RateLimiter for InMemoryRateLimiter {
 /// Counters in Redis: `INCR` plus `PEXPIRE … NX` so the first hit opens the window.
 pub struct RedisRateLimiter {
     connection: redis::aio::ConnectionManager,
+    /// The deployment's key prefix.
+    prefix: String,
 }
 
 impl RedisRateLimiter {
-    pub fn new(connection: redis::aio::ConnectionManager) -> Self {
-        Self { connection }
+    pub fn new(connection: redis::aio::ConnectionManager, prefix: &str) -> Self {
+        Self {
+            connection,
+            prefix: prefix.to_string(),
+        }
     }
 
-    fn key(key: &str) -> String {
-        format!("stimul:rl:{key}")
+    fn key(&self, key: &str) -> String {
+        format!("{}:rl:{key}", self.prefix)
     }
 }
 
 #[async_trait]
 impl RateLimiter for RedisRateLimiter {
     async fn hit(&self, key: &str, limit: u32, window: Duration) -> anyhow::Result<Decision> {
-        let key = Self::key(key);
+        let key = self.key(key);
         let mut connection = self.connection.clone();
         let (count, ttl_ms): (u32, i64) = redis::pipe()
             .atomic()
@@ -143,7 +148,7 @@ impl RateLimiter for RedisRateLimiter {
     }
 
     async fn peek(&self, key: &str, limit: u32, _window: Duration) -> anyhow::Result<Decision> {
-        let key = Self::key(key);
+        let key = self.key(key);
         let mut connection = self.connection.clone();
         let (count, ttl_ms): (Option<u32>, i64) = redis::pipe()
             .get(&key)
@@ -162,7 +167,7 @@ impl RateLimiter for RedisRateLimiter {
     async fn reset(&self, key: &str) -> anyhow::Result<()> {
         let mut connection = self.connection.clone();
         let _: () = redis::cmd("DEL")
-            .arg(Self::key(key))
+            .arg(self.key(key))
             .query_async(&mut connection)
             .await?;
         Ok(())

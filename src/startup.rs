@@ -71,11 +71,11 @@ impl Application {
                 let connection = redis::aio::ConnectionManager::new(client.clone())
                     .await
                     .context("connecting to Redis")?;
-                Arc::new(RedisRateLimiter::new(connection))
+                Arc::new(RedisRateLimiter::new(connection, &settings.redis_prefix))
             }
             None => Arc::new(InMemoryRateLimiter::new(clock.clone())),
         };
-        let live = start_live(&db, &clock, redis);
+        let live = start_live(&db, &clock, redis, &settings.redis_prefix);
         let sms = match overrides.sms {
             Some(sms) => sms,
             None => sender_from_settings(&settings.sms)?,
@@ -150,12 +150,18 @@ fn actor_threads() -> usize {
 
 /// Starts the real-time core with the SQL ledger and the bus: Redis when configured,
 /// in-process otherwise.
-fn start_live(db: &Db, clock: &Clock, redis: Option<redis::Client>) -> Arc<Live> {
+fn start_live(
+    db: &Db,
+    clock: &Clock,
+    redis: Option<redis::Client>,
+    redis_prefix: &str,
+) -> Arc<Live> {
     let ledger = SqlLedger::new(db.clone(), clock.clone());
     let node = uuid::Uuid::new_v4().simple().to_string();
     let now = clock.clone();
     let live_clock: stimul_actors::live::Clock = Arc::new(move || now.now_ms());
     let bus_node = node.clone();
+    let prefix = redis_prefix.to_string();
     let (live, _committer) = Live::start(
         ledger,
         node,
@@ -163,7 +169,7 @@ fn start_live(db: &Db, clock: &Clock, redis: Option<redis::Client>) -> Arc<Live>
         actor_threads(),
         move |dispatch| -> Arc<dyn EventBus> {
             match redis {
-                Some(client) => RedisBus::start(client, bus_node, dispatch),
+                Some(client) => RedisBus::start(client, &prefix, bus_node, dispatch),
                 None => Arc::new(LocalBus::new(dispatch)),
             }
         },

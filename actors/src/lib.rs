@@ -22,3 +22,8 @@ pub mod live;
 pub mod participant;
 pub mod rules;
 pub mod store;
+
+#[cfg(test)]
+mod memory;
+#[cfg(test)]
+mod tests;

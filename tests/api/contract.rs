@@ -53,3 +53,37 @@ async fn committed_openapi_equals_served_document() {
     }
     expect_status(app.get("/api/v1/openapi.json", None).await, StatusCode::OK).await;
 }
+
+const COMMITTED_WS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/mobile-contracts/websocket.json"
+);
+
+#[test]
+fn committed_websocket_schemas_equal_the_code() {
+    let current = stimul::ws::contract::websocket_json();
+    if std::env::var("UPDATE_CONTRACTS").is_ok_and(|v| v == "1") {
+        std::fs::write(COMMITTED_WS, &current).expect("write the contract");
+    }
+    let committed = std::fs::read_to_string(COMMITTED_WS).unwrap_or_default();
+    assert!(
+        committed == current,
+        "mobile-contracts/websocket.json is stale; regenerate it with `UPDATE_CONTRACTS=1 cargo test --test api contract` and commit it"
+    );
+    let document: serde_json::Value = serde_json::from_str(&current).unwrap_or_default();
+    for schema in [
+        "ClientFrame",
+        "SnapshotFrame",
+        "EventFrame",
+        "ErrorFrame",
+        "ParticipantView",
+        "BalanceChanged",
+        "LevelUpEvent",
+        "StoreProgress",
+    ] {
+        assert!(
+            document["components"]["schemas"][schema].is_object(),
+            "{schema} is missing"
+        );
+    }
+}

@@ -22,7 +22,8 @@ pub enum TestDatabase {
 }
 
 impl TestDatabase {
-    async fn create() -> (Self, String) {
+    /// A fresh database and its URL.
+    pub async fn create() -> (Self, String) {
         match std::env::var("TEST_DATABASE_URL")
             .ok()
             .filter(|u| !u.is_empty())

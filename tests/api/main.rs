@@ -10,6 +10,8 @@ mod health;
 mod helpers;
 mod imports;
 mod live;
+mod nodes;
 mod points;
+mod process;
 mod registration;
 mod ws_client;

@@ -1,0 +1,342 @@
+//! An in-memory [`LiveStore`] for the actors' own tests: the same contract as the SQL
+//! store (all-or-nothing requests, unique keys, no overdraft, owner resolution), kept in
+//! maps, with counters and a switch to make batches fail.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+
+use crate::ledger::{
+    AccountKey, Committed, LedgerError, LedgerStore, Movement, ParticipantBalance, Purpose,
+    TransactionRequest, TransactionStatus,
+};
+use crate::live::{
+    HoldRecord, LiveStore, ParticipantRecord, PeriodTotals, ProgramRules, StoreInfo,
+};
+use crate::rules::levels::{Level, LevelScale};
+use crate::rules::points::{Percent, Points};
+
+#[derive(Default)]
+struct State {
+    balances: HashMap<AccountKey, i64>,
+    /// key → (transaction id, created_at)
+    keys: HashMap<String, i64>,
+    holds: HashMap<i64, (HoldRecord, bool)>,
+    progress: HashMap<i64, (i64, i64, i64)>,
+    next_id: i64,
+}
+
+pub struct MemoryStore {
+    state: Mutex<State>,
+    pub rules: Arc<ProgramRules>,
+    /// store → owner
+    pub owners: HashMap<i64, i64>,
+    /// participant → store
+    pub stores_of: HashMap<i64, i64>,
+    pub batches: AtomicUsize,
+    /// A batch containing a request with this reason fails as a whole.
+    pub poison_reason: &'static str,
+    pub fail_loads: AtomicBool,
+}
+
+pub fn rules(levels: Vec<Level>, owner_share: &str) -> Arc<ProgramRules> {
+    Arc::new(ProgramRules {
+        levels: LevelScale::new(levels).expect("valid levels"),
+        owner_share: Percent::parse(owner_share).expect("valid percent"),
+        timezone: chrono_tz::Europe::Moscow,
+    })
+}
+
+pub fn level(name: &str, lifetime: &str, multiplier: &str) -> Level {
+    Level {
+        name: name.into(),
+        min_completed_tasks: 0,
+        min_lifetime_points: Points::parse(lifetime).expect("points"),
+        multiplier: multiplier.parse().expect("decimal"),
+    }
+}
+
+impl MemoryStore {
+    pub fn new(
+        rules: Arc<ProgramRules>,
+        owners: HashMap<i64, i64>,
+        stores_of: HashMap<i64, i64>,
+    ) -> Self {
+        Self {
+            state: Mutex::new(State::default()),
+            rules,
+            owners,
+            stores_of,
+            batches: AtomicUsize::new(0),
+            poison_reason: "poison",
+            fail_loads: AtomicBool::new(false),
+        }
+    }
+
+    pub fn balance(&self, key: AccountKey) -> i64 {
+        self.state
+            .lock()
+            .map(|s| s.balances.get(&key).copied().unwrap_or(0))
+            .unwrap_or(0)
+    }
+
+    pub fn sum_of_balances(&self) -> i64 {
+        self.state
+            .lock()
+            .map(|s| s.balances.values().sum())
+            .unwrap_or(0)
+    }
+
+    /// Moves points behind the actors' backs, as another node would; returns the new
+    /// balance of the participant.
+    pub fn external_credit(&self, user: i64, amount: i64) -> ParticipantBalance {
+        let mut state = self.state.lock().expect("state");
+        *state
+            .balances
+            .entry(AccountKey::Participant(user))
+            .or_default() += amount;
+        *state.balances.entry(AccountKey::Issued).or_default() -= amount;
+        let progress = state.progress.entry(user).or_default();
+        progress.0 += amount;
+        progress.2 += 1;
+        let progress = *progress;
+        balance(&state, user, progress, 0, 0)
+    }
+
+    fn apply(
+        state: &mut State,
+        request: &TransactionRequest,
+        owners: &HashMap<i64, i64>,
+    ) -> Result<Committed, LedgerError> {
+        if let Some(id) = state.keys.get(&request.idempotency_key) {
+            let user = request.participant_id.unwrap_or_default();
+            let progress = state.progress.get(&user).copied().unwrap_or_default();
+            return Ok(Committed {
+                transaction_id: *id,
+                replayed: true,
+                created_at: 0,
+                participants: vec![balance(state, user, progress, 0, 0)],
+                earned: Points::ZERO,
+            });
+        }
+        if let Some(settlement) = request.settles {
+            match state.holds.get(&settlement.transaction_id) {
+                Some((_, false)) => {}
+                _ => {
+                    return Err(LedgerError::NotPending {
+                        transaction_id: settlement.transaction_id,
+                    });
+                }
+            }
+        }
+        let movements: Vec<Movement> = request
+            .movements
+            .iter()
+            .filter_map(|m| {
+                let resolve = |key| match key {
+                    AccountKey::StoreOwner(store) => owners
+                        .get(&store)
+                        .copied()
+                        .filter(|o| Some(*o) != request.participant_id)
+                        .map(AccountKey::Participant),
+                    other => Some(other),
+                };
+                Some(Movement {
+                    from: resolve(m.from)?,
+                    to: resolve(m.to)?,
+                    ..m.clone()
+                })
+            })
+            .collect();
+        let mut scratch = state.balances.clone();
+        for m in &movements {
+            let from = scratch.entry(m.from).or_default();
+            let may_go_negative = matches!(m.from, AccountKey::Issued | AccountKey::Adjustments);
+            if !may_go_negative && *from < m.amount.hundredths() {
+                return Err(LedgerError::InsufficientFunds { account: m.from });
+            }
+            *from -= m.amount.hundredths();
+            *scratch.entry(m.to).or_default() += m.amount.hundredths();
+        }
+        state.balances = scratch;
+        state.next_id += 1;
+        let id = state.next_id;
+        state.keys.insert(request.idempotency_key.clone(), id);
+        if request.status == TransactionStatus::Pending {
+            if let Some(hold) = movements.iter().find(|m| m.purpose == Purpose::Hold) {
+                state.holds.insert(
+                    id,
+                    (
+                        HoldRecord {
+                            participant_id: request.participant_id.unwrap_or_default(),
+                            amount: hold.amount,
+                            paid_from: hold.from,
+                        },
+                        false,
+                    ),
+                );
+            }
+        }
+        if let Some(settlement) = request.settles {
+            if let Some(hold) = state.holds.get_mut(&settlement.transaction_id) {
+                hold.1 = true;
+            }
+        }
+        let mut touched: Vec<i64> = movements
+            .iter()
+            .flat_map(|m| [m.from.participant(), m.to.participant()])
+            .flatten()
+            .chain(request.participant_id)
+            .collect();
+        touched.sort_unstable();
+        touched.dedup();
+        let mut participants = Vec::new();
+        for user in touched {
+            let lifetime: i64 = movements.iter().map(|m| m.lifetime_effect(user)).sum();
+            let progress = state.progress.entry(user).or_default();
+            progress.0 += lifetime;
+            if Some(user) == request.participant_id {
+                progress.1 += request.completed_tasks;
+            }
+            progress.2 += 1;
+            let progress = *progress;
+            let delta = |key: AccountKey| {
+                movements
+                    .iter()
+                    .map(|m| {
+                        if m.to == key {
+                            m.amount.hundredths()
+                        } else if m.from == key {
+                            -m.amount.hundredths()
+                        } else {
+                            0
+                        }
+                    })
+                    .sum()
+            };
+            participants.push(balance(
+                state,
+                user,
+                progress,
+                delta(AccountKey::Participant(user)),
+                delta(AccountKey::Pending(user)),
+            ));
+        }
+        let earned = movements
+            .iter()
+            .filter(|m| {
+                m.is_income_to_participant() && m.to.participant() == request.participant_id
+            })
+            .map(|m| m.amount.hundredths())
+            .sum();
+        Ok(Committed {
+            transaction_id: id,
+            replayed: false,
+            created_at: 0,
+            participants,
+            earned: Points::from_hundredths(earned),
+        })
+    }
+}
+
+fn balance(
+    state: &State,
+    user: i64,
+    progress: (i64, i64, i64),
+    delta_available: i64,
+    delta_pending: i64,
+) -> ParticipantBalance {
+    ParticipantBalance {
+        user_id: user,
+        available: Points::from_hundredths(
+            state
+                .balances
+                .get(&AccountKey::Participant(user))
+                .copied()
+                .unwrap_or(0),
+        ),
+        pending: Points::from_hundredths(
+            state
+                .balances
+                .get(&AccountKey::Pending(user))
+                .copied()
+                .unwrap_or(0),
+        ),
+        lifetime: Points::from_hundredths(progress.0),
+        completed_tasks: progress.1,
+        version: progress.2,
+        delta_available: Points::from_hundredths(delta_available),
+        delta_pending: Points::from_hundredths(delta_pending),
+    }
+}
+
+#[async_trait]
+impl LedgerStore for MemoryStore {
+    async fn commit_batch(
+        &self,
+        requests: &[TransactionRequest],
+    ) -> Result<Vec<Result<Committed, LedgerError>>, String> {
+        self.batches.fetch_add(1, Ordering::SeqCst);
+        if requests.iter().any(|r| r.reason == self.poison_reason) {
+            return Err("a request broke the batch".into());
+        }
+        let mut state = self.state.lock().map_err(|_| "poisoned".to_string())?;
+        // All-or-nothing for the batch as a database transaction would be: work on a copy.
+        let mut copy = State {
+            balances: state.balances.clone(),
+            keys: state.keys.clone(),
+            holds: state.holds.clone(),
+            progress: state.progress.clone(),
+            next_id: state.next_id,
+        };
+        let answers = requests
+            .iter()
+            .map(|r| Self::apply(&mut copy, r, &self.owners))
+            .collect();
+        *state = copy;
+        Ok(answers)
+    }
+}
+
+#[async_trait]
+impl LiveStore for MemoryStore {
+    async fn participant(&self, user_id: i64) -> Result<Option<ParticipantRecord>, String> {
+        if self.fail_loads.load(Ordering::SeqCst) {
+            return Err("load failed".into());
+        }
+        let state = self.state.lock().map_err(|_| "poisoned".to_string())?;
+        let progress = state.progress.get(&user_id).copied().unwrap_or_default();
+        Ok(Some(ParticipantRecord {
+            program_id: 1,
+            store_id: self.stores_of.get(&user_id).copied(),
+            balance: balance(&state, user_id, progress, 0, 0),
+            rules: self.rules.clone(),
+        }))
+    }
+
+    async fn store_info(&self, store_id: i64) -> Result<Option<StoreInfo>, String> {
+        Ok(Some(StoreInfo {
+            store_id,
+            program_id: 1,
+            timezone: self.rules.timezone,
+            monthly_plan: None,
+            sellers: 0,
+        }))
+    }
+
+    async fn store_totals(&self, _store_id: i64, _since_ms: i64) -> Result<PeriodTotals, String> {
+        Ok(PeriodTotals::default())
+    }
+
+    async fn hold(&self, transaction_id: i64) -> Result<Option<HoldRecord>, String> {
+        let state = self.state.lock().map_err(|_| "poisoned".to_string())?;
+        Ok(state
+            .holds
+            .get(&transaction_id)
+            .filter(|(_, settled)| !settled)
+            .map(|(hold, _)| *hold))
+    }
+}

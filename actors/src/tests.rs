@@ -1,0 +1,334 @@
+//! The actors against the in-memory store: group commit, per-participant ordering,
+//! rules applied at the source, version-ordered absorption of outside changes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use futures_util::future::join_all;
+
+use crate::bus::{BusEvent, EventBus, LocalBus};
+use crate::ledger::{
+    AccountKey, CommitListener, GroupCommitter, LedgerError, Movement, Purpose, TransactionRequest,
+    TransactionStatus,
+};
+use crate::live::{Live, LiveStore};
+use crate::memory::{MemoryStore, level, rules};
+use crate::participant::{Adjust, ApplyChange, Earn, GetView, ParticipantError, Settle};
+use crate::rules::points::Points;
+
+const SELLER: i64 = 10;
+const OWNER: i64 = 20;
+const STORE: i64 = 5;
+
+fn store() -> Arc<MemoryStore> {
+    let rules = rules(
+        vec![level("Bronze", "0", "1"), level("Silver", "100.00", "1.5")],
+        "10",
+    );
+    Arc::new(MemoryStore::new(
+        rules,
+        HashMap::from([(STORE, OWNER)]),
+        HashMap::from([(SELLER, STORE), (OWNER, STORE)]),
+    ))
+}
+
+fn live(store: Arc<MemoryStore>) -> Arc<Live> {
+    let store: Arc<dyn LiveStore> = store;
+    Live::start(
+        store,
+        "test-node".into(),
+        Arc::new(|| 1_700_000_000_000),
+        2,
+        |dispatch| -> Arc<dyn EventBus> { Arc::new(LocalBus::new(dispatch)) },
+    )
+    .0
+}
+
+fn points(text: &str) -> Points {
+    Points::parse(text).expect("points")
+}
+
+fn earn(amount: &str, key: &str) -> Earn {
+    Earn {
+        base: points(amount),
+        reason: "award".into(),
+        idempotency_key: key.into(),
+        pay_from: AccountKey::Issued,
+        hold: false,
+        source: None,
+        actor_id: None,
+        comment: None,
+        completed_tasks: 0,
+    }
+}
+
+fn request(key: &str, reason: &str, user: i64, amount: i64) -> TransactionRequest {
+    TransactionRequest {
+        program_id: 1,
+        idempotency_key: key.into(),
+        reason: reason.into(),
+        participant_id: Some(user),
+        store_id: None,
+        source: None,
+        actor_id: None,
+        comment: None,
+        status: TransactionStatus::Posted,
+        settles: None,
+        movements: vec![Movement {
+            from: AccountKey::Issued,
+            to: AccountKey::Participant(user),
+            amount: Points::from_hundredths(amount),
+            purpose: Purpose::Earning,
+        }],
+        completed_tasks: 0,
+    }
+}
+
+#[actix::test]
+async fn group_commit_batches_concurrent_transactions() {
+    let memory = store();
+    let committed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = committed.clone();
+    let listener: CommitListener = Arc::new(move |_, _| {
+        seen.fetch_add(1, Ordering::SeqCst);
+    });
+    let (committer, _task) = GroupCommitter::start(memory.clone(), listener);
+    let answers = join_all(
+        (0..500).map(|i| committer.commit(request(&format!("k{i}"), "award", 100 + i % 50, 100))),
+    )
+    .await;
+    assert!(answers.iter().all(Result::is_ok));
+    let batches = memory.batches.load(Ordering::SeqCst);
+    assert!(
+        batches < 100,
+        "500 concurrent commits took {batches} batches"
+    );
+    assert_eq!(
+        committed.load(Ordering::SeqCst),
+        500,
+        "every commit is announced once"
+    );
+    assert_eq!(memory.sum_of_balances(), 0);
+
+    // A retried key commits nothing and is not announced again.
+    let replay = committer
+        .commit(request("k7", "award", 107, 100))
+        .await
+        .expect("replayed");
+    assert!(replay.replayed);
+    assert_eq!(committed.load(Ordering::SeqCst), 500);
+}
+
+#[actix::test]
+async fn one_bad_request_does_not_fail_its_batch() {
+    let memory = store();
+    let (committer, _task) = GroupCommitter::start(memory.clone(), Arc::new(|_, _| {}));
+    let mut work: Vec<TransactionRequest> = (0..20)
+        .map(|i| request(&format!("ok{i}"), "award", 1, 10))
+        .collect();
+    work.insert(7, request("bad", "poison", 1, 10));
+    let answers = join_all(work.into_iter().map(|r| committer.commit(r))).await;
+    assert_eq!(answers.iter().filter(|a| a.is_ok()).count(), 20);
+    assert!(matches!(answers[7], Err(LedgerError::Storage(_))));
+    assert_eq!(memory.balance(AccountKey::Participant(1)), 200);
+}
+
+#[actix::test]
+async fn earning_applies_the_multiplier_and_pays_the_owner() {
+    let memory = store();
+    let live = live(memory.clone());
+    let first = live
+        .earn(SELLER, earn("100.00", "e1"))
+        .await
+        .expect("credited");
+    assert_eq!(
+        (first.amount, first.owner_share),
+        (points("100.00"), points("10.00"))
+    );
+    assert_eq!(
+        first.view.level.name, "Silver",
+        "the credit that reaches the threshold levels up"
+    );
+    // Silver multiplies by 1.5: 3.33 × 1.5 = 4.995 → 5.00; the owner gets 10 % → 0.50.
+    let second = live
+        .earn(SELLER, earn("3.33", "e2"))
+        .await
+        .expect("credited");
+    assert_eq!(
+        (second.amount, second.owner_share),
+        (points("5.00"), points("0.50"))
+    );
+    assert_eq!(memory.balance(AccountKey::Participant(SELLER)), 10_500);
+    assert_eq!(memory.balance(AccountKey::Participant(OWNER)), 1_050);
+    // The owner's own live actor heard about its share.
+    let owner = live.participant_view(OWNER).await.expect("owner view");
+    assert_eq!(owner.balance.available, points("10.50"));
+    assert_eq!(memory.sum_of_balances(), 0);
+}
+
+#[actix::test]
+async fn debits_on_one_participant_are_serialised_and_never_overdraw() {
+    let memory = store();
+    let live = live(memory.clone());
+    live.earn(SELLER, earn("50.00", "seed"))
+        .await
+        .expect("seeded");
+    let debits = (0..30).map(|i| {
+        live.adjust(
+            SELLER,
+            Adjust {
+                amount: points("-4.00"),
+                comment: "fee".into(),
+                idempotency_key: format!("d{i}"),
+                actor_id: None,
+            },
+        )
+    });
+    let answers = join_all(debits).await;
+    let accepted = answers.iter().filter(|a| a.is_ok()).count();
+    assert_eq!(accepted, 12);
+    assert!(answers.iter().filter(|a| a.is_err()).all(|a| matches!(
+        a,
+        Err(ParticipantError::Ledger(
+            LedgerError::InsufficientFunds { .. }
+        ))
+    )));
+    let view = live.participant_view(SELLER).await.expect("view");
+    assert_eq!(view.balance.available, points("2.00"));
+    // Versions are consecutive: one per change, none lost or doubled.
+    assert_eq!(view.version, 13);
+}
+
+#[actix::test]
+async fn holds_settle_once() {
+    let memory = store();
+    let live = live(memory.clone());
+    let held = live
+        .earn(
+            SELLER,
+            Earn {
+                hold: true,
+                ..earn("20.00", "h1")
+            },
+        )
+        .await
+        .expect("held");
+    assert_eq!(
+        (
+            held.view.balance.pending,
+            held.view.balance.available,
+            held.owner_share
+        ),
+        (points("20.00"), Points::ZERO, Points::ZERO)
+    );
+    let settle = |key: &str, confirm| Settle {
+        hold_transaction_id: held.transaction_id,
+        confirm,
+        idempotency_key: key.into(),
+        actor_id: None,
+        comment: None,
+        completed_tasks: 1,
+    };
+    let confirmed = live
+        .settle(SELLER, settle("s1", true))
+        .await
+        .expect("confirmed");
+    assert_eq!(
+        (
+            confirmed.view.balance.available,
+            confirmed.view.balance.pending,
+            confirmed.owner_share
+        ),
+        (points("20.00"), Points::ZERO, points("2.00"))
+    );
+    assert_eq!(confirmed.view.completed_tasks, 1);
+    let again = live.settle(SELLER, settle("s2", false)).await;
+    assert!(matches!(
+        again,
+        Err(ParticipantError::Ledger(LedgerError::NotPending { .. }))
+    ));
+    assert_eq!(memory.sum_of_balances(), 0);
+}
+
+#[actix::test]
+async fn outside_changes_apply_in_order_and_a_gap_reloads() {
+    let memory = store();
+    let live = live(memory.clone());
+    let actor = live.participant(SELLER).await.expect("started");
+    assert_eq!(actor.send(GetView).await.expect("view").version, 0);
+    // Two changes made elsewhere; only the second is heard: a gap.
+    memory.external_credit(SELLER, 100);
+    let second = memory.external_credit(SELLER, 200);
+    actor.do_send(ApplyChange {
+        change: second,
+        reason: "award".into(),
+        transaction_id: 2,
+    });
+    let view = actor.send(GetView).await.expect("view");
+    assert_eq!(
+        (view.version, view.balance.available),
+        (2, points("3.00")),
+        "reloaded from the store after the gap"
+    );
+    // An old change arriving late is ignored.
+    actor.do_send(ApplyChange {
+        change: crate::ledger::ParticipantBalance {
+            version: 1,
+            ..second
+        },
+        reason: "late".into(),
+        transaction_id: 1,
+    });
+    assert_eq!(actor.send(GetView).await.expect("view").version, 2);
+}
+
+#[actix::test]
+async fn events_reach_the_hub_numbered() {
+    use crate::hub::{Backlog, Push, Subscriber};
+    use actix::prelude::*;
+
+    struct Collector(Arc<std::sync::Mutex<Vec<String>>>, Arc<Backlog>);
+    impl Actor for Collector {
+        type Context = Context<Self>;
+    }
+    impl Handler<Push> for Collector {
+        type Result = ();
+        fn handle(&mut self, push: Push, _: &mut Context<Self>) {
+            self.1.written();
+            self.0.lock().expect("frames").push(push.frame.to_string());
+        }
+    }
+    let memory = store();
+    let live = live(memory);
+    let frames = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let backlog = Arc::new(Backlog::default());
+    let collector = Collector(frames.clone(), backlog.clone()).start();
+    live.participant(SELLER).await.expect("started");
+    let seq = live.hub.subscribe(
+        &crate::participant::topic(SELLER),
+        "me",
+        Subscriber {
+            id: 1,
+            recipient: collector.recipient(),
+            backlog,
+        },
+    );
+    assert_eq!(seq, 0);
+    live.earn(SELLER, earn("100.00", "x1"))
+        .await
+        .expect("credited");
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let frames = frames.lock().expect("frames").clone();
+    let events: Vec<serde_json::Value> = frames
+        .iter()
+        .filter_map(|f| serde_json::from_str(f).ok())
+        .collect();
+    let names: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
+    assert_eq!(names, ["balance_changed", "level_up"]);
+    assert_eq!(events[0]["seq"], 1);
+    assert_eq!(events[1]["seq"], 2);
+    assert_eq!(events[0]["data"]["balance"]["available"], "100.00");
+    // Program rules changing makes live actors reload.
+    live.bus.publish(BusEvent::ProgramChanged { program_id: 1 });
+}
