@@ -165,25 +165,25 @@ impl MemoryStore {
         state.next_id += 1;
         let id = state.next_id;
         state.keys.insert(request.idempotency_key.clone(), id);
-        if request.status == TransactionStatus::Pending {
-            if let Some(hold) = movements.iter().find(|m| m.purpose == Purpose::Hold) {
-                state.holds.insert(
-                    id,
-                    (
-                        HoldRecord {
-                            participant_id: request.participant_id.unwrap_or_default(),
-                            amount: hold.amount,
-                            paid_from: hold.from,
-                        },
-                        false,
-                    ),
-                );
-            }
+        if request.status == TransactionStatus::Pending
+            && let Some(hold) = movements.iter().find(|m| m.purpose == Purpose::Hold)
+        {
+            state.holds.insert(
+                id,
+                (
+                    HoldRecord {
+                        participant_id: request.participant_id.unwrap_or_default(),
+                        amount: hold.amount,
+                        paid_from: hold.from,
+                    },
+                    false,
+                ),
+            );
         }
-        if let Some(settlement) = request.settles {
-            if let Some(hold) = state.holds.get_mut(&settlement.transaction_id) {
-                hold.1 = true;
-            }
+        if let Some(settlement) = request.settles
+            && let Some(hold) = state.holds.get_mut(&settlement.transaction_id)
+        {
+            hold.1 = true;
         }
         let mut touched: Vec<i64> = movements
             .iter()
