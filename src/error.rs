@@ -70,6 +70,8 @@ error_codes! {
     RequestInProgress = "request_in_progress" => (StatusCode::CONFLICT, "A request with this Idempotency-Key is still in progress"),
     InvalidInvitation = "invalid_invitation" => (StatusCode::UNPROCESSABLE_ENTITY, "The invitation code is unknown, expired or used up"),
     /// A CSV import was refused as a whole; `rows` lists every bad row.
+    /// A moderation decision on an item the caller does not hold (any more).
+    ItemNotHeld = "item_not_held" => (StatusCode::CONFLICT, "You do not hold this moderation item"),
     /// A debit larger than the participant's available points.
     InsufficientPoints = "insufficient_points" => (StatusCode::CONFLICT, "Not enough points"),
     /// The campaign's prize fund cannot pay this.
@@ -233,6 +235,11 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
+        // The one place request failures are logged: server-side failures always, client
+        // mistakes only when they carry a cause worth reading.
+        if self.source.is_none() && self.code.status().is_server_error() {
+            tracing::error!(code = %self.code, detail = %self.detail, "request failed");
+        }
         if let Some(source) = &self.source {
             if self.code == ErrorCode::Internal {
                 tracing::error!(code = %self.code, error = ?source, "request failed");

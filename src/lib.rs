@@ -21,6 +21,7 @@ pub mod idempotency;
 pub mod integrations;
 pub mod ledger;
 pub mod metrics;
+pub mod moderation;
 pub mod org;
 pub mod outbox;
 pub mod ratelimit;

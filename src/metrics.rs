@@ -20,6 +20,9 @@ pub struct Metrics {
     pub idempotent_replays: IntCounter,
     pub ws_sessions: IntGauge,
     pub ledger_commits: IntCounterVec,
+    pub moderation_queued: IntCounterVec,
+    pub moderation_decisions: IntCounterVec,
+    pub moderation_time_to_decision: HistogramVec,
     /// Filled once the live core exists (it is built after the metrics).
     live_gauges: Arc<std::sync::Mutex<Option<LiveGauges>>>,
 }
@@ -65,6 +68,33 @@ impl Metrics {
             &["reason", "outcome"],
         )?;
         registry.register(Box::new(ledger_commits.clone()))?;
+        let moderation_queued = IntCounterVec::new(
+            Opts::new(
+                "moderation_items_queued_total",
+                "Items queued for moderation by kind",
+            ),
+            &["kind"],
+        )?;
+        let moderation_decisions = IntCounterVec::new(
+            Opts::new(
+                "moderation_decisions_total",
+                "Moderation decisions by kind and decision",
+            ),
+            &["kind", "decision"],
+        )?;
+        let moderation_time_to_decision = HistogramVec::new(
+            HistogramOpts::new(
+                "moderation_time_to_decision_seconds",
+                "From queueing to decision",
+            )
+            .buckets(vec![
+                1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 14400.0, 86400.0,
+            ]),
+            &["kind"],
+        )?;
+        registry.register(Box::new(moderation_queued.clone()))?;
+        registry.register(Box::new(moderation_decisions.clone()))?;
+        registry.register(Box::new(moderation_time_to_decision.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(http_duration.clone()))?;
         registry.register(Box::new(logins.clone()))?;
@@ -82,6 +112,9 @@ impl Metrics {
             idempotent_replays,
             ws_sessions,
             ledger_commits,
+            moderation_queued,
+            moderation_decisions,
+            moderation_time_to_decision,
             live_gauges: Arc::new(std::sync::Mutex::new(None)),
         })
     }

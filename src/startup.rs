@@ -99,7 +99,13 @@ impl Application {
             bell: state.outbox.clone(),
             max_attempts: settings.sms.max_attempts,
         };
-        let background = vec![tokio::spawn(worker.run(shutdown_rx))];
+        let retrier = crate::moderation::EffectRetrier {
+            state: state.clone(),
+        };
+        let background = vec![
+            tokio::spawn(worker.run(shutdown_rx.clone())),
+            tokio::spawn(retrier.run(shutdown_rx)),
+        ];
 
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))
             .with_context(|| format!("binding {}:{}", settings.host, settings.port))?;
@@ -157,6 +163,7 @@ fn start_live(
     redis_prefix: &str,
 ) -> Arc<Live> {
     let ledger = SqlLedger::new(db.clone(), clock.clone());
+    let moderation = Arc::new(crate::moderation::SqlModeration { db: db.clone() });
     let node = uuid::Uuid::new_v4().simple().to_string();
     let now = clock.clone();
     let live_clock: stimul_actors::live::Clock = Arc::new(move || now.now_ms());
@@ -164,6 +171,7 @@ fn start_live(
     let prefix = redis_prefix.to_string();
     let (live, _committer) = Live::start(
         ledger,
+        moderation,
         node,
         live_clock,
         actor_threads(),
@@ -225,7 +233,7 @@ fn build_server(listener: TcpListener, state: AppState, workers: usize) -> anyho
                     Ok(response)
                 }
             })
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<crate::telemetry::RequestSpans>::new())
             .app_data(data.clone())
             .app_data(api::json_config(json_limit))
             .app_data(api::path_config())

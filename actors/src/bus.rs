@@ -60,6 +60,16 @@ pub enum BusEvent {
     StoreChanged {
         store_id: i64,
     },
+    /// Moderation items of a program were queued or returned to the queue.
+    ModerationQueued {
+        program_id: i64,
+    },
+    /// A moderation item left its holder (decided, withdrawn, lease expired); the node
+    /// where the holder is connected frees the slot and tells them.
+    ModerationSettled {
+        item: crate::moderation::ItemView,
+        reason: crate::moderation::SettleReason,
+    },
     /// A participant's WebSocket sessions on `node` opened (`online`) or all closed.
     Presence {
         node: String,

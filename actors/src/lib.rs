@@ -13,12 +13,14 @@
 //! | [`store`] | `StoreActor`: a store's live progress |
 //! | [`hub`] | the per-node topic hub: subscriptions, sequence numbers, bounded fan-out |
 //! | [`bus`] | events between nodes |
+//! | [`moderation`] | `ModerationActor`: the live moderation queue, routing and leases |
 //! | [`live`] | the core of one node: registries, dispatch, typed entry points |
 
 pub mod bus;
 pub mod hub;
 pub mod ledger;
 pub mod live;
+pub mod moderation;
 pub mod participant;
 pub mod rules;
 pub mod store;

@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::bus::{BusEvent, Dispatch, EventBus, LedgerFact};
 use crate::hub::TopicHub;
 use crate::ledger::{AccountKey, CommitListener, GroupCommitter, LedgerStore, ParticipantBalance};
+use crate::moderation::{DEFAULT_LEASE, ModerationActor, ModerationStore, Route, Settled};
 use crate::participant::{
     Adjust, ApplyChange, ChangeOutcome, Earn, GetView, ParticipantActor, ParticipantError,
     ParticipantView, Reload, Settle,
@@ -104,6 +105,8 @@ pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
 pub struct Live {
     pub store: Arc<dyn LiveStore>,
+    /// The moderation queue of this node.
+    pub moderation: Addr<ModerationActor>,
     pub committer: GroupCommitter,
     pub hub: Arc<TopicHub>,
     pub bus: Arc<dyn EventBus>,
@@ -131,6 +134,7 @@ impl Live {
     /// runtime and `arbiters` threads for the actors.
     pub fn start(
         store: Arc<dyn LiveStore>,
+        moderation_store: Arc<dyn ModerationStore>,
         node: String,
         clock: Clock,
         arbiters: usize,
@@ -152,18 +156,30 @@ impl Live {
             let ledger: Arc<dyn LedgerStore> = Arc::new(StoreAsLedger(store.clone()));
             let (committer, task) = GroupCommitter::start(ledger, listener);
             committer_task = Some(task);
+            let hub = Arc::new(TopicHub::new());
+            let arbiters: Vec<ArbiterHandle> = (0..arbiters.max(1))
+                .map(|_| Arbiter::new().handle())
+                .collect();
+            let moderation = {
+                let (hub, clock, bus) = (hub.clone(), clock.clone(), bus.clone());
+                let publish: Arc<dyn Fn(BusEvent) + Send + Sync> =
+                    Arc::new(move |event| bus.publish(event));
+                // unwrap: at least one arbiter was just created
+                ModerationActor::start_in_arbiter(&arbiters[0], move |_| {
+                    ModerationActor::new(moderation_store, hub, clock, DEFAULT_LEASE, publish)
+                })
+            };
             Live {
                 store,
+                moderation,
                 committer,
-                hub: Arc::new(TopicHub::new()),
+                hub,
                 bus,
                 node,
                 clock,
                 participants: DashMap::new(),
                 stores: DashMap::new(),
-                arbiters: (0..arbiters.max(1))
-                    .map(|_| Arbiter::new().handle())
-                    .collect(),
+                arbiters,
             }
         });
         let task = committer_task.unwrap_or_else(|| tokio::spawn(async {}));
@@ -310,6 +326,12 @@ impl Live {
                 if let Some(addr) = self.stores.get(&store_id) {
                     addr.do_send(ReloadInfo);
                 }
+            }
+            BusEvent::ModerationQueued { program_id } => {
+                self.moderation.do_send(Route { program_id })
+            }
+            BusEvent::ModerationSettled { item, reason } => {
+                self.moderation.do_send(Settled { item, reason })
             }
             BusEvent::Presence {
                 node,

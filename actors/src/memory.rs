@@ -16,11 +16,17 @@ use crate::ledger::{
 use crate::live::{
     HoldRecord, LiveStore, ParticipantRecord, PeriodTotals, ProgramRules, StoreInfo,
 };
+use crate::moderation::{ItemView, ModerationStore, QueueStats};
 use crate::rules::levels::{Level, LevelScale};
 use crate::rules::points::{Percent, Points};
+use crate::rules::routing::{Item, ItemKind};
+
+/// A moderation item in memory: (view, status).
+type QueueEntry = (ItemView, &'static str);
 
 #[derive(Default)]
 struct State {
+    queue: Vec<QueueEntry>,
     balances: HashMap<AccountKey, i64>,
     /// key → (transaction id, created_at)
     keys: HashMap<String, i64>,
@@ -286,6 +292,7 @@ impl LedgerStore for MemoryStore {
         let mut state = self.state.lock().map_err(|_| "poisoned".to_string())?;
         // All-or-nothing for the batch as a database transaction would be: work on a copy.
         let mut copy = State {
+            queue: std::mem::take(&mut state.queue),
             balances: state.balances.clone(),
             keys: state.keys.clone(),
             holds: state.holds.clone(),
@@ -338,5 +345,140 @@ impl LiveStore for MemoryStore {
             .get(&transaction_id)
             .filter(|(_, settled)| !settled)
             .map(|(hold, _)| *hold))
+    }
+}
+
+impl MemoryStore {
+    /// Queues an item for moderation.
+    pub fn enqueue(&self, id: i64, kind: ItemKind, region_id: Option<i64>, created_at: i64) {
+        let view = ItemView {
+            id,
+            kind,
+            subject_id: id,
+            participant_id: None,
+            store_id: None,
+            region_id,
+            summary: serde_json::Value::Null,
+            created_at,
+            assigned_to: None,
+            lease_expires_at: None,
+        };
+        if let Ok(mut state) = self.state.lock() {
+            state.queue.push((view, "queued"));
+        }
+    }
+
+    /// Decides an item if `moderator` holds it.
+    pub fn decide(&self, item_id: i64, moderator: i64) -> Option<ItemView> {
+        let mut state = self.state.lock().ok()?;
+        let entry = state.queue.iter_mut().find(|(view, status)| {
+            view.id == item_id && *status == "assigned" && view.assigned_to == Some(moderator)
+        })?;
+        entry.1 = "decided";
+        Some(entry.0.clone())
+    }
+
+    pub fn statuses(&self) -> Vec<(i64, &'static str, Option<i64>)> {
+        self.state
+            .lock()
+            .map(|s| {
+                s.queue
+                    .iter()
+                    .map(|(v, status)| (v.id, *status, v.assigned_to))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+#[async_trait]
+impl ModerationStore for MemoryStore {
+    async fn claim(
+        &self,
+        _program_id: i64,
+        limit: i64,
+        _now: i64,
+        lease_until: i64,
+        assign: &crate::moderation::Assign,
+    ) -> Result<Vec<(ItemView, i64)>, String> {
+        let mut state = self.state.lock().map_err(|_| "poisoned".to_string())?;
+        let mut queued: Vec<&QueueEntry> = state
+            .queue
+            .iter()
+            .filter(|(_, status)| *status == "queued")
+            .collect();
+        queued.sort_by_key(|(view, _)| (view.created_at, view.id));
+        let candidates: Vec<Item> = queued
+            .iter()
+            .take(limit.max(0) as usize)
+            .map(|(v, _)| Item {
+                id: v.id,
+                kind: v.kind,
+                region_id: v.region_id,
+                created_at_ms: v.created_at,
+            })
+            .collect();
+        let pairs = assign(&candidates);
+        let mut claimed = Vec::new();
+        for (item_id, moderator) in pairs {
+            if let Some(entry) = state
+                .queue
+                .iter_mut()
+                .find(|(v, status)| v.id == item_id && *status == "queued")
+            {
+                entry.1 = "assigned";
+                entry.0.assigned_to = Some(moderator);
+                entry.0.lease_expires_at = Some(lease_until);
+                claimed.push((entry.0.clone(), moderator));
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn held(&self, moderator_id: i64) -> Result<Vec<ItemView>, String> {
+        let state = self.state.lock().map_err(|_| "poisoned".to_string())?;
+        Ok(state
+            .queue
+            .iter()
+            .filter(|(v, status)| *status == "assigned" && v.assigned_to == Some(moderator_id))
+            .map(|(v, _)| v.clone())
+            .collect())
+    }
+
+    async fn release(&self, moderator_id: i64) -> Result<Vec<ItemView>, String> {
+        let mut state = self.state.lock().map_err(|_| "poisoned".to_string())?;
+        let mut released = Vec::new();
+        for entry in state
+            .queue
+            .iter_mut()
+            .filter(|(v, status)| *status == "assigned" && v.assigned_to == Some(moderator_id))
+        {
+            released.push(entry.0.clone());
+            entry.1 = "queued";
+            entry.0.assigned_to = None;
+            entry.0.lease_expires_at = None;
+        }
+        Ok(released)
+    }
+
+    async fn expire_leases(&self, now: i64) -> Result<Vec<ItemView>, String> {
+        let mut state = self.state.lock().map_err(|_| "poisoned".to_string())?;
+        let mut expired = Vec::new();
+        for entry in state.queue.iter_mut().filter(|(v, status)| {
+            *status == "assigned" && v.lease_expires_at.is_some_and(|t| t <= now)
+        }) {
+            expired.push(entry.0.clone());
+            entry.1 = "queued";
+            entry.0.assigned_to = None;
+            entry.0.lease_expires_at = None;
+        }
+        Ok(expired)
+    }
+
+    async fn stats(&self, program_id: i64, _now: i64) -> Result<QueueStats, String> {
+        Ok(QueueStats {
+            program_id,
+            ..QueueStats::default()
+        })
     }
 }

@@ -34,9 +34,11 @@ fn store() -> Arc<MemoryStore> {
 }
 
 fn live(store: Arc<MemoryStore>) -> Arc<Live> {
+    let moderation: Arc<dyn crate::moderation::ModerationStore> = store.clone();
     let store: Arc<dyn LiveStore> = store;
     Live::start(
         store,
+        moderation,
         "test-node".into(),
         Arc::new(|| 1_700_000_000_000),
         2,
@@ -331,4 +333,160 @@ async fn events_reach_the_hub_numbered() {
     assert_eq!(events[0]["data"]["balance"]["available"], "100.00");
     // Program rules changing makes live actors reload.
     live.bus.publish(BusEvent::ProgramChanged { program_id: 1 });
+}
+
+mod moderation {
+    use std::sync::atomic::AtomicI64;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::moderation::{DEFAULT_LEASE, Join, Leave, ModerationStore, Settled};
+    use crate::rules::routing::{ItemKind, Scope};
+
+    fn live_with_clock(store: Arc<MemoryStore>, now: Arc<AtomicI64>) -> Arc<Live> {
+        let moderation: Arc<dyn ModerationStore> = store.clone();
+        let store: Arc<dyn LiveStore> = store;
+        Live::start(
+            store,
+            moderation,
+            "test-node".into(),
+            Arc::new(move || now.load(Ordering::SeqCst)),
+            2,
+            |dispatch| -> Arc<dyn EventBus> { Arc::new(LocalBus::new(dispatch)) },
+        )
+        .0
+    }
+
+    fn join(moderator_id: i64, capacity: u32) -> Join {
+        Join {
+            moderator_id,
+            session: moderator_id as u64,
+            program_id: 1,
+            capacity,
+            kinds: Scope::All,
+            regions: Scope::All,
+        }
+    }
+
+    async fn settle_held(
+        memory: &MemoryStore,
+        live: &Live,
+        moderator: i64,
+        capacity: usize,
+    ) -> usize {
+        let held = memory.held(moderator).await.expect("held");
+        assert!(
+            held.len() <= capacity,
+            "moderator {moderator} holds {} > {capacity}",
+            held.len()
+        );
+        for item in &held {
+            let decided = memory
+                .decide(item.id, moderator)
+                .expect("held items can be decided by their holder");
+            live.moderation.do_send(Settled {
+                item: decided,
+                reason: crate::moderation::SettleReason::Decided,
+            });
+        }
+        held.len()
+    }
+
+    #[actix::test]
+    async fn every_item_is_routed_within_capacity_and_decided_once() {
+        let memory = store();
+        let live = live_with_clock(memory.clone(), Arc::new(AtomicI64::new(1_000)));
+        for id in 1..=60 {
+            memory.enqueue(id, ItemKind::TaskSubmission, None, id);
+        }
+        for moderator in [101, 102, 103] {
+            live.moderation
+                .send(join(moderator, 3))
+                .await
+                .expect("mailbox")
+                .expect("joined");
+        }
+        let mut decided_by = HashMap::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while memory
+            .statuses()
+            .iter()
+            .any(|(_, status, _)| *status != "decided")
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the queue drains: {:?}",
+                memory.statuses()
+            );
+            for moderator in [101, 102, 103] {
+                *decided_by.entry(moderator).or_insert(0) +=
+                    settle_held(&memory, &live, moderator, 3).await;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(
+            decided_by.values().sum::<usize>(),
+            60,
+            "each item decided exactly once"
+        );
+        assert!(
+            decided_by.values().all(|n| *n >= 10),
+            "work is shared: {decided_by:?}"
+        );
+    }
+
+    #[actix::test]
+    async fn leaving_or_an_expired_lease_returns_items_to_the_queue() {
+        let memory = store();
+        let now = Arc::new(AtomicI64::new(1_000));
+        let live = live_with_clock(memory.clone(), now.clone());
+        for id in 1..=4 {
+            memory.enqueue(id, ItemKind::Receipt, None, id);
+        }
+        live.moderation
+            .send(join(201, 3))
+            .await
+            .expect("mailbox")
+            .expect("joined");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(memory.held(201).await.expect("held").len(), 3);
+
+        // The moderator disconnects: a colleague gets the items.
+        live.moderation
+            .send(Leave {
+                moderator_id: 201,
+                session: 201,
+            })
+            .await
+            .expect("mailbox");
+        live.moderation
+            .send(join(202, 4))
+            .await
+            .expect("mailbox")
+            .expect("joined");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let held = memory.held(202).await.expect("held");
+        assert_eq!(held.len(), 4);
+        assert!(memory.held(201).await.expect("held").is_empty());
+
+        // Nobody decides: after the lease the items are re-queued and handed out anew.
+        let first_lease = held[0].lease_expires_at.expect("leased");
+        now.fetch_add(DEFAULT_LEASE.as_millis() as i64 + 1, Ordering::SeqCst);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let held = memory.held(202).await.expect("held");
+            if held.len() == 4
+                && held
+                    .iter()
+                    .all(|i| i.lease_expires_at.is_some_and(|l| l > first_lease))
+            {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "expired leases are re-queued and routed: {held:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }

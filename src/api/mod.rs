@@ -12,6 +12,7 @@ use crate::error::{ApiError, ErrorCode};
 pub mod auth;
 pub mod health;
 pub mod imports;
+pub mod moderation;
 pub mod org;
 pub mod participants;
 pub mod points;
@@ -171,6 +172,12 @@ api! {
     points::get_participant_standing,
     points::get_store_progress,
     points::check_ledger,
+    moderation::decide_moderation,
+    moderation::take_moderation_item,
+    moderation::list_held,
+    moderation::list_items,
+    moderation::get_stats,
+    moderation::list_reasons,
 }
 
 struct BearerAuth;

@@ -117,6 +117,9 @@ pub async fn register_participant(
             )
             .await?;
             tx.commit().await?;
+            if registered.status == "pending" {
+                crate::moderation::announce(&state, program.id);
+            }
             Reply::created(&registered)
         },
     )
@@ -193,7 +196,23 @@ async fn decide(
         state.clock.now_ms(),
     )
     .await?;
+    // Decided outside the queue: take the item back from whoever holds it.
+    let item = crate::moderation::withdraw(
+        &mut tx,
+        stimul_actors::rules::routing::ItemKind::Registration,
+        person.id,
+        caller.id(),
+        state.clock.now_ms(),
+    )
+    .await?;
     tx.commit().await?;
+    if let Some(item) = item {
+        crate::moderation::settled(
+            state,
+            item,
+            stimul_actors::moderation::SettleReason::Withdrawn,
+        );
+    }
     let status = match decision {
         Decision::Approve => PersonStatus::Active,
         Decision::Reject => PersonStatus::Blocked,

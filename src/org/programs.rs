@@ -59,6 +59,7 @@ pub async fn create(
     .fetch_one(&mut **tx)
     .await?;
     seed_builtin_roles(tx, program.id, now_ms).await?;
+    crate::moderation::seed_rejection_reasons(tx, program.id).await?;
     Ok(program)
 }
 

@@ -120,6 +120,13 @@ pub async fn register(
                 now_ms,
             )
             .await?;
+            let summary = serde_json::json!({
+                "kind": "individual",
+                "name": applicant.name.as_str(),
+                "phone": applicant.phone.as_str(),
+                "store": { "id": store.id, "name": store.name, "address": store.address },
+            });
+            queue_for_moderation(tx, program_id, id, &store, summary, now_ms).await?;
             Ok(Registered {
                 registration_id,
                 participant_id: id,
@@ -170,6 +177,14 @@ pub async fn register(
                 })?;
                 member_ids.push(id);
             }
+            let summary = serde_json::json!({
+                "kind": "group",
+                "name": applicant.name.as_str(),
+                "phone": applicant.phone.as_str(),
+                "store": { "id": store.id, "name": store.name, "address": store.address },
+                "members": members.iter().map(|(phone, name)| serde_json::json!({ "phone": phone.as_str(), "name": name.as_str() })).collect::<Vec<_>>(),
+            });
+            queue_for_moderation(tx, program_id, owner_id, &store, summary, now_ms).await?;
             Ok(Registered {
                 registration_id,
                 participant_id: owner_id,
@@ -179,6 +194,28 @@ pub async fn register(
             })
         }
     }
+}
+
+/// Puts a pending registration in the moderation queue (the caller announces it
+/// after the commit).
+async fn queue_for_moderation(
+    tx: &mut Tx,
+    program_id: i64,
+    person_id: i64,
+    store: &stores::Store,
+    summary: serde_json::Value,
+    now_ms: i64,
+) -> ApiResult<()> {
+    let item = crate::moderation::NewItem {
+        kind: stimul_actors::rules::routing::ItemKind::Registration,
+        subject_id: person_id,
+        participant_id: Some(person_id),
+        store_id: Some(store.id),
+        region_id: store.region_id,
+        summary,
+    };
+    crate::moderation::enqueue(tx, program_id, &item, now_ms).await?;
+    Ok(())
 }
 
 fn new_person(

@@ -2,27 +2,41 @@
 //! `mobile-contracts/websocket.json` (a test keeps the committed copy equal to this).
 
 use serde::Serialize;
+use stimul_actors::moderation::{ItemView, QueueStats, Revoked};
 use stimul_actors::participant::{BalanceChanged, LevelUpEvent, ParticipantView};
 use stimul_actors::store::StoreProgress;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::error::ErrorCode;
+use crate::moderation::DecisionKind;
 
 /// Client → server.
 #[derive(Serialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
-    /// Start watching a topic: `me` (a participant's own points) or `store:{id}`
-    /// (owners and managers of the store). Answered with a `snapshot`; sending it again
+    /// Start watching a topic: `me` (a participant's own points), `store:{id}`
+    /// (owners and managers of the store), `moderation` (a moderator's items, routed to
+    /// them live: `capacity` items at once, default 5, optionally only some `kinds`) or
+    /// `moderation_stats` (queue figures). Answered with a `snapshot`; sending it again
     /// (after a gap in `seq`) gets a fresh one.
     Subscribe {
         topic: String,
+        capacity: Option<u32>,
+        kinds: Option<Vec<String>>,
     },
     Unsubscribe {
         topic: String,
     },
     /// Answered with `{"type":"pong"}`.
     Ping,
+    /// Decide a held moderation item. Answered with `{"type":"decided","item_id",
+    /// "decision","effect"}` or an `error` frame with `item_id`.
+    Decide {
+        item_id: i64,
+        decision: DecisionKind,
+        reason: Option<String>,
+        comment: Option<String>,
+    },
 }
 
 /// Server → client: the state of a topic when subscribing, numbered with the topic's
@@ -34,7 +48,9 @@ pub struct SnapshotFrame {
     pub kind: String,
     pub topic: String,
     pub seq: u64,
-    /// `ParticipantView` for `me`, `StoreProgress` for `store:{id}`.
+    /// `ParticipantView` for `me`, `StoreProgress` for `store:{id}`,
+    /// `{"items": [ItemView], "capacity"}` for `moderation`, `QueueStats` for
+    /// `moderation_stats`.
     pub data: serde_json::Value,
 }
 
@@ -49,7 +65,9 @@ pub struct EventFrame {
     /// subscribe again for a fresh snapshot.
     pub seq: u64,
     /// On `me`: `balance_changed` (data `BalanceChanged`), `level_up` (data
-    /// `LevelUpEvent`). On `store:{id}`: `progress` (data `StoreProgress`).
+    /// `LevelUpEvent`). On `store:{id}`: `progress` (data `StoreProgress`). On
+    /// `moderation`: `item_assigned` (data `ItemView`), `item_revoked` (data `Revoked`).
+    /// On `moderation_stats`: `stats` (data `QueueStats`).
     pub event: String,
     pub data: serde_json::Value,
 }
@@ -81,7 +99,11 @@ pub struct ErrorFrame {
         ParticipantView,
         BalanceChanged,
         LevelUpEvent,
-        StoreProgress
+        StoreProgress,
+        ItemView,
+        Revoked,
+        QueueStats,
+        DecisionKind
     ))
 )]
 pub struct WebSocketContract;

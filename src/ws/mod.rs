@@ -3,7 +3,8 @@
 //!
 //! Protocol (JSON text frames; schemas in `mobile-contracts/websocket.json`):
 //! - client → `{"type":"subscribe","topic":"me"}`, `{"type":"unsubscribe","topic":…}`,
-//!   `{"type":"ping"}`;
+//!   `{"type":"ping"}`; moderators subscribe to `moderation` with an optional
+//!   `capacity` and `kinds`, and decide with `{"type":"decide","item_id":…,"decision":…}`;
 //! - server → `{"type":"snapshot","topic":…,"seq":N,"data":…}` on subscribe, then
 //!   `{"type":"event","topic":…,"seq":N+1,"event":…,"data":…}` for every change, and
 //!   `{"type":"error","code":…,"message":…}` (codes as in the HTTP API).
@@ -25,6 +26,11 @@ use serde::Deserialize;
 use serde_json::json;
 use stimul_actors::bus::BusEvent;
 use stimul_actors::hub::{Backlog, MAX_BACKLOG, Push, Subscriber};
+use stimul_actors::moderation::{GetStats, Join, Leave};
+use stimul_actors::rules::routing::{ItemKind, Scope};
+
+use crate::api::moderation::{kinds_of, moderation_regions};
+use crate::moderation::DecisionRequest;
 
 use crate::access::{Permission, Section};
 use crate::auth::{Principal, authenticate, request_token};
@@ -85,6 +91,16 @@ enum Topic {
     Me(i64),
     /// A store's live progress (`store:{id}`).
     Store(i64),
+    /// A moderator's items (`moderation`): routed to them live.
+    Moderation {
+        moderator_id: i64,
+        program_id: i64,
+        capacity: u32,
+        kinds: Scope<ItemKind>,
+        regions: Scope<i64>,
+    },
+    /// The program's queue figures (`moderation_stats`).
+    ModerationStats(i64),
 }
 
 impl Topic {
@@ -92,16 +108,37 @@ impl Topic {
         match self {
             Topic::Me(user) => stimul_actors::participant::topic(*user),
             Topic::Store(store) => stimul_actors::store::topic(*store),
+            Topic::Moderation { moderator_id, .. } => {
+                stimul_actors::moderation::topic(*moderator_id)
+            }
+            Topic::ModerationStats(program) => stimul_actors::moderation::stats_topic(*program),
         }
     }
 }
 
+/// Items a moderator takes at once unless they say otherwise.
+const DEFAULT_CAPACITY: u32 = 5;
+const MAX_CAPACITY: u32 = 50;
+
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum ClientMessage {
-    Subscribe { topic: String },
-    Unsubscribe { topic: String },
+    Subscribe {
+        topic: String,
+        /// For `moderation`: items held at once (1 to 50, default 5).
+        capacity: Option<u32>,
+        /// For `moderation`: only these kinds.
+        kinds: Option<Vec<String>>,
+    },
+    Unsubscribe {
+        topic: String,
+    },
     Ping,
+    Decide {
+        item_id: i64,
+        #[serde(flatten)]
+        request: DecisionRequest,
+    },
 }
 
 pub struct Session {
@@ -164,7 +201,28 @@ impl Session {
         state: AppState,
         principal: Principal,
         name: String,
+        capacity: Option<u32>,
+        kinds: Option<Vec<String>>,
     ) -> Result<Topic, ApiError> {
+        if name == "moderation" {
+            let regions = moderation_regions(&principal)?;
+            let kinds = kinds_of(kinds.as_deref())?;
+            let capacity = capacity.unwrap_or(DEFAULT_CAPACITY);
+            if !(1..=MAX_CAPACITY).contains(&capacity) {
+                return Err(ApiError::field("capacity", format!("1 to {MAX_CAPACITY}")));
+            }
+            return Ok(Topic::Moderation {
+                moderator_id: principal.id(),
+                program_id: principal.program_id(),
+                capacity,
+                kinds,
+                regions,
+            });
+        }
+        if name == "moderation_stats" {
+            principal.require_anywhere(Permission::view(Section::Moderation))?;
+            return Ok(Topic::ModerationStats(principal.program_id()));
+        }
         if name == "me" {
             if principal.account.kind != "participant" {
                 return Err(ApiError::forbidden(
@@ -183,12 +241,18 @@ impl Session {
         }
         Err(ApiError::new(
             ErrorCode::NotFound,
-            format!("unknown topic {name:?}; topics are `me` and `store:{{id}}`"),
+            format!(
+                "unknown topic {name:?}; topics are `me`, `store:{{id}}`, `moderation` and `moderation_stats`"
+            ),
         ))
     }
 
     /// The topic's current state, for a snapshot.
-    async fn snapshot(state: AppState, topic: Topic) -> Result<serde_json::Value, ApiError> {
+    async fn snapshot(
+        state: AppState,
+        topic: Topic,
+        session: u64,
+    ) -> Result<serde_json::Value, ApiError> {
         let unavailable = |e: stimul_actors::live::LiveError| {
             ApiError::new(
                 ErrorCode::ServiceUnavailable,
@@ -210,14 +274,96 @@ impl Session {
                     .await
                     .map_err(unavailable)?,
             ),
+            // Joining the queue answers with what the moderator already holds; routing
+            // to them starts right after, as `item_assigned` events.
+            Topic::Moderation {
+                moderator_id,
+                program_id,
+                capacity,
+                kinds,
+                regions,
+            } => {
+                let join = Join {
+                    moderator_id,
+                    session,
+                    program_id,
+                    capacity,
+                    kinds,
+                    regions,
+                };
+                let held = state.live.moderation.send(join).await.map_err(|_| {
+                    ApiError::new(
+                        ErrorCode::ServiceUnavailable,
+                        "the moderation queue is restarting",
+                    )
+                })?;
+                let held = held.map_err(|e| {
+                    ApiError::new(
+                        ErrorCode::ServiceUnavailable,
+                        format!("the moderation queue is unavailable: {e}"),
+                    )
+                })?;
+                serde_json::to_value(serde_json::json!({ "items": held, "capacity": capacity }))
+            }
+            Topic::ModerationStats(program_id) => {
+                let stats = state
+                    .live
+                    .moderation
+                    .send(GetStats { program_id })
+                    .await
+                    .map_err(|_| {
+                        ApiError::new(
+                            ErrorCode::ServiceUnavailable,
+                            "the moderation queue is restarting",
+                        )
+                    })?;
+                serde_json::to_value(
+                    stats.map_err(|e| ApiError::new(ErrorCode::ServiceUnavailable, e))?,
+                )
+            }
         }
         .map_err(ApiError::internal)
     }
 
-    /// Subscribes (or re-subscribes after a gap) and sends the snapshot. The mailbox
-    /// waits meanwhile, so events published after the registration are written after
-    /// the snapshot, in order.
-    fn subscribe(&mut self, name: String, ctx: &mut ws::WebsocketContext<Self>) {
+    /// Leaves the moderation queue if this session joined it.
+    fn leave_moderation(&self, topic: &Topic) {
+        if let Topic::Moderation { moderator_id, .. } = topic {
+            self.state.live.moderation.do_send(Leave {
+                moderator_id: *moderator_id,
+                session: self.subscriber_id,
+            });
+        }
+    }
+
+    fn decide(
+        &mut self,
+        item_id: i64,
+        request: DecisionRequest,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
+        let (state, principal) = (self.state.clone(), self.principal.clone());
+        ctx.spawn(
+            async move {
+                principal.require_anywhere(Permission::edit(Section::Moderation))?;
+                crate::moderation::decide(&state, &principal, item_id, &request).await
+            }
+            .into_actor(self)
+            .map(move |result, _session, ctx| match result {
+                Ok(decided) => ctx.text(json!({ "type": "decided", "item_id": decided.item_id, "decision": decided.decision, "effect": decided.effect }).to_string()),
+                Err(err) => ctx.text(json!({ "type": "error", "code": err.code.as_str(), "message": err.detail, "item_id": item_id }).to_string()),
+            }),
+        );
+    }
+
+    /// Subscribes (or re-subscribes after a gap): checks the caller may watch the
+    /// topic, then registers and sends the snapshot.
+    fn subscribe(
+        &mut self,
+        name: String,
+        capacity: Option<u32>,
+        kinds: Option<Vec<String>>,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
         if !self.topics.contains_key(&name) && self.topics.len() >= MAX_TOPICS {
             self.error(
                 ctx,
@@ -228,52 +374,43 @@ impl Session {
             return;
         }
         let (state, principal) = (self.state.clone(), self.principal.clone());
-        let authorized = Self::authorize(state, principal, name.clone());
+        let authorized = Self::authorize(state, principal, name.clone(), capacity, kinds);
         ctx.wait(
             authorized
                 .into_actor(self)
-                .then(move |result, session, ctx| {
-                    let registered = match result {
-                        Ok(topic) => {
-                            let internal = topic.internal();
-                            let subscriber = Subscriber {
-                                id: session.subscriber_id,
-                                recipient: ctx.address().recipient(),
-                                backlog: session.backlog.clone(),
-                            };
-                            let seq = session
-                                .state
-                                .live
-                                .hub
-                                .subscribe(&internal, &name, subscriber);
-                            session.topics.insert(name.clone(), topic.clone());
-                            Some((topic, seq))
-                        }
-                        Err(err) => {
-                            session.error(ctx, err.code, &err.detail, Some(&name));
-                            None
-                        }
-                    };
-                    let state = session.state.clone();
-                    async move {
-                        match registered {
-                            // Read the state after registering: anything newer is already queued
-                            // behind this snapshot, and events carry absolute values.
-                            Some((topic, seq)) => Some((Self::snapshot(state, topic).await, seq)),
-                            None => None,
-                        }
-                    }
-                    .into_actor(session)
-                    .map(move |snapshot, session, ctx| match snapshot {
-                        Some((Ok(data), seq)) => ctx.text(
-                            json!({ "type": "snapshot", "topic": name, "seq": seq, "data": data })
-                                .to_string(),
-                        ),
-                        Some((Err(err), _)) => {
-                            session.error(ctx, err.code, &err.detail, Some(&name))
-                        }
-                        None => {}
-                    })
+                .map(move |result, session, ctx| match result {
+                    Ok(topic) => session.register(name, topic, ctx),
+                    Err(err) => session.error(ctx, err.code, &err.detail, Some(&name)),
+                }),
+        );
+    }
+
+    /// Registers with the hub and sends a snapshot numbered with the topic's sequence.
+    /// The mailbox waits meanwhile, so events published after the registration are
+    /// written after the snapshot, in order; the state is read after registering, so
+    /// nothing falls between the two (events carry absolute values).
+    fn register(&mut self, name: String, topic: Topic, ctx: &mut ws::WebsocketContext<Self>) {
+        let subscriber = Subscriber {
+            id: self.subscriber_id,
+            recipient: ctx.address().recipient(),
+            backlog: self.backlog.clone(),
+        };
+        let seq = self
+            .state
+            .live
+            .hub
+            .subscribe(&topic.internal(), &name, subscriber);
+        self.topics.insert(name.clone(), topic.clone());
+        let (state, session_id) = (self.state.clone(), self.subscriber_id);
+        ctx.wait(
+            async move { Self::snapshot(state, topic, session_id).await }
+                .into_actor(self)
+                .map(move |snapshot, session, ctx| match snapshot {
+                    Ok(data) => ctx.text(
+                        json!({ "type": "snapshot", "topic": name, "seq": seq, "data": data })
+                            .to_string(),
+                    ),
+                    Err(err) => session.error(ctx, err.code, &err.detail, Some(&name)),
                 }),
         );
     }
@@ -284,6 +421,7 @@ impl Session {
                 .live
                 .hub
                 .unsubscribe(&topic.internal(), self.subscriber_id);
+            self.leave_moderation(&topic);
         }
         ctx.text(json!({ "type": "unsubscribed", "topic": name }).to_string());
     }
@@ -306,14 +444,14 @@ impl Session {
         }
         if self.backlog.queued() < RESUME_BELOW {
             let lagged = self.backlog.take_lagged();
-            let names: Vec<String> = self
+            let stale: Vec<(String, Topic)> = self
                 .topics
                 .iter()
                 .filter(|(_, topic)| lagged.iter().any(|l| **l == *topic.internal()))
-                .map(|(name, _)| name.clone())
+                .map(|(name, topic)| (name.clone(), topic.clone()))
                 .collect();
-            for name in names {
-                self.subscribe(name, ctx);
+            for (name, topic) in stale {
+                self.register(name, topic, ctx);
             }
             self.lagging_since = None;
         }
@@ -346,6 +484,7 @@ impl Actor for Session {
                 .live
                 .hub
                 .unsubscribe(&topic.internal(), self.subscriber_id);
+            self.leave_moderation(topic);
         }
         self.presence(false);
         self.state.metrics.ws_sessions.dec();
@@ -379,7 +518,14 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session {
             ws::Message::Ping(bytes) => ctx.pong(&bytes),
             ws::Message::Pong(_) => {}
             ws::Message::Text(text) => match serde_json::from_str::<ClientMessage>(&text) {
-                Ok(ClientMessage::Subscribe { topic }) => self.subscribe(topic, ctx),
+                Ok(ClientMessage::Subscribe {
+                    topic,
+                    capacity,
+                    kinds,
+                }) => self.subscribe(topic, capacity, kinds, ctx),
+                Ok(ClientMessage::Decide { item_id, request }) => {
+                    self.decide(item_id, request, ctx)
+                }
                 Ok(ClientMessage::Unsubscribe { topic }) => self.unsubscribe(&topic, ctx),
                 Ok(ClientMessage::Ping) => ctx.text(r#"{"type":"pong"}"#),
                 Err(err) => self.error(

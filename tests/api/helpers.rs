@@ -114,6 +114,12 @@ pub async fn test_settings() -> (Settings, TestDatabase) {
         workers: 2,
         database_url: Some(stimul::config::Secret::new(url)),
         log: "warn".into(),
+        // Dozens of servers run at once in one test run; PostgreSQL allows 100
+        // connections by default.
+        database: stimul::config::DatabaseSettings {
+            max_connections: 3,
+            ..Default::default()
+        },
         ..Settings::default()
     };
     (settings, database)

@@ -10,6 +10,7 @@ mod health;
 mod helpers;
 mod imports;
 mod live;
+mod moderation;
 mod nodes;
 mod points;
 mod process;

@@ -243,3 +243,89 @@ async fn a_node_killed_mid_stream_loses_no_acknowledged_credit() {
         .expect("check");
     assert!(check.sound, "after the retries: {check:?}");
 }
+
+#[actix_web::test]
+async fn moderators_on_two_nodes_never_decide_one_item_twice() {
+    let Some(redis) = std::env::var("TEST_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        eprintln!(
+            "skipped: set TEST_REDIS_URL (and a PostgreSQL TEST_DATABASE_URL) for the multi-node test"
+        );
+        return;
+    };
+    let (_database, url, db, dir) = prepared_database().await;
+    assert!(
+        url.starts_with("postgres"),
+        "several nodes share PostgreSQL, not a SQLite file"
+    );
+    // A second moderator, created directly in the database like the demo's.
+    stimul::org::people::create_admin(
+        &db,
+        &Clock::default(),
+        "default",
+        "admin2",
+        "admin2 password",
+        "Second admin",
+    )
+    .await
+    .expect("second admin");
+    let prefix = format!("stimul-test-{}", uuid::Uuid::new_v4().simple());
+    let node_a = ServerProcess::spawn(&url, Some((&redis, &prefix)), dir.path());
+    let node_b = ServerProcess::spawn(&url, Some((&redis, &prefix)), dir.path());
+    let on_a = node_a.login("moderator", "demo").await;
+    let on_b = node_b.login("admin2", "admin2 password").await;
+    let mut sockets = Vec::new();
+    for (node, token) in [(&node_a, &on_a), (&node_b, &on_b)] {
+        let mut ws = node.ws(token).await;
+        ws.send(json!({ "type": "subscribe", "topic": "moderation", "capacity": 4 }))
+            .await;
+        ws.next_of("snapshot").await;
+        sockets.push(ws);
+    }
+    // Registrations arrive through both nodes.
+    let store: i64 = sqlx::query_scalar("SELECT id FROM stores WHERE external_ref = 'DEMO-1'")
+        .fetch_one(&db.pool)
+        .await
+        .expect("store");
+    for n in 0..100 {
+        let node = if n % 2 == 0 { &node_a } else { &node_b };
+        let response = node.http.post(format!("{}/api/v1/registrations", node.address)).json(&json!({ "phone": format!("+7977{n:07}"), "name": format!("Applicant {n}"), "store_id": store })).send().await.expect("sent");
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    let work = sockets.into_iter().map(|mut ws| async move {
+        let mut decided = Vec::new();
+        while let Some(frame) = ws.next_within(Duration::from_secs(4)).await {
+            if frame["event"] == "item_assigned" {
+                let item = frame["data"]["id"].as_i64().expect("item id");
+                ws.send(json!({ "type": "decide", "item_id": item, "decision": "approve" }))
+                    .await;
+            } else if frame["type"] == "decided" {
+                decided.push(frame["item_id"].as_i64().expect("item id"));
+            } else if frame["type"] == "error" {
+                panic!("a decision failed: {frame}");
+            }
+        }
+        decided
+    });
+    let per_node = join_all(work).await;
+    let all: Vec<i64> = per_node.iter().flatten().copied().collect();
+    let unique: BTreeSet<i64> = all.iter().copied().collect();
+    assert_eq!(
+        (all.len(), unique.len()),
+        (100, 100),
+        "every item decided exactly once across nodes"
+    );
+    assert!(
+        per_node.iter().all(|d| !d.is_empty()),
+        "both nodes' moderators worked: {:?}",
+        per_node.iter().map(Vec::len).collect::<Vec<_>>()
+    );
+    let decisions: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'moderation.decide'")
+            .fetch_one(&db.pool)
+            .await
+            .expect("count");
+    assert_eq!(decisions, 100);
+}

@@ -32,6 +32,7 @@ impl ServerProcess {
             .env("DATABASE_URL", database_url)
             .env("STIMUL_DATA_DIR", data_dir)
             .env("STIMUL_AUTH__AUTH_ATTEMPTS_PER_IP_PER_MINUTE", "1000000")
+            .env("STIMUL_DATABASE__MAX_CONNECTIONS", "4")
             .env("RUST_LOG", "warn")
             .env_remove("REDIS_URL")
             .stdout(Stdio::piped())

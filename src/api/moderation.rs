@@ -1,0 +1,274 @@
+//! Moderation over HTTP: decisions (the fallback for moderators without a WebSocket),
+//! taking the next item, the queue, statistics and rejection reasons. Moderators with a
+//! WebSocket subscribe to `moderation` and have items routed to them live.
+
+use actix_web::{HttpResponse, get, post, web};
+use serde::{Deserialize, Serialize};
+use stimul_actors::moderation::ModerationStore;
+use stimul_actors::moderation::{GetStats, ItemView, QueueStats};
+use stimul_actors::rules::routing::{
+    Item, ItemKind, Moderator, PriorityBoosts, Scope, assign_batch,
+};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::access::{Permission, Section, Visibility};
+use crate::auth::{Caller, Principal};
+use crate::db::{Bind, SqlFilter};
+use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
+use crate::idempotency::{self, IdempotencyKey, Reply};
+use crate::moderation::{
+    self, Decided, DecisionRequest, SqlModeration,
+    store::{ITEM_COLUMNS, item_from_row},
+};
+use crate::org::{Page, PageParams, ScopeColumns, page_of, restrict_to};
+use crate::state::AppState;
+
+/// The regions a moderator may take items from, from their `moderation.edit` grants.
+pub fn moderation_regions(principal: &Principal) -> ApiResult<Scope<i64>> {
+    let visibility = principal.require_anywhere(Permission::edit(Section::Moderation))?;
+    regions_of(&visibility)
+}
+
+fn regions_of(visibility: &Visibility) -> ApiResult<Scope<i64>> {
+    if visibility.whole_program {
+        Ok(Scope::All)
+    } else if !visibility.regions.is_empty() {
+        Ok(Scope::Only(visibility.regions.clone()))
+    } else {
+        Err(ApiError::forbidden(
+            "moderation is granted per program or region; your grant covers neither",
+        ))
+    }
+}
+
+/// Parses a list of kinds; empty or absent means all.
+pub fn kinds_of(kinds: Option<&[String]>) -> ApiResult<Scope<ItemKind>> {
+    match kinds {
+        None | Some([]) => Ok(Scope::All),
+        Some(kinds) => kinds
+            .iter()
+            .map(|k| {
+                k.parse::<ItemKind>()
+                    .map_err(|e| ApiError::field("kinds", e.to_string()))
+            })
+            .collect::<ApiResult<_>>()
+            .map(Scope::Only),
+    }
+}
+
+/// Decides an item you hold: approve, reject with a reason code, or send back for
+/// rework with a comment.
+#[utoipa::path(
+    operation_id = "decideModeration", tag = "moderation", security(("bearer" = [])), request_body = DecisionRequest,
+    params(("id" = i64, Path, description = "Moderation item id"), ("Idempotency-Key" = Option<String>, Header)),
+    responses(
+        (status = 200, body = Decided),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "item_not_held: you do not hold it (any more)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/moderation/items/{id}/decision")]
+pub async fn decide_moderation(
+    state: web::Data<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    id: web::Path<i64>,
+    body: web::Json<DecisionRequest>,
+) -> ApiResult<HttpResponse> {
+    caller.require_anywhere(Permission::edit(Section::Moderation))?;
+    let id = id.into_inner();
+    idempotency::run(
+        &state,
+        &idempotency::owner_user(caller.id()),
+        &key,
+        &("decideModeration", id, &*body),
+        || async { Reply::ok(&moderation::decide(&state, &caller, id, &body).await?) },
+    )
+    .await
+}
+
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+pub struct TakeRequest {
+    /// Only these kinds (`registration`, `receipt`, `task_submission`, `code_review`, `payout`).
+    pub kinds: Option<Vec<String>>,
+}
+
+/// Takes the next item you may decide, with a lease (for moderators working over HTTP;
+/// a WebSocket subscription to `moderation` gets items pushed instead). 204 when the
+/// queue has nothing for you.
+#[utoipa::path(
+    operation_id = "takeModerationItem", tag = "moderation", security(("bearer" = [])), request_body = TakeRequest,
+    responses((status = 200, body = ItemView), (status = 204), (status = 403, body = Problem, content_type = "application/problem+json"))
+)]
+#[post("/api/v1/moderation/next")]
+pub async fn take_moderation_item(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<TakeRequest>,
+) -> ApiResult<HttpResponse> {
+    let regions = moderation_regions(&caller)?;
+    let kinds = kinds_of(body.kinds.as_deref())?;
+    let moderator = Moderator {
+        id: caller.id(),
+        capacity: 1,
+        held: 0,
+        kinds,
+        regions,
+    };
+    let store = SqlModeration {
+        db: state.db.clone(),
+    };
+    let now = state.clock.now_ms();
+    let lease_until = now + stimul_actors::moderation::DEFAULT_LEASE.as_millis() as i64;
+    let assign = move |items: &[Item]| {
+        assign_batch(
+            items,
+            std::slice::from_ref(&moderator),
+            &PriorityBoosts::new(),
+        )
+    };
+    let claimed = store
+        .claim(caller.program_id(), 50, now, lease_until, &assign)
+        .await
+        .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
+    Ok(match claimed.into_iter().next() {
+        Some((item, _)) => HttpResponse::Ok().json(item),
+        None => HttpResponse::NoContent().finish(),
+    })
+}
+
+/// The items you hold now.
+#[utoipa::path(
+    operation_id = "listHeldModerationItems", tag = "moderation", security(("bearer" = [])),
+    responses((status = 200, body = Vec<ItemView>), (status = 403, body = Problem, content_type = "application/problem+json"))
+)]
+#[get("/api/v1/moderation/held")]
+pub async fn list_held(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+    caller.require_anywhere(Permission::edit(Section::Moderation))?;
+    let store = SqlModeration {
+        db: state.db.clone(),
+    };
+    let held = store
+        .held(caller.id())
+        .await
+        .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
+    Ok(HttpResponse::Ok().json(held))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ItemFilter {
+    /// `queued`, `assigned`, `decided` or `withdrawn`.
+    pub status: Option<String>,
+    pub kind: Option<String>,
+}
+
+/// The queue and its history, as far as your scope reaches.
+#[utoipa::path(
+    operation_id = "listModerationItems", tag = "moderation", security(("bearer" = [])), params(ItemFilter, PageParams),
+    responses((status = 200, body = Page<ItemView>), (status = 403, body = Problem, content_type = "application/problem+json"))
+)]
+#[get("/api/v1/moderation/items")]
+pub async fn list_items(
+    state: web::Data<AppState>,
+    caller: Caller,
+    filter: web::Query<ItemFilter>,
+    page: web::Query<PageParams>,
+) -> ApiResult<HttpResponse> {
+    let visibility = caller.require_anywhere(Permission::view(Section::Moderation))?;
+    let (after, limit) = page.resolve()?;
+    let mut sql = SqlFilter::new();
+    restrict_to(
+        &mut sql,
+        caller.program_id(),
+        &visibility,
+        &ScopeColumns {
+            program: "program_id",
+            region: Some("region_id"),
+            partner: None,
+            brand: None,
+            store: Some("store_id"),
+        },
+    );
+    let after_p = sql.placeholder(Bind::Int(after));
+    sql.push(format!("id > {after_p}"));
+    if let Some(status) = &filter.status {
+        if !["queued", "assigned", "decided", "withdrawn"].contains(&status.as_str()) {
+            return Err(ApiError::field(
+                "status",
+                "one of queued, assigned, decided, withdrawn",
+            ));
+        }
+        let p = sql.placeholder(Bind::Text(status.clone()));
+        sql.push(format!("status = {p}"));
+    }
+    if let Some(kind) = &filter.kind {
+        let kind: ItemKind =
+            kind.parse()
+                .map_err(|e: stimul_actors::rules::routing::UnknownItemKind| {
+                    ApiError::field("kind", e.to_string())
+                })?;
+        let p = sql.placeholder(Bind::Text(kind.as_str().into()));
+        sql.push(format!("kind = {p}"));
+    }
+    let limit_p = sql.placeholder(Bind::Int(limit + 1));
+    let text = format!(
+        "SELECT {ITEM_COLUMNS} FROM moderation_items{} ORDER BY id LIMIT {limit_p}",
+        sql.where_sql()
+    );
+    let rows = sql
+        .bind_all(sqlx::query(sqlx::AssertSqlSafe(text)))
+        .fetch_all(&state.db.pool)
+        .await?;
+    let items = rows
+        .iter()
+        .map(item_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(HttpResponse::Ok().json(page_of(items, limit, |i| i.id)))
+}
+
+/// Queue length by kind, age of the oldest item, decisions per moderator in the last
+/// hour, time to decision (p50/p95). Pushed live on the `moderation_stats` topic.
+#[utoipa::path(
+    operation_id = "getModerationStats", tag = "moderation", security(("bearer" = [])),
+    responses((status = 200, body = QueueStats), (status = 403, body = Problem, content_type = "application/problem+json"))
+)]
+#[get("/api/v1/moderation/stats")]
+pub async fn get_stats(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+    caller.require_anywhere(Permission::view(Section::Moderation))?;
+    let stats = state
+        .live
+        .moderation
+        .send(GetStats {
+            program_id: caller.program_id(),
+        })
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                ErrorCode::ServiceUnavailable,
+                "the moderation queue is restarting",
+            )
+        })?
+        .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
+    Ok(HttpResponse::Ok().json(stats))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RejectionReason {
+    pub code: String,
+    pub title: String,
+}
+
+/// The reasons a rejection can give.
+#[utoipa::path(operation_id = "listRejectionReasons", tag = "moderation", security(("bearer" = [])), responses((status = 200, body = Vec<RejectionReason>)))]
+#[get("/api/v1/moderation/reasons")]
+pub async fn list_reasons(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+    let reasons = moderation::rejection_reasons(&state.db.pool, caller.program_id()).await?;
+    Ok(HttpResponse::Ok().json(
+        reasons
+            .into_iter()
+            .map(|(code, title)| RejectionReason { code, title })
+            .collect::<Vec<_>>(),
+    ))
+}

@@ -1,0 +1,466 @@
+//! Moderation: queueing items for people to check, deciding them, and what a decision
+//! does. The live routing of items to moderators is the `ModerationActor`
+//! (`stimul_actors::moderation`); the SQL it uses is in `store.rs`.
+//!
+//! A decision is made in one database transaction with its direct effects (approving a
+//! registration); effects on points (settling a held credit) go through the
+//! participant's actor after that commit, are recorded as pending on the item, and are
+//! retried by [`EffectRetrier`] until applied — a crash between the two loses nothing,
+//! and the ledger's idempotency key keeps a retry from paying twice.
+
+pub mod store;
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use stimul_actors::bus::BusEvent;
+use stimul_actors::moderation::{ItemView, SettleReason};
+use stimul_actors::participant::Settle;
+use stimul_actors::rules::routing::{ItemKind, PriorityBoosts, queue_key};
+use utoipa::ToSchema;
+
+use crate::auth::Principal;
+use crate::db::Tx;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::org::people;
+use crate::org::registration;
+use crate::state::AppState;
+
+pub use store::SqlModeration;
+use store::{ITEM_COLUMNS, item_from_row};
+
+/// How far ahead of its age each kind is served: people waiting for money first.
+pub fn boosts() -> PriorityBoosts {
+    PriorityBoosts::from([
+        (ItemKind::Payout, 3_600_000),
+        (ItemKind::CodeReview, 600_000),
+    ])
+}
+
+/// An item to queue.
+#[derive(Debug, Clone)]
+pub struct NewItem {
+    pub kind: ItemKind,
+    pub subject_id: i64,
+    pub participant_id: Option<i64>,
+    pub store_id: Option<i64>,
+    pub region_id: Option<i64>,
+    pub summary: serde_json::Value,
+}
+
+/// Queues `item` in the caller's transaction (an open item of the same subject is
+/// reused). Call [`announce`] after the commit so every node routes it.
+pub async fn enqueue(tx: &mut Tx, program_id: i64, item: &NewItem, now_ms: i64) -> ApiResult<i64> {
+    let open: Option<i64> = sqlx::query_scalar("SELECT id FROM moderation_items WHERE kind = $1 AND subject_id = $2 AND status IN ('queued', 'assigned')")
+        .bind(item.kind.as_str())
+        .bind(item.subject_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if let Some(id) = open {
+        return Ok(id);
+    }
+    let key = queue_key(
+        &stimul_actors::rules::routing::Item {
+            id: 0,
+            kind: item.kind,
+            region_id: item.region_id,
+            created_at_ms: now_ms,
+        },
+        &boosts(),
+    );
+    let id = sqlx::query_scalar(
+        "INSERT INTO moderation_items (program_id, kind, subject_id, participant_id, store_id, region_id, summary, status, priority_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9) RETURNING id",
+    )
+    .bind(program_id)
+    .bind(item.kind.as_str())
+    .bind(item.subject_id)
+    .bind(item.participant_id)
+    .bind(item.store_id)
+    .bind(item.region_id)
+    .bind(item.summary.to_string())
+    .bind(key.effective_at_ms)
+    .bind(now_ms)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+/// Tells every node that the program's queue has new items.
+pub fn announce(state: &AppState, program_id: i64) {
+    state
+        .live
+        .bus
+        .publish(BusEvent::ModerationQueued { program_id });
+}
+
+/// Closes the open item of a subject decided outside the queue (a manager approving a
+/// registration directly). Publish the returned item with [`settled`] after the commit.
+pub async fn withdraw(
+    tx: &mut Tx,
+    kind: ItemKind,
+    subject_id: i64,
+    decided_by: i64,
+    now_ms: i64,
+) -> ApiResult<Option<ItemView>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {ITEM_COLUMNS} FROM moderation_items WHERE kind = $1 AND subject_id = $2 AND status IN ('queued', 'assigned')"
+    )))
+    .bind(kind.as_str())
+    .bind(subject_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let item = item_from_row(&row)?;
+    sqlx::query("UPDATE moderation_items SET status = 'withdrawn', decided_by = $1, decided_at = $2 WHERE id = $3")
+        .bind(decided_by)
+        .bind(now_ms)
+        .bind(item.id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(Some(item))
+}
+
+/// After a commit: frees the holder's slot (on whichever node they are).
+pub fn settled(state: &AppState, item: ItemView, reason: SettleReason) {
+    state
+        .live
+        .bus
+        .publish(BusEvent::ModerationSettled { item, reason });
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionKind {
+    Approve,
+    Reject,
+    /// Send back to the participant to fix and resubmit.
+    Rework,
+}
+
+impl DecisionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionKind::Approve => "approve",
+            DecisionKind::Reject => "reject",
+            DecisionKind::Rework => "rework",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DecisionRequest {
+    pub decision: DecisionKind,
+    /// Required to reject: a code from `listRejectionReasons`.
+    pub reason: Option<String>,
+    /// Shown to the participant; required for rework.
+    pub comment: Option<String>,
+}
+
+/// What happens to points after a decision commits.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Effect {
+    None,
+    /// Confirm or cancel a held credit.
+    SettleHold {
+        participant_id: i64,
+        hold_transaction_id: i64,
+        confirm: bool,
+        completed_tasks: i64,
+    },
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Decided {
+    pub item_id: i64,
+    pub decision: DecisionKind,
+    /// `applied`, or `pending` if the points part is still being applied (it will be).
+    pub effect: &'static str,
+}
+
+/// The kinds a rework makes sense for: the participant can fix and resubmit.
+fn reworkable(kind: ItemKind) -> bool {
+    matches!(kind, ItemKind::Receipt | ItemKind::TaskSubmission)
+}
+
+/// What deciding `item` does inside the decision's transaction, per kind. New kinds
+/// add their arm here.
+async fn effect_in_transaction(
+    tx: &mut Tx,
+    item: &ItemView,
+    request: &DecisionRequest,
+    moderator: &Principal,
+    now: i64,
+) -> ApiResult<Effect> {
+    match item.kind {
+        ItemKind::Registration => {
+            let person = people::get(&mut **tx, moderator.program_id(), item.subject_id).await?;
+            let decision = match request.decision {
+                DecisionKind::Approve => registration::Decision::Approve,
+                DecisionKind::Reject | DecisionKind::Rework => registration::Decision::Reject,
+            };
+            let reason = request.comment.as_deref().or(request.reason.as_deref());
+            registration::decide(tx, &person, decision, reason, moderator.id(), now).await?;
+            Ok(Effect::None)
+        }
+        other => Err(ApiError::internal(anyhow::anyhow!(
+            "no decision handler for {other:?} items"
+        ))),
+    }
+}
+
+/// Rejection reasons of a program: code → title.
+pub async fn rejection_reasons<'e, E>(
+    executor: E,
+    program_id: i64,
+) -> ApiResult<Vec<(String, String)>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let rows = sqlx::query(
+        "SELECT code, title FROM rejection_reasons WHERE program_id = $1 ORDER BY code",
+    )
+    .bind(program_id)
+    .fetch_all(executor)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+/// The default reasons of a new program.
+pub async fn seed_rejection_reasons(tx: &mut Tx, program_id: i64) -> sqlx::Result<()> {
+    for (code, title) in [
+        ("photo_unclear", "The photo is unclear or cut off"),
+        ("wrong_product", "Not a product of the program"),
+        ("duplicate", "Already submitted"),
+        ("not_eligible", "Does not meet the conditions"),
+        ("suspected_fraud", "Suspected fraud"),
+        ("other", "Other (see comment)"),
+    ] {
+        sqlx::query("INSERT INTO rejection_reasons (program_id, code, title) VALUES ($1, $2, $3)")
+            .bind(program_id)
+            .bind(code)
+            .bind(title)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Decides an item the moderator holds.
+pub async fn decide(
+    state: &AppState,
+    moderator: &Principal,
+    item_id: i64,
+    request: &DecisionRequest,
+) -> ApiResult<Decided> {
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin().await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {ITEM_COLUMNS}, status, program_id FROM moderation_items WHERE id = $1"
+    )))
+    .bind(item_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let row = row.ok_or_else(|| ApiError::not_found(format!("moderation item {item_id}")))?;
+    let program_id: i64 = row.try_get(11)?;
+    if program_id != moderator.program_id() {
+        return Err(ApiError::not_found(format!("moderation item {item_id}")));
+    }
+    let item = item_from_row(&row)?;
+    let status: String = row.try_get(10)?;
+    if status != "assigned" || item.assigned_to != Some(moderator.id()) {
+        return Err(ApiError::new(
+            ErrorCode::ItemNotHeld,
+            format!("you do not hold item {item_id} (it is {status}); only its holder decides it"),
+        ));
+    }
+    match request.decision {
+        DecisionKind::Reject => {
+            let code = request
+                .reason
+                .as_deref()
+                .ok_or_else(|| ApiError::field("reason", "a rejection needs a reason code"))?;
+            let known = rejection_reasons(&mut *tx, program_id).await?;
+            if !known.iter().any(|(c, _)| c == code) {
+                let codes: Vec<&str> = known.iter().map(|(c, _)| c.as_str()).collect();
+                return Err(ApiError::field(
+                    "reason",
+                    format!("unknown reason {code:?}; one of {}", codes.join(", ")),
+                ));
+            }
+        }
+        DecisionKind::Rework if !reworkable(item.kind) => {
+            return Err(ApiError::field(
+                "decision",
+                format!(
+                    "{} items cannot be sent back for rework",
+                    item.kind.as_str()
+                ),
+            ));
+        }
+        DecisionKind::Rework
+            if request
+                .comment
+                .as_deref()
+                .is_none_or(|c| c.trim().is_empty()) =>
+        {
+            return Err(ApiError::field("comment", "say what to fix"));
+        }
+        _ => {}
+    }
+    if request
+        .comment
+        .as_ref()
+        .is_some_and(|c| c.chars().count() > 1000)
+    {
+        return Err(ApiError::field("comment", "at most 1000 characters"));
+    }
+    let effect = effect_in_transaction(&mut tx, &item, request, moderator, now).await?;
+    let effect_status = if effect == Effect::None {
+        "none"
+    } else {
+        "pending"
+    };
+    let updated = sqlx::query(
+        "UPDATE moderation_items SET status = 'decided', decision = $1, reason = $2, comment = $3, decided_by = $4, decided_at = $5,
+                effect_status = $6, effect = $7
+         WHERE id = $8 AND status = 'assigned' AND assigned_to = $4",
+    )
+    .bind(request.decision.as_str())
+    .bind(request.reason.clone())
+    .bind(request.comment.clone())
+    .bind(moderator.id())
+    .bind(now)
+    .bind(effect_status)
+    .bind(serde_json::to_string(&effect).map_err(ApiError::internal)?)
+    .bind(item_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if updated != 1 {
+        return Err(ApiError::new(
+            ErrorCode::ItemNotHeld,
+            format!("item {item_id} was decided or taken back meanwhile"),
+        ));
+    }
+    crate::audit::record(
+        &mut tx,
+        program_id,
+        Some(moderator.id()),
+        "moderation.decide",
+        &format!("moderation_item:{item_id}"),
+        Some(serde_json::json!({ "status": status, "kind": item.kind, "subject_id": item.subject_id })),
+        Some(serde_json::json!({ "decision": request.decision, "reason": request.reason, "comment": request.comment })),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    state
+        .metrics
+        .moderation_decisions
+        .with_label_values(&[item.kind.as_str(), request.decision.as_str()])
+        .inc();
+    state
+        .metrics
+        .moderation_time_to_decision
+        .with_label_values(&[item.kind.as_str()])
+        .observe((now - item.created_at).max(0) as f64 / 1000.0);
+    settled(state, item, SettleReason::Decided);
+    let applied = apply_effect(state, item_id, &effect).await;
+    Ok(Decided {
+        item_id,
+        decision: request.decision,
+        effect: if applied { "applied" } else { "pending" },
+    })
+}
+
+/// Applies a decision's points effect; records it applied on success.
+async fn apply_effect(state: &AppState, item_id: i64, effect: &Effect) -> bool {
+    let result = match effect {
+        Effect::None => return true,
+        Effect::SettleHold {
+            participant_id,
+            hold_transaction_id,
+            confirm,
+            completed_tasks,
+        } => {
+            let settle = Settle {
+                hold_transaction_id: *hold_transaction_id,
+                confirm: *confirm,
+                idempotency_key: format!("moderation:{item_id}"),
+                actor_id: None,
+                comment: None,
+                completed_tasks: *completed_tasks,
+            };
+            match state.live.settle(*participant_id, settle).await {
+                Ok(_) => Ok(()),
+                // Already settled by an earlier attempt of this same effect.
+                Err(stimul_actors::participant::ParticipantError::Ledger(
+                    stimul_actors::ledger::LedgerError::NotPending { .. },
+                )) => Ok(()),
+                Err(err) => Err(err),
+            }
+        }
+    };
+    match result {
+        Ok(()) => {
+            let marked =
+                sqlx::query("UPDATE moderation_items SET effect_status = 'applied' WHERE id = $1")
+                    .bind(item_id)
+                    .execute(&state.db.pool)
+                    .await;
+            marked.is_ok()
+        }
+        Err(err) => {
+            tracing::warn!(item_id, error = %err, "applying a moderation effect failed; will retry");
+            false
+        }
+    }
+}
+
+/// Retries decision effects that did not apply (the node died, the database blinked).
+pub struct EffectRetrier {
+    pub state: AppState,
+}
+
+/// Effects younger than this are left to the request that made them.
+const RETRY_AFTER_MS: i64 = 5_000;
+const RETRY_INTERVAL: Duration = Duration::from_secs(5);
+
+impl EffectRetrier {
+    pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(RETRY_INTERVAL) => {}
+                _ = shutdown.changed() => break,
+            }
+            if let Err(err) = self.pass().await {
+                tracing::warn!(error = ?err, "retrying moderation effects failed");
+            }
+        }
+    }
+
+    pub async fn pass(&self) -> anyhow::Result<usize> {
+        let cutoff = self.state.clock.now_ms() - RETRY_AFTER_MS;
+        let rows = sqlx::query("SELECT id, effect FROM moderation_items WHERE effect_status = 'pending' AND decided_at < $1 ORDER BY id LIMIT 100")
+            .bind(cutoff)
+            .fetch_all(&self.state.db.pool)
+            .await?;
+        let mut applied = 0;
+        for row in rows {
+            let id: i64 = row.try_get(0)?;
+            let effect: Option<String> = row.try_get(1)?;
+            let Some(effect) = effect.and_then(|e| serde_json::from_str::<Effect>(&e).ok()) else {
+                continue;
+            };
+            if apply_effect(&self.state, id, &effect).await {
+                applied += 1;
+            }
+        }
+        Ok(applied)
+    }
+}

@@ -1,0 +1,223 @@
+//! The moderation queue in SQL: claims (with `FOR UPDATE SKIP LOCKED` on PostgreSQL so
+//! two nodes never claim one item), releases, lease expiry and statistics.
+
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use stimul_actors::moderation::{Assign, ItemView, ModerationStore, QueueStats};
+use stimul_actors::rules::routing::{Item, ItemKind};
+
+use crate::db::{Backend, Db, Sql};
+
+pub const ITEM_COLUMNS: &str = "id, kind, subject_id, participant_id, store_id, region_id, summary, created_at, assigned_to, lease_expires_at";
+
+pub fn item_from_row(row: &AnyRow) -> Result<ItemView, sqlx::Error> {
+    let kind: String = row.try_get(1)?;
+    let summary: String = row.try_get(6)?;
+    Ok(ItemView {
+        id: row.try_get(0)?,
+        kind: kind
+            .parse()
+            .map_err(|e: stimul_actors::rules::routing::UnknownItemKind| {
+                sqlx::Error::Decode(e.to_string().into())
+            })?,
+        subject_id: row.try_get(2)?,
+        participant_id: row.try_get(3)?,
+        store_id: row.try_get(4)?,
+        region_id: row.try_get(5)?,
+        summary: serde_json::from_str(&summary).unwrap_or(serde_json::Value::Null),
+        created_at: row.try_get(7)?,
+        assigned_to: row.try_get(8)?,
+        lease_expires_at: row.try_get(9)?,
+    })
+}
+
+pub struct SqlModeration {
+    pub db: Db,
+}
+
+impl SqlModeration {
+    fn skip_locked(&self) -> &'static str {
+        match self.db.backend {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            // SQLite: the write transaction already holds the only write lock.
+            Backend::Sqlite => "",
+        }
+    }
+
+    async fn requeue(&self, sql_filter: &str, bind: i64) -> Result<Vec<ItemView>, sqlx::Error> {
+        let mut tx = self.db.begin().await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ITEM_COLUMNS} FROM moderation_items WHERE status = 'assigned' AND {sql_filter} ORDER BY id{}",
+            self.skip_locked()
+        )))
+        .bind(bind)
+        .fetch_all(&mut *tx)
+        .await?;
+        let items: Vec<ItemView> = rows.iter().map(item_from_row).collect::<Result<_, _>>()?;
+        if !items.is_empty() {
+            let mut update = Sql::new(
+                "UPDATE moderation_items SET status = 'queued', assigned_to = NULL, assigned_at = NULL, lease_expires_at = NULL WHERE status = 'assigned' AND id IN ",
+            );
+            update.bind_list(items.iter().map(|i| i.id));
+            update.query().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(items)
+    }
+}
+
+#[async_trait]
+impl ModerationStore for SqlModeration {
+    async fn claim(
+        &self,
+        program_id: i64,
+        limit: i64,
+        now: i64,
+        lease_until: i64,
+        assign: &Assign,
+    ) -> Result<Vec<(ItemView, i64)>, String> {
+        let attempt = async {
+            let mut tx = self.db.begin().await?;
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT id, kind, region_id, priority_at FROM moderation_items WHERE program_id = $1 AND status = 'queued'
+                 ORDER BY priority_at, id LIMIT $2{}",
+                self.skip_locked()
+            )))
+            .bind(program_id)
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut candidates = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let kind: String = row.try_get(1)?;
+                let Ok(kind) = kind.parse::<ItemKind>() else {
+                    continue;
+                };
+                // The stored priority already includes the kind's boost.
+                candidates.push(Item {
+                    id: row.try_get(0)?,
+                    kind,
+                    region_id: row.try_get(2)?,
+                    created_at_ms: row.try_get(3)?,
+                });
+            }
+            let mut claimed = Vec::new();
+            for (item_id, moderator_id) in assign(&candidates) {
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE moderation_items SET status = 'assigned', assigned_to = $1, assigned_at = $2, lease_expires_at = $3,
+                            assignments = assignments + 1
+                     WHERE id = $4 AND status = 'queued' RETURNING {ITEM_COLUMNS}"
+                )))
+                .bind(moderator_id)
+                .bind(now)
+                .bind(lease_until)
+                .bind(item_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some(row) = row {
+                    claimed.push((item_from_row(&row)?, moderator_id));
+                }
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(claimed)
+        };
+        attempt.await.map_err(|e| e.to_string())
+    }
+
+    async fn held(&self, moderator_id: i64) -> Result<Vec<ItemView>, String> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ITEM_COLUMNS} FROM moderation_items WHERE assigned_to = $1 AND status = 'assigned' ORDER BY priority_at, id")))
+            .bind(moderator_id)
+            .fetch_all(&self.db.pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        rows.iter()
+            .map(item_from_row)
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.to_string())
+    }
+
+    async fn release(&self, moderator_id: i64) -> Result<Vec<ItemView>, String> {
+        self.requeue("assigned_to = $1", moderator_id)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn expire_leases(&self, now: i64) -> Result<Vec<ItemView>, String> {
+        self.requeue("lease_expires_at <= $1", now)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn stats(&self, program_id: i64, now: i64) -> Result<QueueStats, String> {
+        let attempt = async {
+            let mut stats = QueueStats {
+                program_id,
+                ..QueueStats::default()
+            };
+            let counts = sqlx::query("SELECT kind, status, COUNT(*), MIN(created_at) FROM moderation_items WHERE program_id = $1 AND status IN ('queued', 'assigned') GROUP BY kind, status")
+                .bind(program_id)
+                .fetch_all(&self.db.pool)
+                .await?;
+            let mut oldest = None;
+            for row in counts {
+                let kind: String = row.try_get(0)?;
+                let status: String = row.try_get(1)?;
+                let count: i64 = row.try_get(2)?;
+                let first: Option<i64> = row.try_get(3)?;
+                if status == "queued" {
+                    stats.queued.insert(kind, count);
+                    oldest = oldest.min(first).or(first);
+                } else {
+                    stats.assigned += count;
+                }
+            }
+            stats.oldest_queued_ms = oldest.map_or(0, |first| (now - first).max(0));
+            let hour_ago = now - 3_600_000;
+            let per_moderator = sqlx::query("SELECT decided_by, COUNT(*) FROM moderation_items WHERE program_id = $1 AND decided_at >= $2 AND decided_by IS NOT NULL GROUP BY decided_by")
+                .bind(program_id)
+                .bind(hour_ago)
+                .fetch_all(&self.db.pool)
+                .await?;
+            for row in per_moderator {
+                let moderator: i64 = row.try_get(0)?;
+                stats
+                    .decisions_last_hour
+                    .insert(moderator.to_string(), row.try_get(1)?);
+            }
+            let mut durations: Vec<i64> = sqlx::query_scalar("SELECT decided_at - created_at FROM moderation_items WHERE program_id = $1 AND decided_at >= $2 ORDER BY decided_at DESC LIMIT 10000")
+                .bind(program_id)
+                .bind(hour_ago)
+                .fetch_all(&self.db.pool)
+                .await?;
+            durations.sort_unstable();
+            stats.time_to_decision_p50_ms = percentile(&durations, 50);
+            stats.time_to_decision_p95_ms = percentile(&durations, 95);
+            Ok::<_, sqlx::Error>(stats)
+        };
+        attempt.await.map_err(|e| e.to_string())
+    }
+}
+
+/// The `p`-th percentile of sorted values (nearest rank); 0 for none.
+pub fn percentile(sorted: &[i64], p: usize) -> i64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = (p * sorted.len()).div_ceil(100).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let values: Vec<i64> = (1..=100).collect();
+        assert_eq!(percentile(&values, 50), 50);
+        assert_eq!(percentile(&values, 95), 95);
+        assert_eq!(percentile(&[7], 95), 7);
+        assert_eq!(percentile(&[], 50), 0);
+    }
+}
