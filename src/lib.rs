@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod moderation;
 pub mod org;
 pub mod outbox;
+pub mod photos;
 pub mod ratelimit;
 pub mod startup;
 pub mod state;

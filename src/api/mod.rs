@@ -178,6 +178,7 @@ api! {
     moderation::list_items,
     moderation::get_stats,
     moderation::list_reasons,
+    crate::photos::get_photo,
 }
 
 struct BearerAuth;

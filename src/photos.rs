@@ -1,0 +1,259 @@
+//! Photos participants upload (receipts, shelf photos): checked by content (JPEG, PNG
+//! or WebP magic bytes, not the name or header the client claims), size-limited, and
+//! stored content-addressed under `<data_dir>/photos/ab/cd/<sha256>`, so the same photo
+//! uploaded twice is stored once and a duplicate receipt photo is recognisable.
+//!
+//! Several nodes need `data_dir/photos` on shared storage (a network volume).
+
+use std::path::{Path, PathBuf};
+
+use actix_multipart::Multipart;
+use actix_web::{HttpResponse, get, web};
+use futures_util::StreamExt;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::access::{Permission, Section};
+use crate::auth::{Caller, Principal};
+use crate::db::Tx;
+use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
+use crate::org::people;
+use crate::state::AppState;
+
+/// Largest photo accepted: a phone camera's JPEG is 2-6 MB.
+pub const MAX_PHOTO_BYTES: usize = 10 * 1024 * 1024;
+/// Photos per upload.
+pub const MAX_PHOTOS: usize = 10;
+/// Largest text field of a multipart form.
+const MAX_FIELD_BYTES: usize = 64 * 1024;
+
+/// A stored photo.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct PhotoRef {
+    /// SHA-256 of the content, hex; fetch with `GET /api/v1/photos/{sha256}`.
+    pub sha256: String,
+    pub content_type: String,
+    pub size: i64,
+}
+
+/// The image type of `bytes` by its magic numbers.
+pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
+}
+
+fn path_of(data_dir: &Path, sha256: &str) -> PathBuf {
+    data_dir
+        .join("photos")
+        .join(&sha256[0..2])
+        .join(&sha256[2..4])
+        .join(sha256)
+}
+
+/// Checks and stores one photo; records it in the caller's transaction.
+pub async fn store(
+    tx: &mut Tx,
+    data_dir: &Path,
+    program_id: i64,
+    uploaded_by: i64,
+    bytes: &[u8],
+    now_ms: i64,
+) -> ApiResult<PhotoRef> {
+    if bytes.len() > MAX_PHOTO_BYTES {
+        return Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("a photo is at most {} MB", MAX_PHOTO_BYTES / 1024 / 1024),
+        ));
+    }
+    let content_type =
+        sniff(bytes).ok_or_else(|| ApiError::field("photos", "not a JPEG, PNG or WebP image"))?;
+    let sha256 = hex::encode(Sha256::digest(bytes));
+    let path = path_of(data_dir, &sha256);
+    if tokio::fs::metadata(&path).await.is_err() {
+        let parent = path
+            .parent()
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("photo path has no parent")))?;
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(ApiError::internal)?;
+        // Write aside, then rename: a reader never sees half a photo.
+        let partial = path.with_extension(format!("part-{}", uuid::Uuid::new_v4().simple()));
+        tokio::fs::write(&partial, bytes)
+            .await
+            .map_err(ApiError::internal)?;
+        tokio::fs::rename(&partial, &path)
+            .await
+            .map_err(ApiError::internal)?;
+    }
+    sqlx::query(
+        "INSERT INTO photos (sha256, program_id, content_type, size, uploaded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (sha256) DO NOTHING",
+    )
+    .bind(&sha256)
+    .bind(program_id)
+    .bind(content_type)
+    .bind(bytes.len() as i64)
+    .bind(uploaded_by)
+    .bind(now_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(PhotoRef {
+        sha256,
+        content_type: content_type.into(),
+        size: bytes.len() as i64,
+    })
+}
+
+/// A multipart form: its text fields and the bytes of its `photos` parts.
+#[derive(Debug, Default)]
+pub struct Upload {
+    pub fields: Vec<(String, String)>,
+    pub photos: Vec<Vec<u8>>,
+}
+
+impl Upload {
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Reads a multipart form with bounded memory: at most [`MAX_PHOTOS`] photos of at most
+/// [`MAX_PHOTO_BYTES`] each, in parts named `photos` (or `photo`), and small text
+/// fields (a JSON part named `data`, or plain fields).
+pub async fn read_upload(mut form: Multipart) -> ApiResult<Upload> {
+    let mut upload = Upload::default();
+    while let Some(part) = form.next().await {
+        let mut part = part.map_err(|e| {
+            ApiError::new(
+                ErrorCode::InvalidParameter,
+                format!("the upload is not a valid multipart form: {e}"),
+            )
+        })?;
+        let name = part
+            .content_disposition()
+            .and_then(|d| d.get_name())
+            .unwrap_or_default()
+            .to_string();
+        let is_photo = matches!(name.as_str(), "photos" | "photo");
+        let limit = if is_photo {
+            MAX_PHOTO_BYTES
+        } else {
+            MAX_FIELD_BYTES
+        };
+        if is_photo && upload.photos.len() >= MAX_PHOTOS {
+            return Err(ApiError::field(
+                "photos",
+                format!("at most {MAX_PHOTOS} photos"),
+            ));
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = part.next().await {
+            let chunk = chunk.map_err(|e| {
+                ApiError::new(
+                    ErrorCode::InvalidParameter,
+                    format!("the upload broke off: {e}"),
+                )
+            })?;
+            if bytes.len() + chunk.len() > limit {
+                return Err(ApiError::new(
+                    ErrorCode::PayloadTooLarge,
+                    format!("the part {name:?} is larger than {limit} bytes"),
+                ));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        if is_photo {
+            upload.photos.push(bytes);
+        } else {
+            let text =
+                String::from_utf8(bytes).map_err(|_| ApiError::field(&name, "not UTF-8 text"))?;
+            upload.fields.push((name, text));
+        }
+    }
+    Ok(upload)
+}
+
+/// Whether `principal` may see a photo uploaded by `uploader`: their own, anything a
+/// moderator checks, or a participant's in the viewer's scope.
+async fn may_see(state: &AppState, principal: &Principal, uploader: i64) -> ApiResult<bool> {
+    if principal.id() == uploader
+        || principal
+            .access
+            .has_permission_anywhere(Permission::view(Section::Moderation))
+    {
+        return Ok(true);
+    }
+    let person = people::get(&state.db.pool, principal.program_id(), uploader).await?;
+    Ok(principal
+        .access
+        .allows(Permission::view(Section::Participants), &person.target()))
+}
+
+/// A stored photo, for whoever may see it.
+#[utoipa::path(
+    operation_id = "getPhoto", tag = "photos", security(("bearer" = [])), params(("sha256" = String, Path)),
+    responses((status = 200, content_type = "image/jpeg", description = "The photo"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+#[get("/api/v1/photos/{sha256}")]
+pub async fn get_photo(
+    state: web::Data<AppState>,
+    caller: Caller,
+    sha256: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let sha256 = sha256.into_inner();
+    if sha256.len() != 64
+        || !sha256
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    {
+        return Err(ApiError::not_found("photo"));
+    }
+    let row: Option<(String, i64, i64)> = sqlx::query_as(
+        "SELECT content_type, uploaded_by, program_id FROM photos WHERE sha256 = $1",
+    )
+    .bind(&sha256)
+    .fetch_optional(&state.db.pool)
+    .await?;
+    let (content_type, uploader, _) = row
+        .filter(|r| r.2 == caller.program_id())
+        .ok_or_else(|| ApiError::not_found("photo"))?;
+    if !may_see(&state, &caller, uploader).await? {
+        return Err(ApiError::forbidden("you may not see this photo"));
+    }
+    let bytes = tokio::fs::read(path_of(&state.settings.data_dir, &sha256))
+        .await
+        .map_err(|e| {
+            ApiError::new(ErrorCode::NotFound, "the photo file is missing").with_source(e)
+        })?;
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        // Content-addressed: it never changes.
+        .insert_header(("Cache-Control", "private, max-age=31536000, immutable"))
+        .body(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sniff;
+
+    #[test]
+    fn sniffs_by_content() {
+        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0]), Some("image/jpeg"));
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
+        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(sniff(b"GIF89a"), None);
+        assert_eq!(sniff(b"<svg xmlns=...>"), None);
+        assert_eq!(sniff(b""), None);
+    }
+}
