@@ -29,4 +29,5 @@ pub mod ratelimit;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod web;
 pub mod ws;

@@ -80,6 +80,10 @@ pub fn query_config() -> web::QueryConfig {
 
 /// Everything that matched no route.
 pub async fn not_found(request: HttpRequest) -> Result<HttpResponse, ApiError> {
+    // Browsers get the web UI's files; the API gets a problem.
+    if request.method() == actix_web::http::Method::GET && !request.path().starts_with("/api/") {
+        return Ok(crate::web::asset(request).await);
+    }
     Err(ApiError::new(
         ErrorCode::NotFound,
         format!("no such endpoint: {} {}", request.method(), request.path()),

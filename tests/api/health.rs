@@ -41,3 +41,42 @@ async fn unknown_routes_are_problems() {
     .await;
     assert_eq!(page["status"], 429);
 }
+
+#[actix_web::test]
+async fn the_web_ui_is_served_from_the_binary() {
+    let app = spawn_app().await;
+    let page = app.get("/", None).await;
+    assert_eq!(
+        page.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(
+        page.text()
+            .await
+            .unwrap_or_default()
+            .contains("<title>Stimul")
+    );
+    // Client-side routes get the page too; missing files and API paths do not.
+    assert!(
+        app.get("/moderation/queue", None)
+            .await
+            .text()
+            .await
+            .unwrap_or_default()
+            .contains("<title>Stimul")
+    );
+    expect_problem(
+        app.get("/missing.js", None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    expect_problem(
+        app.get("/api/v1/nothing", None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}
