@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, expect_problem, expect_status, spawn_app};
+use crate::helpers::{expect_problem, expect_status, spawn_app};
 
 fn ids(page: &Value) -> Vec<i64> {
     page["items"]
@@ -13,50 +13,6 @@ fn ids(page: &Value) -> Vec<i64> {
         .flatten()
         .filter_map(|item| item["id"].as_i64())
         .collect()
-}
-
-async fn role_id(app: &TestApp, admin: &str, name: &str) -> i64 {
-    let roles = expect_status(app.get("/api/v1/roles", Some(admin)).await, StatusCode::OK).await;
-    roles
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|r| r["name"] == name)
-        .and_then(|r| r["id"].as_i64())
-        .expect("role exists")
-}
-
-/// Creates a staff account with one role over one scope and logs it in.
-async fn staff_with_role(
-    app: &TestApp,
-    admin: &str,
-    login: &str,
-    extra: Value,
-    role: &str,
-    scope: Value,
-) -> (i64, String) {
-    let mut body = json!({ "login": login, "password": "staff password", "name": login });
-    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
-        body.extend(extra.clone());
-    }
-    let user = expect_status(
-        app.post("/api/v1/users", Some(admin), &body).await,
-        StatusCode::CREATED,
-    )
-    .await;
-    let id = user["id"].as_i64().expect("id");
-    let role_id = role_id(app, admin, role).await;
-    expect_status(
-        app.post(
-            &format!("/api/v1/users/{id}/roles"),
-            Some(admin),
-            &json!({ "role_id": role_id, "scope": scope }),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
-    (id, app.login(login, "staff password").await)
 }
 
 #[actix_web::test]
@@ -340,15 +296,15 @@ async fn partner_sees_only_its_participants() {
         StatusCode::CREATED,
     )
     .await;
-    let (_, token) = staff_with_role(
-        &app,
-        &admin,
-        "partneruser",
-        json!({ "partner_id": partner_id }),
-        "partner",
-        json!({ "kind": "partner", "id": partner_id }),
-    )
-    .await;
+    let (_, token) = app
+        .staff_with_role(
+            &admin,
+            "partneruser",
+            json!({ "partner_id": partner_id }),
+            "partner",
+            json!({ "kind": "partner", "id": partner_id }),
+        )
+        .await;
 
     let people = expect_status(
         app.get("/api/v1/participants", Some(&token)).await,
@@ -394,15 +350,15 @@ async fn manufacturer_sees_no_people_or_stores() {
     )
     .await;
     let brand_id = brands[0]["id"].as_i64().expect("demo brand");
-    let (_, token) = staff_with_role(
-        &app,
-        &admin,
-        "branduser",
-        json!({ "brand_id": brand_id }),
-        "manufacturer",
-        json!({ "kind": "brand", "id": brand_id }),
-    )
-    .await;
+    let (_, token) = app
+        .staff_with_role(
+            &admin,
+            "branduser",
+            json!({ "brand_id": brand_id }),
+            "manufacturer",
+            json!({ "kind": "brand", "id": brand_id }),
+        )
+        .await;
     expect_problem(
         app.get("/api/v1/stores", Some(&token)).await,
         StatusCode::FORBIDDEN,
@@ -471,7 +427,9 @@ async fn moderator_approves_but_does_not_administer() {
         "forbidden",
     )
     .await;
-    let admin_role = role_id(&app, &app.login("admin", "demo").await, "admin").await;
+    let admin_role = app
+        .role_id(&app.login("admin", "demo").await, "admin")
+        .await;
     let me = app.user_id("moderator").await;
     let escalate = app
         .post(
@@ -531,7 +489,7 @@ async fn admin_is_confined_to_its_program() {
         "not_found",
     )
     .await;
-    let admin_role = role_id(&app, &rival, "admin").await;
+    let admin_role = app.role_id(&rival, "admin").await;
     let rival_id = app.user_id("rivaladmin").await;
     let cross = app
         .post(
@@ -581,15 +539,15 @@ async fn custom_role_works_within_its_scope() {
         .find(|r| r["name"] == "Saint Petersburg")
         .and_then(|r| r["id"].as_i64())
         .expect("region");
-    let (auditor_id, auditor) = staff_with_role(
-        &app,
-        &admin,
-        "auditor1",
-        json!({}),
-        "auditor",
-        json!({ "kind": "region", "id": spb }),
-    )
-    .await;
+    let (auditor_id, auditor) = app
+        .staff_with_role(
+            &admin,
+            "auditor1",
+            json!({}),
+            "auditor",
+            json!({ "kind": "region", "id": spb }),
+        )
+        .await;
 
     let stores = expect_status(
         app.get("/api/v1/stores", Some(&auditor)).await,
@@ -643,7 +601,7 @@ async fn custom_role_works_within_its_scope() {
         "forbidden",
     )
     .await;
-    let builtin = crate::access::role_id(&app, &admin, "seller").await;
+    let builtin = app.role_id(&admin, "seller").await;
     expect_problem(
         app.patch(
             &format!("/api/v1/roles/{builtin}"),

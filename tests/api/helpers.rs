@@ -407,3 +407,72 @@ impl TestApp {
             .expect("websocket accepted")
     }
 }
+
+impl TestApp {
+    /// The id of a role of the program by name.
+    pub async fn role_id(&self, admin: &str, name: &str) -> i64 {
+        let roles =
+            expect_status(self.get("/api/v1/roles", Some(admin)).await, StatusCode::OK).await;
+        roles
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["name"] == name)
+            .and_then(|r| r["id"].as_i64())
+            .expect("role exists")
+    }
+
+    /// Creates a staff account (with `extra` fields such as `partner_id`), gives it one
+    /// role over one scope, and logs it in: returns its id and token.
+    pub async fn staff_with_role(
+        &self,
+        admin: &str,
+        login: &str,
+        extra: Value,
+        role: &str,
+        scope: Value,
+    ) -> (i64, String) {
+        let mut body = json!({ "login": login, "password": "staff password", "name": login });
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        let user = expect_status(
+            self.post("/api/v1/users", Some(admin), &body).await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let id = user["id"].as_i64().expect("id");
+        let role_id = self.role_id(admin, role).await;
+        expect_status(
+            self.post(
+                &format!("/api/v1/users/{id}/roles"),
+                Some(admin),
+                &json!({ "role_id": role_id, "scope": scope }),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        (id, self.login(login, "staff password").await)
+    }
+
+    /// Another moderator of the whole default program.
+    pub async fn moderator(&self, admin: &str, login: &str) -> String {
+        let program = expect_status(
+            self.get("/api/v1/program", Some(admin)).await,
+            StatusCode::OK,
+        )
+        .await["id"]
+            .as_i64()
+            .expect("program");
+        self.staff_with_role(
+            admin,
+            login,
+            json!({}),
+            "moderator",
+            json!({ "kind": "program", "id": program }),
+        )
+        .await
+        .1
+    }
+}

@@ -38,47 +38,6 @@ async fn moderator_socket(app: &TestApp, token: &str, capacity: u32) -> (WsClien
     (ws, held)
 }
 
-/// A second moderator account with the built-in moderator role.
-async fn second_moderator(app: &TestApp, admin: &str, login: &str) -> String {
-    let user = expect_status(
-        app.post(
-            "/api/v1/users",
-            Some(admin),
-            &json!({ "login": login, "password": "moderator password", "name": login }),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
-    let roles = expect_status(app.get("/api/v1/roles", Some(admin)).await, StatusCode::OK).await;
-    let role = roles
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|r| r["name"] == "moderator")
-        .and_then(|r| r["id"].as_i64())
-        .expect("moderator role");
-    let program = expect_status(
-        app.get("/api/v1/program", Some(admin)).await,
-        StatusCode::OK,
-    )
-    .await["id"]
-        .as_i64()
-        .expect("program");
-    let id = user["id"].as_i64().expect("id");
-    expect_status(
-        app.post(
-            &format!("/api/v1/users/{id}/roles"),
-            Some(admin),
-            &json!({ "role_id": role, "scope": { "kind": "program", "id": program } }),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
-    app.login(login, "moderator password").await
-}
-
 #[actix_web::test]
 async fn a_registration_reaches_a_moderator_live_and_the_decision_applies() {
     let app = spawn_app().await;
@@ -149,8 +108,8 @@ async fn three_moderators_decide_five_hundred_items_exactly_once() {
     let admin = app.login("admin", "demo").await;
     let tokens = [
         app.login("moderator", "demo").await,
-        second_moderator(&app, &admin, "moderator2").await,
-        second_moderator(&app, &admin, "moderator3").await,
+        app.moderator(&admin, "moderator2").await,
+        app.moderator(&admin, "moderator3").await,
     ];
     let mut sockets = Vec::new();
     for token in &tokens {
@@ -235,7 +194,7 @@ async fn a_moderator_who_leaves_gives_the_items_back_and_expired_leases_requeue(
     }
     drop(ws);
 
-    let second = second_moderator(&app, &admin, "moderator2").await;
+    let second = app.moderator(&admin, "moderator2").await;
     let (mut ws2, snapshot) = moderator_socket(&app, &second, 10).await;
     let mut got: HashSet<i64> = snapshot.iter().filter_map(|i| i["id"].as_i64()).collect();
     while got.len() < 5 {
@@ -269,7 +228,7 @@ async fn only_the_holder_decides_and_only_once() {
     app.load_demo().await;
     let admin = app.login("admin", "demo").await;
     let holder = app.login("moderator", "demo").await;
-    let other = second_moderator(&app, &admin, "moderator2").await;
+    let other = app.moderator(&admin, "moderator2").await;
     register(&app, 1, 3000).await;
     // The HTTP fallback: take the next item without a socket.
     let taken = expect_status(
