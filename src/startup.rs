@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use tracing_actix_web::{RequestId, TracingLogger};
 
 use stimul_actors::bus::{EventBus, LocalBus};
-use stimul_actors::live::Live;
+use stimul_actors::live::{Live, Stores};
 
 use crate::api;
 use crate::bus::RedisBus;
@@ -137,6 +137,7 @@ impl Application {
     /// requests, stops background work and closes the database.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         self.server.await?;
+        self.state.live.shutdown();
         let _ = self.shutdown.send(true);
         for task in self.background {
             let _ = tokio::time::timeout(SHUTDOWN_GRACE, task).await;
@@ -162,16 +163,18 @@ fn start_live(
     redis: Option<redis::Client>,
     redis_prefix: &str,
 ) -> Arc<Live> {
-    let ledger = SqlLedger::new(db.clone(), clock.clone());
-    let moderation = Arc::new(crate::moderation::SqlModeration { db: db.clone() });
+    let stores = Stores {
+        live: SqlLedger::new(db.clone(), clock.clone()),
+        moderation: Arc::new(crate::moderation::SqlModeration { db: db.clone() }),
+        leaderboards: Arc::new(crate::ledger::leaderboards::SqlLeaderboards { db: db.clone() }),
+    };
     let node = uuid::Uuid::new_v4().simple().to_string();
     let now = clock.clone();
     let live_clock: stimul_actors::live::Clock = Arc::new(move || now.now_ms());
     let bus_node = node.clone();
     let prefix = redis_prefix.to_string();
     let (live, _committer) = Live::start(
-        ledger,
-        moderation,
+        stores,
         node,
         live_clock,
         actor_threads(),

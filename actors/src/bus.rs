@@ -22,6 +22,8 @@ pub struct LedgerFact {
     /// Income credited to `participant_id`.
     pub earned: Points,
     pub completed_tasks: i64,
+    /// The campaign whose leaderboards count `earned`.
+    pub campaign_id: Option<i64>,
     /// Pending (held) rather than final.
     pub pending: bool,
     pub participants: Vec<ParticipantBalance>,
@@ -38,6 +40,7 @@ impl LedgerFact {
             created_at: committed.created_at,
             earned: committed.earned,
             completed_tasks: request.completed_tasks,
+            campaign_id: request.campaign_id,
             pending: request.status == crate::ledger::TransactionStatus::Pending,
             participants: committed.participants.clone(),
         }

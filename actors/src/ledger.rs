@@ -128,10 +128,23 @@ impl Movement {
         }
     }
 
-    /// Whether this movement is income credited to a participant's available points.
-    pub fn is_income_to_participant(&self) -> bool {
-        matches!(self.to, AccountKey::Participant(_))
+    /// How this movement changes what `participant` *earned* in the sense of store
+    /// progress and leaderboards: income for work counts up, corrections and expiry of
+    /// their points count down (reversed or expired points leave the board); owner
+    /// shares, bonuses by adjustment, holds and spending do not count.
+    pub fn earned_effect(&self, participant: i64) -> i64 {
+        let amount = self.amount.hundredths();
+        if self.to == AccountKey::Participant(participant)
             && matches!(self.purpose, Purpose::Earning | Purpose::Release)
+        {
+            amount
+        } else if self.from == AccountKey::Participant(participant)
+            && matches!(self.purpose, Purpose::Adjustment | Purpose::Expiry)
+        {
+            -amount
+        } else {
+            0
+        }
     }
 }
 
@@ -173,6 +186,8 @@ pub struct TransactionRequest {
     pub movements: Vec<Movement>,
     /// Tasks completed by the participant with this transaction (for levels).
     pub completed_tasks: i64,
+    /// The campaign the points belong to (its leaderboards count them).
+    pub campaign_id: Option<i64>,
 }
 
 /// A participant's balances after a commit, and what the commit changed.

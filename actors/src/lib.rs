@@ -11,12 +11,14 @@
 //! | [`ledger`] | what a ledger transaction is, and the group committer that batches them |
 //! | [`participant`] | `ParticipantActor`: a participant's balances, level and pushes |
 //! | [`store`] | `StoreActor`: a store's live progress |
+//! | [`campaign`] | `CampaignActor`: a campaign's live leaderboards |
 //! | [`hub`] | the per-node topic hub: subscriptions, sequence numbers, bounded fan-out |
 //! | [`bus`] | events between nodes |
 //! | [`moderation`] | `ModerationActor`: the live moderation queue, routing and leases |
 //! | [`live`] | the core of one node: registries, dispatch, typed entry points |
 
 pub mod bus;
+pub mod campaign;
 pub mod hub;
 pub mod ledger;
 pub mod live;

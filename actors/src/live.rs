@@ -13,6 +13,7 @@ use dashmap::DashMap;
 use serde::Serialize;
 
 use crate::bus::{BusEvent, Dispatch, EventBus, LedgerFact};
+use crate::campaign::{BoardView, CampaignActor, CampaignInfo, Earned, GetBoard, LeaderboardStore};
 use crate::hub::TopicHub;
 use crate::ledger::{AccountKey, CommitListener, GroupCommitter, LedgerStore, ParticipantBalance};
 use crate::moderation::{DEFAULT_LEASE, ModerationActor, ModerationStore, Route, Settled};
@@ -103,6 +104,13 @@ pub trait LiveStore: LedgerStore {
 
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
+/// The storage the live core reads and writes through.
+pub struct Stores {
+    pub live: Arc<dyn LiveStore>,
+    pub moderation: Arc<dyn ModerationStore>,
+    pub leaderboards: Arc<dyn LeaderboardStore>,
+}
+
 pub struct Live {
     pub store: Arc<dyn LiveStore>,
     /// The moderation queue of this node.
@@ -115,6 +123,8 @@ pub struct Live {
     clock: Clock,
     participants: DashMap<i64, (Addr<ParticipantActor>, i64)>,
     stores: DashMap<i64, Addr<StoreActor>>,
+    campaigns: DashMap<i64, Addr<CampaignActor>>,
+    leaderboards: Arc<dyn LeaderboardStore>,
     arbiters: Vec<ArbiterHandle>,
 }
 
@@ -133,13 +143,17 @@ impl Live {
     /// every event it delivers to this node. Spawns the committer on the current tokio
     /// runtime and `arbiters` threads for the actors.
     pub fn start(
-        store: Arc<dyn LiveStore>,
-        moderation_store: Arc<dyn ModerationStore>,
+        stores: Stores,
         node: String,
         clock: Clock,
         arbiters: usize,
         make_bus: impl FnOnce(Dispatch) -> Arc<dyn EventBus>,
     ) -> (Arc<Live>, tokio::task::JoinHandle<()>) {
+        let Stores {
+            live: store,
+            moderation: moderation_store,
+            leaderboards,
+        } = stores;
         let mut committer_task = None;
         let live = Arc::new_cyclic(|weak: &Weak<Live>| {
             let target = weak.clone();
@@ -179,6 +193,8 @@ impl Live {
                 clock,
                 participants: DashMap::new(),
                 stores: DashMap::new(),
+                campaigns: DashMap::new(),
+                leaderboards,
                 arbiters,
             }
         });
@@ -306,6 +322,17 @@ impl Live {
                         completed_tasks: fact.completed_tasks,
                     });
                 }
+                if let (Some(campaign_id), Some(participant_id)) =
+                    (fact.campaign_id, fact.participant_id)
+                    && fact.earned != Points::ZERO
+                    && let Some(addr) = self.campaigns.get(&campaign_id)
+                {
+                    addr.do_send(Earned {
+                        participant_id,
+                        delta: fact.earned.hundredths(),
+                        at: fact.created_at,
+                    });
+                }
             }
             BusEvent::ProgramChanged { program_id } => {
                 for entry in self.participants.iter() {
@@ -412,6 +439,88 @@ impl Live {
             .send(GetProgress)
             .await
             .map_err(|_| LiveError::Gone)
+    }
+
+    /// The live actor of a campaign, started (and its boards loaded) if needed.
+    pub async fn campaign(
+        self: &Arc<Self>,
+        campaign_id: i64,
+    ) -> Result<Addr<CampaignActor>, LiveError> {
+        if let Some(addr) = self.campaigns.get(&campaign_id)
+            && addr.connected()
+        {
+            return Ok(addr.clone());
+        }
+        let info = self
+            .leaderboards
+            .campaign(campaign_id)
+            .await
+            .map_err(LiveError::Storage)?
+            .ok_or(LiveError::NotFound)?;
+        let loaded = CampaignActor::load(self.leaderboards.as_ref(), &info, self.now_ms())
+            .await
+            .map_err(LiveError::Storage)?;
+        let mut entry = self
+            .campaigns
+            .entry(campaign_id)
+            .or_insert_with(|| self.start_campaign(info.clone(), loaded));
+        if !entry.connected() {
+            let loaded = CampaignActor::load(self.leaderboards.as_ref(), &info, self.now_ms())
+                .await
+                .map_err(LiveError::Storage)?;
+            *entry = self.start_campaign(info, loaded);
+        }
+        Ok(entry.clone())
+    }
+
+    fn start_campaign(
+        self: &Arc<Self>,
+        info: CampaignInfo,
+        loaded: Vec<(
+            crate::rules::windows::Window,
+            crate::rules::windows::WindowBucket,
+            Vec<crate::campaign::ScoreRow>,
+        )>,
+    ) -> Addr<CampaignActor> {
+        let (store, hub, clock, live) = (
+            self.leaderboards.clone(),
+            self.hub.clone(),
+            self.clock.clone(),
+            Arc::downgrade(self),
+        );
+        let campaign_id = info.campaign_id;
+        CampaignActor::start_in_arbiter(self.arbiter_for(campaign_id), move |ctx| {
+            let me = ctx.address();
+            CampaignActor::new(info, store, hub, clock)
+                .with_scores(loaded)
+                .on_stop(move || {
+                    if let Some(live) = live.upgrade() {
+                        live.campaigns
+                            .remove_if(&campaign_id, |_, addr| *addr == me);
+                    }
+                })
+        })
+    }
+
+    /// A leaderboard of a campaign.
+    pub async fn leaderboard(
+        self: &Arc<Self>,
+        campaign_id: i64,
+        request: GetBoard,
+    ) -> Result<BoardView, LiveError> {
+        self.campaign(campaign_id)
+            .await?
+            .send(request)
+            .await
+            .map_err(|_| LiveError::Gone)
+    }
+
+    /// Stops every actor thread of this node (after the HTTP server has drained): the
+    /// actors stop with them and nothing keeps polling the database.
+    pub fn shutdown(&self) {
+        for arbiter in &self.arbiters {
+            arbiter.stop();
+        }
     }
 
     /// Live actors on this node (for metrics).

@@ -21,6 +21,9 @@ use crate::rules::levels::{Level, LevelScale};
 use crate::rules::points::{Percent, Points};
 use crate::rules::routing::{Item, ItemKind};
 
+/// The time of every commit: the tests' fixed clock.
+pub const NOW: i64 = 1_700_000_000_000;
+
 /// A moderation item in memory: (view, status).
 type QueueEntry = (ItemView, &'static str);
 
@@ -123,7 +126,7 @@ impl MemoryStore {
             return Ok(Committed {
                 transaction_id: *id,
                 replayed: true,
-                created_at: 0,
+                created_at: NOW,
                 participants: vec![balance(state, user, progress, 0, 0)],
                 earned: Points::ZERO,
             });
@@ -231,17 +234,13 @@ impl MemoryStore {
                 delta(AccountKey::Pending(user)),
             ));
         }
-        let earned = movements
-            .iter()
-            .filter(|m| {
-                m.is_income_to_participant() && m.to.participant() == request.participant_id
-            })
-            .map(|m| m.amount.hundredths())
-            .sum();
+        let earned = request
+            .participant_id
+            .map_or(0, |p| movements.iter().map(|m| m.earned_effect(p)).sum());
         Ok(Committed {
             transaction_id: id,
             replayed: false,
-            created_at: 0,
+            created_at: NOW,
             participants,
             earned: Points::from_hundredths(earned),
         })
@@ -480,5 +479,48 @@ impl ModerationStore for MemoryStore {
             program_id,
             ..QueueStats::default()
         })
+    }
+}
+
+/// Campaign 1 runs over all of time; its participants are named after their id.
+#[async_trait]
+impl crate::campaign::LeaderboardStore for MemoryStore {
+    async fn campaign(
+        &self,
+        campaign_id: i64,
+    ) -> Result<Option<crate::campaign::CampaignInfo>, String> {
+        Ok(Some(crate::campaign::CampaignInfo {
+            campaign_id,
+            program_id: 1,
+            timezone: self.rules.timezone,
+            starts_at: 0,
+            ends_at: i64::MAX / 4,
+            ranking: crate::campaign::Ranking::Points,
+        }))
+    }
+
+    async fn scores(
+        &self,
+        _campaign_id: i64,
+        _since: i64,
+        _until: i64,
+    ) -> Result<Vec<crate::campaign::ScoreRow>, String> {
+        Ok(Vec::new())
+    }
+
+    async fn participant(
+        &self,
+        _campaign_id: i64,
+        participant_id: i64,
+    ) -> Result<Option<crate::campaign::ScoreRow>, String> {
+        Ok(Some(crate::campaign::ScoreRow {
+            participant_id,
+            name: format!("P{participant_id}"),
+            store_id: self.stores_of.get(&participant_id).copied(),
+            region_id: None,
+            plan: None,
+            earned: 0,
+            last_at: 0,
+        }))
     }
 }

@@ -119,6 +119,14 @@ fn level_view(index: usize, level: &Level) -> LevelView {
     }
 }
 
+/// The campaign whose fund pays, if a campaign's fund pays.
+fn campaign_of(pay_from: AccountKey) -> Option<i64> {
+    match pay_from {
+        AccountKey::CampaignFund(campaign) => Some(campaign),
+        _ => None,
+    }
+}
+
 fn progress_of(balance: &ParticipantBalance) -> Progress {
     Progress {
         completed_tasks: balance.completed_tasks.max(0) as u64,
@@ -194,6 +202,7 @@ impl ParticipantActor {
             settles: None,
             movements: Vec::new(),
             completed_tasks: 0,
+            campaign_id: None,
         }
     }
 
@@ -385,6 +394,7 @@ impl Handler<Earn> for ParticipantActor {
                 self.base_request(msg.idempotency_key, msg.reason, msg.actor_id, msg.comment);
             request.source = msg.source;
             request.completed_tasks = msg.completed_tasks;
+            request.campaign_id = campaign_of(msg.pay_from);
             let user = self.user_id();
             let mut share = Points::ZERO;
             if msg.hold {
@@ -512,6 +522,7 @@ impl Handler<Settle> for ParticipantActor {
                             msg.actor_id,
                             msg.comment,
                         );
+                        request.campaign_id = campaign_of(hold.paid_from);
                         request.settles = Some(Settlement {
                             transaction_id: hold_id,
                             confirm: msg.confirm,

@@ -12,7 +12,7 @@ use crate::ledger::{
     AccountKey, CommitListener, GroupCommitter, LedgerError, Movement, Purpose, TransactionRequest,
     TransactionStatus,
 };
-use crate::live::{Live, LiveStore};
+use crate::live::Live;
 use crate::memory::{MemoryStore, level, rules};
 use crate::participant::{Adjust, ApplyChange, Earn, GetView, ParticipantError, Settle};
 use crate::rules::points::Points;
@@ -34,17 +34,22 @@ fn store() -> Arc<MemoryStore> {
 }
 
 fn live(store: Arc<MemoryStore>) -> Arc<Live> {
-    let moderation: Arc<dyn crate::moderation::ModerationStore> = store.clone();
-    let store: Arc<dyn LiveStore> = store;
     Live::start(
-        store,
-        moderation,
+        stores(store),
         "test-node".into(),
         Arc::new(|| 1_700_000_000_000),
         2,
         |dispatch| -> Arc<dyn EventBus> { Arc::new(LocalBus::new(dispatch)) },
     )
     .0
+}
+
+fn stores(store: Arc<MemoryStore>) -> crate::live::Stores {
+    crate::live::Stores {
+        live: store.clone(),
+        moderation: store.clone(),
+        leaderboards: store,
+    }
 }
 
 fn points(text: &str) -> Points {
@@ -84,6 +89,7 @@ fn request(key: &str, reason: &str, user: i64, amount: i64) -> TransactionReques
             purpose: Purpose::Earning,
         }],
         completed_tasks: 0,
+        campaign_id: None,
     }
 }
 
@@ -344,11 +350,8 @@ mod moderation {
     use crate::rules::routing::{ItemKind, Scope};
 
     fn live_with_clock(store: Arc<MemoryStore>, now: Arc<AtomicI64>) -> Arc<Live> {
-        let moderation: Arc<dyn ModerationStore> = store.clone();
-        let store: Arc<dyn LiveStore> = store;
         Live::start(
-            store,
-            moderation,
+            super::stores(store),
             "test-node".into(),
             Arc::new(move || now.load(Ordering::SeqCst)),
             2,
@@ -488,5 +491,194 @@ mod moderation {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+}
+
+mod campaigns {
+    use super::*;
+    use crate::campaign::{Cohort, Earned, GetBoard};
+    use crate::rules::windows::Window;
+
+    const CAMPAIGN: i64 = 1;
+
+    fn pay(key: &str, user: i64, hundredths: i64) -> Earn {
+        Earn {
+            pay_from: AccountKey::CampaignFund(CAMPAIGN),
+            ..earn("0.01", key)
+        }
+        .with_base(hundredths, user)
+    }
+
+    trait WithBase {
+        fn with_base(self, hundredths: i64, user: i64) -> Self;
+    }
+
+    impl WithBase for Earn {
+        fn with_base(mut self, hundredths: i64, user: i64) -> Self {
+            self.base = Points::from_hundredths(hundredths);
+            self.idempotency_key = format!("{}-{user}", self.idempotency_key);
+            self
+        }
+    }
+
+    async fn funded() -> (Arc<MemoryStore>, Arc<Live>) {
+        let memory = store();
+        let live = live(memory.clone());
+        let mut funding = request("fund", "funding", 0, 100_000_000);
+        funding.participant_id = None;
+        funding.movements = vec![Movement {
+            from: AccountKey::Issued,
+            to: AccountKey::CampaignFund(CAMPAIGN),
+            amount: Points::from_hundredths(100_000_000),
+            purpose: Purpose::Funding,
+        }];
+        live.committer.commit(funding).await.expect("funded");
+        live.campaign(CAMPAIGN).await.expect("campaign actor");
+        (memory, live)
+    }
+
+    fn board(window: Window, cohort: Cohort, around: Option<(i64, usize)>) -> GetBoard {
+        GetBoard {
+            window,
+            cohort,
+            limit: 10,
+            around,
+        }
+    }
+
+    #[actix::test]
+    async fn campaign_credits_rank_participants_live() {
+        let (_memory, live) = funded().await;
+        // No multiplier or owner share for these ids: they are in no store and Bronze.
+        for (user, amount) in [(101, 10_000), (102, 5_000), (103, 7_500)] {
+            live.earn(user, pay("c", user, amount))
+                .await
+                .expect("credited");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let view = live
+            .leaderboard(
+                CAMPAIGN,
+                board(Window::Campaign, Cohort::Everyone, Some((102, 1))),
+            )
+            .await
+            .expect("board");
+        let order: Vec<i64> = view.top.iter().map(|e| e.participant_id).collect();
+        assert_eq!(order, [101, 103, 102]);
+        assert_eq!(view.top[0].score, "100.00");
+        assert_eq!(view.my_rank, Some(3));
+        assert_eq!(
+            view.around
+                .iter()
+                .map(|e| e.participant_id)
+                .collect::<Vec<_>>(),
+            [103, 102]
+        );
+        assert_eq!(view.top[0].name, "P101");
+
+        // Points earned elsewhere: 102 overtakes; a reversal drops 101 off the board.
+        let actor = live.campaign(CAMPAIGN).await.expect("actor");
+        actor.do_send(Earned {
+            participant_id: 102,
+            delta: 6_000,
+            at: 1_700_000_000_001,
+        });
+        actor.do_send(Earned {
+            participant_id: 101,
+            delta: -10_000,
+            at: 1_700_000_000_002,
+        });
+        let view = live
+            .leaderboard(CAMPAIGN, board(Window::Day, Cohort::Everyone, None))
+            .await
+            .expect("board");
+        assert_eq!(
+            view.top
+                .iter()
+                .map(|e| e.participant_id)
+                .collect::<Vec<_>>(),
+            [102, 103]
+        );
+        assert_eq!(view.top[0].score, "110.00");
+    }
+
+    #[actix::test]
+    async fn store_cohorts_hold_only_their_store() {
+        let (_memory, live) = funded().await;
+        live.earn(SELLER, pay("s", SELLER, 1_000))
+            .await
+            .expect("credited");
+        live.earn(300, pay("o", 300, 5_000))
+            .await
+            .expect("credited");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let store_board = live
+            .leaderboard(CAMPAIGN, board(Window::Week, Cohort::Store(STORE), None))
+            .await
+            .expect("board");
+        assert_eq!(
+            store_board
+                .top
+                .iter()
+                .map(|e| e.participant_id)
+                .collect::<Vec<_>>(),
+            [SELLER]
+        );
+        let everyone = live
+            .leaderboard(CAMPAIGN, board(Window::Week, Cohort::Everyone, None))
+            .await
+            .expect("board");
+        assert_eq!(everyone.total, 2);
+    }
+
+    #[actix::test]
+    async fn ranks_agree_with_a_sorted_reference() {
+        use rand::{Rng, SeedableRng};
+        let (_memory, live) = funded().await;
+        let actor = live.campaign(CAMPAIGN).await.expect("actor");
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut reference: HashMap<i64, (i64, i64)> = HashMap::new();
+        for step in 0..3_000_i64 {
+            let user = rng.random_range(1..200);
+            let delta = rng.random_range(-500..3_000);
+            let at = 1_700_000_000_000 + step;
+            actor.do_send(Earned {
+                participant_id: user,
+                delta,
+                at,
+            });
+            let entry = reference.entry(user).or_insert((0, at));
+            entry.0 += delta;
+            entry.1 = at;
+            if entry.0 <= 0 {
+                reference.remove(&user);
+            }
+        }
+        let mut sorted: Vec<(i64, i64, i64)> = reference
+            .iter()
+            .map(|(user, (score, at))| (*user, *score, *at))
+            .collect();
+        sorted.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)).then(a.0.cmp(&b.0)));
+        let probe = sorted[sorted.len() / 2].0;
+        let view = live
+            .leaderboard(
+                CAMPAIGN,
+                board(Window::Campaign, Cohort::Everyone, Some((probe, 2))),
+            )
+            .await
+            .expect("board");
+        assert_eq!(view.total, sorted.len());
+        assert_eq!(
+            view.top
+                .iter()
+                .map(|e| e.participant_id)
+                .collect::<Vec<_>>(),
+            sorted.iter().take(10).map(|s| s.0).collect::<Vec<_>>()
+        );
+        let rank = sorted
+            .iter()
+            .position(|s| s.0 == probe)
+            .map(|p| p as u64 + 1);
+        assert_eq!(view.my_rank, rank);
     }
 }

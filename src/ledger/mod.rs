@@ -4,6 +4,7 @@
 //!
 //! [`LiveStore`]: stimul_actors::live::LiveStore
 
+pub mod leaderboards;
 pub mod queries;
 pub mod store;
 

@@ -252,13 +252,9 @@ impl SqlLedger {
                     entry.completed_tasks += request.completed_tasks;
                 }
             }
-            let earned: i64 = movements
-                .iter()
-                .filter(|m| {
-                    m.is_income_to_participant() && m.to.participant() == request.participant_id
-                })
-                .map(|m| m.amount.hundredths())
-                .sum();
+            let earned: i64 = request
+                .participant_id
+                .map_or(0, |p| movements.iter().map(|m| m.earned_effect(p)).sum());
             earned_of.insert(index, earned);
             for movement in movements {
                 if let (Some(from), Some(to)) = (
@@ -546,7 +542,7 @@ impl SqlLedger {
             return Ok(HashMap::new());
         }
         let mut sql = Sql::new(
-            "INSERT INTO ledger_transactions (program_id, idempotency_key, reason, participant_id, store_id, source_type, source_id, actor_id, comment, status, settles_id, earned, completed_tasks, created_at) VALUES ",
+            "INSERT INTO ledger_transactions (program_id, idempotency_key, reason, participant_id, store_id, source_type, source_id, actor_id, comment, status, settles_id, earned, completed_tasks, campaign_id, created_at) VALUES ",
         );
         for (i, index) in accepted.iter().enumerate() {
             let request = &requests[*index];
@@ -580,6 +576,8 @@ impl SqlLedger {
                 .bind(earned.get(index).copied().unwrap_or(0))
                 .push(", ");
             sql.bind(request.completed_tasks)
+                .push(", ")
+                .bind(request.campaign_id)
                 .push(", ")
                 .bind(now)
                 .push(")");

@@ -103,6 +103,8 @@ impl Drop for TestApp {
         // `stop` sends the command when called; the returned future only reports
         // completion, which nobody here waits for.
         std::mem::drop(self.handle.stop(false));
+        // The actor threads belong to no runtime of the test: stop them explicitly.
+        self.state.live.shutdown();
     }
 }
 

@@ -1,0 +1,87 @@
+//! What campaign leaderboards are built from: each participant's earned points in the
+//! campaign within a window, summed from the ledger, with their name, store and region.
+
+use async_trait::async_trait;
+use sqlx::Row;
+use stimul_actors::campaign::{CampaignInfo, LeaderboardStore, Ranking, ScoreRow};
+
+use crate::db::Db;
+
+pub struct SqlLeaderboards {
+    pub db: Db,
+}
+
+fn score_row(row: &sqlx::any::AnyRow, with_earnings: bool) -> Result<ScoreRow, sqlx::Error> {
+    Ok(ScoreRow {
+        participant_id: row.try_get(0)?,
+        name: row.try_get(1)?,
+        store_id: row.try_get(2)?,
+        region_id: row.try_get(3)?,
+        plan: None,
+        earned: if with_earnings { row.try_get(4)? } else { 0 },
+        last_at: if with_earnings { row.try_get(5)? } else { 0 },
+    })
+}
+
+#[async_trait]
+impl LeaderboardStore for SqlLeaderboards {
+    async fn campaign(&self, campaign_id: i64) -> Result<Option<CampaignInfo>, String> {
+        let row = sqlx::query("SELECT c.program_id, p.timezone, c.starts_at, c.ends_at FROM campaigns c JOIN programs p ON p.id = c.program_id WHERE c.id = $1")
+            .bind(campaign_id)
+            .fetch_optional(&self.db.pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some(row) = row else { return Ok(None) };
+        let timezone: String = row.try_get(1).map_err(|e| e.to_string())?;
+        Ok(Some(CampaignInfo {
+            campaign_id,
+            program_id: row.try_get(0).map_err(|e| e.to_string())?,
+            timezone: timezone
+                .parse()
+                .map_err(|_| format!("unknown time zone {timezone:?}"))?,
+            starts_at: row.try_get(2).map_err(|e| e.to_string())?,
+            ends_at: row.try_get(3).map_err(|e| e.to_string())?,
+            ranking: Ranking::Points,
+        }))
+    }
+
+    async fn scores(
+        &self,
+        campaign_id: i64,
+        since: i64,
+        until: i64,
+    ) -> Result<Vec<ScoreRow>, String> {
+        let rows = sqlx::query(
+            "SELECT t.participant_id, u.name, u.store_id, s.region_id, CAST(SUM(t.earned) AS BIGINT), MAX(t.created_at)
+             FROM ledger_transactions t JOIN users u ON u.id = t.participant_id LEFT JOIN stores s ON s.id = u.store_id
+             WHERE t.campaign_id = $1 AND t.created_at >= $2 AND t.created_at < $3 AND t.earned <> 0
+             GROUP BY t.participant_id, u.name, u.store_id, s.region_id
+             HAVING SUM(t.earned) > 0",
+        )
+        .bind(campaign_id)
+        .bind(since)
+        .bind(until)
+        .fetch_all(&self.db.pool)
+        .await
+        .map_err(|e| e.to_string())?;
+        rows.iter()
+            .map(|row| score_row(row, true))
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.to_string())
+    }
+
+    async fn participant(
+        &self,
+        _campaign_id: i64,
+        participant_id: i64,
+    ) -> Result<Option<ScoreRow>, String> {
+        let row = sqlx::query("SELECT u.id, u.name, u.store_id, s.region_id FROM users u LEFT JOIN stores s ON s.id = u.store_id WHERE u.id = $1")
+            .bind(participant_id)
+            .fetch_optional(&self.db.pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        row.map(|row| score_row(&row, false))
+            .transpose()
+            .map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,268 @@
+// The application shell: the route table (who may see which page), the history-API
+// router, the header with navigation, and login/logout plumbing. Pages are modules in
+// pages/, loaded on first visit; each exports `mount(root, ctx)` and may return a
+// cleanup function (unsubscribe, stop timers) that runs when the page is left.
+
+import { h, replace } from './dom.js';
+import { t } from './i18n.js';
+import { api, onUnauthorized } from './api.js';
+import { session, can, canAny, isParticipant, isPending, isProgramWide } from './session.js';
+import * as live from './live.js';
+import { notify } from './components/toast.js';
+import { problemBox } from './components/problem.js';
+
+const isStaff = () => session.me()?.kind === 'staff';
+const activeParticipant = () => isParticipant() && !isPending();
+
+/**
+ * Routes, in navigation order. `nav`: the label key when the page is in the menu;
+ * `allow()`: whether this person may see it (from `getMe`: kind, status, permissions).
+ */
+const routes = [
+  { path: '/login', load: () => import('./pages/login.js'), public: true },
+  { path: '/seller', nav: 'nav.points', allow: isParticipant, load: () => import('./pages/seller.js') },
+  // Codes, tasks and the leaderboard wait for their APIs: reachable from the seller
+  // page's slots, kept out of the menu until they do something.
+  { path: '/codes', allow: activeParticipant, load: () => import('./pages/soon.js'), data: { feature: 'codes' } },
+  { path: '/tasks', allow: activeParticipant, load: () => import('./pages/soon.js'), data: { feature: 'tasks' } },
+  {
+    path: '/leaderboard',
+    allow: activeParticipant,
+    load: () => import('./pages/soon.js'),
+    data: { feature: 'leaderboard' },
+  },
+  {
+    path: '/my-stores',
+    nav: 'nav.myStores',
+    allow: () => activeParticipant() && can('stores.view'),
+    load: () => import('./pages/owner.js'),
+  },
+  {
+    path: '/moderation',
+    nav: 'nav.moderation',
+    allow: () => canAny('moderation.edit', 'moderation.view'),
+    load: () => import('./pages/moderator.js'),
+  },
+  {
+    path: '/admin/stores',
+    nav: 'nav.stores',
+    allow: () => isStaff() && can('stores.view'),
+    load: () => import('./pages/admin-stores.js'),
+  },
+  {
+    path: '/admin/participants',
+    nav: 'nav.participants',
+    allow: () => isStaff() && can('participants.view'),
+    load: () => import('./pages/admin-participants.js'),
+  },
+  {
+    path: '/admin/imports',
+    nav: 'nav.imports',
+    allow: () => canAny('stores.edit', 'participants.edit') && isStaff(),
+    load: () => import('./pages/admin-imports.js'),
+  },
+  {
+    path: '/admin/roles',
+    nav: 'nav.roles',
+    allow: () => canAny('roles.view', 'staff.edit'),
+    load: () => import('./pages/admin-roles.js'),
+  },
+  {
+    path: '/admin/program',
+    nav: 'nav.program',
+    allow: () => can('program.edit'),
+    load: () => import('./pages/admin-program.js'),
+  },
+  // The ledger check covers the whole program, so a regional role is not enough.
+  {
+    path: '/admin/ledger',
+    nav: 'nav.ledger',
+    allow: () => can('points.view') && isProgramWide() && isStaff(),
+    load: () => import('./pages/admin-ledger.js'),
+  },
+  { path: '/stores/:id', allow: () => can('stores.view') && !isPending(), load: () => import('./pages/store.js') },
+  { path: '/people/:id', allow: () => can('participants.view'), load: () => import('./pages/person.js') },
+];
+
+const header = document.getElementById('header');
+document.querySelector('.skip').textContent = t('app.skip');
+const main = document.getElementById('app');
+let cleanup = null;
+let renderId = 0;
+let unfollowStatus = null;
+
+function match(pathname) {
+  for (const route of routes) {
+    const names = [];
+    const pattern = new RegExp(`^${route.path.replace(/:(\w+)/g, (_, name) => (names.push(name), '([^/]+)'))}/?$`);
+    const found = pattern.exec(pathname);
+    if (found) return { route, params: Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(found[i + 1])])) };
+  }
+  return null;
+}
+
+/** The first page this person may see: their home after login. */
+function home() {
+  return routes.find((r) => r.nav && r.allow())?.path ?? '/seller';
+}
+
+function navigate(path, { replace: replaceState = false } = {}) {
+  if (replaceState) history.replaceState(null, '', path);
+  else {
+    history.pushState(null, '', path);
+    window.scrollTo(0, 0);
+  }
+  render();
+}
+
+async function loadMe() {
+  session.setMe(await api('/me'));
+}
+
+async function render() {
+  const id = ++renderId;
+  const url = new URL(location.href);
+  const token = session.token();
+  if (!token && url.pathname !== '/login') {
+    const next = url.pathname === '/' ? '' : `?next=${encodeURIComponent(url.pathname + url.search)}`;
+    return navigate(`/login${next}`, { replace: true });
+  }
+  if (token && !session.me()) {
+    try {
+      await loadMe();
+    } catch (error) {
+      if (error.status === 401) return; // onUnauthorized sends them to the login page
+      replace(main, problemBox(error), h('button', { type: 'button', onclick: render }, t('common.retry')));
+      return;
+    }
+    if (id !== renderId) return;
+  }
+  if (url.pathname === '/' || (url.pathname === '/login' && token)) return navigate(home(), { replace: true });
+
+  const found = match(url.pathname);
+  cleanup?.();
+  cleanup = null;
+  renderHeader(url.pathname);
+  if (!found) return show(t('page.notFound'), h('p', null, t('page.notFoundText')), homeLink());
+  const { route, params } = found;
+  if (!route.public && !route.allow())
+    return show(t('page.forbidden'), h('p', null, t('page.forbiddenText')), homeLink());
+
+  let page;
+  try {
+    page = await route.load();
+  } catch {
+    // The module could not be fetched (offline, or a new release replaced it).
+    return show(
+      t('page.loadFailed'),
+      h('button', { type: 'button', onclick: () => location.reload() }, t('common.retry')),
+    );
+  }
+  if (id !== renderId) return;
+  replace(main);
+  const ctx = { params, query: url.searchParams, me: session.me(), navigate, loggedIn, data: route.data ?? {} };
+  cleanup = page.mount(main, ctx) ?? null;
+  document.title = `${main.querySelector('h1')?.textContent ?? ''} · ${t('app.name')}`;
+  // Move focus to the new page's heading so screen readers announce the change.
+  const heading = main.querySelector('h1');
+  if (heading && document.activeElement === document.body) {
+    heading.tabIndex = -1;
+    heading.focus({ preventScroll: true });
+  }
+}
+
+function show(title, ...content) {
+  replace(main, h('h1', null, title), content);
+  document.title = `${title} · ${t('app.name')}`;
+}
+
+function homeLink() {
+  return h('p', null, h('a', { href: home() }, t('page.home')));
+}
+
+function renderHeader(pathname) {
+  const me = session.me();
+  if (!me) {
+    replace(header, h('a', { class: 'brand', href: '/' }, t('app.name')));
+    return;
+  }
+  const items = routes.filter((r) => r.nav && r.allow());
+  const status = h('span', { class: 'live-status', 'aria-live': 'polite' });
+  unfollowStatus?.();
+  unfollowStatus = live.onStatus((s) => {
+    status.className = `live-status live-${s}`;
+    status.textContent = s === 'offline' ? '' : t(`live.${s}`);
+  });
+  replace(
+    header,
+    h('a', { class: 'brand', href: home() }, t('app.name')),
+    h(
+      'nav',
+      { 'aria-label': t('nav.label') },
+      h(
+        'ul',
+        null,
+        items.map((r) =>
+          h(
+            'li',
+            null,
+            h('a', { href: r.path, 'aria-current': pathname.startsWith(r.path) ? 'page' : null }, t(r.nav)),
+          ),
+        ),
+      ),
+    ),
+    h(
+      'div',
+      { class: 'who' },
+      status,
+      h('span', { class: 'who-name' }, me.name),
+      h('button', { type: 'button', class: 'link', onclick: logout }, t('nav.logout')),
+    ),
+  );
+  // On phones the menu scrolls sideways: keep the current page's entry in view.
+  header.querySelector('nav [aria-current]')?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+}
+
+async function logout() {
+  try {
+    await api('/auth/logout', { method: 'POST', as: 'none' });
+  } catch {
+    // The session is forgotten here either way.
+  }
+  endSession();
+}
+
+/** Forgets the session; after an expiry the login page brings the person back here. */
+function endSession({ comeBack = false } = {}) {
+  session.clear();
+  live.reset();
+  const here = location.pathname + location.search;
+  navigate(comeBack && here !== '/login' ? `/login?next=${encodeURIComponent(here)}` : '/login', { replace: true });
+}
+
+/** Called by the login page (through its ctx) once it holds a token. */
+function loggedIn(token, next) {
+  session.setToken(token);
+  session.setMe(null);
+  navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/', { replace: true });
+}
+
+onUnauthorized(() => {
+  if (!session.token()) return;
+  notify(t('login.expired'), 'error');
+  endSession({ comeBack: true });
+});
+
+// Same-origin links are routed here instead of reloading the page.
+document.addEventListener('click', (event) => {
+  const link = event.target.closest('a[href]');
+  if (!link || link.target || link.hasAttribute('download') || event.defaultPrevented) return;
+  if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  const url = new URL(link.href, location.href);
+  if (url.origin !== location.origin || url.pathname.startsWith('/api/')) return;
+  event.preventDefault();
+  if (url.pathname + url.search !== location.pathname + location.search) navigate(url.pathname + url.search);
+});
+window.addEventListener('popstate', render);
+
+render();

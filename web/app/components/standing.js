@@ -1,0 +1,97 @@
+// A participant's standing (`ParticipantView`: balances, level, the way to the next
+// level), as the seller sees their own and an owner sees each seller's. `update()`
+// takes every later view (WebSocket events carry the whole standing, not a delta).
+
+import { h, replace } from '../dom.js';
+import { t } from '../i18n.js';
+import { points, count, toCents, percentOf } from '../format.js';
+
+/** A labelled progress bar; `percent` is a whole number 0–100. */
+export function bar(label, percent, text) {
+  return h(
+    'div',
+    { class: 'bar-block' },
+    h('div', { class: 'bar-label' }, h('span', null, label), h('span', null, text)),
+    h(
+      'div',
+      {
+        class: 'bar',
+        role: 'progressbar',
+        'aria-label': label,
+        'aria-valuemin': 0,
+        'aria-valuemax': 100,
+        'aria-valuenow': percent,
+      },
+      h('div', { class: 'bar-fill', style: { width: `${percent}%` } }),
+    ),
+  );
+}
+
+function amountTile(label, value, { main = false, testid } = {}) {
+  return h(
+    'div',
+    { class: main ? 'tile tile-main' : 'tile' },
+    h('div', { class: 'tile-label' }, label),
+    h('div', { class: 'tile-value', 'data-testid': testid }, points(value)),
+  );
+}
+
+/** Returns { el, update(view) }. */
+export function standingCard(view) {
+  const balances = h('div', { class: 'tiles', 'aria-live': 'polite' });
+  const level = h('div', { class: 'level' });
+  const el = h('section', { class: 'card standing', 'aria-label': t('standing.title') }, balances, level);
+  let last = null;
+
+  function update(next) {
+    if (!next) return;
+    const b = next.balance;
+    const changed = last && last.balance.available !== b.available;
+    replace(
+      balances,
+      amountTile(t('standing.available'), b.available, { main: true, testid: 'available' }),
+      amountTile(t('standing.pending'), b.pending, { testid: 'pending' }),
+      amountTile(t('standing.lifetime'), b.lifetime, { testid: 'lifetime' }),
+    );
+    if (changed) {
+      // Restart the highlight animation so every change is visible.
+      balances.classList.remove('flash');
+      void balances.offsetWidth;
+      balances.classList.add('flash');
+    }
+    replace(level, levelBlock(next));
+    last = next;
+  }
+
+  update(view);
+  return { el, update };
+}
+
+function levelBlock(view) {
+  const lv = view.level;
+  const head = h(
+    'div',
+    { class: 'level-head' },
+    h('span', { class: 'badge badge-level', 'data-testid': 'level' }, lv.name),
+    h('span', { class: 'muted' }, t('standing.multiplier', { x: lv.multiplier })),
+  );
+  const next = view.next_level;
+  if (!next) return [head, h('p', { class: 'muted' }, t('standing.topLevel'))];
+  const lifetime = toCents(view.balance.lifetime);
+  const remaining = toCents(next.remaining_points);
+  const tasksDone = view.completed_tasks ?? 0;
+  return [
+    head,
+    h('p', null, t('standing.toNext', { name: next.name, x: next.multiplier })),
+    bar(
+      t('standing.points'),
+      percentOf(lifetime, lifetime + remaining),
+      remaining > 0n ? t('standing.pointsLeft', { n: points(next.remaining_points) }) : t('standing.done'),
+    ),
+    bar(
+      t('standing.tasks'),
+      percentOf(tasksDone, tasksDone + next.remaining_tasks),
+      next.remaining_tasks > 0 ? t('standing.tasksLeft', { n: count(next.remaining_tasks) }) : t('standing.done'),
+    ),
+  ];
+}

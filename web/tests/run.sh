@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs the browser smoke test (smoke.mjs) against a server that is already running at
+# BASE_URL (start one with `cargo run -- serve --demo --data-dir /tmp/ui-demo --port 18090`).
+# Builds nothing; installs playwright-core here if it is missing; uses the system
+# Chromium (Debian: apt-get install -y chromium). Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+fail() { echo "web/tests/run.sh: $*" >&2; exit 1; }
+
+[ -n "${BASE_URL:-}" ] || fail "set BASE_URL to a running demo server, e.g. BASE_URL=http://127.0.0.1:18090"
+command -v node >/dev/null || fail "node is not installed"
+chromium="${CHROMIUM:-/usr/bin/chromium}"
+[ -x "$chromium" ] || fail "no Chromium at $chromium (apt-get install -y chromium, or set CHROMIUM)"
+curl -fsS --max-time 5 "$BASE_URL/healthz" >/dev/null || fail "no server answers at $BASE_URL/healthz"
+curl -fsS --max-time 5 "$BASE_URL/" | grep -q '/app.js' || fail "$BASE_URL serves no web UI (is the binary built with web/app?)"
+
+if [ ! -d node_modules/playwright-core ]; then
+  npm install --omit=dev --no-audit --no-fund --loglevel=error || fail "npm install failed"
+fi
+
+node --test format.test.mjs >/dev/null || fail "the unit tests of format.js failed (node --test web/tests/format.test.mjs)"
+node smoke.mjs || fail "the smoke test failed (screenshots in ${OUT:-/tmp/stimul-smoke})"
