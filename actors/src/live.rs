@@ -425,7 +425,9 @@ impl Live {
                 event: event.to_string(),
                 data,
             }),
-            Err(err) => tracing::warn!(topic, event, error = %err, "an event could not be serialised"),
+            Err(err) => {
+                tracing::warn!(topic, event, error = %err, "an event could not be serialised")
+            }
         }
     }
 

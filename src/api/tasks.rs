@@ -162,8 +162,7 @@ async fn read_submission(
         .unwrap_or_default()
         .to_ascii_lowercase();
     if content_type.starts_with("multipart/form-data") {
-        let upload =
-            crate::photos::read_upload(Multipart::new(request.headers(), payload)).await?;
+        let upload = crate::photos::read_upload(Multipart::new(request.headers(), payload)).await?;
         let body = match upload.field("data") {
             Some(data) => super::json_from_slice(data.as_bytes())?,
             None => SubmissionRequest::default(),

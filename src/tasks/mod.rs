@@ -319,7 +319,9 @@ pub async fn check_audience_and_schedule(
             continue;
         }
         let mut sql = Sql::new(&format!("SELECT id FROM {table} WHERE program_id = "));
-        sql.bind(program_id).push(" AND id IN ").bind_list(wanted.iter().copied());
+        sql.bind(program_id)
+            .push(" AND id IN ")
+            .bind_list(wanted.iter().copied());
         let found: BTreeSet<i64> = sql
             .query()
             .fetch_all(&mut *conn)
@@ -331,7 +333,10 @@ pub async fn check_audience_and_schedule(
             push(
                 errors,
                 field,
-                format!("there is no {} {missing} in this program", &table[..table.len() - 1]),
+                format!(
+                    "there is no {} {missing} in this program",
+                    &table[..table.len() - 1]
+                ),
             );
         }
     }
@@ -375,7 +380,11 @@ async fn validate(
         .max_attempts
         .is_some_and(|a| !(1..=MAX_PER_PERIOD).contains(&a))
     {
-        push(&mut errors, "max_attempts", format!("1 to {MAX_PER_PERIOD}"));
+        push(
+            &mut errors,
+            "max_attempts",
+            format!("1 to {MAX_PER_PERIOD}"),
+        );
     }
     let schedule = Schedule {
         starts_at: input.starts_at,
@@ -479,7 +488,14 @@ pub async fn create(state: &AppState, caller: &Principal, input: &TaskInput) -> 
         },
     )?;
     let mut tx = state.db.begin().await?;
-    let task = insert(&mut tx, program_id, input, Some(caller.id()), state.clock.now_ms()).await?;
+    let task = insert(
+        &mut tx,
+        program_id,
+        input,
+        Some(caller.id()),
+        state.clock.now_ms(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(task)
 }
@@ -676,7 +692,11 @@ pub struct Participant {
 }
 
 /// Loads `user_id` as a participant of `program_id`; staff have no tasks.
-pub async fn participant(state: &AppState, program_id: i64, user_id: i64) -> ApiResult<Participant> {
+pub async fn participant(
+    state: &AppState,
+    program_id: i64,
+    user_id: i64,
+) -> ApiResult<Participant> {
     let person = people::get(&state.db.pool, program_id, user_id).await?;
     if person.kind != "participant" {
         return Err(ApiError::forbidden(
@@ -694,7 +714,11 @@ pub async fn participant(state: &AppState, program_id: i64, user_id: i64) -> Api
         region: person.region_id,
         store: person.store_id,
         level: u32::try_from(view.level.index).unwrap_or(u32::MAX),
-        roles: access.role_names().into_iter().map(str::to_string).collect(),
+        roles: access
+            .role_names()
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
     };
     Ok(Participant { person, member })
 }

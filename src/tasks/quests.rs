@@ -16,8 +16,8 @@ use stimul_actors::ledger::AccountKey;
 use stimul_actors::participant::Earn;
 use stimul_actors::rules::points::Points;
 use stimul_actors::rules::tasks::{
-    Audience, Member, Period, QuestKind, Recurrence, Schedule, StreakUnit, streak_bonus_due,
-    streak_run, steps_done,
+    Audience, Member, Period, QuestKind, Recurrence, Schedule, StreakUnit, steps_done,
+    streak_bonus_due, streak_run,
 };
 use utoipa::ToSchema;
 
@@ -306,8 +306,7 @@ where
     if quests.is_empty() {
         return Ok(quests);
     }
-    let mut sql =
-        Sql::new("SELECT quest_id, task_id FROM quest_tasks WHERE quest_id IN ");
+    let mut sql = Sql::new("SELECT quest_id, task_id FROM quest_tasks WHERE quest_id IN ");
     sql.bind_list(quests.iter().map(|q| q.id))
         .push(" ORDER BY quest_id, position");
     let mut tasks: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
@@ -567,14 +566,16 @@ async fn evaluate(
                 StreakUnit::Day => 86_400_000,
                 StreakUnit::Week => 7 * 86_400_000,
             };
-            let from = (now - i64::from(STREAK_WINDOW) * period_ms).max(quest.starts_at.unwrap_or(0));
+            let from =
+                (now - i64::from(STREAK_WINDOW) * period_ms).max(quest.starts_at.unwrap_or(0));
             let until = period.end_ms.unwrap_or(i64::MAX);
-            let active: BTreeSet<i64> = completions(db, participant_id, &quest.task_ids, from, until)
-                .await?
-                .into_iter()
-                .map(|(_, at)| unit.index(at, zone))
-                .collect::<Result<_, _>>()
-                .map_err(window_error)?;
+            let active: BTreeSet<i64> =
+                completions(db, participant_id, &quest.task_ids, from, until)
+                    .await?
+                    .into_iter()
+                    .map(|(_, at)| unit.index(at, zone))
+                    .collect::<Result<_, _>>()
+                    .map_err(window_error)?;
             let current = unit.index(now, zone).map_err(window_error)?;
             let run = streak_run(&active, current);
             let due = run < STREAK_WINDOW && streak_bonus_due(&active, current, length);
@@ -667,7 +668,11 @@ pub async fn for_participant(
     let mut progress = Vec::new();
     for quest in active(&state.db, program_id, None).await? {
         if open_to(&quest, member, now) {
-            progress.push(evaluate(&state.db, &quest, participant_id, now, zone).await?.0);
+            progress.push(
+                evaluate(&state.db, &quest, participant_id, now, zone)
+                    .await?
+                    .0,
+            );
         }
     }
     Ok(progress)

@@ -183,7 +183,11 @@ pub fn select_where() -> Sql {
 
 /// The participant's sales in `period`: income credited for codes and receipts (a
 /// receipt's income is the confirmation of its hold, so the hold's reason counts).
-pub async fn plan_progress(db: &Db, participant_id: i64, period: &Period) -> ApiResult<PlanProgress> {
+pub async fn plan_progress(
+    db: &Db,
+    participant_id: i64,
+    period: &Period,
+) -> ApiResult<PlanProgress> {
     let mut sql = Sql::new(
         "SELECT COUNT(*), CAST(COALESCE(SUM(t.earned), 0) AS BIGINT)
          FROM ledger_transactions t LEFT JOIN ledger_transactions h ON h.id = t.settles_id
@@ -207,7 +211,8 @@ pub async fn plan_progress(db: &Db, participant_id: i64, period: &Period) -> Api
 }
 
 /// Sums of submissions by status, as SQL columns: completed, pending, rework, attempts.
-const USAGE_SUMS: &str = "CAST(COALESCE(SUM(CASE WHEN status = 'approved' THEN 1 ELSE 0 END), 0) AS BIGINT),
+const USAGE_SUMS: &str =
+    "CAST(COALESCE(SUM(CASE WHEN status = 'approved' THEN 1 ELSE 0 END), 0) AS BIGINT),
      CAST(COALESCE(SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), 0) AS BIGINT),
      CAST(COALESCE(SUM(CASE WHEN status = 'rework' THEN 1 ELSE 0 END), 0) AS BIGINT),
      CAST(COALESCE(SUM(CASE WHEN resubmission_of IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT)";
@@ -391,33 +396,39 @@ pub async fn submit(
 
     let mut tx = state.db.begin().await?;
     lock_participant(&mut tx, state.db.backend, caller.id()).await?;
-    let (period_start, period_key, attempt, resubmission_of) =
-        match reworked(&mut tx, task.id, caller.id(), request.resubmits).await? {
-            Some(old) => {
-                sqlx::query("UPDATE task_submissions SET status = 'resubmitted', updated_at = $1 WHERE id = $2 AND status = 'rework'")
+    let (period_start, period_key, attempt, resubmission_of) = match reworked(
+        &mut tx,
+        task.id,
+        caller.id(),
+        request.resubmits,
+    )
+    .await?
+    {
+        Some(old) => {
+            sqlx::query("UPDATE task_submissions SET status = 'resubmitted', updated_at = $1 WHERE id = $2 AND status = 'rework'")
                     .bind(now)
                     .bind(old.id)
                     .execute(&mut *tx)
                     .await?;
-                let start: i64 =
-                    sqlx::query_scalar("SELECT period_start FROM task_submissions WHERE id = $1")
-                        .bind(old.id)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                (start, old.period_key, old.attempt, Some(old.id))
-            }
-            None => {
-                let usage = usage_in(&mut *tx, caller.id(), &[(task.id, period.start_ms)])
-                    .await?
-                    .first()
-                    .map(|(_, usage)| *usage)
-                    .unwrap_or_default();
-                task.limits()
-                    .may_start(&usage)
-                    .map_err(|r| refusal(r, &task))?;
-                (period.start_ms, period.key, usage.attempts + 1, None)
-            }
-        };
+            let start: i64 =
+                sqlx::query_scalar("SELECT period_start FROM task_submissions WHERE id = $1")
+                    .bind(old.id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            (start, old.period_key, old.attempt, Some(old.id))
+        }
+        None => {
+            let usage = usage_in(&mut *tx, caller.id(), &[(task.id, period.start_ms)])
+                .await?
+                .first()
+                .map(|(_, usage)| *usage)
+                .unwrap_or_default();
+            task.limits()
+                .may_start(&usage)
+                .map_err(|r| refusal(r, &task))?;
+            (period.start_ms, period.key, usage.attempts + 1, None)
+        }
+    };
     if let Some(code) = checked.code {
         let seen: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM task_submissions WHERE task_id = $1 AND participant_id = $2 AND period_start = $3
@@ -509,7 +520,11 @@ pub async fn submit(
 }
 
 /// Holds the points as pending, then queues the moderation item with the hold.
-async fn queue_for_moderation(state: &AppState, submission: &Submission, task: &Task) -> ApiResult<()> {
+async fn queue_for_moderation(
+    state: &AppState,
+    submission: &Submission,
+    task: &Task,
+) -> ApiResult<()> {
     let earn = Earn {
         base: submission.points,
         reason: "task".into(),

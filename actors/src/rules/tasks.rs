@@ -333,10 +333,7 @@ impl TaskSpec {
                 target_amount,
             } => {
                 if target_quantity.is_none() && target_amount.is_none() {
-                    issues.push(issue(
-                        "spec",
-                        "give target_quantity, target_amount or both",
-                    ));
+                    issues.push(issue("spec", "give target_quantity, target_amount or both"));
                 }
                 if target_quantity.is_some_and(|q| q < 1) {
                     issues.push(issue("spec.target_quantity", "at least 1"));
@@ -633,7 +630,11 @@ fn check_checklist(
 }
 
 /// The answers to `count` questions, or an issue and an empty list.
-fn answers_for<'a>(issues: &mut Vec<Issue>, count: usize, given: Option<&'a [Answer]>) -> &'a [Answer] {
+fn answers_for<'a>(
+    issues: &mut Vec<Issue>,
+    count: usize,
+    given: Option<&'a [Answer]>,
+) -> &'a [Answer] {
     match given {
         Some(given) if given.len() == count => given,
         _ => {
@@ -663,7 +664,10 @@ fn check_choice(
     {
         issues.push(issue(
             field,
-            format!("distinct option indices from 0 to {}", options.saturating_sub(1)),
+            format!(
+                "distinct option indices from 0 to {}",
+                options.saturating_sub(1)
+            ),
         ));
         None
     } else if !multiple && chosen.len() > 1 {
@@ -776,7 +780,9 @@ impl Schedule {
             _ => date.format("%Y-%m-%d").to_string(),
         };
         Ok(Period {
-            start_ms: self.starts_at.map_or(bucket.start_ms, |s| s.max(bucket.start_ms)),
+            start_ms: self
+                .starts_at
+                .map_or(bucket.start_ms, |s| s.max(bucket.start_ms)),
             end_ms: Some(self.ends_at.map_or(bucket.end_ms, |e| e.min(bucket.end_ms))),
             key,
         })
@@ -993,7 +999,9 @@ impl StreakUnit {
         match value {
             "day" => Ok(StreakUnit::Day),
             "week" => Ok(StreakUnit::Week),
-            other => Err(format!("unknown streak unit {other:?}; expected day or week")),
+            other => Err(format!(
+                "unknown streak unit {other:?}; expected day or week"
+            )),
         }
     }
 
@@ -1197,7 +1205,9 @@ mod tests {
         let spec = quiz();
         let right = check(&spec, &choose(&[&[1], &[2, 0]]), &Context::default());
         assert_eq!(
-            right.as_ref().map(|c| (c.passed, c.score.map(|s| s.correct))),
+            right
+                .as_ref()
+                .map(|c| (c.passed, c.score.map(|s| s.correct))),
             Ok((true, Some(2)))
         );
         // A subset of a multiple-choice answer is wrong, and one wrong answer fails a
@@ -1423,7 +1433,10 @@ mod tests {
             prices: Some(vec![PriceEntry { price: None }, PriceEntry { price: None }]),
             ..Answers::default()
         };
-        assert_eq!(fields(check(&spec, &empty, &Context::default())), ["prices"]);
+        assert_eq!(
+            fields(check(&spec, &empty, &Context::default())),
+            ["prices"]
+        );
         let training = TaskSpec::Training {
             course: "Mixers 101".into(),
             url: None,
@@ -1605,7 +1618,11 @@ mod tests {
 
         let active: BTreeSet<i64> = [1, 2, 3, 5, 6, 7, 8, 9].into_iter().collect();
         assert_eq!(streak_run(&active, 9), 5);
-        assert_eq!(streak_run(&active, 10), 5, "not broken until the day passes");
+        assert_eq!(
+            streak_run(&active, 10),
+            5,
+            "not broken until the day passes"
+        );
         assert_eq!(streak_run(&active, 11), 0);
         assert!(streak_bonus_due(&active, 9, 5));
         assert!(!streak_bonus_due(&active, 8, 5));
