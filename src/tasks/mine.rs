@@ -13,7 +13,7 @@ use super::quests::{self, QuestProgress};
 use super::submissions::{self, Submission};
 use super::{Task, count_column};
 use crate::auth::Principal;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
 
 /// One task as its participant sees it now.
@@ -54,7 +54,7 @@ pub async fn my_tasks(state: &AppState, caller: &Principal) -> ApiResult<MyTasks
             let period = task
                 .schedule()
                 .period(now, zone)
-                .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
+                .map_err(super::window_error)?;
             open.push((task, period));
         }
     }

@@ -39,7 +39,7 @@ fn one() -> u32 {
     1
 }
 
-fn yes() -> bool {
+pub(crate) fn yes() -> bool {
     true
 }
 
@@ -269,18 +269,24 @@ struct ValidTask {
     brand_id: Option<i64>,
 }
 
-fn field_errors(issues: Vec<Issue>) -> impl Iterator<Item = FieldError> {
+/// The rules' issues as the API's field errors.
+pub(crate) fn field_errors(issues: Vec<Issue>) -> impl Iterator<Item = FieldError> {
     issues.into_iter().map(|i| FieldError {
         field: i.field,
         message: i.message,
     })
 }
 
-fn push(errors: &mut Vec<FieldError>, field: &str, message: impl Into<String>) {
+pub(crate) fn push(errors: &mut Vec<FieldError>, field: &str, message: impl Into<String>) {
     errors.push(FieldError {
         field: field.into(),
         message: message.into(),
     });
+}
+
+/// A period that cannot be computed: only a moment beyond the calendar gets here.
+pub(crate) fn window_error(err: stimul_actors::rules::windows::WindowError) -> ApiError {
+    ApiError::internal(anyhow::anyhow!(err))
 }
 
 /// Parses a positive amount of points with the typo guard.

@@ -22,11 +22,13 @@ use stimul_actors::rules::tasks::{
 use utoipa::ToSchema;
 
 use super::submissions::Submission;
-use super::{Description, check_audience_and_schedule, json_column, positive_points};
+use super::{
+    Description, check_audience_and_schedule, json_column, positive_points, push, window_error, yes,
+};
 use crate::access::{Permission, Section};
 use crate::auth::Principal;
 use crate::db::{Db, Sql, Tx};
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// Tasks one chain or set may hold.
@@ -37,10 +39,6 @@ pub const MAX_STREAK: u32 = 366;
 /// again (its true length is unknown beyond the window), which only a participant
 /// active every day for over two years would notice.
 const STREAK_WINDOW: u32 = 800;
-
-fn yes() -> bool {
-    true
-}
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Quest {
@@ -99,9 +97,11 @@ fn quest_from_row(row: &AnyRow) -> sqlx::Result<Quest> {
 }
 
 impl Quest {
+    /// Without a start, a quest starts when it was created: it rewards what is done
+    /// for it, not what was done before anyone announced it.
     pub fn schedule(&self) -> Schedule {
         Schedule {
-            starts_at: self.starts_at,
+            starts_at: Some(self.starts_at.unwrap_or(self.created_at)),
             ends_at: self.ends_at,
             recurrence: self.recurrence,
         }
@@ -193,13 +193,6 @@ struct ValidQuest {
     title: String,
     description: String,
     bonus: Points,
-}
-
-fn push(errors: &mut Vec<FieldError>, field: &str, message: impl Into<String>) {
-    errors.push(FieldError {
-        field: field.into(),
-        message: message.into(),
-    });
 }
 
 async fn validate(
@@ -539,10 +532,6 @@ async fn completions(
         .iter()
         .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
         .collect::<sqlx::Result<Vec<_>>>()?)
-}
-
-fn window_error(err: stimul_actors::rules::windows::WindowError) -> ApiError {
-    ApiError::internal(anyhow::anyhow!(err))
 }
 
 /// A quest's progress for a participant at `now`, and whether its bonus is due.

@@ -37,7 +37,7 @@ use utoipa::ToSchema;
 use super::{Task, count_column, json_column};
 use crate::auth::Principal;
 use crate::db::{Backend, Db, Sql, Tx};
-use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::moderation::{self, DecisionKind, DecisionRequest, Effect, NewItem};
 use crate::state::AppState;
 
@@ -362,7 +362,7 @@ pub async fn submit(
     let period = task
         .schedule()
         .period(now, zone)
-        .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
+        .map_err(super::window_error)?;
     let plan = match task.spec {
         TaskSpec::SalesPlan { .. } => Some(plan_progress(&state.db, caller.id(), &period).await?),
         _ => None,
@@ -371,17 +371,8 @@ pub async fn submit(
         photos: photos.len(),
         plan,
     };
-    let checked = rules::check(&task.spec, &request.answers, &context).map_err(|issues| {
-        ApiError::fields(
-            issues
-                .into_iter()
-                .map(|i| FieldError {
-                    field: i.field,
-                    message: i.message,
-                })
-                .collect(),
-        )
-    })?;
+    let checked = rules::check(&task.spec, &request.answers, &context)
+        .map_err(|issues| ApiError::fields(super::field_errors(issues).collect()))?;
     if let (TaskSpec::SalesPlan { .. }, Some(progress)) = (&task.spec, plan)
         && !checked.passed
     {
