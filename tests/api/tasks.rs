@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use chrono::Timelike;
+use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -529,6 +530,32 @@ async fn a_quiz_fails_on_wrong_answers_passes_on_right_ones_and_limits_attempts(
         "20.00"
     );
     app.assert_ledger_sound().await;
+}
+
+#[actix_web::test]
+async fn concurrent_attempts_never_exceed_the_limit() {
+    let app = spawn_app().await;
+    app.load_demo().await;
+    let quiz = demo_task(&app, "Quiz: AquaLine mixers").await;
+    let token = app.login("seller15", "demo").await;
+    let wrong = json!({ "answers": [{ "options": [1] }, { "options": [0] }, { "options": [1] }] });
+    let statuses = join_all((0..6).map(|_| {
+        let (app, token, wrong) = (&app, &token, wrong.clone());
+        async move { submit(app, token, quiz, wrong).await.status() }
+    }))
+    .await;
+    let created = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    assert_eq!(created, 3, "{statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT),
+        "{statuses:?}"
+    );
+    assert_eq!(app.count("task_submissions").await, 3);
 }
 
 #[actix_web::test]
