@@ -42,7 +42,7 @@ CREATE TABLE quests (
     kind             TEXT    NOT NULL CHECK (kind IN ('chain', 'set', 'streak')),
     title            TEXT    NOT NULL,
     description      TEXT    NOT NULL DEFAULT '',
-    -- Bonus points (hundredths), paid as they are: no level multiplier.
+    -- Base bonus points (hundredths), paid as income: the level multiplier applies.
     bonus            BIGINT  NOT NULL CHECK (bonus > 0),
     audience         TEXT    NOT NULL,
     starts_at        BIGINT,
