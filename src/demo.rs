@@ -1,5 +1,6 @@
 //! The demo program: enough people, stores and roles to click through every screen.
-//! Loading is idempotent: what exists is left alone, what is missing is added.
+//! Loading is idempotent: what exists is left alone, what is missing is added. The demo
+//! program has a shelf-photo task for the moderator to check and a quiz.
 //! Every demo account's password is `demo`.
 
 use crate::access::store::{assign, role_id};
@@ -161,7 +162,48 @@ pub async fn load(db: &Db, clock: &Clock, program_slug: &str) -> anyhow::Result<
         "sellers (phones +79002000001..20 for SMS login)",
     ));
     tx.commit().await?;
+    demo_tasks(db, program.id, now).await?;
     Ok(DemoSummary { program, logins })
+}
+
+/// An active shelf-photo task (daily, moderated: the demo `moderator` decides it) and a
+/// quiz (scored at once, three attempts), each added when no task has its title yet.
+async fn demo_tasks(db: &Db, program_id: i64, now: i64) -> anyhow::Result<()> {
+    let tasks = [
+        serde_json::json!({
+            "title": "Photograph the AquaLine shelf",
+            "description": "One photo of the whole AquaLine shelf, labels readable.",
+            "spec": { "kind": "shelf_photo", "min_photos": 1, "checklist": ["AquaLine at eye level", "A price tag on every product"] },
+            "recurrence": "daily",
+            "points": "30.00",
+        }),
+        serde_json::json!({
+            "title": "Quiz: AquaLine mixers",
+            "description": "Three questions; two right answers pass.",
+            "spec": { "kind": "quiz", "pass_mark": 2, "questions": [
+                { "text": "Which thread do AquaLine mixers use?", "options": ["1/2\"", "3/4\"", "1\""], "correct": [0] },
+                { "text": "How long is the AquaLine warranty?", "options": ["1 year", "3 years", "7 years"], "correct": [2] },
+                { "text": "Which of these are AquaLine products?", "options": ["Mixers", "Drills", "Siphons"], "correct": [0, 2] }
+            ] },
+            "points": "20.00",
+            "max_attempts": 3,
+        }),
+    ];
+    let mut tx = db.begin().await?;
+    for task in tasks {
+        let input: crate::tasks::TaskInput = serde_json::from_value(task)?;
+        let existing: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM tasks WHERE program_id = $1 AND title = $2")
+                .bind(program_id)
+                .bind(&input.title)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if existing.is_none() {
+            crate::tasks::insert(&mut tx, program_id, &input, None, now).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 async fn named(

@@ -76,6 +76,14 @@ error_codes! {
     InsufficientPoints = "insufficient_points" => (StatusCode::CONFLICT, "Not enough points"),
     /// The campaign's prize fund cannot pay this.
     FundExhausted = "fund_exhausted" => (StatusCode::CONFLICT, "The campaign's fund is exhausted"),
+    /// The task is inactive, not started yet or over.
+    TaskUnavailable = "task_unavailable" => (StatusCode::CONFLICT, "The task is not open now"),
+    /// Every completion the task allows this period is done or waiting for a moderator.
+    CompletionLimitReached = "completion_limit_reached" => (StatusCode::CONFLICT, "The task is done as often as this period allows"),
+    /// Every attempt the task allows this period is used (e.g. a failed quiz).
+    AttemptsExhausted = "attempts_exhausted" => (StatusCode::CONFLICT, "No attempts left at this task this period"),
+    /// A sales plan was claimed before its targets were reached.
+    PlanNotMet = "plan_not_met" => (StatusCode::CONFLICT, "The sales plan is not met yet"),
     ImportRejected = "import_rejected" => (StatusCode::UNPROCESSABLE_ENTITY, "The file has invalid rows; nothing was imported"),
     ServiceUnavailable = "service_unavailable" => (StatusCode::SERVICE_UNAVAILABLE, "The service is temporarily unavailable"),
     Internal = "internal" => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),

@@ -3,8 +3,9 @@
 //! watches it move live.
 //!
 //! `startup` builds the server; `api` is the HTTP edge; `org`, `auth` and `access` hold
-//! the program's organisation, identity and permissions; `db` is storage on SQLite or
-//! PostgreSQL; `outbox` and `integrations` talk to the outside world.
+//! the program's organisation, identity and permissions; `tasks` holds tasks, quests and
+//! submissions; `db` is storage on SQLite or PostgreSQL; `outbox` and `integrations`
+//! talk to the outside world.
 
 pub mod access;
 pub mod api;
@@ -28,6 +29,7 @@ pub mod photos;
 pub mod ratelimit;
 pub mod startup;
 pub mod state;
+pub mod tasks;
 pub mod telemetry;
 pub mod web;
 pub mod ws;

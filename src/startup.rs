@@ -102,9 +102,13 @@ impl Application {
         let retrier = crate::moderation::EffectRetrier {
             state: state.clone(),
         };
+        let follow_ups = crate::tasks::submissions::FollowUpRetrier {
+            state: state.clone(),
+        };
         let background = vec![
             tokio::spawn(worker.run(shutdown_rx.clone())),
-            tokio::spawn(retrier.run(shutdown_rx)),
+            tokio::spawn(retrier.run(shutdown_rx.clone())),
+            tokio::spawn(follow_ups.run(shutdown_rx)),
         ];
 
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))

@@ -73,6 +73,14 @@ pub enum BusEvent {
         item: crate::moderation::ItemView,
         reason: crate::moderation::SettleReason,
     },
+    /// An event for a topic's subscribers on every node (a task decision, quest
+    /// progress): pushes that do not come from a ledger commit still reach a client
+    /// connected to another node.
+    Push {
+        topic: String,
+        event: String,
+        data: serde_json::Value,
+    },
     /// A participant's WebSocket sessions on `node` opened (`online`) or all closed.
     Presence {
         node: String,

@@ -360,6 +360,9 @@ impl Live {
             BusEvent::ModerationSettled { item, reason } => {
                 self.moderation.do_send(Settled { item, reason })
             }
+            BusEvent::Push { topic, event, data } => {
+                self.hub.publish(&topic, &event, &data);
+            }
             BusEvent::Presence {
                 node,
                 store_id,
@@ -520,6 +523,20 @@ impl Live {
     pub fn shutdown(&self) {
         for arbiter in &self.arbiters {
             arbiter.stop();
+        }
+    }
+
+    /// Pushes `event` to the subscribers of `topic` on every node.
+    pub fn push<T: Serialize>(&self, topic: &str, event: &str, data: &T) {
+        match serde_json::to_value(data) {
+            Ok(data) => self.bus.publish(BusEvent::Push {
+                topic: topic.to_string(),
+                event: event.to_string(),
+                data,
+            }),
+            Err(err) => {
+                tracing::warn!(topic, event, error = %err, "an event could not be serialised")
+            }
         }
     }
 

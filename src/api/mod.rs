@@ -18,6 +18,7 @@ pub mod participants;
 pub mod points;
 pub mod roles;
 pub mod stores;
+pub mod tasks;
 
 /// The JSON body extractor settings: size limit and problem+json errors.
 pub fn json_config(limit: usize) -> web::JsonConfig {
@@ -56,6 +57,13 @@ fn describe_json_error(err: &serde_json::Error) -> String {
         }
         _ => format!("the body does not fit this operation: {err}"),
     }
+}
+
+/// Parses a JSON body read by hand (an endpoint that also takes multipart) with the
+/// same errors as the JSON extractor.
+pub fn json_from_slice<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes)
+        .map_err(|err| ApiError::new(ErrorCode::InvalidJson, describe_json_error(&err)))
 }
 
 pub fn path_config() -> web::PathConfig {
@@ -183,6 +191,19 @@ api! {
     moderation::get_stats,
     moderation::list_reasons,
     crate::photos::get_photo,
+    tasks::create_task,
+    tasks::update_task,
+    tasks::list_tasks,
+    tasks::get_task,
+    tasks::list_task_submissions,
+    tasks::submit_task,
+    tasks::list_my_tasks,
+    tasks::list_my_submissions,
+    tasks::create_quest,
+    tasks::update_quest,
+    tasks::list_quests,
+    tasks::get_task_settings,
+    tasks::update_task_settings,
 }
 
 struct BearerAuth;

@@ -246,6 +246,16 @@ macro_rules! validate {
     };
 }
 
+/// For `Option<Option<T>>` fields of a patch (with `#[serde(default)]`): an absent
+/// field stays `None` (keep), `null` is `Some(None)` (clear), a value `Some(Some(v))`.
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
 /// Parses an optional field: absent or JSON null is `None`, present must be valid.
 pub fn optional<T>(
     value: Option<&str>,

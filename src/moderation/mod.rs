@@ -205,9 +205,23 @@ async fn effect_in_transaction(
             registration::decide(tx, &person, decision, reason, moderator.id(), now).await?;
             Ok(Effect::None)
         }
+        ItemKind::TaskSubmission => {
+            crate::tasks::submissions::decide_in_transaction(tx, item, request, moderator.id(), now)
+                .await
+        }
         other => Err(ApiError::internal(anyhow::anyhow!(
             "no decision handler for {other:?} items"
         ))),
+    }
+}
+
+/// What deciding `item` does after the decision committed and its points effect was
+/// applied, per kind (pushes, follow-on credits). Failures are the kind's to retry.
+async fn after_decision(state: &AppState, item: &ItemView) {
+    if item.kind == ItemKind::TaskSubmission
+        && let Err(err) = crate::tasks::submissions::follow_up(state, item.subject_id).await
+    {
+        tracing::warn!(submission = item.subject_id, error = %err, "following up a task decision failed; will retry");
     }
 }
 
@@ -369,8 +383,9 @@ pub async fn decide(
         .moderation_time_to_decision
         .with_label_values(&[item.kind.as_str()])
         .observe((now - item.created_at).max(0) as f64 / 1000.0);
-    settled(state, item, SettleReason::Decided);
+    settled(state, item.clone(), SettleReason::Decided);
     let applied = apply_effect(state, item_id, &effect).await;
+    after_decision(state, &item).await;
     Ok(Decided {
         item_id,
         decision: request.decision,

@@ -9,6 +9,8 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::error::ErrorCode;
 use crate::moderation::DecisionKind;
+use crate::tasks::quests::QuestProgress;
+use crate::tasks::submissions::Submission;
 
 /// Client → server.
 #[derive(Serialize, ToSchema)]
@@ -65,7 +67,8 @@ pub struct EventFrame {
     /// subscribe again for a fresh snapshot.
     pub seq: u64,
     /// On `me`: `balance_changed` (data `BalanceChanged`), `level_up` (data
-    /// `LevelUpEvent`). On `store:{id}`: `progress` (data `StoreProgress`). On
+    /// `LevelUpEvent`), `task_submission` (data `Submission`: a submission recorded or
+    /// decided), `quest_progress` (data `QuestProgress`). On `store:{id}`: `progress` (data `StoreProgress`). On
     /// `moderation`: `item_assigned` (data `ItemView`), `item_revoked` (data `Revoked`).
     /// On `moderation_stats`: `stats` (data `QueueStats`).
     pub event: String,
@@ -103,7 +106,9 @@ pub struct ErrorFrame {
         ItemView,
         Revoked,
         QueueStats,
-        DecisionKind
+        DecisionKind,
+        Submission,
+        QuestProgress
     ))
 )]
 pub struct WebSocketContract;

@@ -45,6 +45,12 @@ async fn committed_openapi_equals_served_document() {
         "importStores",
         "createRole",
         "assignRole",
+        "createTask",
+        "updateTask",
+        "listTasks",
+        "submitTask",
+        "listMyTasks",
+        "createQuest",
     ] {
         assert!(
             operation_ids.contains(&required),
@@ -80,6 +86,8 @@ fn committed_websocket_schemas_equal_the_code() {
         "BalanceChanged",
         "LevelUpEvent",
         "StoreProgress",
+        "Submission",
+        "QuestProgress",
     ] {
         assert!(
             document["components"]["schemas"][schema].is_object(),

@@ -15,4 +15,5 @@ mod nodes;
 mod points;
 mod process;
 mod registration;
+mod tasks;
 mod ws_client;

@@ -13,12 +13,14 @@
 //! | [`leaderboard`] | an order-statistics board: rank, top-N and around-me in O(log n) |
 //! | [`windows`] | leaderboard time windows (day, ISO week, month) in the program's zone |
 //! | [`routing`] | moderation queue order and which moderator takes an item |
+//! | [`tasks`] | task kinds, answer checking and quiz scoring, recurrence, limits, audiences, quests, streaks, trust |
 
 pub mod codes;
 pub mod leaderboard;
 pub mod levels;
 pub mod points;
 pub mod routing;
+pub mod tasks;
 pub mod windows;
 
 use std::fmt;

@@ -1,0 +1,732 @@
+//! Submissions: a participant doing a task, and everything that follows.
+//!
+//! A submission is checked in full before anything is written; then, in one
+//! transaction, it is recorded with its photos as `approved` (a task that scores
+//! itself, or a trusted participant's low-risk one), `failed` (a quiz below its pass
+//! mark) or `pending` (waiting for a moderator). What touches points happens after that
+//! commit, in [`follow_up`]: crediting at once (`task-submission:{id}`, one completed
+//! task), or holding the points as pending and only then queueing the moderation item
+//! (so a moderator never sees an item without its hold); bonuses of quests the
+//! completion finishes; and the `task_submission` push. The follow-up is marked done
+//! last and retried by [`FollowUpRetrier`] until it is, so a crash in between loses
+//! nothing and the ledger's keys keep a retry from paying twice.
+//!
+//! A moderator's decision ([`decide_in_transaction`]) updates the submission in the
+//! decision's transaction and returns the hold to settle: approve confirms it (and
+//! completes the task), reject and rework cancel it. A rework waits for the
+//! participant, whose next submission of the task fixes it (a new row pointing at the
+//! old one, which becomes `resubmitted`) with a new hold and a new moderation item.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use stimul_actors::ledger::AccountKey;
+use stimul_actors::live::SALE_REASONS;
+use stimul_actors::moderation::ItemView;
+use stimul_actors::participant::Earn;
+use stimul_actors::rules::points::Points;
+use stimul_actors::rules::routing::ItemKind;
+use stimul_actors::rules::tasks::{
+    self as rules, Answers, Context, Period, PlanProgress, Refusal, Routing, TaskSpec,
+    TrustHistory, Usage,
+};
+use utoipa::ToSchema;
+
+use super::{Task, count_column, json_column};
+use crate::auth::Principal;
+use crate::db::{Backend, Db, Sql, Tx};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::moderation::{self, DecisionKind, DecisionRequest, Effect, NewItem};
+use crate::state::AppState;
+
+/// The body of `submitTask`: JSON, or the `data` part of a multipart upload whose
+/// `photos` parts carry the photos.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+pub struct SubmissionRequest {
+    #[serde(flatten)]
+    pub answers: Answers,
+    /// The reworked submission this one fixes. Without it, a submission of a task
+    /// with work sent back fixes the oldest such submission.
+    pub resubmits: Option<i64>,
+}
+
+/// A submission as its participant and staff see it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Submission {
+    pub id: i64,
+    pub task_id: i64,
+    pub participant_id: i64,
+    /// `pending` (waiting for a moderator), `approved`, `rejected`, `rework` (sent back:
+    /// fix and submit again), `resubmitted` (a later submission fixed it) or `failed`
+    /// (a quiz below its pass mark).
+    pub status: String,
+    /// The period it counts in: `all`, a local date, or an ISO week like `2024-W24`.
+    pub period_key: String,
+    /// The attempt within the period, from 1; a resubmission keeps its attempt.
+    pub attempt: u32,
+    pub resubmission_of: Option<i64>,
+    /// The answer as checked: questions with the options chosen (and for a quiz
+    /// whether each was right), ticks, code, prices, comment.
+    #[schema(value_type = Object)]
+    pub answers: serde_json::Value,
+    /// SHA-256 of each photo; fetch with `getPhoto`.
+    pub photos: Vec<String>,
+    /// Right answers of a quiz.
+    pub score: Option<u32>,
+    pub max_score: Option<u32>,
+    /// Base points of the task when submitted.
+    #[schema(value_type = String)]
+    pub points: Points,
+    /// Points credited or held, after the level multiplier; `null` until known.
+    #[schema(value_type = Option<String>)]
+    pub credited: Option<Points>,
+    pub requires_moderation: bool,
+    /// Approved without a moderator (a trusted participant's low-risk task).
+    pub auto_approved: bool,
+    /// The rejection reason code.
+    pub decision_reason: Option<String>,
+    /// The moderator's words: what to fix, or why not.
+    pub decision_comment: Option<String>,
+    pub decided_at: Option<i64>,
+    /// The pending credit while a moderator decides.
+    pub hold_transaction_id: Option<i64>,
+    /// The credit of a task that paid at once.
+    pub transaction_id: Option<i64>,
+    pub completed_at: Option<i64>,
+    pub created_at: i64,
+    #[serde(skip)]
+    pub program_id: i64,
+    #[serde(skip)]
+    pub store_id: Option<i64>,
+    #[serde(skip)]
+    pub region_id: Option<i64>,
+    #[serde(skip)]
+    pub followup_done: bool,
+}
+
+const SUBMISSION_COLUMNS: &str = "id, program_id, task_id, participant_id, store_id, region_id, period_key, attempt, resubmission_of, status, answers, photos, score, max_score, points, credited, moderated, auto_approved, decision_reason, decision_comment, decided_at, hold_transaction_id, transaction_id, completed_at, followup, created_at";
+
+fn submission_from_row(row: &AnyRow) -> sqlx::Result<Submission> {
+    let optional_count = |index: usize| -> sqlx::Result<Option<u32>> {
+        let value: Option<i64> = row.try_get(index)?;
+        value
+            .map(u32::try_from)
+            .transpose()
+            .map_err(|e| sqlx::Error::Decode(e.into()))
+    };
+    let followup: String = row.try_get(24)?;
+    Ok(Submission {
+        id: row.try_get(0)?,
+        program_id: row.try_get(1)?,
+        task_id: row.try_get(2)?,
+        participant_id: row.try_get(3)?,
+        store_id: row.try_get(4)?,
+        region_id: row.try_get(5)?,
+        period_key: row.try_get(6)?,
+        attempt: count_column(row, 7)?,
+        resubmission_of: row.try_get(8)?,
+        status: row.try_get(9)?,
+        answers: json_column(row, 10)?,
+        photos: json_column(row, 11)?,
+        score: optional_count(12)?,
+        max_score: optional_count(13)?,
+        points: Points::from_hundredths(row.try_get(14)?),
+        credited: row
+            .try_get::<Option<i64>, _>(15)?
+            .map(Points::from_hundredths),
+        requires_moderation: row.try_get::<i64, _>(16)? != 0,
+        auto_approved: row.try_get::<i64, _>(17)? != 0,
+        decision_reason: row.try_get(18)?,
+        decision_comment: row.try_get(19)?,
+        decided_at: row.try_get(20)?,
+        hold_transaction_id: row.try_get(21)?,
+        transaction_id: row.try_get(22)?,
+        completed_at: row.try_get(23)?,
+        followup_done: followup == "done",
+        created_at: row.try_get(25)?,
+    })
+}
+
+pub async fn load<'e, E>(executor: E, id: i64) -> ApiResult<Submission>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {SUBMISSION_COLUMNS} FROM task_submissions WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(executor)
+    .await?;
+    match row {
+        Some(row) => Ok(submission_from_row(&row)?),
+        None => Err(ApiError::not_found(format!("submission {id}"))),
+    }
+}
+
+/// Rows of `sql` (a `SELECT {SUBMISSION_COLUMNS} …`) as submissions.
+pub async fn fetch(db: &Db, sql: &Sql) -> ApiResult<Vec<Submission>> {
+    let rows = sql.query().fetch_all(&db.pool).await?;
+    Ok(rows
+        .iter()
+        .map(submission_from_row)
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
+/// `SELECT {columns} FROM task_submissions WHERE ` to build on.
+pub fn select_where() -> Sql {
+    Sql::new(&format!(
+        "SELECT {SUBMISSION_COLUMNS} FROM task_submissions WHERE "
+    ))
+}
+
+/// The participant's sales in `period`: income credited for codes and receipts (a
+/// receipt's income is the confirmation of its hold, so the hold's reason counts).
+pub async fn plan_progress(
+    db: &Db,
+    participant_id: i64,
+    period: &Period,
+) -> ApiResult<PlanProgress> {
+    let mut sql = Sql::new(
+        "SELECT COUNT(*), CAST(COALESCE(SUM(t.earned), 0) AS BIGINT)
+         FROM ledger_transactions t LEFT JOIN ledger_transactions h ON h.id = t.settles_id
+         WHERE t.participant_id = ",
+    );
+    sql.bind(participant_id)
+        .push(" AND t.earned > 0 AND t.created_at >= ")
+        .bind(period.start_ms)
+        .push(" AND t.created_at < ")
+        .bind(period.end_ms.unwrap_or(i64::MAX))
+        .push(" AND (t.reason IN ")
+        .bind_list(SALE_REASONS.iter().map(|r| r.to_string()))
+        .push(" OR h.reason IN ")
+        .bind_list(SALE_REASONS.iter().map(|r| r.to_string()))
+        .push(")");
+    let row = sql.query().fetch_one(&db.pool).await?;
+    Ok(PlanProgress {
+        quantity: row.try_get(0)?,
+        amount: Points::from_hundredths(row.try_get(1)?),
+    })
+}
+
+/// Sums of submissions by status, as SQL columns: completed, pending, rework, attempts.
+const USAGE_SUMS: &str =
+    "CAST(COALESCE(SUM(CASE WHEN status = 'approved' THEN 1 ELSE 0 END), 0) AS BIGINT),
+     CAST(COALESCE(SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), 0) AS BIGINT),
+     CAST(COALESCE(SUM(CASE WHEN status = 'rework' THEN 1 ELSE 0 END), 0) AS BIGINT),
+     CAST(COALESCE(SUM(CASE WHEN resubmission_of IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT)";
+
+fn usage_from_row(row: &AnyRow, first: usize) -> sqlx::Result<Usage> {
+    Ok(Usage {
+        completed: count_column(row, first)?,
+        pending: count_column(row, first + 1)?,
+        rework: count_column(row, first + 2)?,
+        attempts: count_column(row, first + 3)?,
+    })
+}
+
+/// What a participant did with each of `periods` (task id, period start) in it.
+pub async fn usage_in<'e, E>(
+    executor: E,
+    participant_id: i64,
+    periods: &[(i64, i64)],
+) -> ApiResult<Vec<(i64, Usage)>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    if periods.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new(&format!(
+        "SELECT task_id, {USAGE_SUMS} FROM task_submissions WHERE participant_id = "
+    ));
+    sql.bind(participant_id).push(" AND (");
+    for (i, (task_id, start)) in periods.iter().enumerate() {
+        sql.push(if i > 0 { " OR (" } else { "(" })
+            .push("task_id = ")
+            .bind(*task_id)
+            .push(" AND period_start = ")
+            .bind(*start)
+            .push(")");
+    }
+    sql.push(") GROUP BY task_id");
+    let rows = sql.query().fetch_all(executor).await?;
+    Ok(rows
+        .iter()
+        .map(|row| Ok((row.try_get(0)?, usage_from_row(row, 1)?)))
+        .collect::<sqlx::Result<Vec<_>>>()?)
+}
+
+/// Serialises a participant's submissions on PostgreSQL (SQLite's `BEGIN IMMEDIATE`
+/// already does): two phones submitting at once must not both take the last attempt.
+async fn lock_participant(tx: &mut Tx, backend: Backend, participant_id: i64) -> ApiResult<()> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+            .bind(participant_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The reworked submission a new one fixes: the one named, or the oldest waiting.
+async fn reworked(
+    tx: &mut Tx,
+    task_id: i64,
+    participant_id: i64,
+    named: Option<i64>,
+) -> ApiResult<Option<Submission>> {
+    let mut sql = select_where();
+    sql.push("task_id = ")
+        .bind(task_id)
+        .push(" AND participant_id = ")
+        .bind(participant_id)
+        .push(" AND status = 'rework'");
+    if let Some(id) = named {
+        sql.push(" AND id = ").bind(id);
+    }
+    sql.push(" ORDER BY id LIMIT 1");
+    let row = sql.query().fetch_optional(&mut **tx).await?;
+    match (row, named) {
+        (Some(row), _) => Ok(Some(submission_from_row(&row)?)),
+        (None, Some(id)) => Err(ApiError::field(
+            "resubmits",
+            format!("submission {id} of this task is not waiting for rework"),
+        )),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The participant's moderator decisions so far, for trust.
+async fn trust_history(tx: &mut Tx, participant_id: i64) -> ApiResult<TrustHistory> {
+    let row = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(CASE WHEN status = 'approved' THEN 1 ELSE 0 END), 0) AS BIGINT),
+                CAST(COALESCE(SUM(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END), 0) AS BIGINT),
+                CAST(COALESCE(SUM(CASE WHEN status IN ('rework', 'resubmitted') THEN 1 ELSE 0 END), 0) AS BIGINT)
+         FROM task_submissions WHERE participant_id = $1 AND decided_by IS NOT NULL",
+    )
+    .bind(participant_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(TrustHistory {
+        approved: count_column(&row, 0)?,
+        rejected: count_column(&row, 1)?,
+        reworked: count_column(&row, 2)?,
+    })
+}
+
+fn refusal(refusal: Refusal, task: &Task) -> ApiError {
+    match refusal {
+        Refusal::CompletionLimit => ApiError::new(
+            ErrorCode::CompletionLimitReached,
+            format!(
+                "task {} is done (or waiting for a moderator) {} time(s) this period, as often as it allows",
+                task.id, task.max_completions
+            ),
+        ),
+        Refusal::AttemptsExhausted => ApiError::new(
+            ErrorCode::AttemptsExhausted,
+            format!(
+                "all {} attempt(s) at task {} are used this period",
+                task.max_attempts.unwrap_or_default(),
+                task.id
+            ),
+        ),
+    }
+}
+
+/// Records a participant's submission of task `task_id` and follows it up.
+pub async fn submit(
+    state: &AppState,
+    caller: &Principal,
+    task_id: i64,
+    request: &SubmissionRequest,
+    photos: &[Vec<u8>],
+) -> ApiResult<Submission> {
+    let program_id = caller.program_id();
+    let participant = super::participant(state, program_id, caller.id()).await?;
+    let task = super::get(&state.db.pool, program_id, task_id).await?;
+    // Tasks outside the participant's audience do not exist for them.
+    if !task.audience.includes(&participant.member) {
+        return Err(ApiError::not_found(format!("task {task_id}")));
+    }
+    let now = state.clock.now_ms();
+    if !task.active || !task.schedule().is_open(now) {
+        return Err(ApiError::new(
+            ErrorCode::TaskUnavailable,
+            format!("task {task_id} is not open now"),
+        ));
+    }
+    let zone = super::program_zone(&state.db.pool, program_id).await?;
+    let period = task
+        .schedule()
+        .period(now, zone)
+        .map_err(super::window_error)?;
+    let plan = match task.spec {
+        TaskSpec::SalesPlan { .. } => Some(plan_progress(&state.db, caller.id(), &period).await?),
+        _ => None,
+    };
+    let context = Context {
+        photos: photos.len(),
+        plan,
+    };
+    let checked = rules::check(&task.spec, &request.answers, &context)
+        .map_err(|issues| ApiError::fields(super::field_errors(issues).collect()))?;
+    if let (TaskSpec::SalesPlan { .. }, Some(progress)) = (&task.spec, plan)
+        && !checked.passed
+    {
+        return Err(ApiError::new(
+            ErrorCode::PlanNotMet,
+            format!(
+                "sold {} for {} points so far this period; the plan is not met yet",
+                progress.quantity, progress.amount
+            ),
+        ));
+    }
+
+    let mut tx = state.db.begin().await?;
+    lock_participant(&mut tx, state.db.backend, caller.id()).await?;
+    let (period_start, period_key, attempt, resubmission_of) = match reworked(
+        &mut tx,
+        task.id,
+        caller.id(),
+        request.resubmits,
+    )
+    .await?
+    {
+        Some(old) => {
+            sqlx::query("UPDATE task_submissions SET status = 'resubmitted', updated_at = $1 WHERE id = $2 AND status = 'rework'")
+                    .bind(now)
+                    .bind(old.id)
+                    .execute(&mut *tx)
+                    .await?;
+            let start: i64 =
+                sqlx::query_scalar("SELECT period_start FROM task_submissions WHERE id = $1")
+                    .bind(old.id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            (start, old.period_key, old.attempt, Some(old.id))
+        }
+        None => {
+            let usage = usage_in(&mut *tx, caller.id(), &[(task.id, period.start_ms)])
+                .await?
+                .first()
+                .map(|(_, usage)| *usage)
+                .unwrap_or_default();
+            task.limits()
+                .may_start(&usage)
+                .map_err(|r| refusal(r, &task))?;
+            (period.start_ms, period.key, usage.attempts + 1, None)
+        }
+    };
+    if let Some(code) = checked.code {
+        let seen: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM task_submissions WHERE task_id = $1 AND participant_id = $2 AND period_start = $3
+               AND code = $4 AND status IN ('pending', 'approved', 'rework')",
+        )
+        .bind(task.id)
+        .bind(caller.id())
+        .bind(period_start)
+        .bind(code.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        if seen > 0 {
+            return Err(ApiError::new(
+                ErrorCode::Conflict,
+                format!("package {code} was already scanned for this task this period"),
+            ));
+        }
+    }
+    let mut hashes = Vec::with_capacity(photos.len());
+    for bytes in photos {
+        let photo = crate::photos::store(
+            &mut tx,
+            &state.settings.data_dir,
+            program_id,
+            caller.id(),
+            bytes,
+            now,
+        )
+        .await?;
+        hashes.push(photo.sha256);
+    }
+    let (status, auto_approved) = if !checked.passed {
+        ("failed", false)
+    } else if !task.requires_moderation {
+        ("approved", false)
+    } else {
+        let policy = super::trust_policy(&mut *tx, program_id).await?;
+        let routing = if policy.enabled {
+            let history = trust_history(&mut tx, caller.id()).await?;
+            rules::route(
+                &policy,
+                &history,
+                task.points,
+                rand::random_range(0..100u32),
+            )
+        } else {
+            Routing::Moderate
+        };
+        match routing {
+            Routing::AutoApprove => ("approved", true),
+            Routing::Moderate | Routing::SpotCheck => ("pending", false),
+        }
+    };
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO task_submissions (program_id, task_id, participant_id, store_id, region_id, period_start, period_key, attempt,
+                resubmission_of, status, answers, photos, code, score, max_score, points, moderated, auto_approved, completed_at,
+                followup, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 'pending', $20, $20)
+         RETURNING id",
+    )
+    .bind(program_id)
+    .bind(task.id)
+    .bind(caller.id())
+    .bind(participant.person.store_id)
+    .bind(participant.person.region_id)
+    .bind(period_start)
+    .bind(&period_key)
+    .bind(i64::from(attempt))
+    .bind(resubmission_of)
+    .bind(status)
+    .bind(checked.record.to_string())
+    .bind(serde_json::to_string(&hashes).map_err(ApiError::internal)?)
+    .bind(checked.code.map(|c| c.as_str().to_string()))
+    .bind(checked.score.map(|s| i64::from(s.correct)))
+    .bind(checked.score.map(|s| i64::from(s.total)))
+    .bind(task.points.hundredths())
+    .bind(i64::from(task.requires_moderation))
+    .bind(i64::from(auto_approved))
+    .bind((status == "approved").then_some(now))
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    if let Err(err) = follow_up(state, id).await {
+        // The submission is recorded; the retrier finishes what is left.
+        tracing::warn!(submission = id, error = %err, "following up a submission failed; will retry");
+    }
+    load(&state.db.pool, id).await
+}
+
+/// Holds the points as pending, then queues the moderation item with the hold.
+async fn queue_for_moderation(
+    state: &AppState,
+    submission: &Submission,
+    task: &Task,
+) -> ApiResult<()> {
+    let earn = Earn {
+        base: submission.points,
+        reason: "task".into(),
+        idempotency_key: format!("task-submission:{}", submission.id),
+        pay_from: AccountKey::Issued,
+        hold: true,
+        source: Some(("submission".into(), submission.id.to_string())),
+        actor_id: None,
+        comment: Some(task.title.clone()),
+        completed_tasks: 0,
+    };
+    let outcome = state.live.earn(submission.participant_id, earn).await?;
+    let previous_comment: Option<String> = match submission.resubmission_of {
+        Some(old) => {
+            sqlx::query_scalar("SELECT decision_comment FROM task_submissions WHERE id = $1")
+                .bind(old)
+                .fetch_one(&state.db.pool)
+                .await?
+        }
+        None => None,
+    };
+    let summary = serde_json::json!({
+        "task": { "id": task.id, "title": task.title, "kind": task.kind },
+        "answers": submission.answers,
+        "photos": submission.photos,
+        "points": outcome.amount,
+        "attempt": submission.attempt,
+        "resubmission_of": submission.resubmission_of,
+        "previous_comment": previous_comment,
+    });
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin().await?;
+    let item = moderation::enqueue(
+        &mut tx,
+        submission.program_id,
+        &NewItem {
+            kind: ItemKind::TaskSubmission,
+            subject_id: submission.id,
+            participant_id: Some(submission.participant_id),
+            store_id: submission.store_id,
+            region_id: submission.region_id,
+            summary,
+        },
+        now,
+    )
+    .await?;
+    sqlx::query("UPDATE task_submissions SET hold_transaction_id = $1, credited = $2, moderation_item_id = $3, updated_at = $4 WHERE id = $5")
+        .bind(outcome.transaction_id)
+        .bind(outcome.amount.hundredths())
+        .bind(item)
+        .bind(now)
+        .bind(submission.id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    moderation::announce(state, submission.program_id);
+    Ok(())
+}
+
+/// Credits a completed submission at once (one completed task for levels).
+async fn credit(state: &AppState, submission: &Submission, task: &Task) -> ApiResult<()> {
+    let earn = Earn {
+        base: submission.points,
+        reason: "task".into(),
+        idempotency_key: format!("task-submission:{}", submission.id),
+        pay_from: AccountKey::Issued,
+        hold: false,
+        source: Some(("submission".into(), submission.id.to_string())),
+        actor_id: None,
+        comment: Some(task.title.clone()),
+        completed_tasks: 1,
+    };
+    let outcome = state.live.earn(submission.participant_id, earn).await?;
+    sqlx::query("UPDATE task_submissions SET transaction_id = $1, credited = $2, updated_at = $3 WHERE id = $4")
+        .bind(outcome.transaction_id)
+        .bind(outcome.amount.hundredths())
+        .bind(state.clock.now_ms())
+        .bind(submission.id)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Finishes what a submission (or a decision on it) leaves to do after its commit.
+/// Safe to run again: every step is keyed or checks first.
+pub async fn follow_up(state: &AppState, id: i64) -> ApiResult<()> {
+    let submission = load(&state.db.pool, id).await?;
+    if submission.followup_done {
+        return Ok(());
+    }
+    let task = super::get(&state.db.pool, submission.program_id, submission.task_id).await?;
+    let unpaid = submission.hold_transaction_id.is_none() && submission.transaction_id.is_none();
+    match submission.status.as_str() {
+        "pending" if unpaid => queue_for_moderation(state, &submission, &task).await?,
+        "approved" if unpaid => credit(state, &submission, &task).await?,
+        _ => {}
+    }
+    if submission.status == "approved" {
+        super::quests::on_completion(state, &submission).await?;
+    }
+    let fresh = load(&state.db.pool, id).await?;
+    state.live.push(
+        &stimul_actors::participant::topic(fresh.participant_id),
+        "task_submission",
+        &fresh,
+    );
+    sqlx::query("UPDATE task_submissions SET followup = 'done' WHERE id = $1")
+        .bind(id)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(())
+}
+
+/// A moderator's decision on a task submission, inside the decision's transaction:
+/// records it on the submission and says which hold to settle.
+pub async fn decide_in_transaction(
+    tx: &mut Tx,
+    item: &ItemView,
+    request: &DecisionRequest,
+    moderator_id: i64,
+    now: i64,
+) -> ApiResult<Effect> {
+    let row = sqlx::query(
+        "SELECT status, participant_id, hold_transaction_id FROM task_submissions WHERE id = $1",
+    )
+    .bind(item.subject_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let row = row.ok_or_else(|| ApiError::not_found(format!("submission {}", item.subject_id)))?;
+    let status: String = row.try_get(0)?;
+    let participant_id: i64 = row.try_get(1)?;
+    let hold: Option<i64> = row.try_get(2)?;
+    if status != "pending" {
+        return Err(ApiError::invalid_state(format!(
+            "submission {} is {status}, not waiting for a decision",
+            item.subject_id
+        )));
+    }
+    let hold = hold.ok_or_else(|| {
+        ApiError::internal(anyhow::anyhow!(
+            "submission {} was queued without its hold",
+            item.subject_id
+        ))
+    })?;
+    let (new_status, completed_at) = match request.decision {
+        DecisionKind::Approve => ("approved", Some(now)),
+        DecisionKind::Reject => ("rejected", None),
+        DecisionKind::Rework => ("rework", None),
+    };
+    sqlx::query(
+        "UPDATE task_submissions SET status = $1, completed_at = $2, decision_reason = $3, decision_comment = $4,
+                decided_by = $5, decided_at = $6, followup = 'pending', updated_at = $6
+         WHERE id = $7 AND status = 'pending'",
+    )
+    .bind(new_status)
+    .bind(completed_at)
+    .bind(request.reason.clone())
+    .bind(request.comment.clone())
+    .bind(moderator_id)
+    .bind(now)
+    .bind(item.subject_id)
+    .execute(&mut **tx)
+    .await?;
+    let approved = request.decision == DecisionKind::Approve;
+    Ok(Effect::SettleHold {
+        participant_id,
+        hold_transaction_id: hold,
+        confirm: approved,
+        completed_tasks: i64::from(approved),
+    })
+}
+
+/// Retries follow-ups that did not finish (the node died, the ledger was busy).
+pub struct FollowUpRetrier {
+    pub state: AppState,
+}
+
+/// Follow-ups younger than this are left to the request that started them.
+const RETRY_AFTER_MS: i64 = 5_000;
+const RETRY_INTERVAL: Duration = Duration::from_secs(5);
+
+impl FollowUpRetrier {
+    pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(RETRY_INTERVAL) => {}
+                _ = shutdown.changed() => break,
+            }
+            if let Err(err) = self.pass().await {
+                tracing::warn!(error = ?err, "retrying task follow-ups failed");
+            }
+        }
+    }
+
+    pub async fn pass(&self) -> anyhow::Result<usize> {
+        let cutoff = self.state.clock.now_ms() - RETRY_AFTER_MS;
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM task_submissions WHERE followup = 'pending' AND updated_at < $1 ORDER BY id LIMIT 100",
+        )
+        .bind(cutoff)
+        .fetch_all(&self.state.db.pool)
+        .await?;
+        let mut done = 0;
+        for id in ids {
+            match follow_up(&self.state, id).await {
+                Ok(()) => done += 1,
+                Err(err) => {
+                    tracing::warn!(submission = id, error = %err, "a task follow-up failed; will retry")
+                }
+            }
+        }
+        Ok(done)
+    }
+}
