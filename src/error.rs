@@ -69,7 +69,6 @@ error_codes! {
     /// A request with this `Idempotency-Key` is still being processed.
     RequestInProgress = "request_in_progress" => (StatusCode::CONFLICT, "A request with this Idempotency-Key is still in progress"),
     InvalidInvitation = "invalid_invitation" => (StatusCode::UNPROCESSABLE_ENTITY, "The invitation code is unknown, expired or used up"),
-    /// A CSV import was refused as a whole; `rows` lists every bad row.
     /// A moderation decision on an item the caller does not hold (any more).
     ItemNotHeld = "item_not_held" => (StatusCode::CONFLICT, "You do not hold this moderation item"),
     /// A debit larger than the participant's available points.
@@ -84,6 +83,7 @@ error_codes! {
     AttemptsExhausted = "attempts_exhausted" => (StatusCode::CONFLICT, "No attempts left at this task this period"),
     /// A sales plan was claimed before its targets were reached.
     PlanNotMet = "plan_not_met" => (StatusCode::CONFLICT, "The sales plan is not met yet"),
+    /// A CSV import was refused as a whole; `rows` lists every bad row.
     ImportRejected = "import_rejected" => (StatusCode::UNPROCESSABLE_ENTITY, "The file has invalid rows; nothing was imported"),
     ServiceUnavailable = "service_unavailable" => (StatusCode::SERVICE_UNAVAILABLE, "The service is temporarily unavailable"),
     Internal = "internal" => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
