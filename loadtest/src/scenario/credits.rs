@@ -1,0 +1,1028 @@
+//! The `credits` scenario: N sellers hold a WebSocket subscribed to `me` while an
+//! administrator sends M credits to them through the API, C at a time (closed loop:
+//! each worker sends its next credit when the previous one is answered). It measures
+//! accepted credits per second and how long each credit takes to reach its seller's
+//! socket, and checks at the end that the ledger is sound, that every accepted credit
+//! was pushed exactly once to the right seller with consecutive sequence numbers, and
+//! that every seller's last pushed balance is its starting balance plus its credits.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, ensure};
+use clap::{Args, ValueEnum};
+use futures_util::{StreamExt, TryStreamExt, stream};
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::api::{Api, CallError, Points, Reply, Session};
+use crate::cpu::{CpuSample, ProcessCpu};
+use crate::population::{self, PopulationArgs, Seller, SetupReport};
+use crate::progress::Progress;
+use crate::report::{Table, Verdict, latency_table, render_verdict, write_json};
+use crate::scenario::TargetArgs;
+use crate::socket::{Frame, LiveSocket, Recording, SeqTotals, record};
+use crate::stats::{Counts, LatencySummary, per_second};
+
+/// How long a socket may take to open and to deliver its first snapshot.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// After the last expected push, how long to keep listening for duplicates.
+const DUPLICATE_GRACE: Duration = Duration::from_millis(300);
+/// Balance mismatches spelled out in the report; the rest are only counted.
+const EXAMPLES: usize = 5;
+
+#[derive(Args, Debug, Clone)]
+pub struct CreditsArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub population: PopulationArgs,
+    /// Credits to send in all, spread round-robin over the sellers.
+    #[arg(long, default_value_t = 20_000)]
+    pub credits: usize,
+    /// Credits in flight at once.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// `award` (income: level multiplier and owner share apply) or `adjustment`
+    /// (manual correction: the exact amount).
+    #[arg(long, value_enum, default_value_t = Operation::Award)]
+    pub operation: Operation,
+    /// Points per credit, before any level multiplier.
+    #[arg(long, default_value = "1.00")]
+    pub amount: String,
+    /// WebSockets opened at once while connecting the sellers.
+    #[arg(long, default_value_t = 64)]
+    pub connect_concurrency: usize,
+    /// Seconds to wait after the last answer for pushes still on their way.
+    #[arg(long, value_name = "SECS", default_value_t = 15)]
+    pub drain_timeout: u64,
+    /// Send credits without an Idempotency-Key (a phone always sends one): shows what
+    /// the server's per-request key bookkeeping costs.
+    #[arg(long)]
+    pub no_idempotency_keys: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    Award,
+    Adjustment,
+}
+
+impl Operation {
+    fn path(self, participant: i64) -> String {
+        match self {
+            Operation::Award => format!("/api/v1/participants/{participant}/awards"),
+            Operation::Adjustment => format!("/api/v1/participants/{participant}/adjustments"),
+        }
+    }
+}
+
+impl CreditsArgs {
+    fn check(&self) -> anyhow::Result<()> {
+        ensure!(self.credits > 0, "--credits must be at least 1");
+        ensure!(self.concurrency > 0, "--concurrency must be at least 1");
+        ensure!(
+            self.connect_concurrency > 0,
+            "--connect-concurrency must be at least 1"
+        );
+        ensure!(
+            Points::parse(&self.amount).is_some_and(|p| p.0 > 0),
+            "--amount is a positive decimal like 1.00"
+        );
+        Ok(())
+    }
+}
+
+pub async fn run(args: CreditsArgs) -> anyhow::Result<Verdict> {
+    args.check()?;
+    let (api, admin) = args.target.connect().await?;
+    let population = population::prepare(&api, &admin, &args.population).await?;
+
+    let (stop, stopped) = watch::channel(false);
+    let pushes = Arc::new(AtomicUsize::new(0));
+    let connect_started = Instant::now();
+    let watchers = watch_sellers(
+        &api,
+        &population.sellers,
+        args.connect_concurrency,
+        stopped,
+        &pushes,
+    )
+    .await?;
+    let connect_time = connect_started.elapsed();
+
+    let cpu_before = CpuSample::take(&args.target.watch);
+    let run_id = run_id();
+    let credits = send_credits(&api, &admin, &population.sellers, &args, &run_id).await;
+    let accepted = credits.iter().filter(|c| c.accepted().is_some()).count();
+    let drain_started = Instant::now();
+    let drained = wait_for_pushes(&pushes, accepted, Duration::from_secs(args.drain_timeout)).await;
+    let drain_time = drain_started.elapsed();
+    let cpu = CpuSample::take(&args.target.watch).since(&cpu_before);
+    tokio::time::sleep(DUPLICATE_GRACE).await;
+
+    let _ = stop.send(true);
+    let mut observed = Vec::with_capacity(watchers.len());
+    for watcher in watchers {
+        let recording = watcher.recording.await.expect("a socket recorder panicked");
+        observed.push((watcher.snapshot_available, recording));
+    }
+    let ledger: Value = api
+        .get(&admin, "/api/v1/ledger/check")
+        .await
+        .context("checking the ledger")?;
+
+    let analysis = analyse(&credits, &observed);
+    let stream = StreamFigures::of(&credits, drained, drain_time);
+    let ledger_sound = ledger["sound"].as_bool() == Some(true);
+    let verdict = verdict(ledger_sound, &stream, &analysis);
+    let report = CreditsReport {
+        scenario: "credits",
+        run_id,
+        base_url: args.target.base_url.clone(),
+        settings: Settings {
+            sellers: population.sellers.len(),
+            stores: population.stores.len(),
+            credits: args.credits,
+            concurrency: args.concurrency,
+            operation: args.operation,
+            amount: args.amount.clone(),
+            idempotency_keys: !args.no_idempotency_keys,
+        },
+        setup: population.report,
+        connect_secs: connect_time.as_secs_f64(),
+        stream,
+        latency: analysis.latency,
+        cpu_during_stream: cpu,
+        invariants: Invariants {
+            ledger_sound,
+            ledger,
+            pushes: analysis.pushes,
+            balances: analysis.balances,
+        },
+        verdict,
+    };
+    print!("{}", report.render());
+    if let Some(path) = &args.target.json {
+        write_json(path, &report)?;
+        eprintln!("figures written to {}", path.display());
+    }
+    Ok(report.verdict)
+}
+
+/// A run id that makes idempotency keys unique across runs.
+fn run_id() -> String {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default();
+    format!("lt{millis:x}{:x}", std::process::id())
+}
+
+// ---------------------------------------------------------------------------------
+// Watching: one recorded socket per seller.
+
+/// What a seller's socket showed that the checks need.
+#[derive(Debug, Clone)]
+enum Seen {
+    /// A `balance_changed` event. `transaction_id` 0 is a resync after a reload.
+    Balance {
+        at: Instant,
+        transaction_id: Option<i64>,
+        available: Option<Points>,
+    },
+    /// A fresh snapshot the server sent on its own (after the session fell behind).
+    Snapshot { available: Option<Points> },
+    /// An `error` frame, by code.
+    Error(String),
+}
+
+struct Watcher {
+    snapshot_available: Points,
+    recording: JoinHandle<Recording<Seen>>,
+}
+
+fn available_of(data: &Value) -> Option<Points> {
+    data["balance"]["available"]
+        .as_str()
+        .and_then(Points::parse)
+}
+
+/// Keeps what the checks need of a frame, and counts credit pushes as they arrive so
+/// the drain knows when everything is in.
+fn seen(at: Instant, frame: Frame, pushes: &AtomicUsize) -> Option<Seen> {
+    match (frame.kind.as_str(), frame.event.as_deref()) {
+        ("event", Some("balance_changed")) => {
+            let transaction_id = frame.data["transaction_id"].as_i64();
+            if transaction_id.is_some_and(|id| id != 0) {
+                pushes.fetch_add(1, Ordering::Relaxed);
+            }
+            Some(Seen::Balance {
+                at,
+                transaction_id,
+                available: available_of(&frame.data),
+            })
+        }
+        ("snapshot", _) => Some(Seen::Snapshot {
+            available: available_of(&frame.data),
+        }),
+        ("error", _) => Some(Seen::Error(frame.code.unwrap_or_default())),
+        _ => None,
+    }
+}
+
+/// Connects every seller, subscribes to `me`, and records each socket until `stop`.
+async fn watch_sellers(
+    api: &Api,
+    sellers: &[Seller],
+    concurrency: usize,
+    stop: watch::Receiver<bool>,
+    pushes: &Arc<AtomicUsize>,
+) -> anyhow::Result<Vec<Watcher>> {
+    let (progress, ticker) = Progress::start("connecting sellers", sellers.len());
+    let watchers: Vec<(usize, Watcher)> = stream::iter(sellers.iter().enumerate())
+        .map(|(index, seller)| {
+            let (progress, stop, pushes) = (progress.clone(), stop.clone(), pushes.clone());
+            async move {
+                let url = api.ws_url(&seller.session)?;
+                let mut socket = LiveSocket::connect(&url, CONNECT_TIMEOUT)
+                    .await
+                    .with_context(|| format!("connecting {}", seller.login))?;
+                let snapshot = socket
+                    .subscribe("me", CONNECT_TIMEOUT)
+                    .await
+                    .with_context(|| format!("subscribing {}", seller.login))?;
+                let snapshot_available = available_of(&snapshot.data).with_context(|| {
+                    format!("{}'s snapshot has no balance.available", seller.login)
+                })?;
+                let recording = record(socket, stop, move |at, frame| seen(at, frame, &pushes));
+                progress.inc();
+                anyhow::Ok((
+                    index,
+                    Watcher {
+                        snapshot_available,
+                        recording,
+                    },
+                ))
+            }
+        })
+        .buffer_unordered(concurrency)
+        .try_collect()
+        .await?;
+    ticker.finish().await;
+    let mut watchers = watchers;
+    watchers.sort_by_key(|(index, _)| *index);
+    Ok(watchers.into_iter().map(|(_, w)| w).collect())
+}
+
+/// Waits until `expected` credit pushes arrived or `timeout` passed; says which.
+async fn wait_for_pushes(pushes: &AtomicUsize, expected: usize, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if pushes.load(Ordering::Relaxed) >= expected {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Crediting: C workers, one credit each at a time.
+
+#[derive(Deserialize)]
+struct PointsChanged {
+    transaction_id: i64,
+    /// Credited after the level multiplier.
+    amount: Points,
+}
+
+#[derive(Debug, Clone)]
+enum Outcome {
+    /// 201: committed.
+    Accepted { transaction_id: i64, amount: Points },
+    /// Answered with another status.
+    Refused { status: u16, code: Option<String> },
+    /// No answer.
+    Failed(CallError),
+}
+
+impl Outcome {
+    fn of(reply: Result<Reply<PointsChanged>, CallError>) -> Self {
+        match reply {
+            Err(err) => Outcome::Failed(err),
+            Ok(Reply {
+                status,
+                body: Some(body),
+                ..
+            }) if status.as_u16() == 201 => Outcome::Accepted {
+                transaction_id: body.transaction_id,
+                amount: body.amount,
+            },
+            Ok(reply) => Outcome::Refused {
+                status: reply.status.as_u16(),
+                code: reply.problem_code,
+            },
+        }
+    }
+
+    /// Whether the credit may have been committed without us knowing: no answer, or
+    /// a server error that may have come after the commit.
+    fn uncertain(&self) -> bool {
+        match self {
+            Outcome::Accepted { .. } => false,
+            Outcome::Refused { status, .. } => *status >= 500,
+            Outcome::Failed(_) => true,
+        }
+    }
+
+    fn error_kind(&self) -> Option<String> {
+        match self {
+            Outcome::Accepted { .. } => None,
+            Outcome::Refused { status, code } => Some(match code {
+                Some(code) => format!("http {status} {code}"),
+                None => format!("http {status}"),
+            }),
+            Outcome::Failed(err) => Some(err.as_str().to_string()),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Credit {
+    /// Index into the population's sellers.
+    seller: usize,
+    sent: Instant,
+    answered: Instant,
+    outcome: Outcome,
+}
+
+impl Credit {
+    fn accepted(&self) -> Option<(i64, Points)> {
+        match self.outcome {
+            Outcome::Accepted {
+                transaction_id,
+                amount,
+            } => Some((transaction_id, amount)),
+            _ => None,
+        }
+    }
+}
+
+async fn send_credits(
+    api: &Api,
+    admin: &Session,
+    sellers: &[Seller],
+    args: &CreditsArgs,
+    run_id: &str,
+) -> Vec<Credit> {
+    let targets: Arc<Vec<i64>> = Arc::new(sellers.iter().map(|s| s.id).collect());
+    let next = Arc::new(AtomicUsize::new(0));
+    let body = Arc::new(json!({ "amount": args.amount, "comment": "load" }));
+    let (progress, ticker) = Progress::start("crediting", args.credits);
+    let workers: Vec<JoinHandle<Vec<Credit>>> = (0..args.concurrency)
+        .map(|_| {
+            let (api, admin, targets, next, body, progress) = (
+                api.clone(),
+                admin.clone(),
+                targets.clone(),
+                next.clone(),
+                body.clone(),
+                progress.clone(),
+            );
+            let (total, operation, keyed) =
+                (args.credits, args.operation, !args.no_idempotency_keys);
+            let run_id = run_id.to_string();
+            tokio::spawn(async move {
+                let mut sent_here = Vec::new();
+                loop {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    if k >= total {
+                        return sent_here;
+                    }
+                    // Round-robin: consecutive credits go to different sellers, so the
+                    // C in flight rarely queue behind one participant.
+                    let seller = k % targets.len();
+                    let path = operation.path(targets[seller]);
+                    let key = keyed.then(|| format!("{run_id}-{k}"));
+                    let sent = Instant::now();
+                    let reply = api
+                        .call(&admin, Method::POST, &path, &*body, key.as_deref())
+                        .await;
+                    let answered = Instant::now();
+                    sent_here.push(Credit {
+                        seller,
+                        sent,
+                        answered,
+                        outcome: Outcome::of(reply),
+                    });
+                    progress.inc();
+                }
+            })
+        })
+        .collect();
+    let mut credits = Vec::with_capacity(args.credits);
+    for worker in workers {
+        credits.extend(worker.await.expect("a credit worker panicked"));
+    }
+    ticker.finish().await;
+    credits
+}
+
+// ---------------------------------------------------------------------------------
+// Figures and checks.
+
+#[derive(Debug, Serialize)]
+struct StreamFigures {
+    sent: usize,
+    accepted: usize,
+    errors: Counts,
+    /// First request sent to last 201 received.
+    wall_secs: f64,
+    credits_per_sec: f64,
+    /// Last answer to the last expected push (or the drain timeout).
+    drain_secs: f64,
+    all_pushes_arrived: bool,
+}
+
+impl StreamFigures {
+    fn of(credits: &[Credit], drained: bool, drain_time: Duration) -> Self {
+        let mut errors = Counts::default();
+        for kind in credits.iter().filter_map(|c| c.outcome.error_kind()) {
+            errors.bump(kind);
+        }
+        let accepted: Vec<&Credit> = credits.iter().filter(|c| c.accepted().is_some()).collect();
+        let first_sent = credits.iter().map(|c| c.sent).min();
+        let last_accepted = accepted.iter().map(|c| c.answered).max();
+        let wall = match (first_sent, last_accepted) {
+            (Some(first), Some(last)) => last.saturating_duration_since(first),
+            _ => Duration::ZERO,
+        };
+        Self {
+            sent: credits.len(),
+            accepted: accepted.len(),
+            errors,
+            wall_secs: wall.as_secs_f64(),
+            credits_per_sec: per_second(accepted.len(), wall),
+            drain_secs: drain_time.as_secs_f64(),
+            all_pushes_arrived: drained,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct LatencyFigures {
+    /// Request sent → 201 received.
+    http_round_trip: Option<LatencySummary>,
+    /// Request sent → push received.
+    sent_to_pushed: Option<LatencySummary>,
+    /// 201 received → push received, clamped at zero.
+    accepted_to_pushed: Option<LatencySummary>,
+    /// Pushes that arrived before their 201 (the server publishes at commit, then
+    /// answers): counted as zero above.
+    pushed_before_accepted: usize,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct PushChecks {
+    /// Accepted credits, each of which must be pushed exactly once.
+    expected: usize,
+    pushed_once: usize,
+    missing: usize,
+    /// Extra deliveries of a credit already pushed.
+    duplicates: usize,
+    /// Pushes of a credit to a seller it was not for.
+    misrouted: usize,
+    /// Pushes of transactions this run did not see accepted (credits that got no
+    /// answer, or activity by others).
+    unmatched: usize,
+    /// `balance_changed` with transaction 0: the server reloaded the participant.
+    resyncs: usize,
+    /// Snapshots the server sent on its own because a session fell behind.
+    lag_snapshots: usize,
+    /// `balance_changed` without a transaction id (a contract breach).
+    malformed: usize,
+    error_frames: Counts,
+    seq: SeqTotals,
+    sockets_ended_early: usize,
+    ended_early_examples: Vec<String>,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct BalanceChecks {
+    checked: usize,
+    mismatched: usize,
+    /// Sellers with a credit of unknown outcome (no answer or a 5xx): not checkable.
+    inconclusive: usize,
+    mismatch_examples: Vec<String>,
+}
+
+struct Analysis {
+    latency: LatencyFigures,
+    pushes: PushChecks,
+    balances: BalanceChecks,
+}
+
+/// Matches pushes to credits by transaction id, seller by seller. `observed[i]` is
+/// seller i's starting balance and what its socket saw.
+fn analyse(credits: &[Credit], observed: &[(Points, Recording<Seen>)]) -> Analysis {
+    let by_transaction: HashMap<i64, usize> = credits
+        .iter()
+        .enumerate()
+        .filter_map(|(index, c)| c.accepted().map(|(tx, _)| (tx, index)))
+        .collect();
+    let mut deliveries = vec![0u32; credits.len()];
+    let mut pushes = PushChecks {
+        expected: by_transaction.len(),
+        ..PushChecks::default()
+    };
+    let (mut round_trip, mut sent_to_pushed, mut accepted_to_pushed) =
+        (Vec::new(), Vec::new(), Vec::new());
+    let mut pushed_before_accepted = 0;
+    for credit in credits.iter().filter(|c| c.accepted().is_some()) {
+        round_trip.push(credit.answered.duration_since(credit.sent));
+    }
+
+    let mut balances = BalanceChecks::default();
+    let mut credited = vec![Points::default(); observed.len()];
+    let mut uncertain = vec![false; observed.len()];
+    for credit in credits {
+        if let Some((_, amount)) = credit.accepted() {
+            credited[credit.seller].0 += amount.0;
+        }
+        uncertain[credit.seller] |= credit.outcome.uncertain();
+    }
+
+    for (seller, (start, recording)) in observed.iter().enumerate() {
+        pushes.seq.add(&recording.seq);
+        if let Some(reason) = &recording.ended_early {
+            pushes.sockets_ended_early += 1;
+            if pushes.ended_early_examples.len() < EXAMPLES {
+                pushes
+                    .ended_early_examples
+                    .push(format!("seller #{}: {reason}", seller + 1));
+            }
+        }
+        let mut last_available = Some(*start);
+        for item in &recording.items {
+            match item {
+                Seen::Balance {
+                    at,
+                    transaction_id,
+                    available,
+                } => {
+                    last_available = *available;
+                    match transaction_id {
+                        None => pushes.malformed += 1,
+                        Some(0) => pushes.resyncs += 1,
+                        Some(tx) => match by_transaction.get(tx) {
+                            None => pushes.unmatched += 1,
+                            Some(&index) if credits[index].seller != seller => {
+                                pushes.misrouted += 1
+                            }
+                            Some(&index) => {
+                                deliveries[index] += 1;
+                                if deliveries[index] > 1 {
+                                    pushes.duplicates += 1;
+                                    continue;
+                                }
+                                let credit = &credits[index];
+                                sent_to_pushed.push(at.saturating_duration_since(credit.sent));
+                                if *at < credit.answered {
+                                    pushed_before_accepted += 1;
+                                }
+                                accepted_to_pushed
+                                    .push(at.saturating_duration_since(credit.answered));
+                            }
+                        },
+                    }
+                }
+                Seen::Snapshot { available } => {
+                    pushes.lag_snapshots += 1;
+                    last_available = *available;
+                }
+                Seen::Error(code) => pushes.error_frames.bump(code.clone()),
+            }
+        }
+        if uncertain[seller] {
+            balances.inconclusive += 1;
+            continue;
+        }
+        balances.checked += 1;
+        let expected = Points(start.0 + credited[seller].0);
+        if last_available != Some(expected) {
+            balances.mismatched += 1;
+            if balances.mismatch_examples.len() < EXAMPLES {
+                let got = last_available.map_or_else(|| "nothing".into(), |p| p.to_string());
+                balances.mismatch_examples.push(format!(
+                    "seller #{}: started at {start}, credited {}, last pushed {got}",
+                    seller + 1,
+                    credited[seller]
+                ));
+            }
+        }
+    }
+    for (index, credit) in credits.iter().enumerate() {
+        if credit.accepted().is_some() {
+            match deliveries[index] {
+                0 => pushes.missing += 1,
+                _ => pushes.pushed_once += 1,
+            }
+        }
+    }
+    Analysis {
+        latency: LatencyFigures {
+            http_round_trip: LatencySummary::of(round_trip),
+            sent_to_pushed: LatencySummary::of(sent_to_pushed),
+            accepted_to_pushed: LatencySummary::of(accepted_to_pushed),
+            pushed_before_accepted,
+        },
+        pushes,
+        balances,
+    }
+}
+
+fn verdict(ledger_sound: bool, stream: &StreamFigures, analysis: &Analysis) -> Verdict {
+    let (p, b) = (&analysis.pushes, &analysis.balances);
+    let mut failures = Vec::new();
+    let mut fail = |bad: bool, text: String| {
+        if bad {
+            failures.push(text);
+        }
+    };
+    fail(stream.accepted == 0, "no credit was accepted".into());
+    fail(
+        !ledger_sound,
+        "the ledger check does not say \"sound\": true".into(),
+    );
+    fail(
+        p.missing > 0,
+        format!("{} accepted credits were never pushed", p.missing),
+    );
+    fail(
+        p.duplicates > 0,
+        format!("{} pushes repeated a credit", p.duplicates),
+    );
+    fail(
+        p.misrouted > 0,
+        format!("{} pushes reached the wrong seller", p.misrouted),
+    );
+    fail(
+        p.malformed > 0,
+        format!(
+            "{} balance_changed events had no transaction_id",
+            p.malformed
+        ),
+    );
+    fail(
+        p.seq.gaps + p.seq.repeats > 0,
+        format!(
+            "sequence numbers broke: {} gaps ({} skipped), {} repeats",
+            p.seq.gaps, p.seq.skipped, p.seq.repeats
+        ),
+    );
+    fail(
+        p.sockets_ended_early > 0,
+        format!("{} sockets ended before the run did", p.sockets_ended_early),
+    );
+    fail(
+        b.mismatched > 0,
+        format!(
+            "{} sellers' last pushed balance is not their start plus their credits",
+            b.mismatched
+        ),
+    );
+    Verdict::from_failures(failures)
+}
+
+// ---------------------------------------------------------------------------------
+// The report.
+
+#[derive(Debug, Serialize)]
+struct Settings {
+    sellers: usize,
+    stores: usize,
+    credits: usize,
+    concurrency: usize,
+    operation: Operation,
+    amount: String,
+    idempotency_keys: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Invariants {
+    ledger_sound: bool,
+    /// The server's own answer to `GET /api/v1/ledger/check`.
+    ledger: Value,
+    pushes: PushChecks,
+    balances: BalanceChecks,
+}
+
+#[derive(Debug, Serialize)]
+struct CreditsReport {
+    scenario: &'static str,
+    run_id: String,
+    base_url: String,
+    settings: Settings,
+    setup: SetupReport,
+    connect_secs: f64,
+    stream: StreamFigures,
+    latency: LatencyFigures,
+    /// From the first credit sent to the end of the drain.
+    cpu_during_stream: Vec<ProcessCpu>,
+    invariants: Invariants,
+    verdict: Verdict,
+}
+
+fn count_of(n: usize, total: usize) -> String {
+    if total == 0 {
+        n.to_string()
+    } else {
+        format!("{n} ({:.1} %)", n as f64 * 100.0 / total as f64)
+    }
+}
+
+impl CreditsReport {
+    fn render(&self) -> String {
+        let s = &self.settings;
+        let mut out = format!(
+            "\nCredits and live pushes: {} sellers in {} stores, {} {}s of {} at concurrency {}{}, against {} (run {})\n",
+            s.sellers,
+            s.stores,
+            s.credits,
+            match s.operation {
+                Operation::Award => "award",
+                Operation::Adjustment => "adjustment",
+            },
+            s.amount,
+            s.concurrency,
+            if s.idempotency_keys {
+                ""
+            } else {
+                ", without idempotency keys"
+            },
+            self.base_url,
+            self.run_id
+        );
+
+        let setup = &self.setup;
+        out += &Table::new("Setup")
+            .row(
+                "stores",
+                format!(
+                    "{} created, {} reused",
+                    setup.stores_created, setup.stores_reused
+                ),
+            )
+            .row(
+                "sellers",
+                format!(
+                    "{} created in {:.1} s, {} reused",
+                    setup.sellers_created, setup.create_secs, setup.sellers_reused
+                ),
+            )
+            .row("logins", format!("{:.1} s", setup.login_secs))
+            .row("sockets subscribed", format!("{:.1} s", self.connect_secs))
+            .render();
+
+        let st = &self.stream;
+        let mut stream = Table::new("Stream");
+        stream
+            .row("credits sent", st.sent)
+            .row("accepted (201)", count_of(st.accepted, st.sent))
+            .row("errors", count_of(st.errors.total(), st.sent));
+        for (kind, n) in st.errors.iter() {
+            stream.row(format!("  {kind}"), n);
+        }
+        stream
+            .row("first sent to last 201", format!("{:.2} s", st.wall_secs))
+            .row("throughput", format!("{:.1} credits/s", st.credits_per_sec))
+            .row(
+                "drain after last answer",
+                format!(
+                    "{:.3} s{}",
+                    st.drain_secs,
+                    if st.all_pushes_arrived {
+                        ""
+                    } else {
+                        " (timed out)"
+                    }
+                ),
+            );
+        out += &stream.render();
+
+        let l = &self.latency;
+        out += &latency_table(
+            "Latency",
+            &[
+                ("HTTP sent -> 201", l.http_round_trip.as_ref()),
+                ("sent -> pushed", l.sent_to_pushed.as_ref()),
+                ("201 -> pushed (>= 0)", l.accepted_to_pushed.as_ref()),
+            ],
+        );
+        let pushed = l.accepted_to_pushed.as_ref().map_or(0, |s| s.count);
+        out += &format!(
+            "  pushed before their 201: {}\n",
+            count_of(l.pushed_before_accepted, pushed)
+        );
+
+        if !self.cpu_during_stream.is_empty() {
+            let mut cpu = Table::new("CPU during the stream (cores busy on average)");
+            for process in &self.cpu_during_stream {
+                cpu.row(
+                    &process.name,
+                    format!("{:.2} ({:.1} s)", process.cores, process.cpu_secs),
+                );
+            }
+            out += &cpu.render();
+        }
+
+        let inv = &self.invariants;
+        let (p, b) = (&inv.pushes, &inv.balances);
+        let mut table = Table::new("Invariants");
+        table
+            .row(
+                "ledger check",
+                format!(
+                    "sound={} ({} postings, balance sum {})",
+                    inv.ledger_sound,
+                    inv.ledger["postings"],
+                    inv.ledger["balance_sum"].as_str().unwrap_or("?")
+                ),
+            )
+            .row(
+                "pushes",
+                format!(
+                    "{} expected, {} once, {} missing, {} duplicate, {} misrouted",
+                    p.expected, p.pushed_once, p.missing, p.duplicates, p.misrouted
+                ),
+            )
+            .row(
+                "other events",
+                format!(
+                    "{} unmatched, {} resyncs, {} lag snapshots, {} malformed, {} error frames",
+                    p.unmatched,
+                    p.resyncs,
+                    p.lag_snapshots,
+                    p.malformed,
+                    p.error_frames.total()
+                ),
+            )
+            .row(
+                "seq per socket",
+                format!(
+                    "{} gaps ({} skipped), {} repeats",
+                    p.seq.gaps, p.seq.skipped, p.seq.repeats
+                ),
+            )
+            .row("sockets ended early", p.sockets_ended_early)
+            .row(
+                "final balances",
+                format!(
+                    "{} checked, {} mismatched, {} inconclusive",
+                    b.checked, b.mismatched, b.inconclusive
+                ),
+            );
+        for example in p.ended_early_examples.iter().chain(&b.mismatch_examples) {
+            table.row("  e.g.", example);
+        }
+        out += &table.render();
+        out += &render_verdict(&self.verdict);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::socket::SeqCheck;
+
+    fn credit(seller: usize, base: Instant, sent_ms: u64, answered_ms: u64, tx: i64) -> Credit {
+        Credit {
+            seller,
+            sent: base + Duration::from_millis(sent_ms),
+            answered: base + Duration::from_millis(answered_ms),
+            outcome: Outcome::Accepted {
+                transaction_id: tx,
+                amount: Points(100),
+            },
+        }
+    }
+
+    fn push(base: Instant, at_ms: u64, tx: i64, available: i64) -> Seen {
+        Seen::Balance {
+            at: base + Duration::from_millis(at_ms),
+            transaction_id: Some(tx),
+            available: Some(Points(available)),
+        }
+    }
+
+    fn recording(items: Vec<Seen>) -> Recording<Seen> {
+        Recording {
+            items,
+            seq: SeqCheck::default(),
+            ended_early: None,
+        }
+    }
+
+    #[test]
+    fn pushes_are_matched_to_credits_and_balances_add_up() {
+        let t = Instant::now();
+        let credits = vec![
+            credit(0, t, 0, 10, 1),
+            credit(1, t, 0, 10, 2),
+            credit(0, t, 20, 30, 3),
+            credit(1, t, 20, 30, 4),
+            Credit {
+                seller: 1,
+                sent: t,
+                answered: t,
+                outcome: Outcome::Refused {
+                    status: 422,
+                    code: Some("validation_failed".into()),
+                },
+            },
+        ];
+        let observed = vec![
+            // Seller 0 starts at 5.00: one push before its 201, one after.
+            (
+                Points(500),
+                recording(vec![push(t, 8, 1, 600), push(t, 35, 3, 700)]),
+            ),
+            // Seller 1: credit 2 pushed twice, credit 4 never, and someone else's.
+            (
+                Points(0),
+                recording(vec![
+                    push(t, 12, 2, 100),
+                    push(t, 13, 2, 100),
+                    push(t, 14, 99, 300),
+                ]),
+            ),
+        ];
+        let analysis = analyse(&credits, &observed);
+        let p = &analysis.pushes;
+        assert_eq!(
+            (
+                p.expected,
+                p.pushed_once,
+                p.missing,
+                p.duplicates,
+                p.unmatched
+            ),
+            (4, 3, 1, 1, 1)
+        );
+        assert_eq!(analysis.latency.pushed_before_accepted, 1);
+        let after = analysis.latency.accepted_to_pushed.expect("samples");
+        // 0 (clamped), 2 ms, 5 ms.
+        assert_eq!((after.count, after.p50_ms, after.max_ms), (3, 2.0, 5.0));
+        let sent = analysis.latency.sent_to_pushed.expect("samples");
+        assert_eq!((sent.p50_ms, sent.max_ms), (12.0, 15.0));
+        // Seller 0: 5.00 + 2.00 = 7.00, as pushed. Seller 1: expected 2.00, saw 3.00.
+        let b = &analysis.balances;
+        assert_eq!((b.checked, b.mismatched, b.inconclusive), (2, 1, 0));
+        let stream = StreamFigures::of(&credits, true, Duration::ZERO);
+        assert_eq!(
+            (stream.sent, stream.accepted, stream.errors.total()),
+            (5, 4, 1)
+        );
+        assert_eq!(stream.wall_secs, 0.03);
+        let Verdict::Failed(failures) = verdict(true, &stream, &analysis) else {
+            panic!("a missing push fails the run");
+        };
+        assert_eq!(failures.len(), 3, "{failures:?}");
+    }
+
+    #[test]
+    fn a_credit_without_an_answer_makes_its_sellers_balance_inconclusive() {
+        let t = Instant::now();
+        let credits = vec![
+            credit(0, t, 0, 10, 1),
+            Credit {
+                seller: 0,
+                sent: t,
+                answered: t + Duration::from_secs(30),
+                outcome: Outcome::Failed(CallError::Timeout),
+            },
+        ];
+        let observed = vec![(
+            Points(0),
+            recording(vec![push(t, 5, 1, 100), push(t, 6, 7, 200)]),
+        )];
+        let analysis = analyse(&credits, &observed);
+        assert_eq!(
+            (analysis.balances.checked, analysis.balances.inconclusive),
+            (0, 1)
+        );
+        assert_eq!(analysis.pushes.unmatched, 1);
+        let stream = StreamFigures::of(&credits, true, Duration::ZERO);
+        assert!(matches!(verdict(true, &stream, &analysis), Verdict::Passed));
+    }
+}
