@@ -330,6 +330,10 @@ impl From<stimul_actors::participant::ParticipantError> for ApiError {
                 format!("transaction {transaction_id} is not a pending hold (already settled?)"),
             ),
             P::Ledger(LedgerError::Empty) => ApiError::field("amount", "nothing to move"),
+            P::Ledger(LedgerError::KeyReused) => ApiError::new(
+                ErrorCode::IdempotencyKeyReused,
+                "this Idempotency-Key was used for a different request; use a new key",
+            ),
             P::Ledger(err @ (LedgerError::Storage(_) | LedgerError::ShuttingDown)) => {
                 ApiError::new(
                     ErrorCode::ServiceUnavailable,

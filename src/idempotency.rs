@@ -72,6 +72,8 @@ impl FromRequest for IdempotencyKey {
 pub struct Reply {
     pub status: StatusCode,
     pub body: serde_json::Value,
+    /// The operation found it had already been done (see [`run_self_idempotent`]).
+    pub replayed: bool,
 }
 
 impl Reply {
@@ -87,6 +89,7 @@ impl Reply {
         Ok(Self {
             status,
             body: serde_json::to_value(body).map_err(ApiError::internal)?,
+            replayed: false,
         })
     }
 
@@ -101,6 +104,161 @@ impl Reply {
             response.json(self.body)
         }
     }
+}
+
+/// A stable hash of what identifies a request (operation, path ids, body).
+pub fn fingerprint_of(request: &impl Serialize) -> ApiResult<String> {
+    Ok(hex::encode(Sha256::digest(
+        serde_json::to_vec(request).map_err(ApiError::internal)?,
+    )))
+}
+
+/// Like [`run`], for operations that are idempotent by themselves: their effect carries
+/// the key (the ledger's unique key) and they refuse a key reused with another
+/// fingerprint. Nothing is reserved before running and the answer is stored in the
+/// background in batches, so a credit costs no extra synchronous write: a saved answer
+/// is replayed as is; a retry that comes before its answer is saved runs again, moves
+/// nothing (the operation sees its key) and answers with the same transaction, marked
+/// replayed.
+pub async fn run_self_idempotent<F, Fut>(
+    state: &AppState,
+    owner: &str,
+    key: &IdempotencyKey,
+    request_hash: &str,
+    operation: F,
+) -> ApiResult<HttpResponse>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = ApiResult<Reply>>,
+{
+    let Some(key) = key.0.as_deref() else {
+        return operation().await.map(|reply| reply.into_response(false));
+    };
+    let saved = sqlx::query("SELECT request_hash, status_code, response FROM idempotency_keys WHERE owner = $1 AND key = $2")
+        .bind(owner)
+        .bind(key)
+        .fetch_optional(&state.db.pool)
+        .await?;
+    if let Some(saved) = saved {
+        let stored_hash: String = saved.try_get(0)?;
+        if stored_hash != request_hash {
+            return Err(ApiError::new(
+                ErrorCode::IdempotencyKeyReused,
+                "this Idempotency-Key was used for a different request; use a new key",
+            ));
+        }
+        let status: Option<i64> = saved.try_get(1)?;
+        let response: Option<String> = saved.try_get(2)?;
+        if let (Some(status), Some(response)) = (status, response) {
+            state.metrics.idempotent_replays.inc();
+            let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK);
+            let body = serde_json::from_str(&response).map_err(ApiError::internal)?;
+            return Ok(Reply {
+                status,
+                body,
+                replayed: true,
+            }
+            .into_response(true));
+        }
+    }
+    let reply = operation().await?;
+    if reply.replayed {
+        state.metrics.idempotent_replays.inc();
+    } else {
+        state.answers.save(SavedAnswer {
+            owner: owner.to_string(),
+            key: key.to_string(),
+            request_hash: request_hash.to_string(),
+            status: reply.status.as_u16(),
+            body: reply.body.to_string(),
+            at: state.clock.now_ms(),
+        });
+    }
+    let replayed = reply.replayed;
+    Ok(reply.into_response(replayed))
+}
+
+/// An answer to store for replays.
+pub struct SavedAnswer {
+    owner: String,
+    key: String,
+    request_hash: String,
+    status: u16,
+    body: String,
+    at: i64,
+}
+
+/// Stores answers of self-idempotent operations in batches, off the request path: one
+/// transaction per batch instead of one write per request.
+#[derive(Clone)]
+pub struct AnswerWriter {
+    sender: tokio::sync::mpsc::Sender<SavedAnswer>,
+}
+
+/// Answers waiting to be stored before new ones are dropped (a dropped answer only
+/// means a later retry recomputes it; the ledger still moves nothing twice).
+const ANSWER_QUEUE: usize = 16_384;
+const ANSWER_BATCH: usize = 500;
+
+impl AnswerWriter {
+    /// Starts the writer; it stores what is queued and ends when `shutdown` flips.
+    pub fn start(
+        db: crate::db::Db,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<SavedAnswer>(ANSWER_QUEUE);
+        let task = tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(ANSWER_BATCH);
+            loop {
+                let received = tokio::select! {
+                    n = receiver.recv_many(&mut batch, ANSWER_BATCH) => n,
+                    _ = shutdown.changed() => {
+                        receiver.close();
+                        receiver.recv_many(&mut batch, ANSWER_QUEUE).await
+                    }
+                };
+                if received == 0 {
+                    break;
+                }
+                if let Err(err) = store_answers(&db, &batch).await {
+                    tracing::warn!(error = ?err, count = batch.len(), "storing idempotent answers failed; retries will recompute them");
+                }
+                batch.clear();
+            }
+        });
+        (Self { sender }, task)
+    }
+
+    fn save(&self, answer: SavedAnswer) {
+        if self.sender.try_send(answer).is_err() {
+            tracing::warn!("idempotent answer queue full; an answer was not stored");
+        }
+    }
+}
+
+async fn store_answers(db: &crate::db::Db, answers: &[SavedAnswer]) -> Result<(), sqlx::Error> {
+    let mut sql = crate::db::Sql::new(
+        "INSERT INTO idempotency_keys (owner, key, request_hash, status_code, response, created_at) VALUES ",
+    );
+    for (i, answer) in answers.iter().enumerate() {
+        sql.push(if i > 0 { ", (" } else { "(" });
+        sql.bind(answer.owner.clone())
+            .push(", ")
+            .bind(answer.key.clone())
+            .push(", ")
+            .bind(answer.request_hash.clone())
+            .push(", ");
+        sql.bind(i64::from(answer.status))
+            .push(", ")
+            .bind(answer.body.clone())
+            .push(", ")
+            .bind(answer.at)
+            .push(")");
+    }
+    sql.push(" ON CONFLICT (owner, key) DO NOTHING");
+    let mut tx = db.begin().await?;
+    sql.query().execute(&mut *tx).await?;
+    tx.commit().await
 }
 
 /// Who a key belongs to: keys are per user, so two phones cannot collide.
@@ -128,9 +286,7 @@ where
     let Some(key) = key.0.as_deref() else {
         return operation().await.map(|reply| reply.into_response(false));
     };
-    let request_hash = hex::encode(Sha256::digest(
-        serde_json::to_vec(fingerprint).map_err(ApiError::internal)?,
-    ));
+    let request_hash = fingerprint_of(fingerprint)?;
     let now = state.clock.now_ms();
     let reserved = sqlx::query(
         "INSERT INTO idempotency_keys (owner, key, request_hash, created_at) VALUES ($1, $2, $3, $4)
@@ -173,7 +329,12 @@ where
                 state.metrics.idempotent_replays.inc();
                 let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK);
                 let body = serde_json::from_str(&response).map_err(ApiError::internal)?;
-                return Ok(Reply { status, body }.into_response(true));
+                return Ok(Reply {
+                    status,
+                    body,
+                    replayed: true,
+                }
+                .into_response(true));
             }
             _ if now - created_at < ABANDONED_AFTER_MS => return Err(in_progress()),
             _ => {

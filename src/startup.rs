@@ -80,7 +80,11 @@ impl Application {
             Some(sms) => sms,
             None => sender_from_settings(&settings.sms)?,
         };
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let (answers, answers_task) =
+            crate::idempotency::AnswerWriter::start(db.clone(), shutdown_rx.clone());
         let state = AppState {
+            answers,
             db: db.clone(),
             settings: Arc::new(settings.clone()),
             clock: clock.clone(),
@@ -88,10 +92,14 @@ impl Application {
             outbox: OutboxBell::default(),
             metrics: Metrics::new()?,
             live,
+            access_cache: Arc::new(crate::auth::cache::AccessCache::default()),
         };
+        let cache = state.access_cache.clone();
+        state
+            .live
+            .on_event(Arc::new(move |event| cache.forget(event)));
         state.metrics.register_live(state.live.clone())?;
 
-        let (shutdown, shutdown_rx) = watch::channel(false);
         let worker = OutboxWorker {
             db,
             clock,
@@ -109,6 +117,7 @@ impl Application {
             tokio::spawn(worker.run(shutdown_rx.clone())),
             tokio::spawn(retrier.run(shutdown_rx.clone())),
             tokio::spawn(follow_ups.run(shutdown_rx)),
+            answers_task,
         ];
 
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))

@@ -21,4 +21,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The real-time core: live actors, the topic hub, the ledger committer.
     pub live: Arc<Live>,
+    /// Stores answers of self-idempotent operations off the request path.
+    pub answers: crate::idempotency::AnswerWriter,
+    /// Tokens resolved recently, so most requests skip two queries.
+    pub access_cache: Arc<crate::auth::cache::AccessCache>,
 }

@@ -81,6 +81,12 @@ pub enum BusEvent {
         event: String,
         data: serde_json::Value,
     },
+    /// What someone may do changed (logout, blocking, approval, roles, store): nodes drop
+    /// what they cached about them. Both `None` means everyone.
+    AccessChanged {
+        user_id: Option<i64>,
+        token_hash: Option<String>,
+    },
     /// A participant's WebSocket sessions on `node` opened (`online`) or all closed.
     Presence {
         node: String,

@@ -188,6 +188,9 @@ pub struct TransactionRequest {
     pub completed_tasks: i64,
     /// The campaign the points belong to (its leaderboards count them).
     pub campaign_id: Option<i64>,
+    /// Identifies the request behind the key: the same key with another fingerprint is
+    /// refused ([`LedgerError::KeyReused`]) rather than replayed.
+    pub fingerprint: Option<String>,
 }
 
 /// A participant's balances after a commit, and what the commit changed.
@@ -228,6 +231,8 @@ pub enum LedgerError {
     NotPending { transaction_id: i64 },
     #[error("the transaction has no movements")]
     Empty,
+    #[error("the idempotency key was used for a different request")]
+    KeyReused,
     #[error("storage failed: {0}")]
     Storage(String),
     #[error("the ledger is shutting down")]

@@ -104,6 +104,9 @@ pub trait LiveStore: LedgerStore {
 
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
+/// Called with every bus event this node hears, after the live actors had theirs.
+pub type EventHook = Arc<dyn Fn(&BusEvent) + Send + Sync>;
+
 /// The storage the live core reads and writes through.
 pub struct Stores {
     pub live: Arc<dyn LiveStore>,
@@ -124,6 +127,8 @@ pub struct Live {
     participants: DashMap<i64, (Addr<ParticipantActor>, i64)>,
     stores: DashMap<i64, Addr<StoreActor>>,
     campaigns: DashMap<i64, Addr<CampaignActor>>,
+    /// The server's own reaction to bus events (e.g. dropping cached access).
+    hook: std::sync::OnceLock<EventHook>,
     leaderboards: Arc<dyn LeaderboardStore>,
     arbiters: Vec<ArbiterHandle>,
 }
@@ -194,6 +199,7 @@ impl Live {
                 participants: DashMap::new(),
                 stores: DashMap::new(),
                 campaigns: DashMap::new(),
+                hook: std::sync::OnceLock::new(),
                 leaderboards,
                 arbiters,
             }
@@ -299,8 +305,16 @@ impl Live {
         self.stores.remove_if(&store_id, |_, live| live == addr);
     }
 
+    /// Sets the server's hook for bus events (once).
+    pub fn on_event(&self, hook: EventHook) {
+        let _ = self.hook.set(hook);
+    }
+
     /// Routes a bus event (from this node or another) to the live actors it concerns.
     pub fn dispatch(&self, event: BusEvent) {
+        if let Some(hook) = self.hook.get() {
+            hook(&event);
+        }
         match event {
             BusEvent::Ledger(fact) => {
                 for change in &fact.participants {
@@ -360,6 +374,7 @@ impl Live {
             BusEvent::ModerationSettled { item, reason } => {
                 self.moderation.do_send(Settled { item, reason })
             }
+            BusEvent::AccessChanged { .. } => {}
             BusEvent::Push { topic, event, data } => {
                 self.hub.publish(&topic, &event, &data);
             }

@@ -32,7 +32,7 @@ struct State {
     queue: Vec<QueueEntry>,
     balances: HashMap<AccountKey, i64>,
     /// key → (transaction id, created_at)
-    keys: HashMap<String, i64>,
+    keys: HashMap<String, (i64, Option<String>)>,
     holds: HashMap<i64, (HoldRecord, bool)>,
     progress: HashMap<i64, (i64, i64, i64)>,
     next_id: i64,
@@ -120,7 +120,13 @@ impl MemoryStore {
         request: &TransactionRequest,
         owners: &HashMap<i64, i64>,
     ) -> Result<Committed, LedgerError> {
-        if let Some(id) = state.keys.get(&request.idempotency_key) {
+        if let Some((id, fingerprint)) = state.keys.get(&request.idempotency_key) {
+            if fingerprint.is_some()
+                && request.fingerprint.is_some()
+                && *fingerprint != request.fingerprint
+            {
+                return Err(LedgerError::KeyReused);
+            }
             let user = request.participant_id.unwrap_or_default();
             let progress = state.progress.get(&user).copied().unwrap_or_default();
             return Ok(Committed {
@@ -173,7 +179,10 @@ impl MemoryStore {
         state.balances = scratch;
         state.next_id += 1;
         let id = state.next_id;
-        state.keys.insert(request.idempotency_key.clone(), id);
+        state.keys.insert(
+            request.idempotency_key.clone(),
+            (id, request.fingerprint.clone()),
+        );
         if request.status == TransactionStatus::Pending
             && let Some(hold) = movements.iter().find(|m| m.purpose == Purpose::Hold)
         {

@@ -203,6 +203,7 @@ impl ParticipantActor {
             movements: Vec::new(),
             completed_tasks: 0,
             campaign_id: None,
+            fingerprint: None,
         }
     }
 
@@ -373,6 +374,8 @@ pub struct Earn {
     pub actor_id: Option<i64>,
     pub comment: Option<String>,
     pub completed_tasks: i64,
+    /// The request behind the key (see [`TransactionRequest::fingerprint`]).
+    pub fingerprint: Option<String>,
 }
 
 impl Handler<Earn> for ParticipantActor {
@@ -395,6 +398,7 @@ impl Handler<Earn> for ParticipantActor {
             request.source = msg.source;
             request.completed_tasks = msg.completed_tasks;
             request.campaign_id = campaign_of(msg.pay_from);
+            request.fingerprint = msg.fingerprint;
             let user = self.user_id();
             let mut share = Points::ZERO;
             if msg.hold {
@@ -436,6 +440,7 @@ pub struct Adjust {
     pub comment: String,
     pub idempotency_key: String,
     pub actor_id: Option<i64>,
+    pub fingerprint: Option<String>,
 }
 
 impl Handler<Adjust> for ParticipantActor {
@@ -471,6 +476,7 @@ impl Handler<Adjust> for ParticipantActor {
             msg.actor_id,
             Some(msg.comment),
         );
+        request.fingerprint = msg.fingerprint;
         request.movements.push(Movement {
             from,
             to,
@@ -493,6 +499,7 @@ pub struct Settle {
     pub comment: Option<String>,
     /// Tasks the confirmation completes (for levels).
     pub completed_tasks: i64,
+    pub fingerprint: Option<String>,
 }
 
 impl Handler<Settle> for ParticipantActor {
@@ -523,6 +530,7 @@ impl Handler<Settle> for ParticipantActor {
                             msg.comment,
                         );
                         request.campaign_id = campaign_of(hold.paid_from);
+                        request.fingerprint = msg.fingerprint;
                         request.settles = Some(Settlement {
                             transaction_id: hold_id,
                             confirm: msg.confirm,

@@ -67,6 +67,7 @@ fn earn(amount: &str, key: &str) -> Earn {
         actor_id: None,
         comment: None,
         completed_tasks: 0,
+        fingerprint: None,
     }
 }
 
@@ -90,6 +91,7 @@ fn request(key: &str, reason: &str, user: i64, amount: i64) -> TransactionReques
         }],
         completed_tasks: 0,
         campaign_id: None,
+        fingerprint: None,
     }
 }
 
@@ -190,6 +192,7 @@ async fn debits_on_one_participant_are_serialised_and_never_overdraw() {
                 comment: "fee".into(),
                 idempotency_key: format!("d{i}"),
                 actor_id: None,
+                fingerprint: None,
             },
         )
     });
@@ -237,6 +240,7 @@ async fn holds_settle_once() {
         actor_id: None,
         comment: None,
         completed_tasks: 1,
+        fingerprint: None,
     };
     let confirmed = live
         .settle(SELLER, settle("s1", true))

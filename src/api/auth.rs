@@ -132,6 +132,7 @@ pub async fn logout(state: web::Data<AppState>, caller: AnyCaller) -> ApiResult<
         .bind(&caller.token_hash)
         .execute(&state.db.pool)
         .await?;
+    crate::auth::cache::session_ended(&state, &caller.token_hash);
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -92,6 +92,10 @@ pub async fn import_stores(
         state.clock.now_ms(),
     )
     .await?;
+    if !params.dry_run {
+        // People may have moved stores or become owners.
+        crate::auth::cache::everyone_changed(&state);
+    }
     Ok(HttpResponse::Ok().json(summary))
 }
 
@@ -122,5 +126,9 @@ pub async fn import_participants(
         state.clock.now_ms(),
     )
     .await?;
+    if !params.dry_run {
+        // People may have moved stores or become owners.
+        crate::auth::cache::everyone_changed(&state);
+    }
     Ok(HttpResponse::Ok().json(summary))
 }

@@ -206,6 +206,9 @@ async fn decide(
     )
     .await?;
     tx.commit().await?;
+    for user in &user_ids {
+        crate::auth::cache::user_changed(state, *user);
+    }
     if let Some(item) = item {
         crate::moderation::settled(
             state,
@@ -479,6 +482,7 @@ pub async fn update_participant(
     }
     let person = people::get(&mut *tx, caller.program_id(), person.id).await?;
     tx.commit().await?;
+    crate::auth::cache::user_changed(&state, person.id);
     Ok(HttpResponse::Ok().json(person))
 }
 
@@ -534,6 +538,7 @@ pub async fn set_participant_status(
     .await?;
     let person = people::get(&mut *tx, caller.program_id(), person.id).await?;
     tx.commit().await?;
+    crate::auth::cache::user_changed(&state, person.id);
     Ok(HttpResponse::Ok().json(person))
 }
 

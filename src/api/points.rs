@@ -38,6 +38,13 @@ pub struct PointsChanged {
     pub standing: ParticipantView,
 }
 
+/// The reply to a change, marked replayed when the ledger had already done it.
+fn answer(outcome: &ChangeOutcome, status: &'static str) -> ApiResult<Reply> {
+    let mut reply = Reply::created(&changed(outcome, status))?;
+    reply.replayed = outcome.replayed;
+    Ok(reply)
+}
+
 fn changed(outcome: &ChangeOutcome, status: &'static str) -> PointsChanged {
     PointsChanged {
         transaction_id: outcome.transaction_id,
@@ -120,17 +127,19 @@ pub async fn adjust_points(
         Permission::edit(Section::Points),
     )
     .await?;
-    idempotency::run(
+    let fingerprint = idempotency::fingerprint_of(&("adjustPoints", person.id, &*body))?;
+    idempotency::run_self_idempotent(
         &state,
         &idempotency::owner_user(caller.id()),
         &key,
-        &("adjustPoints", person.id, &*body),
+        &fingerprint,
         || async {
             let adjust = Adjust {
                 amount,
                 comment: comment.into_string(),
                 idempotency_key: ledger_key("adjust", caller.id(), &key),
                 actor_id: Some(caller.id()),
+                fingerprint: Some(fingerprint.clone()),
             };
             let outcome = state
                 .live
@@ -148,7 +157,7 @@ pub async fn adjust_points(
                 .ledger_commits
                 .with_label_values(&["adjustment", "committed"])
                 .inc();
-            Reply::created(&changed(&outcome, "posted"))
+            answer(&outcome, "posted")
         },
     )
     .await
@@ -205,11 +214,12 @@ pub async fn award_points(
         Permission::edit(Section::Points),
     )
     .await?;
-    idempotency::run(
+    let fingerprint = idempotency::fingerprint_of(&("awardPoints", person.id, &*body))?;
+    idempotency::run_self_idempotent(
         &state,
         &idempotency::owner_user(caller.id()),
         &key,
-        &("awardPoints", person.id, &*body),
+        &fingerprint,
         || async {
             let earn = Earn {
                 base: amount,
@@ -221,6 +231,7 @@ pub async fn award_points(
                 actor_id: Some(caller.id()),
                 comment: Some(comment.into_string()),
                 completed_tasks: 0,
+                fingerprint: Some(fingerprint.clone()),
             };
             let outcome = state.live.earn(person.id, earn).await?;
             state
@@ -228,10 +239,7 @@ pub async fn award_points(
                 .ledger_commits
                 .with_label_values(&[reason.as_str(), "committed"])
                 .inc();
-            Reply::created(&changed(
-                &outcome,
-                if body.hold { "pending" } else { "posted" },
-            ))
+            answer(&outcome, if body.hold { "pending" } else { "posted" })
         },
     )
     .await
@@ -269,11 +277,12 @@ async fn settle(
     )
     .await?;
     let operation = if confirm { "confirmHold" } else { "cancelHold" };
-    idempotency::run(
+    let fingerprint = idempotency::fingerprint_of(&(operation, hold_id, body))?;
+    idempotency::run_self_idempotent(
         state,
         &idempotency::owner_user(caller.id()),
         key,
-        &(operation, hold_id, body),
+        &fingerprint,
         || async {
             let settle = Settle {
                 hold_transaction_id: hold_id,
@@ -282,12 +291,10 @@ async fn settle(
                 actor_id: Some(caller.id()),
                 comment: comment.map(Text::into_string),
                 completed_tasks: 0,
+                fingerprint: Some(fingerprint.clone()),
             };
             let outcome = state.live.settle(person.id, settle).await?;
-            Reply::created(&changed(
-                &outcome,
-                if confirm { "confirmed" } else { "cancelled" },
-            ))
+            answer(&outcome, if confirm { "confirmed" } else { "cancelled" })
         },
     )
     .await

@@ -244,6 +244,8 @@ pub async fn update_role(
     )
     .await?;
     tx.commit().await?;
+    // Everyone holding the role now may do something else.
+    crate::auth::cache::everyone_changed(&state);
     Ok(HttpResponse::Ok().json(after))
 }
 
@@ -295,6 +297,7 @@ pub async fn delete_role(
     )
     .await?;
     tx.commit().await?;
+    crate::auth::cache::everyone_changed(&state);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -470,6 +473,7 @@ pub async fn assign_role(
             )
             .await?;
             tx.commit().await?;
+            crate::auth::cache::user_changed(&state, person.id);
             Reply::created(&assignment)
         },
     )
@@ -515,6 +519,7 @@ pub async fn revoke_role(
     )
     .await?;
     tx.commit().await?;
+    crate::auth::cache::user_changed(&state, person.id);
     Ok(HttpResponse::NoContent().finish())
 }
 

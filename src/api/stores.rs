@@ -101,6 +101,9 @@ pub async fn create_store(
                 store = stores::get(&mut *tx, store.id).await?;
             }
             tx.commit().await?;
+            if let Some(owner) = body.owner_user_id {
+                crate::auth::cache::user_changed(&state, owner);
+            }
             Reply::created(&store)
         },
     )
@@ -254,6 +257,12 @@ pub async fn update_store(
     )
     .await?;
     tx.commit().await?;
+    for owner in [store.owner_user_id, updated.owner_user_id]
+        .into_iter()
+        .flatten()
+    {
+        crate::auth::cache::user_changed(&state, owner);
+    }
     // Store actors on every node reload the plan and owner.
     state
         .live

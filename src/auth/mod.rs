@@ -23,6 +23,7 @@ use crate::db::Tx;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::state::AppState;
 
+pub mod cache;
 pub mod login;
 pub mod otp;
 
@@ -189,14 +190,26 @@ pub fn request_token(request: &HttpRequest) -> Option<String> {
 /// Resolves a token to its principal, whatever the account status.
 pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Principal> {
     let token_hash = hash_token(token);
-    let account: Option<Account> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {ACCOUNT_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id
+    let now = state.clock.now_ms();
+    if let Some(principal) = state.access_cache.get(&token_hash, now) {
+        return Ok(principal);
+    }
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {ACCOUNT_COLUMNS}, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id
          WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2"
     )))
     .bind(&token_hash)
-    .bind(state.clock.now_ms())
+    .bind(now)
     .fetch_optional(&state.db.pool)
     .await?;
+    let session_expires_at: i64 = match &row {
+        Some(row) => sqlx::Row::try_get(row, "expires_at")?,
+        None => 0,
+    };
+    let account: Option<Account> = row
+        .as_ref()
+        .map(<Account as sqlx::FromRow<sqlx::any::AnyRow>>::from_row)
+        .transpose()?;
     let account = account.ok_or_else(|| {
         ApiError::new(
             ErrorCode::Unauthorized,
@@ -210,11 +223,13 @@ pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Principal>
         ));
     }
     let access = load_access(&state.db.pool, account.id, account.program_id).await?;
-    Ok(Principal {
+    let principal = Principal {
         account,
         access,
         token_hash,
-    })
+    };
+    state.access_cache.put(&principal, session_expires_at, now);
+    Ok(principal)
 }
 
 async fn principal_from_request(request: HttpRequest) -> ApiResult<Principal> {

@@ -163,9 +163,20 @@ impl SqlLedger {
         let mut changed: HashSet<Slot> = HashSet::new();
         let mut settled: Vec<(i64, &'static str)> = Vec::new();
         for (index, (request, movements)) in requests.iter().zip(&resolved).enumerate() {
-            if existing.contains_key(request.idempotency_key.as_str())
-                || batch_keys.contains_key(request.idempotency_key.as_str())
+            let earlier_fingerprint = match existing.get(request.idempotency_key.as_str()) {
+                Some((_, _, fingerprint)) => Some(fingerprint.as_deref()),
+                None => batch_keys
+                    .get(request.idempotency_key.as_str())
+                    .map(|i| requests[*i].fingerprint.as_deref()),
+            };
+            if let (Some(Some(earlier)), Some(now)) =
+                (earlier_fingerprint, request.fingerprint.as_deref())
+                && earlier != now
             {
+                answers.push(Some(Err(LedgerError::KeyReused)));
+                continue;
+            }
+            if earlier_fingerprint.is_some() {
                 replays.push((
                     index,
                     batch_keys.get(request.idempotency_key.as_str()).copied(),
@@ -323,7 +334,7 @@ impl SqlLedger {
                 Some(earlier) => (ids.get(&earlier).copied().unwrap_or_default(), now),
                 None => existing
                     .get(request.idempotency_key.as_str())
-                    .copied()
+                    .map(|(id, at, _)| (*id, *at))
                     .unwrap_or_default(),
             };
             let participants = request.participant_id.map(|user| {
@@ -489,9 +500,9 @@ impl SqlLedger {
         &self,
         tx: &mut Tx,
         requests: &'a [TransactionRequest],
-    ) -> Result<HashMap<&'a str, (i64, i64)>, sqlx::Error> {
+    ) -> Result<HashMap<&'a str, (i64, i64, Option<String>)>, sqlx::Error> {
         let mut sql = Sql::new(
-            "SELECT idempotency_key, id, created_at FROM ledger_transactions WHERE idempotency_key IN ",
+            "SELECT idempotency_key, id, created_at, fingerprint FROM ledger_transactions WHERE idempotency_key IN ",
         );
         sql.bind_list(requests.iter().map(|r| r.idempotency_key.clone()));
         let rows = sql.query().fetch_all(&mut **tx).await?;
@@ -501,7 +512,7 @@ impl SqlLedger {
             if let Some(request) = requests.iter().find(|r| r.idempotency_key == key) {
                 found.insert(
                     request.idempotency_key.as_str(),
-                    (row.try_get(1)?, row.try_get(2)?),
+                    (row.try_get(1)?, row.try_get(2)?, row.try_get(3)?),
                 );
             }
         }
@@ -542,7 +553,7 @@ impl SqlLedger {
             return Ok(HashMap::new());
         }
         let mut sql = Sql::new(
-            "INSERT INTO ledger_transactions (program_id, idempotency_key, reason, participant_id, store_id, source_type, source_id, actor_id, comment, status, settles_id, earned, completed_tasks, campaign_id, created_at) VALUES ",
+            "INSERT INTO ledger_transactions (program_id, idempotency_key, reason, participant_id, store_id, source_type, source_id, actor_id, comment, status, settles_id, earned, completed_tasks, campaign_id, fingerprint, created_at) VALUES ",
         );
         for (i, index) in accepted.iter().enumerate() {
             let request = &requests[*index];
@@ -578,6 +589,8 @@ impl SqlLedger {
             sql.bind(request.completed_tasks)
                 .push(", ")
                 .bind(request.campaign_id)
+                .push(", ")
+                .bind(request.fingerprint.clone())
                 .push(", ")
                 .bind(now)
                 .push(")");

@@ -218,6 +218,17 @@ async fn effect_in_transaction(
 /// What deciding `item` does after the decision committed and its points effect was
 /// applied, per kind (pushes, follow-on credits). Failures are the kind's to retry.
 async fn after_decision(state: &AppState, item: &ItemView) {
+    if item.kind == ItemKind::Registration {
+        // The person (and a group's members) may act now, or not at all.
+        let members: Vec<i64> = sqlx::query_scalar("SELECT id FROM users WHERE registration_id = (SELECT registration_id FROM users WHERE id = $1)")
+            .bind(item.subject_id)
+            .fetch_all(&state.db.pool)
+            .await
+            .unwrap_or_default();
+        for user in members.into_iter().chain([item.subject_id]) {
+            crate::auth::cache::user_changed(state, user);
+        }
+    }
     if item.kind == ItemKind::TaskSubmission
         && let Err(err) = crate::tasks::submissions::follow_up(state, item.subject_id).await
     {
@@ -410,6 +421,7 @@ async fn apply_effect(state: &AppState, item_id: i64, effect: &Effect) -> bool {
                 actor_id: None,
                 comment: None,
                 completed_tasks: *completed_tasks,
+                fingerprint: None,
             };
             match state.live.settle(*participant_id, settle).await {
                 Ok(_) => Ok(()),

@@ -695,6 +695,7 @@ pub async fn on_completion(state: &AppState, submission: &Submission) -> ApiResu
                 actor_id: None,
                 comment: Some(quest.title.clone()),
                 completed_tasks: 0,
+                fingerprint: None,
             };
             let outcome = state.live.earn(user, earn).await?;
             sqlx::query(

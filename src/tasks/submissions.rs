@@ -526,6 +526,7 @@ async fn queue_for_moderation(
         actor_id: None,
         comment: Some(task.title.clone()),
         completed_tasks: 0,
+        fingerprint: None,
     };
     let outcome = state.live.earn(submission.participant_id, earn).await?;
     let previous_comment: Option<String> = match submission.resubmission_of {
@@ -587,6 +588,7 @@ async fn credit(state: &AppState, submission: &Submission, task: &Task) -> ApiRe
         actor_id: None,
         comment: Some(task.title.clone()),
         completed_tasks: 1,
+        fingerprint: None,
     };
     let outcome = state.live.earn(submission.participant_id, earn).await?;
     sqlx::query("UPDATE task_submissions SET transaction_id = $1, credited = $2, updated_at = $3 WHERE id = $4")
