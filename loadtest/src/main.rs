@@ -54,6 +54,8 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // See the rustls line in Cargo.toml. Err means a provider is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Credits(args) => scenario::credits::run(args).await,
