@@ -62,6 +62,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub sms: SmsSettings,
     pub limits: LimitSettings,
+    /// Anti-fraud limits on code registration (`[fraud]`, `STIMUL_FRAUD__…`).
+    pub fraud: stimul_actors::rules::campaigns::FraudLimits,
     /// `tracing` filter directive, e.g. `info,stimul=debug`.
     pub log: String,
 }
@@ -82,6 +84,7 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             sms: SmsSettings::default(),
             limits: LimitSettings::default(),
+            fraud: Default::default(),
             log: "info".into(),
         }
     }

@@ -10,6 +10,7 @@ use utoipa::{Modify, OpenApi};
 use crate::error::{ApiError, ErrorCode};
 
 pub mod auth;
+pub mod campaigns;
 pub mod health;
 pub mod imports;
 pub mod moderation;
@@ -204,6 +205,18 @@ api! {
     tasks::list_quests,
     tasks::get_task_settings,
     tasks::update_task_settings,
+    campaigns::create_campaign,
+    campaigns::update_campaign,
+    campaigns::list_campaigns,
+    campaigns::get_campaign,
+    campaigns::set_campaign_plans,
+    campaigns::get_leaderboard,
+    campaigns::register_code,
+    campaigns::create_product,
+    campaigns::list_products,
+    campaigns::import_products,
+    campaigns::register_sale,
+    campaigns::list_my_receipts,
 }
 
 struct BearerAuth;
