@@ -644,8 +644,11 @@ pub async fn follow_up(state: &AppState, id: i64) -> ApiResult<()> {
         "task_submission",
         &fresh,
     );
-    sqlx::query("UPDATE task_submissions SET followup = 'done' WHERE id = $1")
+    // Only if no decision came meanwhile: it reset the follow-up to pending, and its
+    // own follow-up (push, quests) must still run.
+    sqlx::query("UPDATE task_submissions SET followup = 'done' WHERE id = $1 AND status = $2")
         .bind(id)
+        .bind(&submission.status)
         .execute(&state.db.pool)
         .await?;
     Ok(())
