@@ -215,6 +215,7 @@ const en = {
   'task.reworkTitle': 'Sent back for rework:',
   'task.lastSent': 'Last sent {when}',
   'task.score': '{score} of {max} right',
+  'task.held': '{points} points held until it is checked',
   'task.photos': 'Photos',
   'task.photosMin': 'Photos (at least {n})',
   'task.quizHint': 'Tick every right answer.',

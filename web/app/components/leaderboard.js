@@ -19,6 +19,7 @@ function entries(view, meId, caption, rows) {
     rowKey: (e) => e.participant_id,
     rowClass: (e) => (mine(e) ? 'mine' : null),
     rows,
+    keep: true,
     empty: t('board.empty'),
     columns: [
       { label: t('board.rank'), numeric: true, render: (e) => count(e.rank) },

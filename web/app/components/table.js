@@ -13,7 +13,8 @@ function classes(col) {
  * `columns`: [{ label, render(row) → node | string, numeric?, wide? (left out on
  * phones, where each row becomes a card), className? }]
  * `rowKey(row)`: a stable key (default `row.id`), `empty`: text when there are no rows,
- * `rowClass(row)`: a class for the row (e.g. the viewer's own line on a leaderboard).
+ * `rowClass(row)`: a class for the row (e.g. the viewer's own line on a leaderboard),
+ * `keep`: stay a table on phones (a few narrow columns need no cards).
  * Returns { el, setRows(rows), append(rows), update(row), remove(key), rows() }.
  */
 export function table({
@@ -23,6 +24,7 @@ export function table({
   rowClass = () => null,
   empty = t('common.empty'),
   caption = null,
+  keep = false,
 }) {
   const body = h('tbody');
   const trs = new Map();
@@ -46,7 +48,7 @@ export function table({
   const api = {
     el: h(
       'div',
-      { class: 'table-wrap' },
+      { class: keep ? 'table-wrap table-keep' : 'table-wrap' },
       h(
         'table',
         null,

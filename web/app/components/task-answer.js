@@ -47,8 +47,8 @@ function fieldsFor(spec) {
           type: 'custom',
           control: choiceGroup(q.options, { multiple: true, label: q.text }),
           required: true,
-          hint: i === 0 ? t('task.quizHint') : null,
         })),
+        intro: t('task.quizHint'),
         body: (v) => ({ answers: spec.questions.map((_, i) => ({ options: v[`q${i}`] })) }),
       };
     case 'survey':
@@ -116,7 +116,7 @@ function fieldsFor(spec) {
  */
 export function answerForm(myTask, { onSubmitted }) {
   const { task, state, last_submission: last } = myTask;
-  const { fields, body, picker } = fieldsFor(task.spec);
+  const { fields, body, picker, intro } = fieldsFor(task.spec);
   if (MODERATED.has(task.spec.kind))
     fields.push({ name: 'comment', label: t('task.comment'), type: 'textarea', rows: 2 });
   const resubmits = state === 'rework' && last?.status === 'rework' ? last.id : null;
@@ -137,5 +137,5 @@ export function answerForm(myTask, { onSubmitted }) {
     },
     onSuccess: (submission) => onSubmitted(submission),
   });
-  return h('div', { class: 'task-answer' }, f.el);
+  return h('div', { class: 'task-answer' }, intro ? h('p', { class: 'muted' }, intro) : null, f.el);
 }

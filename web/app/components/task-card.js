@@ -60,17 +60,22 @@ function lastSubmission(s, state) {
   return h(
     'div',
     { class: rework ? 'notice task-rework' : 'task-last', 'data-testid': 'last-submission' },
-    h(
-      'p',
-      { class: 'small' },
-      rework ? h('strong', null, t('task.reworkTitle')) : t('task.lastSent', { when: when(s.created_at) }),
-      ' ',
-      statusBadge(s.status),
-      s.max_score !== null && s.max_score !== undefined
-        ? ` ${t('task.score', { score: count(s.score ?? 0), max: count(s.max_score) })}`
-        : null,
-      s.credited && s.status !== 'rejected' ? ` · ${points(s.credited, { signed: true })}` : null,
-    ),
+    rework
+      ? h('p', { class: 'small' }, h('strong', null, t('task.reworkTitle')))
+      : h(
+          'p',
+          { class: 'small' },
+          t('task.lastSent', { when: when(s.created_at) }),
+          ' ',
+          statusBadge(s.status),
+          s.max_score !== null && s.max_score !== undefined
+            ? ` ${t('task.score', { score: count(s.score ?? 0), max: count(s.max_score) })}`
+            : null,
+          // `credited` stays on a submission whose hold was returned: show it only while
+          // it is held or once it is paid.
+          s.credited && s.status === 'approved' ? ` · ${points(s.credited, { signed: true })}` : null,
+          s.credited && s.status === 'pending' ? ` · ${t('task.held', { points: points(s.credited) })}` : null,
+        ),
     decisionText(s.decision_reason, s.decision_comment),
   );
 }
