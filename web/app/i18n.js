@@ -57,7 +57,7 @@ const en = {
   'problem.code_unknown': 'Unknown code',
   'problem.code_already_registered': 'Already registered',
   'problem.campaign_inactive': 'No campaign pays for this product now',
-  'problem.not_eligible': 'Not for your store',
+  'problem.not_eligible': 'This campaign is not open to you',
   'problem.rate_limited': 'Slow down',
   'problem.code_attempts_blocked': 'Code registration is paused',
   'problem.fund_exhausted': 'The campaign’s prize fund is spent',
