@@ -948,3 +948,55 @@ async fn my_receipts_list_newest_first_page_by_page() {
     assert_eq!(numbers(&second), ["R1"]);
     assert!(second["next_cursor"].is_null());
 }
+
+#[actix_web::test]
+async fn a_stock_check_for_a_product_takes_only_that_products_printed_codes() {
+    let app = spawn_app().await;
+    app.load_demo().await;
+    let admin = app.login("admin", "demo").await;
+    let seller = app.login("seller1", "demo").await;
+    let (_, body) = demo_campaign(&app, &seller).await;
+    let mixer = product_id(&body, "AQ-MIX-100");
+    let mixers = issue(&app, mixer, 1, 8).await;
+    let siphons = issue(&app, product_id(&body, "AQ-SIF-6"), 1, 9).await;
+    let task = expect_status(
+        app.post(
+            "/api/v1/tasks",
+            Some(&admin),
+            &json!({ "title": "Is the Basic mixer in stock?", "points": "5.00",
+                     "spec": { "kind": "stock_check", "product": "AquaLine Basic mixer", "product_id": mixer } }),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let path = format!("/api/v1/tasks/{}/submissions", task["id"]);
+    for code in [siphons[0].clone(), unknown_code(9)] {
+        expect_problem(
+            app.post(&path, Some(&seller), &json!({ "code": code }))
+                .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+    }
+    let done = expect_status(
+        app.post(&path, Some(&seller), &json!({ "code": mixers[0] }))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(done["status"], "approved");
+    expect_problem(
+        app.post(
+            "/api/v1/tasks",
+            Some(&admin),
+            &json!({ "title": "Ghost product", "points": "5.00",
+                     "spec": { "kind": "stock_check", "product_id": 999999 } }),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+}
