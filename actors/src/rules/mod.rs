@@ -10,6 +10,7 @@
 //! | [`points`] | the money type and the single rounding rule for rates and percents |
 //! | [`levels`] | a program's level scale: which level progress reaches, and its multiplier |
 //! | [`codes`] | product code format, check letter, QR payload, sharded random generation |
+//! | [`refill`] | when a code pool is refilled (watermark, nightly window) and how a refill is split |
 //! | [`leaderboard`] | an order-statistics board: rank, top-N and around-me in O(log n) |
 //! | [`windows`] | leaderboard time windows (day, ISO week, month) in the program's zone |
 //! | [`routing`] | moderation queue order and which moderator takes an item |
@@ -19,6 +20,7 @@ pub mod codes;
 pub mod leaderboard;
 pub mod levels;
 pub mod points;
+pub mod refill;
 pub mod routing;
 pub mod tasks;
 pub mod windows;
