@@ -83,6 +83,8 @@ error_codes! {
     AttemptsExhausted = "attempts_exhausted" => (StatusCode::CONFLICT, "No attempts left at this task this period"),
     /// A sales plan was claimed before its targets were reached.
     PlanNotMet = "plan_not_met" => (StatusCode::CONFLICT, "The sales plan is not met yet"),
+    /// An order for more codes than its pool holds; a refill has been started.
+    NotEnoughCodes = "not_enough_codes" => (StatusCode::CONFLICT, "The code pool does not hold that many codes"),
     /// A CSV import was refused as a whole; `rows` lists every bad row.
     ImportRejected = "import_rejected" => (StatusCode::UNPROCESSABLE_ENTITY, "The file has invalid rows; nothing was imported"),
     ServiceUnavailable = "service_unavailable" => (StatusCode::SERVICE_UNAVAILABLE, "The service is temporarily unavailable"),

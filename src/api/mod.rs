@@ -10,6 +10,7 @@ use utoipa::{Modify, OpenApi};
 use crate::error::{ApiError, ErrorCode};
 
 pub mod auth;
+pub mod codes;
 pub mod health;
 pub mod imports;
 pub mod moderation;
@@ -204,6 +205,13 @@ api! {
     tasks::list_quests,
     tasks::get_task_settings,
     tasks::update_task_settings,
+    codes::create_code_pool,
+    codes::list_code_pools,
+    codes::get_code_pool,
+    codes::refill_code_pool,
+    codes::create_code_batch,
+    codes::get_code_batch,
+    codes::download_code_batch,
 }
 
 struct BearerAuth;

@@ -105,6 +105,7 @@ impl Drop for TestApp {
         std::mem::drop(self.handle.stop(false));
         // The actor threads belong to no runtime of the test: stop them explicitly.
         self.state.live.shutdown();
+        self.state.codegen.halt();
     }
 }
 

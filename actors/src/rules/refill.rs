@@ -126,6 +126,29 @@ pub fn refill_due(level: PoolLevel, in_nightly_window: bool) -> Option<RefillTri
     }
 }
 
+/// The largest pool: 10^9 codes is 2.4 % of the code space, which keeps a guessed code's
+/// odds of being live low (see [`super::codes`]) and a pool's index within reason.
+pub const MAX_POOL_SIZE: i64 = 1_000_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PoolSizeError {
+    #[error("the target size must be 1 to {MAX_POOL_SIZE}")]
+    Target,
+    #[error("the low watermark must be 0 to the target size")]
+    Watermark,
+}
+
+/// Checks a pool's target size and low watermark (`0 ≤ watermark ≤ target`).
+pub fn check_pool_sizes(target_size: i64, low_watermark: i64) -> Result<(), PoolSizeError> {
+    if !(1..=MAX_POOL_SIZE).contains(&target_size) {
+        Err(PoolSizeError::Target)
+    } else if !(0..=target_size).contains(&low_watermark) {
+        Err(PoolSizeError::Watermark)
+    } else {
+        Ok(())
+    }
+}
+
 /// Splits `total` codes into `shards` quotas that differ by at most one and add up to
 /// exactly `total` (the first `total mod shards` shards take one more).
 pub fn split_quota(total: u64, shards: u64) -> Vec<u64> {
@@ -264,6 +287,20 @@ mod tests {
                 assert!(matches!((min, max), (Some(a), Some(b)) if b - a <= 1));
             }
         }
+    }
+
+    #[test]
+    fn pool_sizes_are_checked() {
+        assert_eq!(check_pool_sizes(15_000_000, 3_000_000), Ok(()));
+        assert_eq!(check_pool_sizes(1, 0), Ok(()));
+        assert_eq!(check_pool_sizes(10, 10), Ok(()));
+        assert_eq!(check_pool_sizes(0, 0), Err(PoolSizeError::Target));
+        assert_eq!(
+            check_pool_sizes(MAX_POOL_SIZE + 1, 0),
+            Err(PoolSizeError::Target)
+        );
+        assert_eq!(check_pool_sizes(10, 11), Err(PoolSizeError::Watermark));
+        assert_eq!(check_pool_sizes(10, -1), Err(PoolSizeError::Watermark));
     }
 
     #[test]
