@@ -165,17 +165,32 @@ impl SqlCodegen {
         Ok(inserted)
     }
 
-    /// Marks running refills whose every shard is done as done.
+    /// Marks running refills whose every shard is done as done. Looks before it writes:
+    /// this runs on every check, and a write would queue behind SQLite's one writer.
     async fn complete_refills(&self, refill_id: Option<i64>, now: i64) -> Result<(), sqlx::Error> {
-        let mut sql =
-            crate::db::Sql::new("UPDATE code_refills SET status = 'done', finished_at = ");
-        sql.bind(now).push(
-            " WHERE status = 'running' AND NOT EXISTS (SELECT 1 FROM code_refill_shards s WHERE s.refill_id = code_refills.id AND s.done < s.quota)",
+        let mut finished = crate::db::Sql::new(
+            "SELECT id FROM code_refills WHERE status = 'running' AND NOT EXISTS (SELECT 1 FROM code_refill_shards s WHERE s.refill_id = code_refills.id AND s.done < s.quota)",
         );
         if let Some(refill_id) = refill_id {
-            sql.push(" AND id = ").bind(refill_id);
+            finished.push(" AND id = ").bind(refill_id);
         }
-        sql.query().execute(&self.db.pool).await?;
+        let ids: Vec<i64> = finished
+            .query_as::<(i64,)>()
+            .fetch_all(&self.db.pool)
+            .await?
+            .into_iter()
+            .map(|(id,)| id)
+            .collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut update =
+            crate::db::Sql::new("UPDATE code_refills SET status = 'done', finished_at = ");
+        update
+            .bind(now)
+            .push(" WHERE status = 'running' AND id IN ")
+            .bind_list(ids.iter().copied());
+        update.query().execute(&self.db.pool).await?;
         Ok(())
     }
 
