@@ -207,7 +207,7 @@ impl SqlCodegen {
                 .set(pool.level.available);
         }
         let remaining: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT r.pool_id, COALESCE(SUM(s.quota - s.done), 0) FROM code_refills r
+            "SELECT r.pool_id, CAST(COALESCE(SUM(s.quota - s.done), 0) AS BIGINT) FROM code_refills r
              JOIN code_refill_shards s ON s.refill_id = r.id WHERE r.status = 'running' GROUP BY r.pool_id",
         )
         .fetch_all(&self.db.pool)

@@ -156,7 +156,7 @@ async fn assert_pool_sound(db: &Db, pool: i64) -> Vec<String> {
     }
     let refills: Vec<(i64, i64, i64, i64)> = sqlx::query_as(
         "SELECT r.id, r.requested,
-                (SELECT COALESCE(SUM(done), 0) FROM code_refill_shards s WHERE s.refill_id = r.id),
+                (SELECT CAST(COALESCE(SUM(done), 0) AS BIGINT) FROM code_refill_shards s WHERE s.refill_id = r.id),
                 (SELECT COUNT(*) FROM codes c WHERE c.refill_id = r.id)
          FROM code_refills r WHERE r.pool_id = $1",
     )
@@ -291,6 +291,12 @@ impl Node {
     }
 }
 
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.crash();
+    }
+}
+
 async fn own_db(settings: &Settings) -> Db {
     Db::connect(&settings.database_url(), &Default::default())
         .await
@@ -299,7 +305,7 @@ async fn own_db(settings: &Settings) -> Db {
 
 async fn refill_progress(db: &Db, pool: i64) -> Option<(i64, i64)> {
     sqlx::query_as(
-        "SELECT r.requested, (SELECT COALESCE(SUM(done), 0) FROM code_refill_shards s WHERE s.refill_id = r.id)
+        "SELECT r.requested, (SELECT CAST(COALESCE(SUM(done), 0) AS BIGINT) FROM code_refill_shards s WHERE s.refill_id = r.id)
          FROM code_refills r WHERE r.pool_id = $1 AND r.status = 'running'",
     )
     .bind(pool)
