@@ -108,19 +108,7 @@ impl SqlCodegen {
         now: i64,
     ) -> Result<i64, ChunkError> {
         let mut tx = self.db.begin().await.map_err(storage)?;
-        let held = sqlx::query(RENEW_LEASE)
-            .bind(lease_until)
-            .bind(claim.refill_id)
-            .bind(claim.shard.index() as i64)
-            .bind(&claim.owner)
-            .bind(claim.done)
-            .execute(&mut *tx)
-            .await
-            .map_err(storage)?
-            .rows_affected();
-        if held == 0 {
-            return Err(ChunkError::LeaseLost);
-        }
+        hold_shard!(tx, claim, lease_until);
         let mut inserted = 0_i64;
         for rows in codes.chunks(SQLITE_ROWS_PER_INSERT) {
             let mut sql = String::with_capacity(64 + rows.len() * 24);
@@ -148,19 +136,7 @@ impl SqlCodegen {
                 .map_err(storage)?
                 .rows_affected() as i64;
         }
-        sqlx::query(ADD_DONE)
-            .bind(inserted)
-            .bind(claim.refill_id)
-            .bind(claim.shard.index() as i64)
-            .execute(&mut *tx)
-            .await
-            .map_err(storage)?;
-        sqlx::query(ADD_AVAILABLE)
-            .bind(inserted)
-            .bind(claim.pool_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(storage)?;
+        record_inserted!(tx, claim, inserted);
         tx.commit().await.map_err(storage)?;
         Ok(inserted)
     }
@@ -241,6 +217,48 @@ impl SqlCodegen {
     }
 }
 
+/// Renews the claim's lease in the chunk's transaction if the claim still holds the shard
+/// at the progress it knows; returns early with [`ChunkError::LeaseLost`] otherwise.
+/// A macro because the chunk's transaction is `Any` on SQLite and `Postgres` for `COPY`.
+macro_rules! hold_shard {
+    ($tx:expr, $claim:expr, $lease_until:expr) => {
+        if sqlx::query(RENEW_LEASE)
+            .bind($lease_until)
+            .bind($claim.refill_id)
+            .bind($claim.shard.index() as i64)
+            .bind(&$claim.owner)
+            .bind($claim.done)
+            .execute(&mut *$tx)
+            .await
+            .map_err(storage)?
+            .rows_affected()
+            == 0
+        {
+            return Err(ChunkError::LeaseLost);
+        }
+    };
+}
+
+/// Adds the codes a chunk really inserted to its shard's progress and its pool's level,
+/// in the chunk's transaction (either backend, as [`hold_shard`]).
+macro_rules! record_inserted {
+    ($tx:expr, $claim:expr, $inserted:expr) => {
+        sqlx::query(ADD_DONE)
+            .bind($inserted)
+            .bind($claim.refill_id)
+            .bind($claim.shard.index() as i64)
+            .execute(&mut *$tx)
+            .await
+            .map_err(storage)?;
+        sqlx::query(ADD_AVAILABLE)
+            .bind($inserted)
+            .bind($claim.pool_id)
+            .execute(&mut *$tx)
+            .await
+            .map_err(storage)?;
+    };
+}
+
 const RENEW_LEASE: &str = "UPDATE code_refill_shards SET lease_until = $1 WHERE refill_id = $2 AND shard = $3 AND owner = $4 AND done = $5";
 const ADD_DONE: &str =
     "UPDATE code_refill_shards SET done = done + $1 WHERE refill_id = $2 AND shard = $3";
@@ -260,19 +278,7 @@ async fn copy_chunk(
     now: i64,
 ) -> Result<i64, ChunkError> {
     let mut tx = pg.begin().await.map_err(storage)?;
-    let held = sqlx::query(RENEW_LEASE)
-        .bind(lease_until)
-        .bind(claim.refill_id)
-        .bind(claim.shard.index() as i64)
-        .bind(&claim.owner)
-        .bind(claim.done)
-        .execute(&mut *tx)
-        .await
-        .map_err(storage)?
-        .rows_affected();
-    if held == 0 {
-        return Err(ChunkError::LeaseLost);
-    }
+    hold_shard!(tx, claim, lease_until);
     // ON COMMIT DROP: a fresh table per chunk, so nothing lingers on a pooled connection.
     sqlx::query("CREATE TEMPORARY TABLE codegen_incoming (code TEXT NOT NULL) ON COMMIT DROP")
         .execute(&mut *tx)
@@ -301,19 +307,7 @@ async fn copy_chunk(
     .await
     .map_err(storage)?
     .rows_affected() as i64;
-    sqlx::query(ADD_DONE)
-        .bind(inserted)
-        .bind(claim.refill_id)
-        .bind(claim.shard.index() as i64)
-        .execute(&mut *tx)
-        .await
-        .map_err(storage)?;
-    sqlx::query(ADD_AVAILABLE)
-        .bind(inserted)
-        .bind(claim.pool_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(storage)?;
+    record_inserted!(tx, claim, inserted);
     tx.commit().await.map_err(storage)?;
     Ok(inserted)
 }
