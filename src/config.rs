@@ -63,6 +63,8 @@ pub struct Settings {
     pub sms: SmsSettings,
     pub limits: LimitSettings,
     pub codes: CodeSettings,
+    /// Anti-fraud limits on code registration (`[fraud]`, `STIMUL_FRAUD__…`).
+    pub fraud: stimul_actors::rules::campaigns::FraudLimits,
     /// `tracing` filter directive, e.g. `info,stimul=debug`.
     pub log: String,
 }
@@ -84,6 +86,7 @@ impl Default for Settings {
             sms: SmsSettings::default(),
             limits: LimitSettings::default(),
             codes: CodeSettings::default(),
+            fraud: Default::default(),
             log: "info".into(),
         }
     }

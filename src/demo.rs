@@ -1,10 +1,13 @@
 //! The demo program: enough people, stores and roles to click through every screen.
 //! Loading is idempotent: what exists is left alone, what is missing is added. The demo
-//! program has a shelf-photo task for the moderator to check and a quiz.
+//! program has a shelf-photo task for the moderator to check, a quiz, and an active
+//! AquaLine campaign with three products run by the `brand` account.
 //! Every demo account's password is `demo`.
 
+use chrono::Datelike;
+
 use crate::access::store::{assign, role_id};
-use crate::access::{ADMIN, MANAGER, MODERATOR, Scope};
+use crate::access::{ADMIN, MANAGER, MANUFACTURER, MODERATOR, Scope};
 use crate::auth::hash_password;
 use crate::db::{Clock, Db, Tx};
 use crate::domain::{Login, Phone, Slug};
@@ -161,8 +164,32 @@ pub async fn load(db: &Db, clock: &Clock, program_slug: &str) -> anyhow::Result<
         "seller1..20".into(),
         "sellers (phones +79002000001..20 for SMS login)",
     ));
+    let aqualine: i64 =
+        sqlx::query_scalar("SELECT id FROM brands WHERE program_id = $1 AND name = 'AquaLine'")
+            .bind(program.id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let brand_user = person(
+        &mut tx,
+        program.id,
+        "brand",
+        "Boris Brand",
+        None,
+        "staff",
+        None,
+        &password_hash,
+        now,
+    )
+    .await?;
+    let role = role_id(&mut *tx, program.id, MANUFACTURER).await?;
+    assign(&mut tx, brand_user, role, Scope::Brand(aqualine), now).await?;
+    logins.push((
+        "brand".into(),
+        "the AquaLine brand: its campaign, products and codes",
+    ));
     tx.commit().await?;
     demo_tasks(db, program.id, now).await?;
+    demo_campaign(db, &program, aqualine, now).await?;
     Ok(DemoSummary { program, logins })
 }
 
@@ -205,6 +232,97 @@ async fn demo_tasks(db: &Db, program_id: i64, now: i64) -> anyhow::Result<()> {
     tx.commit().await?;
     Ok(())
 }
+
+/// The AquaLine catalog and an active campaign paying for it, running from the first
+/// of last month for six months; added when no campaign has its name yet. Its fund is
+/// posted by the server at start (`campaigns::fund_pending`), as for any campaign
+/// activated before a crash.
+async fn demo_campaign(db: &Db, program: &Program, brand: i64, now: i64) -> anyhow::Result<()> {
+    let mut tx = db.begin().await?;
+    let existing: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM campaigns WHERE program_id = $1 AND name = $2")
+            .bind(program.id)
+            .bind(DEMO_CAMPAIGN)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if existing.is_some() {
+        return Ok(());
+    }
+    let catalog = [
+        ("AQ-MIX-100", "AquaLine Basic mixer", "mixer", 1, "25.00"),
+        (
+            "AQ-SIF-6",
+            "AquaLine siphon, pack of 6",
+            "siphon",
+            6,
+            "2.50",
+        ),
+        (
+            "AQ-FLT-3",
+            "AquaLine filter cartridges, 3 pcs",
+            "filter",
+            3,
+            "4.00",
+        ),
+    ];
+    let mut products = Vec::new();
+    for (sku, name, kind, pack, points) in catalog {
+        sqlx::query(
+            "INSERT INTO products (program_id, brand_id, sku, name, kind, pack_size, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (program_id, sku) DO NOTHING",
+        )
+        .bind(program.id)
+        .bind(brand)
+        .bind(sku)
+        .bind(name)
+        .bind(kind)
+        .bind(pack)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let id: i64 =
+            sqlx::query_scalar("SELECT id FROM products WHERE program_id = $1 AND sku = $2")
+                .bind(program.id)
+                .bind(sku)
+                .fetch_one(&mut *tx)
+                .await?;
+        products.push(serde_json::json!({ "product_id": id, "points_per_unit": points }));
+    }
+    let zone: chrono_tz::Tz = program
+        .timezone
+        .parse()
+        .unwrap_or(chrono_tz::Europe::Moscow);
+    let today = chrono::DateTime::from_timestamp_millis(now)
+        .map(|t| t.with_timezone(&zone).date_naive())
+        .unwrap_or_default();
+    let first_of_last_month = today
+        .with_day(1)
+        .and_then(|d| d.checked_sub_months(chrono::Months::new(1)))
+        .unwrap_or(today);
+    let last_day = first_of_last_month
+        .checked_add_months(chrono::Months::new(6))
+        .and_then(|d| d.pred_opt())
+        .unwrap_or(today);
+    let input: crate::campaigns::CampaignInput = serde_json::from_value(serde_json::json!({
+        "name": DEMO_CAMPAIGN,
+        "description": "Register the code on every AquaLine package you sell.",
+        "starts_on": first_of_last_month,
+        "ends_on": last_day,
+        "budget": "1000000.00",
+        "products": products,
+        "brand_id": brand,
+    }))?;
+    let campaign = crate::campaigns::insert(&mut tx, program.id, &input, None, now).await?;
+    sqlx::query("UPDATE campaigns SET status = 'active' WHERE id = $1")
+        .bind(campaign.id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The demo campaign's name.
+pub const DEMO_CAMPAIGN: &str = "AquaLine winter";
 
 async fn named(
     tx: &mut Tx,
@@ -286,4 +404,108 @@ async fn person(
             .map_err(|e| anyhow::anyhow!("{e}"))?
     };
     Ok(id)
+}
+
+/// Where the demo writes its printed codes, inside the data directory.
+pub const DEMO_CODES_FILE: &str = "demo-codes.csv";
+
+/// The demo's code pool and one printed batch: a pool of 20,000 codes (small, so the
+/// demo starts in seconds; the code generator keeps it full from then on) and 1,000
+/// codes issued for the AquaLine mixer, written to `<data_dir>/demo-codes.csv` with the
+/// header `code`, one code per line in the dashed form printed on packages
+/// (`ABCD-EFGH-JKL`, what a seller types; the 11 letters alone are accepted too). Runs
+/// after [`load`]; a second run finds the batch and writes the same file again.
+pub async fn demo_codes(
+    db: &Db,
+    clock: &Clock,
+    program_slug: &str,
+    database_url: &str,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<std::path::PathBuf> {
+    use crate::codes::{self, PoolRequest, SqlCodegen};
+
+    const POOL: &str = "Demo pool";
+    const PRINTED: i64 = 1_000;
+    let program = programs::by_slug(db, program_slug)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("program {program_slug:?} is not loaded"))?;
+    let product: i64 =
+        sqlx::query_scalar("SELECT id FROM products WHERE program_id = $1 AND sku = 'AQ-MIX-100'")
+            .bind(program.id)
+            .fetch_one(&db.pool)
+            .await?;
+    let existing: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM code_pools WHERE program_id = $1 AND name = $2")
+            .bind(program.id)
+            .bind(POOL)
+            .fetch_optional(&db.pool)
+            .await?;
+    let pool = match existing {
+        Some(id) => id,
+        None => {
+            let request = PoolRequest {
+                name: POOL.into(),
+                target_size: 20_000,
+                low_watermark: 5_000,
+            };
+            codes::create_pool(db, program.id, &request, clock.now_ms())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .id
+        }
+    };
+    let store = SqlCodegen::new(db.clone(), database_url, 2, clock.clone(), None)?;
+    let batch: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM code_batches WHERE pool_id = $1 AND product_id = $2 ORDER BY id LIMIT 1",
+    )
+    .bind(pool)
+    .bind(product)
+    .fetch_optional(&db.pool)
+    .await?;
+    let batch = match batch {
+        Some(batch) => batch,
+        None => {
+            let now = clock.clone();
+            let live_clock: stimul_actors::live::Clock = std::sync::Arc::new(move || now.now_ms());
+            stimul_actors::codegen::refill_inline(
+                store.as_ref(),
+                pool,
+                2,
+                10_000,
+                "demo",
+                &live_clock,
+                std::time::Duration::from_secs(30),
+            )
+            .await
+            .map_err(anyhow::Error::msg)?;
+            codes::create_batch(db, program.id, pool, product, PRINTED, None, clock.now_ms())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .id
+        }
+    };
+    // Issues what is not issued yet (nothing, when a running server already did).
+    use stimul_actors::codegen::CodegenStore;
+    while !store
+        .issue_chunk(batch, 10_000)
+        .await
+        .map_err(anyhow::Error::msg)?
+        .complete()
+    {}
+    let printed: Vec<String> =
+        sqlx::query_scalar("SELECT code FROM codes WHERE batch_id = $1 ORDER BY id")
+            .bind(batch)
+            .fetch_all(&db.pool)
+            .await?;
+    let mut file = String::from("code\n");
+    for code in printed {
+        let code = stimul_actors::rules::codes::ProductCode::parse(&code)
+            .map_err(|e| anyhow::anyhow!("stored code {code:?}: {e}"))?;
+        file.push_str(&code.to_string());
+        file.push('\n');
+    }
+    std::fs::create_dir_all(data_dir)?;
+    let path = data_dir.join(DEMO_CODES_FILE);
+    std::fs::write(&path, file)?;
+    Ok(path)
 }

@@ -85,6 +85,20 @@ error_codes! {
     PlanNotMet = "plan_not_met" => (StatusCode::CONFLICT, "The sales plan is not met yet"),
     /// An order for more codes than its pool holds; a refill has been started.
     NotEnoughCodes = "not_enough_codes" => (StatusCode::CONFLICT, "The code pool does not hold that many codes"),
+    /// The code's check letter or length is wrong: a typo, caught before any lookup.
+    CodeMistyped = "code_mistyped" => (StatusCode::UNPROCESSABLE_ENTITY, "The code is mistyped"),
+    /// No such code was ever issued.
+    CodeUnknown = "code_unknown" => (StatusCode::NOT_FOUND, "There is no such code"),
+    /// The code was registered before (by anyone); a code counts once, ever.
+    CodeAlreadyRegistered = "code_already_registered" => (StatusCode::CONFLICT, "The code is already registered"),
+    /// No campaign paying for the code's product is running now.
+    CampaignInactive = "campaign_inactive" => (StatusCode::CONFLICT, "The campaign is not running"),
+    /// The participant is outside the audience of every campaign paying for it.
+    NotEligible = "not_eligible" => (StatusCode::FORBIDDEN, "You do not take part in this campaign"),
+    /// Too many wrong codes: registration is blocked for a while (brute force).
+    CodeAttemptsBlocked = "code_attempts_blocked" => (StatusCode::TOO_MANY_REQUESTS, "Too many wrong codes; registration is blocked for now"),
+    /// The receipt number was registered before.
+    DuplicateReceipt = "duplicate_receipt" => (StatusCode::CONFLICT, "This receipt is already registered"),
     /// A CSV import was refused as a whole; `rows` lists every bad row.
     ImportRejected = "import_rejected" => (StatusCode::UNPROCESSABLE_ENTITY, "The file has invalid rows; nothing was imported"),
     ServiceUnavailable = "service_unavailable" => (StatusCode::SERVICE_UNAVAILABLE, "The service is temporarily unavailable"),

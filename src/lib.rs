@@ -12,6 +12,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod bus;
+pub mod campaigns;
 pub mod cli;
 pub mod codes;
 pub mod config;

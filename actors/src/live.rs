@@ -491,6 +491,13 @@ impl Live {
         Ok(entry.clone())
     }
 
+    /// Drops this node's actor of a campaign whose rules changed (dates, ranking,
+    /// plans): the next read or fact starts a fresh one from the database. The old actor
+    /// gets no more facts and stops when idle.
+    pub fn forget_campaign(&self, campaign_id: i64) {
+        self.campaigns.remove(&campaign_id);
+    }
+
     fn start_campaign(
         self: &Arc<Self>,
         info: CampaignInfo,

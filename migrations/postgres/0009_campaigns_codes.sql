@@ -172,7 +172,7 @@ CREATE TABLE receipts (
     -- SHA-256 of the photo in the photo store.
     photo               TEXT    NOT NULL,
     points              BIGINT  NOT NULL,
-    status              TEXT    NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
+    status              TEXT    NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'rework')),
     hold_transaction_id BIGINT  REFERENCES ledger_transactions(id),
     moderation_item_id  BIGINT  REFERENCES moderation_items(id),
     decision_reason     TEXT,
@@ -180,6 +180,6 @@ CREATE TABLE receipts (
     created_at          BIGINT  NOT NULL,
     updated_at          BIGINT  NOT NULL
 );
--- A receipt counts once per program, unless it was rejected.
-CREATE UNIQUE INDEX receipts_number ON receipts (program_id, receipt_number) WHERE status <> 'rejected';
+-- A receipt counts once per program, unless it was rejected or sent back for rework.
+CREATE UNIQUE INDEX receipts_number ON receipts (program_id, receipt_number) WHERE status IN ('pending', 'approved');
 CREATE INDEX receipts_participant ON receipts (participant_id, id);

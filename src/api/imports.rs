@@ -21,7 +21,7 @@ pub struct ImportParams {
 }
 
 /// Reads the request body up to `limit` bytes, refusing anything that is not CSV.
-async fn read_csv(
+pub async fn read_csv(
     request: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,

@@ -10,6 +10,7 @@ use utoipa::{Modify, OpenApi};
 use crate::error::{ApiError, ErrorCode};
 
 pub mod auth;
+pub mod campaigns;
 pub mod codes;
 pub mod health;
 pub mod imports;
@@ -212,6 +213,18 @@ api! {
     codes::create_code_batch,
     codes::get_code_batch,
     codes::download_code_batch,
+    campaigns::create_campaign,
+    campaigns::update_campaign,
+    campaigns::list_campaigns,
+    campaigns::get_campaign,
+    campaigns::set_campaign_plans,
+    campaigns::get_leaderboard,
+    campaigns::register_code,
+    campaigns::create_product,
+    campaigns::list_products,
+    campaigns::import_products,
+    campaigns::register_sale,
+    campaigns::list_my_receipts,
 }
 
 struct BearerAuth;

@@ -22,6 +22,53 @@ use stimul_actors::rules::refill::{PoolLevel, RefillTrigger, split_quota};
 use crate::db::{Backend, Clock, Db};
 use crate::metrics::Metrics;
 
+/// Renews the claim's lease in the chunk's transaction if the claim still holds the shard
+/// at the progress it knows; returns early with [`ChunkError::LeaseLost`] otherwise.
+/// A macro because the chunk's transaction is `Any` on SQLite and `Postgres` for `COPY`.
+macro_rules! hold_shard {
+    ($tx:expr, $claim:expr, $lease_until:expr) => {
+        if sqlx::query(RENEW_LEASE)
+            .bind($lease_until)
+            .bind($claim.refill_id)
+            .bind($claim.shard.index() as i64)
+            .bind(&$claim.owner)
+            .bind($claim.done)
+            .execute(&mut *$tx)
+            .await
+            .map_err(storage)?
+            .rows_affected()
+            == 0
+        {
+            return Err(ChunkError::LeaseLost);
+        }
+    };
+}
+
+/// Adds the codes a chunk really inserted to its shard's progress and its pool's level,
+/// in the chunk's transaction (either backend, as [`hold_shard`]).
+macro_rules! record_inserted {
+    ($tx:expr, $claim:expr, $inserted:expr) => {
+        sqlx::query(ADD_DONE)
+            .bind($inserted)
+            .bind($claim.refill_id)
+            .bind($claim.shard.index() as i64)
+            .execute(&mut *$tx)
+            .await
+            .map_err(storage)?;
+        sqlx::query(ADD_AVAILABLE)
+            .bind($inserted)
+            .bind($claim.pool_id)
+            .execute(&mut *$tx)
+            .await
+            .map_err(storage)?;
+    };
+}
+
+const RENEW_LEASE: &str = "UPDATE code_refill_shards SET lease_until = $1 WHERE refill_id = $2 AND shard = $3 AND owner = $4 AND done = $5";
+const ADD_DONE: &str =
+    "UPDATE code_refill_shards SET done = done + $1 WHERE refill_id = $2 AND shard = $3";
+const ADD_AVAILABLE: &str = "UPDATE code_pools SET available = available + $1 WHERE id = $2";
+
 /// Rows per multi-row `INSERT` on SQLite: 1,000 rows bind 1,003 values, far below
 /// SQLite's limit of 32,766, and the statement text is prepared once per connection.
 const SQLITE_ROWS_PER_INSERT: usize = 1_000;
@@ -216,53 +263,6 @@ impl SqlCodegen {
         Ok(())
     }
 }
-
-/// Renews the claim's lease in the chunk's transaction if the claim still holds the shard
-/// at the progress it knows; returns early with [`ChunkError::LeaseLost`] otherwise.
-/// A macro because the chunk's transaction is `Any` on SQLite and `Postgres` for `COPY`.
-macro_rules! hold_shard {
-    ($tx:expr, $claim:expr, $lease_until:expr) => {
-        if sqlx::query(RENEW_LEASE)
-            .bind($lease_until)
-            .bind($claim.refill_id)
-            .bind($claim.shard.index() as i64)
-            .bind(&$claim.owner)
-            .bind($claim.done)
-            .execute(&mut *$tx)
-            .await
-            .map_err(storage)?
-            .rows_affected()
-            == 0
-        {
-            return Err(ChunkError::LeaseLost);
-        }
-    };
-}
-
-/// Adds the codes a chunk really inserted to its shard's progress and its pool's level,
-/// in the chunk's transaction (either backend, as [`hold_shard`]).
-macro_rules! record_inserted {
-    ($tx:expr, $claim:expr, $inserted:expr) => {
-        sqlx::query(ADD_DONE)
-            .bind($inserted)
-            .bind($claim.refill_id)
-            .bind($claim.shard.index() as i64)
-            .execute(&mut *$tx)
-            .await
-            .map_err(storage)?;
-        sqlx::query(ADD_AVAILABLE)
-            .bind($inserted)
-            .bind($claim.pool_id)
-            .execute(&mut *$tx)
-            .await
-            .map_err(storage)?;
-    };
-}
-
-const RENEW_LEASE: &str = "UPDATE code_refill_shards SET lease_until = $1 WHERE refill_id = $2 AND shard = $3 AND owner = $4 AND done = $5";
-const ADD_DONE: &str =
-    "UPDATE code_refill_shards SET done = done + $1 WHERE refill_id = $2 AND shard = $3";
-const ADD_AVAILABLE: &str = "UPDATE code_pools SET available = available + $1 WHERE id = $2";
 
 fn storage(err: sqlx::Error) -> ChunkError {
     ChunkError::Storage(err.to_string())

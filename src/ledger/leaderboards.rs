@@ -17,22 +17,27 @@ fn score_row(row: &sqlx::any::AnyRow, with_earnings: bool) -> Result<ScoreRow, s
         name: row.try_get(1)?,
         store_id: row.try_get(2)?,
         region_id: row.try_get(3)?,
-        plan: None,
-        earned: if with_earnings { row.try_get(4)? } else { 0 },
-        last_at: if with_earnings { row.try_get(5)? } else { 0 },
+        plan: row.try_get(4)?,
+        earned: if with_earnings { row.try_get(5)? } else { 0 },
+        last_at: if with_earnings { row.try_get(6)? } else { 0 },
     })
 }
 
 #[async_trait]
 impl LeaderboardStore for SqlLeaderboards {
     async fn campaign(&self, campaign_id: i64) -> Result<Option<CampaignInfo>, String> {
-        let row = sqlx::query("SELECT c.program_id, p.timezone, c.starts_at, c.ends_at FROM campaigns c JOIN programs p ON p.id = c.program_id WHERE c.id = $1")
+        let row = sqlx::query("SELECT c.program_id, p.timezone, c.starts_at, c.ends_at, c.ranking FROM campaigns c JOIN programs p ON p.id = c.program_id WHERE c.id = $1")
             .bind(campaign_id)
             .fetch_optional(&self.db.pool)
             .await
             .map_err(|e| e.to_string())?;
         let Some(row) = row else { return Ok(None) };
         let timezone: String = row.try_get(1).map_err(|e| e.to_string())?;
+        let ranking: String = row.try_get(4).map_err(|e| e.to_string())?;
+        let ranking = match ranking.as_str() {
+            "plan_percent" => Ranking::PlanPercent,
+            _ => Ranking::Points,
+        };
         Ok(Some(CampaignInfo {
             campaign_id,
             program_id: row.try_get(0).map_err(|e| e.to_string())?,
@@ -41,7 +46,7 @@ impl LeaderboardStore for SqlLeaderboards {
                 .map_err(|_| format!("unknown time zone {timezone:?}"))?,
             starts_at: row.try_get(2).map_err(|e| e.to_string())?,
             ends_at: row.try_get(3).map_err(|e| e.to_string())?,
-            ranking: Ranking::Points,
+            ranking,
         }))
     }
 
@@ -52,10 +57,11 @@ impl LeaderboardStore for SqlLeaderboards {
         until: i64,
     ) -> Result<Vec<ScoreRow>, String> {
         let rows = sqlx::query(
-            "SELECT t.participant_id, u.name, u.store_id, s.region_id, CAST(SUM(t.earned) AS BIGINT), MAX(t.created_at)
+            "SELECT t.participant_id, u.name, u.store_id, s.region_id, cp.plan, CAST(SUM(t.earned) AS BIGINT), MAX(t.created_at)
              FROM ledger_transactions t JOIN users u ON u.id = t.participant_id LEFT JOIN stores s ON s.id = u.store_id
+             LEFT JOIN campaign_plans cp ON cp.campaign_id = t.campaign_id AND cp.participant_id = t.participant_id
              WHERE t.campaign_id = $1 AND t.created_at >= $2 AND t.created_at < $3 AND t.earned <> 0
-             GROUP BY t.participant_id, u.name, u.store_id, s.region_id
+             GROUP BY t.participant_id, u.name, u.store_id, s.region_id, cp.plan
              HAVING SUM(t.earned) > 0",
         )
         .bind(campaign_id)
@@ -72,10 +78,12 @@ impl LeaderboardStore for SqlLeaderboards {
 
     async fn participant(
         &self,
-        _campaign_id: i64,
+        campaign_id: i64,
         participant_id: i64,
     ) -> Result<Option<ScoreRow>, String> {
-        let row = sqlx::query("SELECT u.id, u.name, u.store_id, s.region_id FROM users u LEFT JOIN stores s ON s.id = u.store_id WHERE u.id = $1")
+        let row = sqlx::query("SELECT u.id, u.name, u.store_id, s.region_id, cp.plan FROM users u LEFT JOIN stores s ON s.id = u.store_id
+                               LEFT JOIN campaign_plans cp ON cp.campaign_id = $1 AND cp.participant_id = u.id WHERE u.id = $2")
+            .bind(campaign_id)
             .bind(participant_id)
             .fetch_optional(&self.db.pool)
             .await

@@ -209,6 +209,18 @@ async fn effect_in_transaction(
             crate::tasks::submissions::decide_in_transaction(tx, item, request, moderator.id(), now)
                 .await
         }
+        ItemKind::Receipt => {
+            crate::campaigns::receipts::decide_in_transaction(tx, item.subject_id, request, now)
+                .await
+        }
+        ItemKind::CodeReview => {
+            crate::campaigns::registration::decide_in_transaction(
+                tx,
+                item.subject_id,
+                request.decision == DecisionKind::Approve,
+            )
+            .await
+        }
         other => Err(ApiError::internal(anyhow::anyhow!(
             "no decision handler for {other:?} items"
         ))),

@@ -25,9 +25,11 @@ use actix_web_actors::ws;
 use serde::Deserialize;
 use serde_json::json;
 use stimul_actors::bus::BusEvent;
+use stimul_actors::campaign::{Cohort, GetBoard};
 use stimul_actors::hub::{Backlog, MAX_BACKLOG, Push, Subscriber};
 use stimul_actors::moderation::{GetStats, Join, Leave};
 use stimul_actors::rules::routing::{ItemKind, Scope};
+use stimul_actors::rules::windows::Window;
 
 use crate::api::moderation::{kinds_of, moderation_regions};
 use crate::moderation::DecisionRequest;
@@ -101,6 +103,15 @@ enum Topic {
     },
     /// The program's queue figures (`moderation_stats`).
     ModerationStats(i64),
+    /// A campaign's leaderboard (`campaign:{id}:leaderboard:{window}`, optionally
+    /// `:region:{id}` or `:store:{id}`).
+    Leaderboard {
+        campaign_id: i64,
+        window: Window,
+        cohort: Cohort,
+        /// The watching participant, whose neighbourhood the snapshot includes.
+        participant: Option<i64>,
+    },
 }
 
 impl Topic {
@@ -112,6 +123,12 @@ impl Topic {
                 stimul_actors::moderation::topic(*moderator_id)
             }
             Topic::ModerationStats(program) => stimul_actors::moderation::stats_topic(*program),
+            Topic::Leaderboard {
+                campaign_id,
+                window,
+                cohort,
+                ..
+            } => stimul_actors::campaign::topic(*campaign_id, *window, *cohort),
         }
     }
 }
@@ -239,10 +256,20 @@ impl Session {
             principal.require(Permission::view(Section::Stores), &store.target())?;
             return Ok(Topic::Store(id));
         }
+        if let Some(rest) = name.strip_prefix("campaign:") {
+            let (campaign_id, window, cohort) = parse_leaderboard_topic(rest)?;
+            crate::campaigns::visible(&state, &principal, campaign_id).await?;
+            return Ok(Topic::Leaderboard {
+                campaign_id,
+                window,
+                cohort,
+                participant: (principal.account.kind == "participant").then_some(principal.id()),
+            });
+        }
         Err(ApiError::new(
             ErrorCode::NotFound,
             format!(
-                "unknown topic {name:?}; topics are `me`, `store:{{id}}`, `moderation` and `moderation_stats`"
+                "unknown topic {name:?}; topics are `me`, `store:{{id}}`, `moderation`, `moderation_stats` and `campaign:{{id}}:leaderboard:{{window}}`"
             ),
         ))
     }
@@ -304,6 +331,26 @@ impl Session {
                     )
                 })?;
                 serde_json::to_value(serde_json::json!({ "items": held, "capacity": capacity }))
+            }
+            Topic::Leaderboard {
+                campaign_id,
+                window,
+                cohort,
+                participant,
+            } => {
+                let request = GetBoard {
+                    window,
+                    cohort,
+                    limit: stimul_actors::campaign::PUSHED_TOP,
+                    around: participant.map(|id| (id, 5)),
+                };
+                serde_json::to_value(
+                    state
+                        .live
+                        .leaderboard(campaign_id, request)
+                        .await
+                        .map_err(unavailable)?,
+                )
             }
             Topic::ModerationStats(program_id) => {
                 let stats = state
@@ -548,4 +595,32 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session {
             ws::Message::Continuation(_) | ws::Message::Nop => {}
         }
     }
+}
+
+/// Parses what follows `campaign:` in a leaderboard topic:
+/// `{id}:leaderboard:{window}[:region:{id}|:store:{id}]`.
+fn parse_leaderboard_topic(rest: &str) -> Result<(i64, Window, Cohort), ApiError> {
+    let bad = || {
+        ApiError::new(
+            ErrorCode::InvalidParameter,
+            "leaderboard topics are campaign:{id}:leaderboard:{window}, optionally with :region:{id} or :store:{id}",
+        )
+    };
+    let parts: Vec<&str> = rest.split(':').collect();
+    let (campaign, window, cohort) = match parts.as_slice() {
+        [campaign, "leaderboard", window] => (campaign, window, Cohort::Everyone),
+        [campaign, "leaderboard", window, kind, id] => {
+            let id: i64 = id.parse().map_err(|_| bad())?;
+            let cohort = match *kind {
+                "region" => Cohort::Region(id),
+                "store" => Cohort::Store(id),
+                _ => return Err(bad()),
+            };
+            (campaign, window, cohort)
+        }
+        _ => return Err(bad()),
+    };
+    let campaign_id: i64 = campaign.parse().map_err(|_| bad())?;
+    let window: Window = window.parse().map_err(|_| bad())?;
+    Ok((campaign_id, window, cohort))
 }

@@ -86,6 +86,9 @@ impl Drop for TestDatabase {
     }
 }
 
+/// Accounts the demo program has: admin, moderator, manager, brand, 2 owners, 20 sellers.
+pub const DEMO_USERS: i64 = 26;
+
 pub struct TestApp {
     pub address: String,
     pub http: reqwest::Client,
@@ -121,6 +124,12 @@ pub async fn test_settings() -> (Settings, TestDatabase) {
         // connections by default.
         database: stimul::config::DatabaseSettings {
             max_connections: 3,
+            ..Default::default()
+        },
+        codes: stimul::config::CodeSettings {
+            // Off unless a test turns it on: a test must not behave differently at night.
+            night_start: "00:00".into(),
+            night_end: "00:00".into(),
             ..Default::default()
         },
         ..Settings::default()
@@ -366,6 +375,46 @@ pub async fn expect_problem(response: Response, status: StatusCode, code: &str) 
         "a problem explains itself: {body}"
     );
     body
+}
+
+/// Bytes that pass as a JPEG (the server checks magic numbers), distinct per `n`.
+pub fn test_photo(n: u32) -> Vec<u8> {
+    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    bytes.extend(format!("test photo {n}").bytes());
+    bytes
+}
+
+impl TestApp {
+    /// Posts a multipart form: a `data` JSON part and `photos` as parts named `part`.
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        token: &str,
+        data: &Value,
+        part: &str,
+        photos: &[Vec<u8>],
+    ) -> Response {
+        let boundary = "stimul-test-boundary-7d1f";
+        let mut body = Vec::new();
+        body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"data\"\r\nContent-Type: application/json\r\n\r\n{data}\r\n").bytes());
+        for (i, bytes) in photos.iter().enumerate() {
+            body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{part}\"; filename=\"p{i}.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n").bytes());
+            body.extend(bytes);
+            body.extend(b"\r\n");
+        }
+        body.extend(format!("--{boundary}--\r\n").bytes());
+        self.http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
 }
 
 impl TestApp {

@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{expect_problem, expect_status, spawn_app};
+use crate::helpers::{DEMO_USERS, expect_problem, expect_status, spawn_app};
 
 #[actix_web::test]
 async fn pending_participants_cannot_act_until_approved() {
@@ -240,7 +240,7 @@ async fn invitations_admit_at_once_and_run_out() {
     .await;
     assert_eq!(
         app.count("users").await,
-        26,
+        DEMO_USERS + 1,
         "the refused registration created nobody"
     );
 
@@ -282,7 +282,7 @@ async fn registration_is_idempotent_and_duplicates_are_named() {
         Some("true")
     );
     assert_eq!(expect_status(retry, StatusCode::CREATED).await, first);
-    assert_eq!(app.count("users").await, 26);
+    assert_eq!(app.count("users").await, DEMO_USERS + 1);
 
     let other_body = json!({ "phone": "+79005550401", "name": "Other", "store_id": store });
     expect_problem(
@@ -341,5 +341,5 @@ async fn registration_input_is_checked_field_by_field() {
         "validation_failed",
     )
     .await;
-    assert_eq!(app.count("users").await, 25);
+    assert_eq!(app.count("users").await, DEMO_USERS);
 }

@@ -46,11 +46,8 @@ fn code(n: u64) -> String {
         .to_string()
 }
 
-/// Bytes that pass as a JPEG (the server checks magic numbers), distinct per `n`.
 fn photo(n: u32) -> Vec<u8> {
-    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0];
-    bytes.extend(format!("test photo {n}").bytes());
-    bytes
+    crate::helpers::test_photo(n)
 }
 
 /// Submits as multipart: a `data` JSON part and `photos` parts.
@@ -61,26 +58,14 @@ async fn submit_with_photos(
     data: &Value,
     photos: &[Vec<u8>],
 ) -> reqwest::Response {
-    let boundary = "stimul-test-boundary-7d1f";
-    let mut body = Vec::new();
-    body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"data\"\r\nContent-Type: application/json\r\n\r\n{data}\r\n").bytes());
-    for (i, bytes) in photos.iter().enumerate() {
-        body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"photos\"; filename=\"p{i}.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n").bytes());
-        body.extend(bytes);
-        body.extend(b"\r\n");
-    }
-    body.extend(format!("--{boundary}--\r\n").bytes());
-    app.http
-        .post(app.url(&format!("/api/v1/tasks/{task}/submissions")))
-        .bearer_auth(token)
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body)
-        .send()
-        .await
-        .expect("request sent")
+    app.post_multipart(
+        &format!("/api/v1/tasks/{task}/submissions"),
+        token,
+        data,
+        "photos",
+        photos,
+    )
+    .await
 }
 
 async fn my_tasks(app: &TestApp, token: &str) -> Value {

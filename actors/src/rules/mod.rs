@@ -9,6 +9,7 @@
 //! | --- | --- |
 //! | [`points`] | the money type and the single rounding rule for rates and percents |
 //! | [`levels`] | a program's level scale: which level progress reaches, and its multiplier |
+//! | [`campaigns`] | campaign life cycle, audiences, what a code pays, which campaign pays, anti-fraud verdicts |
 //! | [`codes`] | product code format, check letter, QR payload, sharded random generation |
 //! | [`refill`] | when a code pool is refilled (watermark, nightly window) and how a refill is split |
 //! | [`leaderboard`] | an order-statistics board: rank, top-N and around-me in O(log n) |
@@ -16,6 +17,7 @@
 //! | [`routing`] | moderation queue order and which moderator takes an item |
 //! | [`tasks`] | task kinds, answer checking and quiz scoring, recurrence, limits, audiences, quests, streaks, trust |
 
+pub mod campaigns;
 pub mod codes;
 pub mod leaderboard;
 pub mod levels;

@@ -164,7 +164,7 @@ fn local_date_time(at_ms: i64, tz: Tz) -> Result<NaiveDateTime, WindowError> {
 }
 
 /// The first instant, in epoch milliseconds, whose local date in `tz` is `date`.
-fn start_of_local_day(date: NaiveDate, tz: Tz) -> Result<i64, WindowError> {
+pub fn start_of_local_day(date: NaiveDate, tz: Tz) -> Result<i64, WindowError> {
     let midnight = date.and_time(NaiveTime::MIN);
     match tz.from_local_datetime(&midnight) {
         MappedLocalTime::Single(start) | MappedLocalTime::Ambiguous(start, _) => {

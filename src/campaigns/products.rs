@@ -1,0 +1,311 @@
+//! The product catalog: what brands sell, what codes are printed for and campaigns pay
+//! for. A product is known by its SKU within a program; creating or importing a known
+//! SKU updates it, so a brand's catalog export can be uploaded again and again.
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::access::{Permission, Section, Target};
+use crate::auth::Principal;
+use crate::db::{Bind, SqlFilter, Tx};
+use crate::domain::{Text, Title};
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::org::{Page, ScopeColumns, page_of, restrict_to};
+use crate::state::AppState;
+
+/// The largest pack a code may stand for: more is a typo.
+pub const MAX_PACK_SIZE: i64 = 10_000;
+
+pub type Sku = Text<64>;
+pub type ProductKind = Text<100>;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Product {
+    pub id: i64,
+    pub program_id: i64,
+    pub brand_id: Option<i64>,
+    pub sku: String,
+    pub name: String,
+    /// The product type as the brand names it.
+    pub kind: String,
+    /// Units in one package; a code on it counts this many units.
+    pub pack_size: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Product {
+    pub fn target(&self) -> Target {
+        Target {
+            brand_id: self.brand_id,
+            ..Target::program(self.program_id)
+        }
+    }
+}
+
+const PRODUCT_COLUMNS: &str =
+    "id, program_id, brand_id, sku, name, kind, pack_size, created_at, updated_at";
+
+fn product_from_row(row: &AnyRow) -> sqlx::Result<Product> {
+    Ok(Product {
+        id: row.try_get(0)?,
+        program_id: row.try_get(1)?,
+        brand_id: row.try_get(2)?,
+        sku: row.try_get(3)?,
+        name: row.try_get(4)?,
+        kind: row.try_get(5)?,
+        pack_size: row.try_get(6)?,
+        created_at: row.try_get(7)?,
+        updated_at: row.try_get(8)?,
+    })
+}
+
+/// A product to create or update (`createProduct`), matched on `sku`.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct ProductInput {
+    pub sku: String,
+    pub name: String,
+    #[serde(default)]
+    pub kind: String,
+    /// Default 1.
+    pub pack_size: Option<i64>,
+    /// The brand whose product this is; brand users may only write their own.
+    pub brand_id: Option<i64>,
+}
+
+/// A product input that passed every check.
+#[derive(Debug, Clone)]
+pub struct ValidProduct {
+    pub sku: String,
+    pub name: String,
+    pub kind: String,
+    pub pack_size: i64,
+    pub brand_id: Option<i64>,
+}
+
+impl ValidProduct {
+    /// Checks the fields that need no database; `errors` gets one entry per bad field.
+    pub fn check(
+        sku: &str,
+        name: &str,
+        kind: &str,
+        pack_size: Option<i64>,
+        brand_id: Option<i64>,
+        errors: &mut Vec<FieldError>,
+    ) -> Option<Self> {
+        let mut take = |field: &str, result: Result<String, String>| {
+            result
+                .map_err(|message| {
+                    errors.push(FieldError {
+                        field: field.into(),
+                        message,
+                    })
+                })
+                .ok()
+        };
+        let sku = take("sku", Sku::parse(sku).map(Text::into_string));
+        let name = take("name", Title::parse(name).map(Text::into_string));
+        let kind = take(
+            "kind",
+            ProductKind::parse_optional(kind).map(Text::into_string),
+        );
+        let pack_size = pack_size.unwrap_or(1);
+        let pack = take(
+            "pack_size",
+            if (1..=MAX_PACK_SIZE).contains(&pack_size) {
+                Ok(String::new())
+            } else {
+                Err(format!("1 to {MAX_PACK_SIZE}"))
+            },
+        );
+        Some(Self {
+            sku: sku?,
+            name: name?,
+            kind: kind?,
+            pack_size: pack.map(|_| pack_size)?,
+            brand_id,
+        })
+    }
+
+    fn target(&self, program_id: i64) -> Target {
+        Target {
+            brand_id: self.brand_id,
+            ..Target::program(program_id)
+        }
+    }
+}
+
+/// A product of the program by id.
+pub async fn get<'e, E>(executor: E, program_id: i64, id: i64) -> ApiResult<Product>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {PRODUCT_COLUMNS} FROM products WHERE id = $1 AND program_id = $2"
+    )))
+    .bind(id)
+    .bind(program_id)
+    .fetch_optional(executor)
+    .await?;
+    match row {
+        Some(row) => Ok(product_from_row(&row)?),
+        None => Err(ApiError::not_found(format!("product {id}"))),
+    }
+}
+
+async fn by_sku(tx: &mut Tx, program_id: i64, sku: &str) -> ApiResult<Option<Product>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {PRODUCT_COLUMNS} FROM products WHERE program_id = $1 AND sku = $2"
+    )))
+    .bind(program_id)
+    .bind(sku)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.as_ref().map(product_from_row).transpose()?)
+}
+
+/// Whether the write created the product or updated an existing one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    Created,
+    Updated,
+}
+
+/// Creates or updates (by SKU) a checked product in the caller's transaction, checking
+/// the caller may edit both the stored product and what it becomes.
+pub async fn upsert(
+    tx: &mut Tx,
+    caller: &Principal,
+    product: &ValidProduct,
+    now: i64,
+) -> ApiResult<(Product, Written)> {
+    let program_id = caller.program_id();
+    caller.require(
+        Permission::edit(Section::Products),
+        &product.target(program_id),
+    )?;
+    if let Some(brand) = product.brand_id
+        && !crate::org::stores::exists_in_program(&mut **tx, "brands", program_id, brand).await?
+    {
+        return Err(ApiError::field(
+            "brand_id",
+            format!("there is no brand {brand} in this program"),
+        ));
+    }
+    let written = match by_sku(tx, program_id, &product.sku).await? {
+        Some(existing) => {
+            caller.require(Permission::edit(Section::Products), &existing.target())?;
+            sqlx::query(
+                "UPDATE products SET name = $1, kind = $2, pack_size = $3, brand_id = $4, updated_at = $5 WHERE id = $6",
+            )
+            .bind(&product.name)
+            .bind(&product.kind)
+            .bind(product.pack_size)
+            .bind(product.brand_id)
+            .bind(now)
+            .bind(existing.id)
+            .execute(&mut **tx)
+            .await?;
+            Written::Updated
+        }
+        None => {
+            sqlx::query(
+                "INSERT INTO products (program_id, brand_id, sku, name, kind, pack_size, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+            )
+            .bind(program_id)
+            .bind(product.brand_id)
+            .bind(&product.sku)
+            .bind(&product.name)
+            .bind(&product.kind)
+            .bind(product.pack_size)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+            Written::Created
+        }
+    };
+    let stored = by_sku(tx, program_id, &product.sku)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the product just written is gone")))?;
+    Ok((stored, written))
+}
+
+/// Creates or updates one product (`createProduct`).
+pub async fn create(
+    state: &AppState,
+    caller: &Principal,
+    input: &ProductInput,
+) -> ApiResult<Product> {
+    let mut errors = Vec::new();
+    let valid = ValidProduct::check(
+        &input.sku,
+        &input.name,
+        &input.kind,
+        input.pack_size,
+        input.brand_id,
+        &mut errors,
+    );
+    let valid = match valid {
+        Some(valid) if errors.is_empty() => valid,
+        _ => return Err(ApiError::fields(errors)),
+    };
+    let mut tx = state.db.begin().await?;
+    let (product, _) = upsert(&mut tx, caller, &valid, state.clock.now_ms()).await?;
+    tx.commit().await?;
+    Ok(product)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProductFilter {
+    pub brand_id: Option<i64>,
+}
+
+/// The products the caller may see, by id.
+pub async fn list(
+    state: &AppState,
+    caller: &Principal,
+    filter: &ProductFilter,
+    after: i64,
+    limit: i64,
+) -> ApiResult<Page<Product>> {
+    let visibility = caller
+        .access
+        .visibility(Permission::view(Section::Products));
+    let mut sql = SqlFilter::new();
+    restrict_to(
+        &mut sql,
+        caller.program_id(),
+        &visibility,
+        &ScopeColumns {
+            program: "program_id",
+            region: None,
+            partner: None,
+            brand: Some("brand_id"),
+            store: None,
+        },
+    );
+    let after_p = sql.placeholder(Bind::Int(after));
+    sql.push(format!("id > {after_p}"));
+    if let Some(brand) = filter.brand_id {
+        let p = sql.placeholder(Bind::Int(brand));
+        sql.push(format!("brand_id = {p}"));
+    }
+    let limit_p = sql.placeholder(Bind::Int(limit + 1));
+    let text = format!(
+        "SELECT {PRODUCT_COLUMNS} FROM products{} ORDER BY id LIMIT {limit_p}",
+        sql.where_sql()
+    );
+    let rows = sql
+        .bind_all(sqlx::query(sqlx::AssertSqlSafe(text)))
+        .fetch_all(&state.db.pool)
+        .await?;
+    let products = rows
+        .iter()
+        .map(product_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(page_of(products, limit, |p| p.id))
+}

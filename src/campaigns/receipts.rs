@@ -1,0 +1,396 @@
+//! Sale receipts (`registerSale`): a participant reports a sale with the receipt's
+//! number and a photo of it; a moderator checks it; approval pays the product's points
+//! per unit × quantity from the campaign's fund (level multiplier and owner share as
+//! for codes).
+//!
+//! Decisions:
+//! - A receipt number counts once per program while its receipt is pending or
+//!   approved (a partial unique index): the same paper receipt cannot be paid twice,
+//!   by the same or another seller. A rejected receipt, or one sent back for rework,
+//!   frees its number so the corrected report can be made.
+//! - Numbers are compared upper-cased without spaces: `ab 123` and `AB123` are one.
+//! - The points are held (pending) from the moment of the report, so the seller sees
+//!   them at once; the campaign is chosen then, like for a code.
+//! - The row is written first, then the hold and the queue item; a receipt left
+//!   without a hold by a crash is finished at the next start ([`resume`]).
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use stimul_actors::ledger::AccountKey;
+use stimul_actors::participant::Earn;
+use stimul_actors::rules::campaigns::{NoOffer, choose_offer, code_points};
+use stimul_actors::rules::points::Points;
+use stimul_actors::rules::routing::ItemKind;
+use utoipa::ToSchema;
+
+use crate::auth::Principal;
+use crate::db::Tx;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::moderation::{self, DecisionKind, DecisionRequest, Effect, NewItem};
+use crate::org::{Page, page_of};
+use crate::state::AppState;
+
+/// Units one receipt may report: more is a typo or a wholesale deal, not a shop sale.
+pub const MAX_QUANTITY: i64 = 1000;
+
+/// What the participant reports (the `data` part of the form).
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct SaleInput {
+    /// As printed on the receipt.
+    pub receipt_number: String,
+    pub product_id: i64,
+    /// Units sold, default 1.
+    pub quantity: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Receipt {
+    pub id: i64,
+    pub participant_id: i64,
+    pub campaign_id: i64,
+    pub product_id: i64,
+    pub quantity: i64,
+    /// As compared: upper-cased, without spaces.
+    pub receipt_number: String,
+    /// SHA-256 of the photo: `GET /api/v1/photos/{sha256}`.
+    pub photo: String,
+    /// Base points before the level multiplier.
+    #[schema(value_type = String)]
+    pub points: Points,
+    /// `pending`, `approved`, `rejected` or `rework`.
+    pub status: String,
+    pub decision_reason: Option<String>,
+    pub decision_comment: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const RECEIPT_COLUMNS: &str = "id, participant_id, campaign_id, product_id, quantity, receipt_number, photo, points, status, decision_reason, decision_comment, created_at, updated_at";
+
+fn receipt_from_row(row: &AnyRow) -> sqlx::Result<Receipt> {
+    Ok(Receipt {
+        id: row.try_get(0)?,
+        participant_id: row.try_get(1)?,
+        campaign_id: row.try_get(2)?,
+        product_id: row.try_get(3)?,
+        quantity: row.try_get(4)?,
+        receipt_number: row.try_get(5)?,
+        photo: row.try_get(6)?,
+        points: Points::from_hundredths(row.try_get(7)?),
+        status: row.try_get(8)?,
+        decision_reason: row.try_get(9)?,
+        decision_comment: row.try_get(10)?,
+        created_at: row.try_get(11)?,
+        updated_at: row.try_get(12)?,
+    })
+}
+
+/// The receipt number as compared: upper-cased, spaces removed; 1 to 64 letters,
+/// digits and `-/.`.
+pub fn normalize_number(input: &str) -> Result<String, String> {
+    let number: String = input
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_uppercase)
+        .collect();
+    if number.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if number.chars().count() > 64 {
+        return Err("at most 64 characters".into());
+    }
+    if !number
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '-' | '/' | '.'))
+    {
+        return Err("letters, digits and - / . only".into());
+    }
+    Ok(number)
+}
+
+async fn get(executor: &mut sqlx::AnyConnection, id: i64) -> ApiResult<Receipt> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {RECEIPT_COLUMNS} FROM receipts WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(executor)
+    .await?;
+    match row {
+        Some(row) => Ok(receipt_from_row(&row)?),
+        None => Err(ApiError::not_found(format!("receipt {id}"))),
+    }
+}
+
+/// Registers a sale with its receipt photo: stored, held, queued for a moderator.
+pub async fn register(
+    state: &AppState,
+    caller: &Principal,
+    input: &SaleInput,
+    photos: &[Vec<u8>],
+) -> ApiResult<Receipt> {
+    if caller.account.kind != "participant" {
+        return Err(ApiError::forbidden(
+            "sales are registered by participants; staff accounts earn no points",
+        ));
+    }
+    let number = normalize_number(&input.receipt_number)
+        .map_err(|e| ApiError::field("receipt_number", e))?;
+    let quantity = input.quantity.unwrap_or(1);
+    if !(1..=MAX_QUANTITY).contains(&quantity) {
+        return Err(ApiError::field("quantity", format!("1 to {MAX_QUANTITY}")));
+    }
+    let [photo] = photos else {
+        return Err(ApiError::field(
+            "photo",
+            "attach exactly one photo of the receipt",
+        ));
+    };
+    let program_id = caller.program_id();
+    let now = state.clock.now_ms();
+    let product = super::products::get(&state.db.pool, program_id, input.product_id)
+        .await
+        .map_err(|_| ApiError::field("product_id", "there is no such product"))?;
+    let offers = super::registration::offers_for(state, program_id, product.id).await?;
+    let earner = super::earner(state, caller.id()).await?;
+    let campaign_id = match choose_offer(&offers, &earner, now) {
+        Ok(id) => id,
+        Err(NoOffer::Inactive(why)) => {
+            return Err(ApiError::new(ErrorCode::CampaignInactive, why));
+        }
+        Err(NoOffer::NotEligible(why)) => return Err(ApiError::new(ErrorCode::NotEligible, why)),
+    };
+    let per_unit = super::registration::points_per_unit(state, campaign_id, product.id).await?;
+    let points = code_points(per_unit, quantity)
+        .ok_or_else(|| ApiError::field("quantity", "the points overflow"))?;
+
+    let mut tx: Tx = state.db.begin().await?;
+    let duplicate: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM receipts WHERE program_id = $1 AND receipt_number = $2 AND status IN ('pending', 'approved')",
+    )
+    .bind(program_id)
+    .bind(&number)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if duplicate.is_some() {
+        return Err(duplicate_receipt(&number));
+    }
+    let stored = crate::photos::store(
+        &mut tx,
+        &state.settings.data_dir,
+        program_id,
+        caller.id(),
+        photo,
+        now,
+    )
+    .await?;
+    let region_id: Option<i64> = earner.region;
+    let inserted = sqlx::query_scalar::<_, i64>(
+        "INSERT INTO receipts (program_id, participant_id, store_id, region_id, campaign_id, product_id, quantity, receipt_number, photo, points, status, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $11) RETURNING id",
+    )
+    .bind(program_id)
+    .bind(caller.id())
+    .bind(caller.account.store_id)
+    .bind(region_id)
+    .bind(campaign_id)
+    .bind(product.id)
+    .bind(quantity)
+    .bind(&number)
+    .bind(&stored.sha256)
+    .bind(points.hundredths())
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await;
+    let id = match inserted {
+        Ok(id) => id,
+        // Two reports of one receipt at once: the index lets one in.
+        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+            return Err(duplicate_receipt(&number));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    tx.commit().await?;
+    hold_and_queue(state, id).await?;
+    let mut conn = state.db.pool.acquire().await?;
+    get(&mut conn, id).await
+}
+
+fn duplicate_receipt(number: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::DuplicateReceipt,
+        format!("receipt {number} is already registered; a receipt counts once"),
+    )
+}
+
+/// Holds a reported receipt's points and queues it for a moderator. Safe to repeat:
+/// the hold is keyed by the receipt, the queue keeps one open item per receipt.
+async fn hold_and_queue(state: &AppState, id: i64) -> ApiResult<()> {
+    let mut conn = state.db.pool.acquire().await?;
+    let receipt = get(&mut conn, id).await?;
+    drop(conn);
+    let earn = Earn {
+        base: receipt.points,
+        reason: "receipt".into(),
+        idempotency_key: format!("receipt:{id}"),
+        pay_from: AccountKey::CampaignFund(receipt.campaign_id),
+        hold: true,
+        source: Some(("receipt".into(), id.to_string())),
+        actor_id: None,
+        comment: Some(format!("receipt {}", receipt.receipt_number)),
+        completed_tasks: 0,
+        fingerprint: None,
+    };
+    let outcome = match super::earn_from_fund(
+        state,
+        receipt.participant_id,
+        receipt.campaign_id,
+        earn,
+    )
+    .await?
+    {
+        Ok(outcome) => outcome,
+        Err(err) => {
+            // The fund cannot hold it: the report is refused and its number freed.
+            sqlx::query("UPDATE receipts SET status = 'rejected', decision_reason = 'fund_exhausted', updated_at = $1 WHERE id = $2")
+                .bind(state.clock.now_ms())
+                .bind(id)
+                .execute(&state.db.pool)
+                .await?;
+            return Err(err.into());
+        }
+    };
+    let program_id: i64 = sqlx::query_scalar("SELECT program_id FROM receipts WHERE id = $1")
+        .bind(id)
+        .fetch_one(&state.db.pool)
+        .await?;
+    let row = sqlx::query("SELECT store_id, region_id FROM receipts WHERE id = $1")
+        .bind(id)
+        .fetch_one(&state.db.pool)
+        .await?;
+    let mut tx = state.db.begin().await?;
+    let item = NewItem {
+        kind: ItemKind::Receipt,
+        subject_id: id,
+        participant_id: Some(receipt.participant_id),
+        store_id: row.try_get(0)?,
+        region_id: row.try_get(1)?,
+        summary: serde_json::json!({
+            "receipt_number": receipt.receipt_number,
+            "photos": [receipt.photo],
+            "product_id": receipt.product_id,
+            "quantity": receipt.quantity,
+            "campaign_id": receipt.campaign_id,
+            "points": outcome.amount,
+        }),
+    };
+    let item_id = moderation::enqueue(&mut tx, program_id, &item, state.clock.now_ms()).await?;
+    sqlx::query(
+        "UPDATE receipts SET hold_transaction_id = $1, moderation_item_id = $2 WHERE id = $3",
+    )
+    .bind(outcome.transaction_id)
+    .bind(item_id)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    moderation::announce(state, program_id);
+    Ok(())
+}
+
+/// Finishes receipts a crash left without their hold or queue item. Returns how many.
+pub async fn resume(state: &AppState) -> ApiResult<usize> {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM receipts WHERE status = 'pending' AND (hold_transaction_id IS NULL OR moderation_item_id IS NULL)",
+    )
+    .fetch_all(&state.db.pool)
+    .await?;
+    for id in &ids {
+        hold_and_queue(state, *id).await?;
+    }
+    Ok(ids.len())
+}
+
+/// A moderator's decision on a receipt, inside the decision's transaction: the
+/// receipt's status follows the decision, the held points are settled after.
+pub async fn decide_in_transaction(
+    tx: &mut Tx,
+    id: i64,
+    request: &DecisionRequest,
+    now: i64,
+) -> ApiResult<Effect> {
+    let row = sqlx::query(
+        "SELECT participant_id, hold_transaction_id FROM receipts WHERE id = $1 AND status = 'pending'",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = row else {
+        return Err(ApiError::invalid_state(format!(
+            "receipt {id} is not waiting for a decision"
+        )));
+    };
+    let participant_id: i64 = row.try_get(0)?;
+    let Some(hold_transaction_id) = row.try_get::<Option<i64>, _>(1)? else {
+        return Err(ApiError::invalid_state(format!(
+            "receipt {id}'s points are not held yet; try again in a moment"
+        )));
+    };
+    let status = match request.decision {
+        DecisionKind::Approve => "approved",
+        DecisionKind::Reject => "rejected",
+        DecisionKind::Rework => "rework",
+    };
+    sqlx::query(
+        "UPDATE receipts SET status = $1, decision_reason = $2, decision_comment = $3, updated_at = $4 WHERE id = $5",
+    )
+    .bind(status)
+    .bind(request.reason.clone())
+    .bind(request.comment.clone())
+    .bind(now)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(Effect::SettleHold {
+        participant_id,
+        hold_transaction_id,
+        confirm: request.decision == DecisionKind::Approve,
+        completed_tasks: 0,
+    })
+}
+
+/// The caller's receipts, oldest first.
+pub async fn mine(
+    state: &AppState,
+    caller: &Principal,
+    after: i64,
+    limit: i64,
+) -> ApiResult<Page<Receipt>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {RECEIPT_COLUMNS} FROM receipts WHERE participant_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+    )))
+    .bind(caller.id())
+    .bind(after)
+    .bind(limit + 1)
+    .fetch_all(&state.db.pool)
+    .await?;
+    let receipts = rows
+        .iter()
+        .map(receipt_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(page_of(receipts, limit, |r| r.id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_compare_without_case_or_spaces() {
+        assert_eq!(normalize_number(" ab 12-3/4 "), Ok("AB12-3/4".into()));
+        assert_eq!(normalize_number("AB123"), normalize_number("a b 1 2 3"));
+        assert!(normalize_number("   ").is_err());
+        assert!(normalize_number("12;DROP").is_err());
+        assert!(normalize_number(&"9".repeat(65)).is_err());
+    }
+}
