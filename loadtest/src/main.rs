@@ -50,6 +50,9 @@ enum Command {
     /// the ledger is sound and every credit reached its seller exactly once.
     #[command(after_help = AFTER_HELP)]
     Credits(scenario::credits::CreditsArgs),
+    /// Refills a fresh code pool (codes per second), orders codes out of it and streams
+    /// them as CSV while watching the server's memory; checks exact counts and no repeat.
+    Refill(scenario::refill::RefillArgs),
 }
 
 #[tokio::main]
@@ -57,6 +60,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Credits(args) => scenario::credits::run(args).await,
+        Command::Refill(args) => scenario::refill::run(args).await,
     };
     match outcome {
         Ok(Verdict::Passed) => ExitCode::SUCCESS,

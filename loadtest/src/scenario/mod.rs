@@ -2,6 +2,7 @@
 //! server, as which administrator, and where the figures go.
 
 pub mod credits;
+pub mod refill;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
