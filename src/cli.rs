@@ -103,10 +103,11 @@ pub async fn run() -> anyhow::Result<()> {
         }
         Command::Demo => {
             let db = connect(&settings).await?;
-            crate::demo::load(&db, &Clock::default(), &settings.default_program)
+            let clock = Clock::default();
+            crate::demo::load(&db, &clock, &settings.default_program)
                 .await?
                 .print();
-            Ok(())
+            print_demo_codes(&db, &clock, &settings).await
         }
         Command::Admin(AdminCommand::Create {
             login,
@@ -147,6 +148,23 @@ async fn connect(settings: &Settings) -> anyhow::Result<Db> {
     Ok(db)
 }
 
+/// Creates the demo's code pool and printed batch and says where the codes are.
+async fn print_demo_codes(db: &Db, clock: &Clock, settings: &Settings) -> anyhow::Result<()> {
+    let path = crate::demo::demo_codes(
+        db,
+        clock,
+        &settings.default_program,
+        &settings.database_url(),
+        &settings.data_dir,
+    )
+    .await?;
+    println!(
+        "1,000 printed demo codes (AquaLine Basic mixer) are in {}",
+        path.display()
+    );
+    Ok(())
+}
+
 async fn serve(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
     if let Some(port) = args.port {
         settings.port = port;
@@ -163,6 +181,7 @@ async fn serve(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
         )
         .await?
         .print();
+        print_demo_codes(&app.state().db, &app.state().clock, &settings).await?;
     }
     println!(
         "Stimul is listening on http://{}:{}",

@@ -62,6 +62,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub sms: SmsSettings,
     pub limits: LimitSettings,
+    pub codes: CodeSettings,
     /// Anti-fraud limits on code registration (`[fraud]`, `STIMUL_FRAUD__…`).
     pub fraud: stimul_actors::rules::campaigns::FraudLimits,
     /// `tracing` filter directive, e.g. `info,stimul=debug`.
@@ -84,6 +85,7 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             sms: SmsSettings::default(),
             limits: LimitSettings::default(),
+            codes: CodeSettings::default(),
             fraud: Default::default(),
             log: "info".into(),
         }
@@ -191,6 +193,43 @@ impl Default for LimitSettings {
         Self {
             json_body_bytes: 64 * 1024,
             csv_body_bytes: 20 * 1024 * 1024,
+        }
+    }
+}
+
+/// Code pools: the codegen workers of this node and when pools are refilled.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct CodeSettings {
+    /// Codegen workers on this node (each a thread); a refill planned here is split
+    /// into as many shards, which workers of any node may take.
+    pub workers: usize,
+    /// Codes per transaction when refilling and issuing: large enough that the
+    /// per-transaction cost (a sync to disk) vanishes, small enough that a crash loses
+    /// little and a shutdown waits briefly.
+    pub chunk_size: usize,
+    /// How often pools are checked against their watermark and the nightly window.
+    pub check_interval_ms: u64,
+    /// How long a node that stopped renewing a shard (crashed) keeps it.
+    pub lease_ms: u64,
+    /// The nightly window, local time of each program (`HH:MM`); pools are topped up to
+    /// their target inside it. Equal bounds turn scheduled refills off.
+    pub night_start: String,
+    pub night_end: String,
+    /// Codes per database page when streaming a batch as CSV.
+    pub csv_page_size: i64,
+}
+
+impl Default for CodeSettings {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            chunk_size: 10_000,
+            check_interval_ms: 60_000,
+            lease_ms: 30_000,
+            night_start: "01:00".into(),
+            night_end: "05:00".into(),
+            csv_page_size: 10_000,
         }
     }
 }

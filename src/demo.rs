@@ -405,3 +405,107 @@ async fn person(
     };
     Ok(id)
 }
+
+/// Where the demo writes its printed codes, inside the data directory.
+pub const DEMO_CODES_FILE: &str = "demo-codes.csv";
+
+/// The demo's code pool and one printed batch: a pool of 20,000 codes (small, so the
+/// demo starts in seconds; the code generator keeps it full from then on) and 1,000
+/// codes issued for the AquaLine mixer, written to `<data_dir>/demo-codes.csv` with the
+/// header `code`, one code per line in the dashed form printed on packages
+/// (`ABCD-EFGH-JKL`, what a seller types; the 11 letters alone are accepted too). Runs
+/// after [`load`]; a second run finds the batch and writes the same file again.
+pub async fn demo_codes(
+    db: &Db,
+    clock: &Clock,
+    program_slug: &str,
+    database_url: &str,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<std::path::PathBuf> {
+    use crate::codes::{self, PoolRequest, SqlCodegen};
+
+    const POOL: &str = "Demo pool";
+    const PRINTED: i64 = 1_000;
+    let program = programs::by_slug(db, program_slug)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("program {program_slug:?} is not loaded"))?;
+    let product: i64 =
+        sqlx::query_scalar("SELECT id FROM products WHERE program_id = $1 AND sku = 'AQ-MIX-100'")
+            .bind(program.id)
+            .fetch_one(&db.pool)
+            .await?;
+    let existing: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM code_pools WHERE program_id = $1 AND name = $2")
+            .bind(program.id)
+            .bind(POOL)
+            .fetch_optional(&db.pool)
+            .await?;
+    let pool = match existing {
+        Some(id) => id,
+        None => {
+            let request = PoolRequest {
+                name: POOL.into(),
+                target_size: 20_000,
+                low_watermark: 5_000,
+            };
+            codes::create_pool(db, program.id, &request, clock.now_ms())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .id
+        }
+    };
+    let store = SqlCodegen::new(db.clone(), database_url, 2, clock.clone(), None)?;
+    let batch: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM code_batches WHERE pool_id = $1 AND product_id = $2 ORDER BY id LIMIT 1",
+    )
+    .bind(pool)
+    .bind(product)
+    .fetch_optional(&db.pool)
+    .await?;
+    let batch = match batch {
+        Some(batch) => batch,
+        None => {
+            let now = clock.clone();
+            let live_clock: stimul_actors::live::Clock = std::sync::Arc::new(move || now.now_ms());
+            stimul_actors::codegen::refill_inline(
+                store.as_ref(),
+                pool,
+                2,
+                10_000,
+                "demo",
+                &live_clock,
+                std::time::Duration::from_secs(30),
+            )
+            .await
+            .map_err(anyhow::Error::msg)?;
+            codes::create_batch(db, program.id, pool, product, PRINTED, None, clock.now_ms())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .id
+        }
+    };
+    // Issues what is not issued yet (nothing, when a running server already did).
+    use stimul_actors::codegen::CodegenStore;
+    while !store
+        .issue_chunk(batch, 10_000)
+        .await
+        .map_err(anyhow::Error::msg)?
+        .complete()
+    {}
+    let printed: Vec<String> =
+        sqlx::query_scalar("SELECT code FROM codes WHERE batch_id = $1 ORDER BY id")
+            .bind(batch)
+            .fetch_all(&db.pool)
+            .await?;
+    let mut file = String::from("code\n");
+    for code in printed {
+        let code = stimul_actors::rules::codes::ProductCode::parse(&code)
+            .map_err(|e| anyhow::anyhow!("stored code {code:?}: {e}"))?;
+        file.push_str(&code.to_string());
+        file.push('\n');
+    }
+    std::fs::create_dir_all(data_dir)?;
+    let path = data_dir.join(DEMO_CODES_FILE);
+    std::fs::write(&path, file)?;
+    Ok(path)
+}

@@ -83,6 +83,8 @@ error_codes! {
     AttemptsExhausted = "attempts_exhausted" => (StatusCode::CONFLICT, "No attempts left at this task this period"),
     /// A sales plan was claimed before its targets were reached.
     PlanNotMet = "plan_not_met" => (StatusCode::CONFLICT, "The sales plan is not met yet"),
+    /// An order for more codes than its pool holds; a refill has been started.
+    NotEnoughCodes = "not_enough_codes" => (StatusCode::CONFLICT, "The code pool does not hold that many codes"),
     /// The code's check letter or length is wrong: a typo, caught before any lookup.
     CodeMistyped = "code_mistyped" => (StatusCode::UNPROCESSABLE_ENTITY, "The code is mistyped"),
     /// No such code was ever issued.

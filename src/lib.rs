@@ -4,7 +4,7 @@
 //!
 //! `startup` builds the server; `api` is the HTTP edge; `org`, `auth` and `access` hold
 //! the program's organisation, identity and permissions; `tasks` holds tasks, quests and
-//! submissions; `db` is storage on SQLite or PostgreSQL; `outbox` and `integrations`
+//! submissions; `codes` holds code pools, their refills and issued batches; `db` is storage on SQLite or PostgreSQL; `outbox` and `integrations`
 //! talk to the outside world.
 
 pub mod access;
@@ -14,6 +14,7 @@ pub mod auth;
 pub mod bus;
 pub mod campaigns;
 pub mod cli;
+pub mod codes;
 pub mod config;
 pub mod db;
 pub mod demo;

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 #[derive(Clone)]
@@ -23,6 +23,18 @@ pub struct Metrics {
     pub moderation_queued: IntCounterVec,
     pub moderation_decisions: IntCounterVec,
     pub moderation_time_to_decision: HistogramVec,
+    /// Codes a refill really inserted (not counting draws rejected as existing).
+    pub codes_generated: IntCounter,
+    /// Drawn codes that already existed and were drawn again.
+    pub codes_regenerated: IntCounter,
+    /// Codes moved from a pool to an ordered batch.
+    pub codes_issued: IntCounter,
+    /// Codes of each pool not promised to a batch, as of the last check.
+    pub code_pool_available: IntGaugeVec,
+    /// Codes the running refill of each pool still has to insert.
+    pub code_refill_remaining: IntGaugeVec,
+    /// Codes of each pool by status, refreshed every few minutes.
+    pub code_pool_codes: IntGaugeVec,
     /// Filled once the live core exists (it is built after the metrics).
     live_gauges: Arc<std::sync::Mutex<Option<LiveGauges>>>,
 }
@@ -92,6 +104,42 @@ impl Metrics {
             ]),
             &["kind"],
         )?;
+        let codes_generated = IntCounter::new(
+            "codes_generated_total",
+            "Codes inserted into pools by refills",
+        )?;
+        let codes_regenerated = IntCounter::new(
+            "codes_regenerated_total",
+            "Drawn codes that already existed and were drawn again",
+        )?;
+        let codes_issued = IntCounter::new(
+            "codes_issued_total",
+            "Codes moved from a pool to an ordered batch",
+        )?;
+        let code_pool_available = IntGaugeVec::new(
+            Opts::new(
+                "code_pool_available",
+                "Codes of a pool not promised to a batch",
+            ),
+            &["pool"],
+        )?;
+        let code_refill_remaining = IntGaugeVec::new(
+            Opts::new(
+                "code_refill_remaining",
+                "Codes the running refill of a pool still has to insert",
+            ),
+            &["pool"],
+        )?;
+        let code_pool_codes = IntGaugeVec::new(
+            Opts::new("code_pool_codes", "Codes of a pool by status"),
+            &["pool", "status"],
+        )?;
+        registry.register(Box::new(codes_generated.clone()))?;
+        registry.register(Box::new(codes_regenerated.clone()))?;
+        registry.register(Box::new(codes_issued.clone()))?;
+        registry.register(Box::new(code_pool_available.clone()))?;
+        registry.register(Box::new(code_refill_remaining.clone()))?;
+        registry.register(Box::new(code_pool_codes.clone()))?;
         registry.register(Box::new(moderation_queued.clone()))?;
         registry.register(Box::new(moderation_decisions.clone()))?;
         registry.register(Box::new(moderation_time_to_decision.clone()))?;
@@ -115,6 +163,12 @@ impl Metrics {
             moderation_queued,
             moderation_decisions,
             moderation_time_to_decision,
+            codes_generated,
+            codes_regenerated,
+            codes_issued,
+            code_pool_available,
+            code_refill_remaining,
+            code_pool_codes,
             live_gauges: Arc::new(std::sync::Mutex::new(None)),
         })
     }

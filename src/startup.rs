@@ -83,6 +83,8 @@ impl Application {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (answers, answers_task) =
             crate::idempotency::AnswerWriter::start(db.clone(), shutdown_rx.clone());
+        let metrics = Metrics::new()?;
+        let codegen = crate::codes::start(&db, &settings, &clock, &metrics, live.node.clone())?;
         let state = AppState {
             answers,
             db: db.clone(),
@@ -90,9 +92,10 @@ impl Application {
             clock: clock.clone(),
             limiter,
             outbox: OutboxBell::default(),
-            metrics: Metrics::new()?,
+            metrics,
             live,
             access_cache: Arc::new(crate::auth::cache::AccessCache::default()),
+            codegen,
         };
         let cache = state.access_cache.clone();
         state
@@ -158,6 +161,8 @@ impl Application {
     /// requests, stops background work and closes the database.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         self.server.await?;
+        // Workers finish the chunk in hand and give their shards back for the next start.
+        self.state.codegen.stop(SHUTDOWN_GRACE).await;
         self.state.live.shutdown();
         let _ = self.shutdown.send(true);
         for task in self.background {

@@ -1,5 +1,5 @@
 //! What every request handler can reach: the database, settings, clock, rate limiter,
-//! outbox bell and metrics. Built once by `startup` and shared by all workers.
+//! outbox bell, metrics, the live core and the code generator. Built once by `startup` and shared by all workers.
 
 use std::sync::Arc;
 
@@ -25,4 +25,6 @@ pub struct AppState {
     pub answers: crate::idempotency::AnswerWriter,
     /// Tokens resolved recently, so most requests skip two queries.
     pub access_cache: Arc<crate::auth::cache::AccessCache>,
+    /// This node's code generator: pool refills and batch issuance.
+    pub codegen: stimul_actors::codegen::Codegen,
 }

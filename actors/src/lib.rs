@@ -2,8 +2,8 @@
 //!
 //! Live state lives in actors; truth lives in the database. This crate holds the
 //! actors that own live state and the pure rules they apply, and reaches storage only
-//! through narrow traits ([`ledger::LedgerStore`], [`live::LiveStore`]), so it is tested
-//! without a database.
+//! through narrow traits ([`ledger::LedgerStore`], [`live::LiveStore`],
+//! [`codegen::CodegenStore`]), so it is tested without a database.
 //!
 //! | module | owns |
 //! | --- | --- |
@@ -12,6 +12,7 @@
 //! | [`participant`] | `ParticipantActor`: a participant's balances, level and pushes |
 //! | [`store`] | `StoreActor`: a store's live progress |
 //! | [`campaign`] | `CampaignActor`: a campaign's live leaderboards |
+//! | [`codegen`] | `CodegenSupervisor` and `CodegenWorker`s: code pool refills and issuance |
 //! | [`hub`] | the per-node topic hub: subscriptions, sequence numbers, bounded fan-out |
 //! | [`bus`] | events between nodes |
 //! | [`moderation`] | `ModerationActor`: the live moderation queue, routing and leases |
@@ -19,6 +20,7 @@
 
 pub mod bus;
 pub mod campaign;
+pub mod codegen;
 pub mod hub;
 pub mod ledger;
 pub mod live;

@@ -57,6 +57,9 @@ enum Command {
     /// the queue is empty, the ledger sound and every seller's balance right.
     #[command(after_help = AFTER_HELP)]
     Moderation(scenario::moderation::ModerationArgs),
+    /// Refills a fresh code pool (codes per second), orders codes out of it and streams
+    /// them as CSV while watching the server's memory; checks exact counts and no repeat.
+    Refill(scenario::refill::RefillArgs),
 }
 
 #[tokio::main]
@@ -67,6 +70,7 @@ async fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Credits(args) => scenario::credits::run(args).await,
         Command::Moderation(args) => scenario::moderation::run(args).await,
+        Command::Refill(args) => scenario::refill::run(args).await,
     };
     match outcome {
         Ok(Verdict::Passed) => ExitCode::SUCCESS,

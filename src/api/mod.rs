@@ -11,6 +11,7 @@ use crate::error::{ApiError, ErrorCode};
 
 pub mod auth;
 pub mod campaigns;
+pub mod codes;
 pub mod health;
 pub mod imports;
 pub mod moderation;
@@ -205,6 +206,13 @@ api! {
     tasks::list_quests,
     tasks::get_task_settings,
     tasks::update_task_settings,
+    codes::create_code_pool,
+    codes::list_code_pools,
+    codes::get_code_pool,
+    codes::refill_code_pool,
+    codes::create_code_batch,
+    codes::get_code_batch,
+    codes::download_code_batch,
     campaigns::create_campaign,
     campaigns::update_campaign,
     campaigns::list_campaigns,

@@ -108,6 +108,7 @@ impl Drop for TestApp {
         std::mem::drop(self.handle.stop(false));
         // The actor threads belong to no runtime of the test: stop them explicitly.
         self.state.live.shutdown();
+        self.state.codegen.halt();
     }
 }
 
@@ -123,6 +124,12 @@ pub async fn test_settings() -> (Settings, TestDatabase) {
         // connections by default.
         database: stimul::config::DatabaseSettings {
             max_connections: 3,
+            ..Default::default()
+        },
+        codes: stimul::config::CodeSettings {
+            // Off unless a test turns it on: a test must not behave differently at night.
+            night_start: "00:00".into(),
+            night_end: "00:00".into(),
             ..Default::default()
         },
         ..Settings::default()

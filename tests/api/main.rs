@@ -5,6 +5,7 @@ mod access;
 mod auth;
 mod bad_input;
 mod campaigns;
+mod codes;
 mod contract;
 mod fake_sms;
 mod health;

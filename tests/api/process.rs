@@ -23,6 +23,16 @@ impl ServerProcess {
     /// Starts `stimul serve` on a free port against `database_url` (and Redis, when
     /// given with the key prefix to use) and waits until it listens.
     pub fn spawn(database_url: &str, redis: Option<(&str, &str)>, data_dir: &Path) -> Self {
+        Self::spawn_with_env(database_url, redis, data_dir, &[])
+    }
+
+    /// Like [`Self::spawn`], with extra environment variables (settings).
+    pub fn spawn_with_env(
+        database_url: &str,
+        redis: Option<(&str, &str)>,
+        data_dir: &Path,
+        env: &[(&str, &str)],
+    ) -> Self {
         // Before anything can fail with a child running that nobody would kill.
         stimul::integrations::install_crypto_provider();
         let http = reqwest::Client::new();
@@ -37,6 +47,7 @@ impl ServerProcess {
             .env_remove("REDIS_URL")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
+        command.envs(env.iter().copied());
         if let Some((url, prefix)) = redis {
             command
                 .env("REDIS_URL", url)

@@ -11,6 +11,7 @@
 //! | [`levels`] | a program's level scale: which level progress reaches, and its multiplier |
 //! | [`campaigns`] | campaign life cycle, audiences, what a code pays, which campaign pays, anti-fraud verdicts |
 //! | [`codes`] | product code format, check letter, QR payload, sharded random generation |
+//! | [`refill`] | when a code pool is refilled (watermark, nightly window) and how a refill is split |
 //! | [`leaderboard`] | an order-statistics board: rank, top-N and around-me in O(log n) |
 //! | [`windows`] | leaderboard time windows (day, ISO week, month) in the program's zone |
 //! | [`routing`] | moderation queue order and which moderator takes an item |
@@ -21,6 +22,7 @@ pub mod codes;
 pub mod leaderboard;
 pub mod levels;
 pub mod points;
+pub mod refill;
 pub mod routing;
 pub mod tasks;
 pub mod windows;

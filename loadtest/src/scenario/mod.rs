@@ -4,6 +4,7 @@
 
 pub mod credits;
 pub mod moderation;
+pub mod refill;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
