@@ -10,14 +10,18 @@
 
 pub mod store;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web::Bytes;
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
-use stimul_actors::codegen::{Codegen, CodegenConfig, WorkerView};
-use stimul_actors::rules::codes::QR_PREFIX;
+use stimul_actors::codegen::{
+    BatchProgress, ChunkError, Codegen, CodegenConfig, CodegenStore, PoolCheck, ShardClaim,
+    WorkerView,
+};
+use stimul_actors::rules::codes::{ProductCode, QR_PREFIX};
 use stimul_actors::rules::refill::{NightlyWindow, RefillTrigger, check_pool_sizes};
 use utoipa::ToSchema;
 
@@ -64,11 +68,101 @@ pub fn start(
     };
     let now = clock.clone();
     Ok(Codegen::start(
-        store,
+        Arc::new(OnServerRuntime::new(store)),
         config,
         std::sync::Arc::new(move || now.now_ms()),
         node,
     ))
+}
+
+/// Runs every storage call of the codegen actors on the server's own runtime.
+///
+/// The actors live on threads of their own, stopped at shutdown. A database connection
+/// still held by a chunk in flight would then be dropped with that thread's runtime,
+/// and sqlx returns connections to their pool by spawning a task, which without a
+/// runtime panics inside a destructor and aborts the process. On the server's runtime
+/// the chunk finishes (or is dropped) where spawning works.
+pub struct OnServerRuntime<S> {
+    inner: Arc<S>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl<S> OnServerRuntime<S> {
+    /// Binds `inner` to the runtime this is called on.
+    pub fn new(inner: Arc<S>) -> Self {
+        Self {
+            inner,
+            runtime: tokio::runtime::Handle::current(),
+        }
+    }
+
+    async fn run<T, F>(&self, call: impl FnOnce(Arc<S>) -> F) -> Result<T, String>
+    where
+        T: Send + 'static,
+        F: std::future::Future<Output = T> + Send + 'static,
+    {
+        self.runtime
+            .spawn(call(self.inner.clone()))
+            .await
+            .map_err(|e| format!("the storage task stopped: {e}"))
+    }
+}
+
+#[async_trait::async_trait]
+impl<S: CodegenStore> CodegenStore for OnServerRuntime<S> {
+    async fn pools(&self, now: i64) -> Result<Vec<PoolCheck>, String> {
+        self.run(move |s| async move { s.pools(now).await }).await?
+    }
+
+    async fn plan_refill(
+        &self,
+        pool_id: i64,
+        trigger: RefillTrigger,
+        shards: u64,
+        now: i64,
+    ) -> Result<Option<i64>, String> {
+        self.run(move |s| async move { s.plan_refill(pool_id, trigger, shards, now).await })
+            .await?
+    }
+
+    async fn claim_shard(
+        &self,
+        owner: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Option<ShardClaim>, String> {
+        let owner = owner.to_string();
+        self.run(move |s| async move { s.claim_shard(&owner, now, lease_until).await })
+            .await?
+    }
+
+    async fn insert_chunk(
+        &self,
+        claim: &ShardClaim,
+        codes: &[ProductCode],
+        lease_until: i64,
+    ) -> Result<i64, ChunkError> {
+        let (claim, codes) = (claim.clone(), codes.to_vec());
+        self.run(move |s| async move { s.insert_chunk(&claim, &codes, lease_until).await })
+            .await
+            .map_err(ChunkError::Storage)?
+    }
+
+    async fn release_shard(&self, claim: &ShardClaim, now: i64) -> Result<(), String> {
+        let claim = claim.clone();
+        self.run(move |s| async move { s.release_shard(&claim, now).await })
+            .await?
+    }
+
+    async fn issue_chunk(&self, batch_id: i64, limit: i64) -> Result<BatchProgress, String> {
+        self.run(move |s| async move { s.issue_chunk(batch_id, limit).await })
+            .await?
+    }
+
+    async fn unfinished_batches(&self) -> Result<Vec<i64>, String> {
+        self.run(|s| async move { s.unfinished_batches().await })
+            .await?
+    }
 }
 
 /// A pool of pre-generated codes.
