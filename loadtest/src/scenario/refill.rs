@@ -144,12 +144,6 @@ pub async fn run(args: RefillArgs) -> anyhow::Result<Verdict> {
         if let Some(refill) = status.refill.filter(|r| r.id == started.refill_id)
             && refill.status != "running"
         {
-            if status.available != args.codes {
-                failures.push(format!(
-                    "the pool holds {} codes after its refill, not {}",
-                    status.available, args.codes
-                ));
-            }
             break refill;
         }
         if Instant::now() > deadline {
@@ -157,6 +151,17 @@ pub async fn run(args: RefillArgs) -> anyhow::Result<Verdict> {
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
+    // Read again: the status reads the pool before the refill, so the answer that saw
+    // the refill done may predate its last chunk.
+    let status: PoolStatus = api
+        .get(&admin, &format!("/api/v1/code-pools/{}", pool.id))
+        .await?;
+    if status.available != args.codes {
+        failures.push(format!(
+            "the pool holds {} codes after its refill, not {}",
+            status.available, args.codes
+        ));
+    }
     if (refill.requested, refill.done) != (args.codes, args.codes) {
         failures.push(format!(
             "the refill asked for {} and inserted {}, not {}",
