@@ -16,7 +16,7 @@ macro_rules! error_codes {
         /// Stable error codes. Clients switch on these; never rename one.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
         pub enum ErrorCode {
-            $( $(#[$doc])* #[serde(rename = $name)] $variant, )+
+            $( $(#[$doc])* #[serde(rename = $name)] #[schema(rename = $name)] $variant, )+
         }
 
         impl ErrorCode {

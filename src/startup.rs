@@ -124,6 +124,7 @@ impl Application {
             state: state.clone(),
         };
         let background = vec![
+            tokio::spawn(presence_beat(state.live.clone(), shutdown_rx.clone())),
             tokio::spawn(worker.run(shutdown_rx.clone())),
             tokio::spawn(retrier.run(shutdown_rx.clone())),
             tokio::spawn(follow_ups.run(shutdown_rx)),
@@ -279,4 +280,16 @@ fn build_server(listener: TcpListener, state: AppState, workers: usize) -> anyho
         server = server.workers(workers);
     }
     Ok(server.run())
+}
+
+/// Restates this node's online participants every beat, so other nodes' store actors
+/// keep them online and forget the participants of a node that died.
+async fn presence_beat(live: Arc<stimul_actors::live::Live>, mut shutdown: watch::Receiver<bool>) {
+    let mut beat = tokio::time::interval(stimul_actors::store::PRESENCE_BEAT);
+    loop {
+        tokio::select! {
+            _ = beat.tick() => live.presence_beat(),
+            _ = shutdown.changed() => return,
+        }
+    }
 }

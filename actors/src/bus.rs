@@ -94,6 +94,13 @@ pub enum BusEvent {
         user_id: i64,
         online: bool,
     },
+    /// Every [`crate::store::PRESENCE_BEAT`], each node restates who is online on it as
+    /// `(store, user)` pairs: store actors started since learn them, and the entries of a
+    /// node that stopped beating (it crashed) expire.
+    PresenceBeat {
+        node: String,
+        online: Vec<(i64, i64)>,
+    },
 }
 
 /// Delivers an event to this node's live actors.

@@ -4,6 +4,7 @@
 //! event to the actors it concerns. The HTTP and WebSocket layers use its typed
 //! methods (`live.earn(..)`, `live.participant_view(..)`), never raw messages.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
 use actix::prelude::*;
@@ -23,7 +24,9 @@ use crate::participant::{
 };
 use crate::rules::levels::LevelScale;
 use crate::rules::points::{Percent, Points};
-use crate::store::{GetProgress, Presence, ReloadInfo, StoreActor, StoreFact, StoreProgress};
+use crate::store::{
+    GetProgress, Presence, PresenceRefresh, ReloadInfo, StoreActor, StoreFact, StoreProgress,
+};
 
 /// The rules of a program that the actors apply.
 #[derive(Debug, Clone)]
@@ -127,6 +130,9 @@ pub struct Live {
     participants: DashMap<i64, (Addr<ParticipantActor>, i64)>,
     stores: DashMap<i64, Addr<StoreActor>>,
     campaigns: DashMap<i64, Addr<CampaignActor>>,
+    /// This node's participants with open sessions: (store, user) → sessions, so a
+    /// second tab closing does not take its seller offline.
+    sessions: DashMap<(i64, i64), usize>,
     /// The server's own reaction to bus events (e.g. dropping cached access).
     hook: std::sync::OnceLock<EventHook>,
     leaderboards: Arc<dyn LeaderboardStore>,
@@ -199,6 +205,7 @@ impl Live {
                 participants: DashMap::new(),
                 stores: DashMap::new(),
                 campaigns: DashMap::new(),
+                sessions: DashMap::new(),
                 hook: std::sync::OnceLock::new(),
                 leaderboards,
                 arbiters,
@@ -392,7 +399,64 @@ impl Live {
                     });
                 }
             }
+            BusEvent::PresenceBeat { node, online } => {
+                let mut by_store: HashMap<i64, Vec<i64>> = HashMap::new();
+                for (store_id, user_id) in online {
+                    by_store.entry(store_id).or_default().push(user_id);
+                }
+                for (store_id, users) in by_store {
+                    if let Some(addr) = self.stores.get(&store_id) {
+                        addr.do_send(PresenceRefresh {
+                            node: node.clone(),
+                            users,
+                        });
+                    }
+                }
+            }
         }
+    }
+
+    /// A participant's WebSocket session opened on this node; the first one makes them
+    /// online for their store's watchers on every node.
+    pub fn session_opened(&self, store_id: i64, user_id: i64) {
+        let mut count = self.sessions.entry((store_id, user_id)).or_insert(0);
+        *count += 1;
+        if *count == 1 {
+            drop(count);
+            self.publish_presence(store_id, user_id, true);
+        }
+    }
+
+    /// A participant's session closed; the last one takes them offline.
+    pub fn session_closed(&self, store_id: i64, user_id: i64) {
+        let last = self
+            .sessions
+            .remove_if_mut(&(store_id, user_id), |_, count| {
+                *count = count.saturating_sub(1);
+                *count == 0
+            })
+            .is_some();
+        if last {
+            self.publish_presence(store_id, user_id, false);
+        }
+    }
+
+    fn publish_presence(&self, store_id: i64, user_id: i64, online: bool) {
+        self.bus.publish(BusEvent::Presence {
+            node: self.node.clone(),
+            store_id,
+            user_id,
+            online,
+        });
+    }
+
+    /// Restates this node's online participants (every [`crate::store::PRESENCE_BEAT`]).
+    pub fn presence_beat(&self) {
+        let online: Vec<(i64, i64)> = self.sessions.iter().map(|entry| *entry.key()).collect();
+        self.bus.publish(BusEvent::PresenceBeat {
+            node: self.node.clone(),
+            online,
+        });
     }
 
     pub async fn earn(

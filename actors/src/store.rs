@@ -22,6 +22,10 @@ use crate::rules::windows::{Window, WindowBucket};
 /// A store's actor lives as long as someone watches it or facts keep coming.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 const IDLE_CHECK: Duration = Duration::from_secs(30);
+/// How often each node restates its online participants.
+pub const PRESENCE_BEAT: Duration = Duration::from_secs(30);
+/// An online entry not restated for this long belongs to a node that is gone.
+pub const PRESENCE_TTL_MS: i64 = 3 * PRESENCE_BEAT.as_millis() as i64;
 
 pub fn topic(store_id: i64) -> String {
     format!("store:{store_id}")
@@ -62,8 +66,9 @@ pub struct StoreActor {
     live: Arc<Live>,
     info: StoreInfo,
     periods: [Period; 3],
-    /// (node, user) pairs with open sessions; a user counts once however many nodes.
-    online: HashMap<(String, i64), ()>,
+    /// (node, user) pairs with open sessions, and when their node last said so; a user
+    /// counts once however many nodes.
+    online: HashMap<(String, i64), i64>,
     last_active: Instant,
 }
 
@@ -83,6 +88,14 @@ pub struct Presence {
     pub node: String,
     pub user_id: i64,
     pub online: bool,
+}
+
+/// A node restating which of the store's sellers are online on it.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct PresenceRefresh {
+    pub node: String,
+    pub users: Vec<i64>,
 }
 
 #[derive(Message, Debug, Clone, Copy)]
@@ -174,6 +187,7 @@ impl StoreActor {
                     / Decimal::from(plan.hundredths());
                 percent.round_dp(1).normalize().to_string()
             });
+        self.expire_presence();
         let mut online_users: Vec<i64> = self.online.keys().map(|(_, user)| *user).collect();
         online_users.sort_unstable();
         online_users.dedup();
@@ -189,6 +203,14 @@ impl StoreActor {
         }
     }
 
+    /// Forgets online entries whose node stopped restating them; whether any went.
+    fn expire_presence(&mut self) -> bool {
+        let oldest = self.live.now_ms() - PRESENCE_TTL_MS;
+        let before = self.online.len();
+        self.online.retain(|_, seen| *seen >= oldest);
+        self.online.len() != before
+    }
+
     fn push(&mut self) {
         let progress = self.progress();
         self.live
@@ -202,6 +224,9 @@ impl Actor for StoreActor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.run_interval(IDLE_CHECK, |actor, ctx| {
+            if actor.expire_presence() {
+                actor.push();
+            }
             let watched = actor.live.hub.has_subscribers(&topic(actor.info.store_id));
             if !watched && actor.online.is_empty() && actor.last_active.elapsed() >= IDLE_TIMEOUT {
                 ctx.stop();
@@ -237,10 +262,28 @@ impl Handler<Presence> for StoreActor {
     fn handle(&mut self, presence: Presence, _ctx: &mut Context<Self>) {
         let key = (presence.node, presence.user_id);
         let changed = if presence.online {
-            self.online.insert(key, ()).is_none()
+            self.online.insert(key, self.live.now_ms()).is_none()
         } else {
             self.online.remove(&key).is_some()
         };
+        if changed {
+            self.push();
+        }
+    }
+}
+
+impl Handler<PresenceRefresh> for StoreActor {
+    type Result = ();
+
+    fn handle(&mut self, refresh: PresenceRefresh, _ctx: &mut Context<Self>) {
+        let now = self.live.now_ms();
+        let mut changed = false;
+        for user in refresh.users {
+            changed |= self
+                .online
+                .insert((refresh.node.clone(), user), now)
+                .is_none();
+        }
         if changed {
             self.push();
         }

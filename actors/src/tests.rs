@@ -345,6 +345,58 @@ async fn events_reach_the_hub_numbered() {
     live.bus.publish(BusEvent::ProgramChanged { program_id: 1 });
 }
 
+#[actix::test]
+async fn sellers_stay_online_while_their_node_beats_and_leave_when_it_stops() {
+    use std::sync::atomic::AtomicI64;
+    let now = Arc::new(AtomicI64::new(1_700_000_000_000));
+    let clock = now.clone();
+    let live = Live::start(
+        stores(store()),
+        "this-node".into(),
+        Arc::new(move || clock.load(Ordering::SeqCst)),
+        1,
+        |dispatch| -> Arc<dyn EventBus> { Arc::new(LocalBus::new(dispatch)) },
+    )
+    .0;
+    let online = |live: Arc<Live>| async move {
+        live.store_progress(STORE)
+            .await
+            .expect("progress")
+            .sellers_online
+    };
+    assert_eq!(online(live.clone()).await, 0);
+    // Two tabs of one seller here; one seller on another node.
+    live.session_opened(STORE, SELLER);
+    live.session_opened(STORE, SELLER);
+    live.dispatch(BusEvent::Presence {
+        node: "other-node".into(),
+        store_id: STORE,
+        user_id: OWNER,
+        online: true,
+    });
+    assert_eq!(online(live.clone()).await, 2);
+    live.session_closed(STORE, SELLER);
+    assert_eq!(
+        online(live.clone()).await,
+        2,
+        "the second tab is still open"
+    );
+    // Time passes; this node beats, the other node has died and does not.
+    let step = crate::store::PRESENCE_TTL_MS / 2;
+    for _ in 0..3 {
+        now.fetch_add(step, Ordering::SeqCst);
+        live.presence_beat();
+    }
+    assert_eq!(
+        online(live.clone()).await,
+        1,
+        "the dead node's seller expired"
+    );
+    live.session_closed(STORE, SELLER);
+    assert_eq!(online(live.clone()).await, 0);
+    live.shutdown();
+}
+
 mod moderation {
     use std::sync::atomic::AtomicI64;
     use std::time::Duration;

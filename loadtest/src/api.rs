@@ -134,6 +134,17 @@ impl Api {
 
     /// Logs in with login and password.
     pub async fn login(&self, login: &str, password: &str) -> anyhow::Result<Session> {
+        self.try_login(login, password).await?.with_context(|| {
+            format!(
+                "logging in as {login:?}: wrong login or password (an existing population keeps \
+                 the password it was created with)"
+            )
+        })
+    }
+
+    /// Logs in with login and password; `None` when the server does not know that
+    /// pair (so a caller can create the account).
+    pub async fn try_login(&self, login: &str, password: &str) -> anyhow::Result<Option<Session>> {
         let body = json!({ "login": login, "password": password });
         let response = self
             .http
@@ -142,32 +153,27 @@ impl Api {
             .send()
             .await
             .with_context(|| format!("logging in as {login:?}"))?;
-        let status = response.status();
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            bail!(
+        match response.status() {
+            StatusCode::TOO_MANY_REQUESTS => bail!(
                 "logging in as {login:?}: the server refused with 429 (rate limited). Start it \
                  with STIMUL_AUTH__AUTH_ATTEMPTS_PER_IP_PER_MINUTE=1000000 for a load test"
-            );
+            ),
+            StatusCode::UNAUTHORIZED => return Ok(None),
+            _ => {}
         }
         let issued: SessionIssued = read_success(response, &format!("logging in as {login:?}"))
             .await
-            .with_context(|| {
-                if status == StatusCode::UNAUTHORIZED {
-                    "wrong login or password (an existing population keeps the password it was created with)"
-                } else {
-                    "the server refused the login"
-                }
-            })?;
+            .context("the server refused the login")?;
         if issued.status != "active" {
             bail!(
                 "{login:?} is {} and cannot act; use another --prefix",
                 issued.status
             );
         }
-        Ok(Session {
+        Ok(Some(Session {
             token: issued.token,
             user_id: issued.user_id,
-        })
+        }))
     }
 
     /// `GET path` expecting a success.
@@ -195,16 +201,40 @@ impl Api {
         body: &B,
         idempotency_key: &str,
     ) -> anyhow::Result<T> {
-        let response = self
-            .http
-            .post(self.url(path)?)
-            .bearer_auth(&session.token)
-            .header("Idempotency-Key", idempotency_key)
-            .json(body)
-            .send()
+        self.send_json(session, Method::POST, path, body, Some(idempotency_key))
             .await
-            .with_context(|| format!("POST {path}"))?;
-        read_success(response, &format!("POST {path}")).await
+    }
+
+    /// `PATCH path` expecting a success.
+    pub async fn patch<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        session: &Session,
+        path: &str,
+        body: &B,
+    ) -> anyhow::Result<T> {
+        self.send_json(session, Method::PATCH, path, body, None)
+            .await
+    }
+
+    async fn send_json<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        session: &Session,
+        method: Method,
+        path: &str,
+        body: &B,
+        idempotency_key: Option<&str>,
+    ) -> anyhow::Result<T> {
+        let what = format!("{method} {path}");
+        let mut request = self
+            .http
+            .request(method, self.url(path)?)
+            .bearer_auth(&session.token)
+            .json(body);
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let response = request.send().await.with_context(|| what.clone())?;
+        read_success(response, &what).await
     }
 
     /// Every item of a paged list. `path` may carry a query already.
@@ -241,36 +271,68 @@ impl Api {
         body: &B,
         idempotency_key: Option<&str>,
     ) -> Result<Reply<T>, CallError> {
+        let request = self
+            .request(session, method, path, idempotency_key)
+            .json(body);
+        measure(request).await
+    }
+
+    /// A measured call with a body already encoded (a multipart form): `content_type`
+    /// names it.
+    pub async fn call_raw<T: DeserializeOwned>(
+        &self,
+        session: &Session,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        idempotency_key: Option<&str>,
+    ) -> Result<Reply<T>, CallError> {
+        let request = self
+            .request(session, Method::POST, path, idempotency_key)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body);
+        measure(request).await
+    }
+
+    fn request(
+        &self,
+        session: &Session,
+        method: Method,
+        path: &str,
+        idempotency_key: Option<&str>,
+    ) -> reqwest::RequestBuilder {
         // The path is built by the scenario from ids; a bad one is a bug, not load.
         let url = self
             .url(path)
             .expect("a scenario builds valid relative paths");
-        let mut request = self.http.request(method, url).bearer_auth(&session.token);
-        if let Some(key) = idempotency_key {
-            request = request.header("Idempotency-Key", key);
+        let request = self.http.request(method, url).bearer_auth(&session.token);
+        match idempotency_key {
+            Some(key) => request.header("Idempotency-Key", key),
+            None => request,
         }
-        let response = request
-            .json(body)
-            .send()
-            .await
-            .map_err(|e| CallError::of(&e))?;
-        let status = response.status();
-        let bytes = response.bytes().await.map_err(|e| CallError::of(&e))?;
-        if status.is_success() {
-            let body = serde_json::from_slice(&bytes).map_err(|_| CallError::Transport)?;
-            Ok(Reply {
-                status,
-                body: Some(body),
-                problem_code: None,
-            })
-        } else {
-            let problem: Problem = serde_json::from_slice(&bytes).unwrap_or_default();
-            Ok(Reply {
-                status,
-                body: None,
-                problem_code: (!problem.code.is_empty()).then_some(problem.code),
-            })
-        }
+    }
+}
+
+async fn measure<T: DeserializeOwned>(
+    request: reqwest::RequestBuilder,
+) -> Result<Reply<T>, CallError> {
+    let response = request.send().await.map_err(|e| CallError::of(&e))?;
+    let status = response.status();
+    let bytes = response.bytes().await.map_err(|e| CallError::of(&e))?;
+    if status.is_success() {
+        let body = serde_json::from_slice(&bytes).map_err(|_| CallError::Transport)?;
+        Ok(Reply {
+            status,
+            body: Some(body),
+            problem_code: None,
+        })
+    } else {
+        let problem: Problem = serde_json::from_slice(&bytes).unwrap_or_default();
+        Ok(Reply {
+            status,
+            body: None,
+            problem_code: (!problem.code.is_empty()).then_some(problem.code),
+        })
     }
 }
 

@@ -8,6 +8,7 @@
 
 mod api;
 mod cpu;
+mod photo;
 mod population;
 mod progress;
 mod report;
@@ -50,6 +51,12 @@ enum Command {
     /// the ledger is sound and every credit reached its seller exactly once.
     #[command(after_help = AFTER_HELP)]
     Credits(scenario::credits::CreditsArgs),
+    /// Sellers submit a moderated shelf-photo task while moderators work the queue over
+    /// WebSocket: items routed and decided per second, time from submission to the
+    /// seller's pushed result, and checks that every item was decided exactly once,
+    /// the queue is empty, the ledger sound and every seller's balance right.
+    #[command(after_help = AFTER_HELP)]
+    Moderation(scenario::moderation::ModerationArgs),
     /// Refills a fresh code pool (codes per second), orders codes out of it and streams
     /// them as CSV while watching the server's memory; checks exact counts and no repeat.
     Refill(scenario::refill::RefillArgs),
@@ -57,9 +64,12 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // See the rustls line in Cargo.toml. Err means a provider is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Credits(args) => scenario::credits::run(args).await,
+        Command::Moderation(args) => scenario::moderation::run(args).await,
         Command::Refill(args) => scenario::refill::run(args).await,
     };
     match outcome {

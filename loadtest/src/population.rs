@@ -1,18 +1,20 @@
 //! The people a scenario plays, made through the public API only: a few stores without
-//! region or owner, sellers with login and password spread over them, and a session
-//! for each. A population is named by `--prefix` (logins `{prefix}-s00001`…, store
-//! codes `{prefix}-store-1`…), so a later run with the same prefix reuses what exists
-//! and creates only what is missing. Password hashing costs the server tens of
-//! milliseconds per seller, so creation and login run with bounded concurrency.
+//! region or owner, sellers with login and password spread over them, moderators (staff
+//! with the built-in `moderator` role over the whole program) when a scenario needs
+//! them, and a session for each. A population is named by `--prefix` (logins
+//! `{prefix}-s00001`…, `{prefix}-m001`…, store codes `{prefix}-store-1`…), so a later
+//! run with the same prefix reuses what exists and creates only what is missing.
+//! Password hashing costs the server tens of milliseconds per account, so creation and
+//! login run with bounded concurrency.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use clap::Args;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::api::{Api, Session};
 use crate::progress::Progress;
@@ -105,6 +107,10 @@ impl PopulationArgs {
     fn store_code(&self, number: usize) -> String {
         format!("{}-store-{number}", self.prefix)
     }
+
+    fn moderator_login(&self, number: usize) -> String {
+        format!("{}-m{number:03}", self.prefix)
+    }
 }
 
 /// A seller ready to act.
@@ -132,6 +138,40 @@ pub struct Population {
     pub stores: Vec<i64>,
     pub sellers: Vec<Seller>,
     pub report: SetupReport,
+}
+
+/// A moderator ready to act.
+#[derive(Debug, Clone)]
+pub struct Moderator {
+    pub login: String,
+    pub session: Session,
+}
+
+/// What moderator setup found and did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModeratorSetup {
+    pub created: usize,
+    pub reused: usize,
+    /// Existing accounts that lacked the role and were given it.
+    pub roles_assigned: usize,
+    pub secs: f64,
+}
+
+#[derive(Deserialize)]
+struct RoleRow {
+    id: i64,
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct AssignmentRow {
+    role: String,
+    scope: Value,
+}
+
+#[derive(Deserialize)]
+struct ProgramRow {
+    id: i64,
 }
 
 #[derive(Deserialize)]
@@ -331,6 +371,101 @@ async fn log_in(
     Ok((sellers, took))
 }
 
+/// Makes sure `count` moderators of the population exist with the `moderator` role over
+/// the whole program (staff accounts have no phone, so only the prefix names them), and
+/// logs each in. They share the sellers' password.
+pub async fn prepare_moderators(
+    api: &Api,
+    admin: &Session,
+    args: &PopulationArgs,
+    count: usize,
+) -> anyhow::Result<(Vec<Moderator>, ModeratorSetup)> {
+    args.check()?;
+    ensure!((1..=999).contains(&count), "--moderators must be 1 to 999");
+    let started = Instant::now();
+    let program: ProgramRow = api
+        .get(admin, "/api/v1/program")
+        .await
+        .context("reading the administrator's program")?;
+    let roles: Vec<RoleRow> = api
+        .get(admin, "/api/v1/roles")
+        .await
+        .context("listing roles")?;
+    let role_id = roles
+        .iter()
+        .find(|r| r.name == "moderator")
+        .map(|r| r.id)
+        .context("the program has no `moderator` role")?;
+    let whole_program = json!({ "kind": "program", "id": program.id });
+
+    let mut setup = ModeratorSetup {
+        created: 0,
+        reused: 0,
+        roles_assigned: 0,
+        secs: 0.0,
+    };
+    let mut moderators = Vec::with_capacity(count);
+    // A handful of accounts: one at a time keeps the failure messages plain.
+    for number in 1..=count {
+        let login = args.moderator_login(number);
+        let existing = api.try_login(&login, &args.seller_password).await?;
+        let (id, fresh) = match &existing {
+            Some(session) => (session.user_id, false),
+            None => {
+                let body = json!({
+                    "login": login,
+                    "password": args.seller_password,
+                    "name": format!("Load moderator {number}"),
+                });
+                let person: PersonRow = api
+                    .post(admin, "/api/v1/users", &body, &format!("create-{login}"))
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "creating moderator {login} (is the login taken with another password?)"
+                        )
+                    })?;
+                (person.id, true)
+            }
+        };
+        let held: Vec<AssignmentRow> = api
+            .get(admin, &format!("/api/v1/users/{id}/roles"))
+            .await
+            .with_context(|| format!("listing {login}'s roles"))?;
+        if !held
+            .iter()
+            .any(|a| a.role == "moderator" && a.scope == whole_program)
+        {
+            let body = json!({ "role_id": role_id, "scope": whole_program });
+            let _: Value = api
+                .post(
+                    admin,
+                    &format!("/api/v1/users/{id}/roles"),
+                    &body,
+                    &format!("assign-{login}-moderator"),
+                )
+                .await
+                .with_context(|| format!("making {login} a moderator"))?;
+            if !fresh {
+                setup.roles_assigned += 1;
+            }
+        }
+        // Log in after the role is given, so the session carries it from the start.
+        let session = match existing {
+            Some(session) => session,
+            None => api.login(&login, &args.seller_password).await?,
+        };
+        if fresh {
+            setup.created += 1;
+        } else {
+            setup.reused += 1;
+        }
+        moderators.push(Moderator { login, session });
+    }
+    setup.secs = started.elapsed().as_secs_f64();
+    Ok((moderators, setup))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,6 +488,7 @@ mod tests {
         assert_eq!(a.login(7), "lt-s00007");
         assert_eq!(a.phone(7).expect("phone"), "+79550000007");
         assert_eq!(a.store_code(3), "lt-store-3");
+        assert_eq!(a.moderator_login(4), "lt-m004");
         let b = args(&["--prefix", "run2", "--phone-prefix", "+79561"]);
         assert_eq!(b.phone(1000).expect("phone"), "+79561001000");
     }

@@ -22,7 +22,8 @@ type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// One JSON frame from the server, with the fields every frame kind may carry.
 #[derive(Debug, Deserialize)]
 pub struct Frame {
-    /// `snapshot`, `event`, `error`, `pong`, `unsubscribed`.
+    /// `snapshot`, `event`, `error`, `pong`, `unsubscribed`, and `decided` (the answer
+    /// to a moderator's `decide`).
     #[serde(rename = "type")]
     pub kind: String,
     pub topic: Option<String>,
@@ -33,6 +34,10 @@ pub struct Frame {
     /// Of an `error` frame.
     pub code: Option<String>,
     pub message: Option<String>,
+    /// Of a `decided` frame, and of an `error` frame answering a `decide`.
+    pub item_id: Option<i64>,
+    /// Of a `decided` frame: `approve`, `reject`, `rework`.
+    pub decision: Option<String>,
 }
 
 /// What a socket yields next.
@@ -114,8 +119,22 @@ impl LiveSocket {
     /// Subscribes to `topic` and waits for its snapshot (frames before it, such as
     /// events of other topics, are dropped: callers subscribe before anything moves).
     pub async fn subscribe(&mut self, topic: &str, timeout: Duration) -> anyhow::Result<Frame> {
-        self.send(&json!({ "type": "subscribe", "topic": topic }))
-            .await?;
+        self.subscribe_with(topic, json!({}), timeout).await
+    }
+
+    /// [`Self::subscribe`] with the topic's options (a moderator's `capacity` and
+    /// `kinds`), given as the fields of a JSON object.
+    pub async fn subscribe_with(
+        &mut self,
+        topic: &str,
+        options: Value,
+        timeout: Duration,
+    ) -> anyhow::Result<Frame> {
+        let mut message = json!({ "type": "subscribe", "topic": topic });
+        if let (Some(message), Value::Object(options)) = (message.as_object_mut(), options) {
+            message.extend(options);
+        }
+        self.send(&message).await?;
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let incoming = tokio::time::timeout_at(deadline, self.next())
@@ -171,6 +190,11 @@ impl LiveSocket {
                 Message::Pong(_) | Message::Binary(_) | Message::Frame(_) => {}
             }
         }
+    }
+
+    /// The sequence figures so far, leaving the count empty.
+    pub fn take_seq(&mut self) -> SeqCheck {
+        std::mem::take(&mut self.seq)
     }
 
     /// Closes politely; errors do not matter any more.
@@ -230,7 +254,7 @@ where
                 },
             }
         }
-        let seq = std::mem::take(&mut socket.seq);
+        let seq = socket.take_seq();
         if ended_early.is_none() {
             socket.close().await;
         }
@@ -255,6 +279,8 @@ mod tests {
             data: Value::Null,
             code: None,
             message: None,
+            item_id: None,
+            decision: None,
         }
     }
 

@@ -358,7 +358,7 @@ pub async fn register_sale(
     .await
 }
 
-/// Your sale reports and what became of them, oldest first.
+/// Your sale reports and what became of them, newest first.
 #[utoipa::path(
     operation_id = "listMyReceipts", tag = "codes", security(("bearer" = [])), params(PageParams),
     responses((status = 200, body = Page<Receipt>))
@@ -369,6 +369,6 @@ pub async fn list_my_receipts(
     caller: Caller,
     page: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
-    let (after, limit) = page.resolve()?;
-    Ok(HttpResponse::Ok().json(receipts::mine(&state, &caller, after, limit).await?))
+    let (before, limit) = page.resolve()?;
+    Ok(HttpResponse::Ok().json(receipts::mine(&state, &caller, before, limit).await?))
 }

@@ -359,18 +359,21 @@ pub async fn decide_in_transaction(
     })
 }
 
-/// The caller's receipts, oldest first.
+/// The caller's receipts, newest first.
 pub async fn mine(
     state: &AppState,
     caller: &Principal,
-    after: i64,
+    before: i64,
     limit: i64,
 ) -> ApiResult<Page<Receipt>> {
+    // Newest first, like the seller's other lists: the receipt they just sent and the
+    // ones still waiting are on the first page, however many they have sent before.
+    let before = if before > 0 { before } else { i64::MAX };
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {RECEIPT_COLUMNS} FROM receipts WHERE participant_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+        "SELECT {RECEIPT_COLUMNS} FROM receipts WHERE participant_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
     )))
     .bind(caller.id())
-    .bind(after)
+    .bind(before)
     .bind(limit + 1)
     .fetch_all(&state.db.pool)
     .await?;

@@ -415,6 +415,19 @@ async fn validate(
         &mut errors,
     )
     .await?;
+    if let TaskSpec::StockCheck {
+        product_id: Some(product),
+        ..
+    } = &input.spec
+        && !crate::org::stores::exists_in_program(&mut *conn, "products", program_id, *product)
+            .await?
+    {
+        push(
+            &mut errors,
+            "spec.product_id",
+            format!("there is no product {product} in this program"),
+        );
+    }
     if let Some(brand) = input.brand_id
         && !crate::org::stores::exists_in_program(&mut *conn, "brands", program_id, brand).await?
     {

@@ -437,6 +437,26 @@ pub async fn submit(
                 format!("package {code} was already scanned for this task this period"),
             ));
         }
+        if let TaskSpec::StockCheck {
+            product_id: Some(product_id),
+            ..
+        } = &task.spec
+        {
+            // Printed codes only: a pool code never left the factory.
+            let on_record: Option<i64> = sqlx::query_scalar(
+                "SELECT product_id FROM codes WHERE code = $1 AND status <> 'pool'",
+            )
+            .bind(code.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .flatten();
+            if on_record != Some(*product_id) {
+                return Err(ApiError::field(
+                    "code",
+                    format!("{code} is not the code of a package of this task's product"),
+                ));
+            }
+        }
     }
     let mut hashes = Vec::with_capacity(photos.len());
     for bytes in photos {
@@ -624,8 +644,11 @@ pub async fn follow_up(state: &AppState, id: i64) -> ApiResult<()> {
         "task_submission",
         &fresh,
     );
-    sqlx::query("UPDATE task_submissions SET followup = 'done' WHERE id = $1")
+    // Only if no decision came meanwhile: it reset the follow-up to pending, and its
+    // own follow-up (push, quests) must still run.
+    sqlx::query("UPDATE task_submissions SET followup = 'done' WHERE id = $1 AND status = $2")
         .bind(id)
+        .bind(&submission.status)
         .execute(&state.db.pool)
         .await?;
     Ok(())

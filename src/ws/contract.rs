@@ -2,6 +2,7 @@
 //! `mobile-contracts/websocket.json` (a test keeps the committed copy equal to this).
 
 use serde::Serialize;
+use stimul_actors::campaign::{BoardView, RankChanged};
 use stimul_actors::moderation::{ItemView, QueueStats, Revoked};
 use stimul_actors::participant::{BalanceChanged, LevelUpEvent, ParticipantView};
 use stimul_actors::store::StoreProgress;
@@ -18,8 +19,10 @@ use crate::tasks::submissions::Submission;
 pub enum ClientFrame {
     /// Start watching a topic: `me` (a participant's own points), `store:{id}`
     /// (owners and managers of the store), `moderation` (a moderator's items, routed to
-    /// them live: `capacity` items at once, default 5, optionally only some `kinds`) or
-    /// `moderation_stats` (queue figures). Answered with a `snapshot`; sending it again
+    /// them live: `capacity` items at once, default 5, optionally only some `kinds`),
+    /// `moderation_stats` (queue figures) or `campaign:{id}:leaderboard:{window}`
+    /// (`window` one of `campaign`, `day`, `week`, `month`; optionally followed by
+    /// `:region:{id}` or `:store:{id}` for a cohort's board). Answered with a `snapshot`; sending it again
     /// (after a gap in `seq`) gets a fresh one.
     Subscribe {
         topic: String,
@@ -52,7 +55,8 @@ pub struct SnapshotFrame {
     pub seq: u64,
     /// `ParticipantView` for `me`, `StoreProgress` for `store:{id}`,
     /// `{"items": [ItemView], "capacity"}` for `moderation`, `QueueStats` for
-    /// `moderation_stats`.
+    /// `moderation_stats`, `BoardView` for a leaderboard (with the participant's own
+    /// rank and neighbours in `around` and `my_rank`).
     pub data: serde_json::Value,
 }
 
@@ -68,7 +72,11 @@ pub struct EventFrame {
     pub seq: u64,
     /// On `me`: `balance_changed` (data `BalanceChanged`), `level_up` (data
     /// `LevelUpEvent`), `task_submission` (data `Submission`: a submission recorded or
-    /// decided), `quest_progress` (data `QuestProgress`). On `store:{id}`: `progress` (data `StoreProgress`). On
+    /// decided), `quest_progress` (data `QuestProgress`), `rank_changed` (data
+    /// `RankChanged`: the participant's rank on a campaign's whole-campaign board moved).
+    /// On `store:{id}`: `progress` (data `StoreProgress`). On a leaderboard topic:
+    /// `leaderboard` (data `BoardView`: the top entries, at most two a second; `around`
+    /// and `my_rank` are empty there, read them with `getLeaderboard`). On
     /// `moderation`: `item_assigned` (data `ItemView`), `item_revoked` (data `Revoked`).
     /// On `moderation_stats`: `stats` (data `QueueStats`).
     pub event: String,
@@ -108,7 +116,9 @@ pub struct ErrorFrame {
         QueueStats,
         DecisionKind,
         Submission,
-        QuestProgress
+        QuestProgress,
+        BoardView,
+        RankChanged
     ))
 )]
 pub struct WebSocketContract;

@@ -24,7 +24,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use actix_web_actors::ws;
 use serde::Deserialize;
 use serde_json::json;
-use stimul_actors::bus::BusEvent;
 use stimul_actors::campaign::{Cohort, GetBoard};
 use stimul_actors::hub::{Backlog, MAX_BACKLOG, Push, Subscriber};
 use stimul_actors::moderation::{GetStats, Join, Leave};
@@ -204,12 +203,15 @@ impl Session {
 
     fn presence(&self, online: bool) {
         if let Some(store_id) = self.store_of_participant() {
-            self.state.live.bus.publish(BusEvent::Presence {
-                node: self.state.live.node.clone(),
-                store_id,
-                user_id: self.principal.id(),
-                online,
-            });
+            if online {
+                self.state
+                    .live
+                    .session_opened(store_id, self.principal.id());
+            } else {
+                self.state
+                    .live
+                    .session_closed(store_id, self.principal.id());
+            }
         }
     }
 

@@ -899,3 +899,104 @@ async fn a_sale_with_its_receipt_is_paid_after_review_and_a_receipt_counts_once(
     assert_eq!(mine["items"][0]["status"], "approved");
     app.assert_ledger_sound().await;
 }
+
+#[actix_web::test]
+async fn my_receipts_list_newest_first_page_by_page() {
+    let app = spawn_app().await;
+    app.load_demo().await;
+    let seller = app.login("seller1", "demo").await;
+    let (_, body) = demo_campaign(&app, &seller).await;
+    let mixer = product_id(&body, "AQ-MIX-100");
+    for (n, number) in ["R1", "R2", "R3"].into_iter().enumerate() {
+        expect_status(
+            app.post_multipart(
+                "/api/v1/receipts",
+                &seller,
+                &json!({ "receipt_number": number, "product_id": mixer }),
+                "photo",
+                &[crate::helpers::test_photo(10 + n as u32)],
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+    }
+    let numbers = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["receipt_number"].as_str().map(String::from))
+            .collect()
+    };
+    let first = expect_status(
+        app.get("/api/v1/me/receipts?limit=2", Some(&seller)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(numbers(&first), ["R3", "R2"]);
+    let cursor = first["next_cursor"].as_str().expect("a second page");
+    let second = expect_status(
+        app.get(
+            &format!("/api/v1/me/receipts?limit=2&cursor={cursor}"),
+            Some(&seller),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(numbers(&second), ["R1"]);
+    assert!(second["next_cursor"].is_null());
+}
+
+#[actix_web::test]
+async fn a_stock_check_for_a_product_takes_only_that_products_printed_codes() {
+    let app = spawn_app().await;
+    app.load_demo().await;
+    let admin = app.login("admin", "demo").await;
+    let seller = app.login("seller1", "demo").await;
+    let (_, body) = demo_campaign(&app, &seller).await;
+    let mixer = product_id(&body, "AQ-MIX-100");
+    let mixers = issue(&app, mixer, 1, 8).await;
+    let siphons = issue(&app, product_id(&body, "AQ-SIF-6"), 1, 9).await;
+    let task = expect_status(
+        app.post(
+            "/api/v1/tasks",
+            Some(&admin),
+            &json!({ "title": "Is the Basic mixer in stock?", "points": "5.00",
+                     "spec": { "kind": "stock_check", "product": "AquaLine Basic mixer", "product_id": mixer } }),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let path = format!("/api/v1/tasks/{}/submissions", task["id"]);
+    for code in [siphons[0].clone(), unknown_code(9)] {
+        expect_problem(
+            app.post(&path, Some(&seller), &json!({ "code": code }))
+                .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+    }
+    let done = expect_status(
+        app.post(&path, Some(&seller), &json!({ "code": mixers[0] }))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(done["status"], "approved");
+    expect_problem(
+        app.post(
+            "/api/v1/tasks",
+            Some(&admin),
+            &json!({ "title": "Ghost product", "points": "5.00",
+                     "spec": { "kind": "stock_check", "product_id": 999999 } }),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+}

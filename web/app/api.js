@@ -1,6 +1,7 @@
 // The HTTP client: one `api()` for every call of /api/v1. It adds the bearer token,
-// speaks JSON, turns `application/problem+json` answers into a thrown `ApiError`
-// (code, detail, field errors, import rows), and makes Idempotency-Keys.
+// speaks JSON (and multipart for photo uploads), turns `application/problem+json`
+// answers into a thrown `ApiError` (code, detail, field errors, import rows), and makes
+// Idempotency-Keys.
 
 import { session } from './session.js';
 
@@ -28,7 +29,8 @@ export function onUnauthorized(handler) {
 /**
  * Calls the API. Options:
  * - `method` (GET), `query` (object; null/'' values are left out),
- * - `body`: an object (sent as JSON) or a string with `contentType` (e.g. text/csv),
+ * - `body`: an object (sent as JSON), a string with `contentType` (e.g. text/csv), or
+ *   `FormData` (multipart: the browser writes the boundary into the Content-Type),
  * - `idempotencyKey`: sent as `Idempotency-Key`,
  * - `as`: `json` (default), `blob` (photos), `none`,
  * - `signal`: an AbortSignal, `auth`: false for the login calls.
@@ -45,7 +47,9 @@ export async function api(path, options = {}) {
   if (idempotencyKey) headers['Idempotency-Key'] = idempotencyKey;
   let payload;
   if (body !== undefined) {
-    if (typeof body === 'string') {
+    if (body instanceof FormData) {
+      payload = body;
+    } else if (typeof body === 'string') {
       payload = body;
       headers['Content-Type'] = contentType ?? 'text/plain';
     } else {
@@ -89,6 +93,20 @@ async function readProblem(response) {
     rows: body.rows,
     retryAfter: body.retry_after ?? null,
   });
+}
+
+/**
+ * The multipart body of an upload with photos (`registerSale`, `submitTask`): `data` is
+ * sent as the JSON part the server reads, `files` maps a part name to a File or a list
+ * of Files (`{ photo: file }`, `{ photos: [a, b] }`).
+ */
+export function uploadBody(data, files = {}) {
+  const body = new FormData();
+  body.append('data', JSON.stringify(data));
+  for (const [name, value] of Object.entries(files)) {
+    for (const file of [value].flat()) if (file) body.append(name, file, file.name || name);
+  }
+  return body;
 }
 
 /**

@@ -21,16 +21,8 @@ const activeParticipant = () => isParticipant() && !isPending();
 const routes = [
   { path: '/login', load: () => import('./pages/login.js'), public: true },
   { path: '/seller', nav: 'nav.points', allow: isParticipant, load: () => import('./pages/seller.js') },
-  // Codes, tasks and the leaderboard wait for their APIs: reachable from the seller
-  // page's slots, kept out of the menu until they do something.
-  { path: '/codes', allow: activeParticipant, load: () => import('./pages/soon.js'), data: { feature: 'codes' } },
-  { path: '/tasks', allow: activeParticipant, load: () => import('./pages/soon.js'), data: { feature: 'tasks' } },
-  {
-    path: '/leaderboard',
-    allow: activeParticipant,
-    load: () => import('./pages/soon.js'),
-    data: { feature: 'leaderboard' },
-  },
+  { path: '/codes', nav: 'nav.codes', allow: activeParticipant, load: () => import('./pages/codes.js') },
+  { path: '/tasks', nav: 'nav.tasks', allow: activeParticipant, load: () => import('./pages/tasks.js') },
   {
     path: '/my-stores',
     nav: 'nav.myStores',
@@ -79,6 +71,14 @@ const routes = [
     nav: 'nav.ledger',
     allow: () => can('points.view') && isProgramWide() && isStaff(),
     load: () => import('./pages/admin-ledger.js'),
+  },
+  // Staff who see campaigns watch their boards too (a brand its own campaigns). Last in
+  // the menu, so staff still start on their own work (the first page they may see).
+  {
+    path: '/leaderboard',
+    nav: 'nav.leaderboard',
+    allow: () => activeParticipant() || (isStaff() && can('campaigns.view')),
+    load: () => import('./pages/leaderboard.js'),
   },
   { path: '/stores/:id', allow: () => can('stores.view') && !isPending(), load: () => import('./pages/store.js') },
   { path: '/people/:id', allow: () => can('participants.view'), load: () => import('./pages/person.js') },

@@ -12,7 +12,8 @@ const out = process.env.OUT ?? '/tmp/stimul-shots';
 await mkdir(out, { recursive: true });
 
 const tours = [
-  { who: 'seller1', pages: ['/seller', '/codes'] },
+  { who: 'seller1', pages: ['/seller', '/codes', '/tasks', '/leaderboard'] },
+  { who: 'brand', pages: ['/leaderboard'] },
   { who: 'owner1', pages: ['/my-stores', '/stores/1'] },
   { who: 'moderator', pages: ['/moderation'] },
   {

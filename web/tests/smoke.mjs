@@ -4,7 +4,14 @@
 //    the participants page, and the seller's balance and history change live, without
 //    a reload;
 // 3. the moderator opens the live queue, a participant registers through the API, the
-//    item arrives by itself, the moderator approves it, and the person is active.
+//    item arrives by itself, the moderator approves it, and the person is active;
+// 4. a seller registers a product code on /codes: a mistyped one is refused with its
+//    problem, an issued one pays at once and the balance moves live, a second try is
+//    refused; they report a sale with a photo and see it waiting;
+// 5. the seller's leaderboard shows their own line, which follows a new credit live;
+//    the tasks page lists the demo tasks.
+// Issued codes come from the code-batches API (a pool, a batch for a demo product, its
+// CSV), or from SMOKE_CODES (comma-separated) on a server without it.
 // Prints "N passed, N failed" and exits non-zero on any failure; screenshots of
 // failures go to OUT (default /tmp/stimul-smoke).
 //
@@ -24,16 +31,89 @@ const stamp = `${Date.now()}`;
 const TIMEOUT = 15_000;
 
 /** The API over plain HTTP, for setting up and verifying what the UI did. */
-async function call(path, { token, method = 'GET', body } = {}) {
+async function call(path, { token, method = 'GET', body, as = 'json' } = {}) {
   const response = await fetch(`${base}/api/v1${path}`, {
     method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(method === 'GET' ? {} : { 'idempotency-key': crypto.randomUUID() }),
+    },
     body: body ? JSON.stringify(body) : undefined,
   });
   const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
-  return text ? JSON.parse(text) : null;
+  if (!response.ok) {
+    const error = new Error(`${method} ${path}: ${response.status} ${text}`);
+    error.status = response.status;
+    throw error;
+  }
+  return as === 'text' ? text : text ? JSON.parse(text) : null;
 }
+
+async function loginApi(user) {
+  return (await call('/auth/login', { method: 'POST', body: { login: user, password: 'demo' } })).token;
+}
+
+/** Waits until `probe()` returns something truthy (polling the API). */
+async function until(what, probe, timeout = 60_000) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+const issued = (process.env.SMOKE_CODES ?? '').split(',').filter(Boolean);
+/** `n` codes issued for `productId`, as printed on packages. */
+async function issuedCodes(productId, n) {
+  if (issued.length) return issued.splice(0, n);
+  const admin = await loginApi('admin');
+  let pools;
+  try {
+    pools = await call('/code-pools', { token: admin });
+  } catch (error) {
+    if (error.status === 404) throw new Error('this server has no code-batches API: set SMOKE_CODES to issued codes');
+    throw error;
+  }
+  if (!pools.length)
+    pools = [
+      await call('/code-pools', {
+        token: admin,
+        method: 'POST',
+        body: { name: `smoke`, target_size: 1000, low_watermark: 100 },
+      }),
+    ];
+  const batch = await until('a batch of codes', async () => {
+    try {
+      return await call('/code-batches', {
+        token: admin,
+        method: 'POST',
+        body: { product_id: productId, quantity: n },
+      });
+    } catch (error) {
+      if (/not_enough_codes/.test(error.message)) return null; // the pool is filling
+      throw error;
+    }
+  });
+  await until(
+    'the batch to be issued',
+    async () => (await call(`/code-batches/${batch.id}`, { token: admin })).status === 'issued',
+  );
+  const csv = await call(`/code-batches/${batch.id}/codes.csv`, { token: admin, as: 'text' });
+  return csv
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => line.split(',')[0]);
+}
+
+/** A tiny JPEG (the server checks the content, not the name). */
+const PHOTO = Buffer.from(
+  '/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAP//////////////////////////////////////////////////////////////////////////////////////wgALCAABAAEBAREA/8QAFBABAAAAAAAAAAAAAAAAAAAAAP/aAAgBAQABPxA=',
+  'base64',
+);
 
 /** "1 234.50" as shown (thin spaces, a real minus) → hundredths as a BigInt. */
 function shownCents(text) {
@@ -147,6 +227,87 @@ try {
     const admin = await call('/auth/login', { method: 'POST', body: { login: 'admin', password: 'demo' } });
     const person = await call(`/participants/${registered.participant_id}`, { token: admin.token });
     if (person.status !== 'active') throw new Error(`after approval the person is ${person.status}`);
+  });
+
+  await check('a code registered on /codes pays at once, refusals say why, a sale waits for review', async () => {
+    const campaigns = await call('/campaigns', { token: await loginApi('seller5') });
+    const product = campaigns.items[0].products[0];
+    const [code] = await issuedCodes(product.product_id, 1);
+
+    const seller = await newPage('seller5');
+    await login(seller, base, 'seller5');
+    await seller.click('a.slot[data-slot=codes]');
+    await seller.waitForURL(/\/codes$/);
+    await seller.locator('.live-online').waitFor();
+    const available = seller.locator('[data-testid=available]');
+    const before = shownCents(await available.textContent());
+
+    const field = seller.locator('input[name=code]');
+    const submit = seller.locator('.code-form button[type=submit]');
+    await field.fill('ABCD-EFGH-JKL');
+    await submit.click();
+    await seller.locator('.code-form .problem[data-code=code_mistyped]').waitFor();
+
+    // Typed as a person would: lower case, with dashes.
+    await field.fill(`${code.slice(0, 4)}-${code.slice(4, 8)}-${code.slice(8)}`.toLowerCase());
+    await submit.click();
+    const result = seller.locator('.code-results li[data-status=credited]', { hasText: product.name });
+    await result.waitFor();
+    const paid = shownCents((await result.locator('.code-points').textContent()).replace('+', ''));
+    if (paid <= 0n) throw new Error(`the code paid ${paid}`);
+    await seller.waitForFunction(
+      ([want]) => {
+        const text = document.querySelector('[data-testid=available]')?.textContent ?? '';
+        return text.replace(/[\s\u202f\u2009]/g, '') === want;
+      },
+      [`${(before + paid) / 100n}.${String((before + paid) % 100n).padStart(2, '0')}`],
+    );
+
+    await field.fill(code);
+    await submit.click();
+    await seller.locator('.code-form .problem[data-code=code_already_registered]').waitFor();
+
+    const number = `SMOKE-${stamp}`;
+    await seller.fill('input[name=receipt_number]', number);
+    await seller.selectOption('select[name=product_id]', String(product.product_id));
+    await seller.fill('input[name=quantity]', '2');
+    await seller.setInputFiles('.picker input[type=file]', {
+      name: 'receipt.jpg',
+      mimeType: 'image/jpeg',
+      buffer: PHOTO,
+    });
+    await seller.click('form:has(input[name=receipt_number]) button[type=submit]');
+    await seller.locator('[data-testid=receipts] tbody tr', { hasText: number }).locator('.status-pending').waitFor();
+  });
+
+  await check('the leaderboard shows the seller and follows a new credit live', async () => {
+    const seller = pages.find((p) => p.name === 'seller5')?.page;
+    if (!seller) throw new Error('the codes check did not open a seller page');
+    await seller.click('header nav a[href="/leaderboard"]');
+    await seller.waitForURL(/\/leaderboard\?campaign=\d+&window=campaign$/);
+    const mine = seller.locator('tr.mine').first();
+    await mine.waitFor();
+    if (!/place/i.test(await seller.locator('[data-testid=my-rank]').textContent())) throw new Error('no rank shown');
+    const score = () => mine.locator('td').last().textContent();
+    const before = shownCents(await score());
+
+    const token = await loginApi('seller5');
+    const campaigns = await call('/campaigns', { token });
+    const product = campaigns.items[0].products[0];
+    const [code] = await issuedCodes(product.product_id, 1);
+    const registered = await call('/codes/register', { token, method: 'POST', body: { code } });
+    const expected = before + shownCents(registered.points);
+    await seller.waitForFunction(
+      ([want]) => {
+        const cells = document.querySelectorAll('tr.mine td');
+        const text = cells[cells.length - 1]?.textContent ?? '';
+        return text.replace(/[\s\u202f\u2009]/g, '') === want;
+      },
+      [`${expected / 100n}.${String(expected % 100n).padStart(2, '0')}`],
+    );
+
+    await seller.click('header nav a[href="/tasks"]');
+    await seller.locator('article.task').first().waitFor();
   });
 } finally {
   await browser.close();

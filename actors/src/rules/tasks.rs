@@ -114,6 +114,10 @@ pub enum TaskSpec {
     StockCheck {
         /// What to look for, shown to the seller (e.g. "AquaLine mixer 40 mm").
         product: Option<String>,
+        /// When set, the code must be one issued for this catalog product (checked
+        /// against the codes on record); without it any well-formed code counts.
+        #[serde(default)]
+        product_id: Option<i64>,
     },
     /// Questions with options, scored at once; passes at `pass_mark` right answers.
     Quiz {
@@ -263,7 +267,7 @@ impl TaskSpec {
                 photos(&mut issues, *min_photos);
                 items(&mut issues, "checklist", checklist, 1);
             }
-            TaskSpec::StockCheck { product } => {
+            TaskSpec::StockCheck { product, .. } => {
                 if let Some(product) = product {
                     check_text(&mut issues, "spec.product".into(), product, MAX_TEXT);
                 }
@@ -1349,7 +1353,10 @@ mod tests {
 
     #[test]
     fn stock_checks_take_well_formed_codes_in_canonical_form() {
-        let spec = TaskSpec::StockCheck { product: None };
+        let spec = TaskSpec::StockCheck {
+            product: None,
+            product_id: None,
+        };
         let code = ProductCode::from_value(123_456_789).map(|c| c.to_string());
         let answers = Answers {
             code: code.map(|c| format!("  {}  ", c.to_lowercase())),

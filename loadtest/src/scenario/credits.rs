@@ -9,11 +9,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
 use clap::{Args, ValueEnum};
-use futures_util::{StreamExt, TryStreamExt, stream};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -25,16 +24,12 @@ use crate::cpu::{CpuSample, ProcessCpu};
 use crate::population::{self, PopulationArgs, Seller, SetupReport};
 use crate::progress::Progress;
 use crate::report::{Table, Verdict, latency_table, render_verdict, write_json};
-use crate::scenario::TargetArgs;
-use crate::socket::{Frame, LiveSocket, Recording, SeqTotals, record};
+use crate::scenario::{
+    DUPLICATE_GRACE, EXAMPLES, LedgerCheck, TargetArgs, count_of, cpu_table, run_id, setup_table,
+    wait_for_count, watch_sellers,
+};
+use crate::socket::{Frame, Recording, SeqTotals};
 use crate::stats::{Counts, LatencySummary, per_second};
-
-/// How long a socket may take to open and to deliver its first snapshot.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
-/// After the last expected push, how long to keep listening for duplicates.
-const DUPLICATE_GRACE: Duration = Duration::from_millis(300);
-/// Balance mismatches spelled out in the report; the rest are only counted.
-const EXAMPLES: usize = 5;
 
 #[derive(Args, Debug, Clone)]
 pub struct CreditsArgs {
@@ -112,36 +107,44 @@ pub async fn run(args: CreditsArgs) -> anyhow::Result<Verdict> {
         &population.sellers,
         args.connect_concurrency,
         stopped,
-        &pushes,
+        |_| {
+            let pushes = pushes.clone();
+            move |at, frame| seen(at, frame, &pushes)
+        },
     )
     .await?;
     let connect_time = connect_started.elapsed();
+    let starts = population
+        .sellers
+        .iter()
+        .zip(&watchers)
+        .map(|(seller, watcher)| {
+            available_of(&watcher.snapshot.data)
+                .with_context(|| format!("{}'s snapshot has no balance.available", seller.login))
+        })
+        .collect::<anyhow::Result<Vec<Points>>>()?;
 
     let cpu_before = CpuSample::take(&args.target.watch);
     let run_id = run_id();
     let credits = send_credits(&api, &admin, &population.sellers, &args, &run_id).await;
     let accepted = credits.iter().filter(|c| c.accepted().is_some()).count();
     let drain_started = Instant::now();
-    let drained = wait_for_pushes(&pushes, accepted, Duration::from_secs(args.drain_timeout)).await;
+    let drained = wait_for_count(&pushes, accepted, Duration::from_secs(args.drain_timeout)).await;
     let drain_time = drain_started.elapsed();
     let cpu = CpuSample::take(&args.target.watch).since(&cpu_before);
     tokio::time::sleep(DUPLICATE_GRACE).await;
 
     let _ = stop.send(true);
     let mut observed = Vec::with_capacity(watchers.len());
-    for watcher in watchers {
+    for (watcher, start) in watchers.into_iter().zip(starts) {
         let recording = watcher.recording.await.expect("a socket recorder panicked");
-        observed.push((watcher.snapshot_available, recording));
+        observed.push((start, recording));
     }
-    let ledger: Value = api
-        .get(&admin, "/api/v1/ledger/check")
-        .await
-        .context("checking the ledger")?;
+    let ledger = LedgerCheck::fetch(&api, &admin).await?;
 
     let analysis = analyse(&credits, &observed);
     let stream = StreamFigures::of(&credits, drained, drain_time);
-    let ledger_sound = ledger["sound"].as_bool() == Some(true);
-    let verdict = verdict(ledger_sound, &stream, &analysis);
+    let verdict = verdict(ledger.sound, &stream, &analysis);
     let report = CreditsReport {
         scenario: "credits",
         run_id,
@@ -161,7 +164,6 @@ pub async fn run(args: CreditsArgs) -> anyhow::Result<Verdict> {
         latency: analysis.latency,
         cpu_during_stream: cpu,
         invariants: Invariants {
-            ledger_sound,
             ledger,
             pushes: analysis.pushes,
             balances: analysis.balances,
@@ -174,15 +176,6 @@ pub async fn run(args: CreditsArgs) -> anyhow::Result<Verdict> {
         eprintln!("figures written to {}", path.display());
     }
     Ok(report.verdict)
-}
-
-/// A run id that makes idempotency keys unique across runs.
-fn run_id() -> String {
-    let millis = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or_default();
-    format!("lt{millis:x}{:x}", std::process::id())
 }
 
 // ---------------------------------------------------------------------------------
@@ -201,11 +194,6 @@ enum Seen {
     Snapshot { available: Option<Points> },
     /// An `error` frame, by code.
     Error(String),
-}
-
-struct Watcher {
-    snapshot_available: Points,
-    recording: JoinHandle<Recording<Seen>>,
 }
 
 fn available_of(data: &Value) -> Option<Points> {
@@ -234,64 +222,6 @@ fn seen(at: Instant, frame: Frame, pushes: &AtomicUsize) -> Option<Seen> {
         }),
         ("error", _) => Some(Seen::Error(frame.code.unwrap_or_default())),
         _ => None,
-    }
-}
-
-/// Connects every seller, subscribes to `me`, and records each socket until `stop`.
-async fn watch_sellers(
-    api: &Api,
-    sellers: &[Seller],
-    concurrency: usize,
-    stop: watch::Receiver<bool>,
-    pushes: &Arc<AtomicUsize>,
-) -> anyhow::Result<Vec<Watcher>> {
-    let (progress, ticker) = Progress::start("connecting sellers", sellers.len());
-    let watchers: Vec<(usize, Watcher)> = stream::iter(sellers.iter().enumerate())
-        .map(|(index, seller)| {
-            let (progress, stop, pushes) = (progress.clone(), stop.clone(), pushes.clone());
-            async move {
-                let url = api.ws_url(&seller.session)?;
-                let mut socket = LiveSocket::connect(&url, CONNECT_TIMEOUT)
-                    .await
-                    .with_context(|| format!("connecting {}", seller.login))?;
-                let snapshot = socket
-                    .subscribe("me", CONNECT_TIMEOUT)
-                    .await
-                    .with_context(|| format!("subscribing {}", seller.login))?;
-                let snapshot_available = available_of(&snapshot.data).with_context(|| {
-                    format!("{}'s snapshot has no balance.available", seller.login)
-                })?;
-                let recording = record(socket, stop, move |at, frame| seen(at, frame, &pushes));
-                progress.inc();
-                anyhow::Ok((
-                    index,
-                    Watcher {
-                        snapshot_available,
-                        recording,
-                    },
-                ))
-            }
-        })
-        .buffer_unordered(concurrency)
-        .try_collect()
-        .await?;
-    ticker.finish().await;
-    let mut watchers = watchers;
-    watchers.sort_by_key(|(index, _)| *index);
-    Ok(watchers.into_iter().map(|(_, w)| w).collect())
-}
-
-/// Waits until `expected` credit pushes arrived or `timeout` passed; says which.
-async fn wait_for_pushes(pushes: &AtomicUsize, expected: usize, timeout: Duration) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if pushes.load(Ordering::Relaxed) >= expected {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
@@ -719,9 +649,8 @@ struct Settings {
 
 #[derive(Debug, Serialize)]
 struct Invariants {
-    ledger_sound: bool,
-    /// The server's own answer to `GET /api/v1/ledger/check`.
-    ledger: Value,
+    #[serde(flatten)]
+    ledger: LedgerCheck,
     pushes: PushChecks,
     balances: BalanceChecks,
 }
@@ -740,14 +669,6 @@ struct CreditsReport {
     cpu_during_stream: Vec<ProcessCpu>,
     invariants: Invariants,
     verdict: Verdict,
-}
-
-fn count_of(n: usize, total: usize) -> String {
-    if total == 0 {
-        n.to_string()
-    } else {
-        format!("{n} ({:.1} %)", n as f64 * 100.0 / total as f64)
-    }
 }
 
 impl CreditsReport {
@@ -773,25 +694,7 @@ impl CreditsReport {
             self.run_id
         );
 
-        let setup = &self.setup;
-        out += &Table::new("Setup")
-            .row(
-                "stores",
-                format!(
-                    "{} created, {} reused",
-                    setup.stores_created, setup.stores_reused
-                ),
-            )
-            .row(
-                "sellers",
-                format!(
-                    "{} created in {:.1} s, {} reused",
-                    setup.sellers_created, setup.create_secs, setup.sellers_reused
-                ),
-            )
-            .row("logins", format!("{:.1} s", setup.login_secs))
-            .row("sockets subscribed", format!("{:.1} s", self.connect_secs))
-            .render();
+        out += &setup_table(&self.setup, self.connect_secs).render();
 
         let st = &self.stream;
         let mut stream = Table::new("Stream");
@@ -834,30 +737,16 @@ impl CreditsReport {
             count_of(l.pushed_before_accepted, pushed)
         );
 
-        if !self.cpu_during_stream.is_empty() {
-            let mut cpu = Table::new("CPU during the stream (cores busy on average)");
-            for process in &self.cpu_during_stream {
-                cpu.row(
-                    &process.name,
-                    format!("{:.2} ({:.1} s)", process.cores, process.cpu_secs),
-                );
-            }
-            out += &cpu.render();
-        }
+        out += &cpu_table(
+            "CPU during the stream (cores busy on average)",
+            &self.cpu_during_stream,
+        );
 
         let inv = &self.invariants;
         let (p, b) = (&inv.pushes, &inv.balances);
         let mut table = Table::new("Invariants");
         table
-            .row(
-                "ledger check",
-                format!(
-                    "sound={} ({} postings, balance sum {})",
-                    inv.ledger_sound,
-                    inv.ledger["postings"],
-                    inv.ledger["balance_sum"].as_str().unwrap_or("?")
-                ),
-            )
+            .row("ledger check", inv.ledger.summary())
             .row(
                 "pushes",
                 format!(

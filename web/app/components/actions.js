@@ -4,7 +4,7 @@
 // reports back through `onChanged(updated?)` so the caller refreshes its row.
 
 import { h } from '../dom.js';
-import { t } from '../i18n.js';
+import { t, tOr } from '../i18n.js';
 import { api, newIdempotencyKey } from '../api.js';
 import { can, isProgramWide } from '../session.js';
 import { points } from '../format.js';
@@ -242,5 +242,5 @@ export function storeActions(store, onChanged) {
 
 /** A status as a coloured badge. */
 export function statusBadge(status) {
-  return h('span', { class: `badge status-${status}` }, t(`status.${status}`));
+  return h('span', { class: `badge status-${status}` }, tOr(`status.${status}`, status));
 }

@@ -184,7 +184,8 @@ export function form({
       showProblem({ detail: t('form.fix'), errors });
       return;
     }
-    const snapshot = JSON.stringify(vals);
+    // Files are compared by name, size and date: another photo is another request.
+    const snapshot = JSON.stringify(vals, (_, v) => (v instanceof File ? [v.name, v.size, v.lastModified] : v));
     const key = idempotent ? (pending?.snapshot === snapshot ? pending.key : newIdempotencyKey()) : null;
     pending = { key, snapshot };
     button.disabled = true;
@@ -234,4 +235,26 @@ export function form({
 export function namedOptions(items, { none = null } = {}) {
   const options = items.map((i) => ({ value: i.id, label: i.name }));
   return none === null ? options : [{ value: '', label: none }, ...options];
+}
+
+/**
+ * A group of options for a `custom` field: radio buttons, or checkboxes with
+ * `multiple`. `value()` is the chosen 0-based indices (the shape quiz and survey
+ * answers take). Returns { el, value() }.
+ */
+export function choiceGroup(options, { multiple = false, label = '' } = {}) {
+  const name = uid('choice');
+  const inputs = options.map((option) => {
+    const id = uid(name);
+    const input = h('input', { id, type: multiple ? 'checkbox' : 'radio', name });
+    return { input, el: h('div', { class: 'choice' }, input, h('label', { for: id }, option)) };
+  });
+  return {
+    el: h(
+      'div',
+      { class: 'choices', role: multiple ? 'group' : 'radiogroup', 'aria-label': label, tabindex: -1 },
+      inputs.map((i) => i.el),
+    ),
+    value: () => inputs.flatMap((i, index) => (i.input.checked ? [index] : [])),
+  };
 }

@@ -1,12 +1,12 @@
 // One held moderation item as a card: what to check (the `summary`: a registration's
 // person and store, later receipts and task answers with photos), how long the lease
-// has left, and the three decisions. Photos are fetched with the bearer token and
-// shown as blob URLs (an <img src> could not send the token); `dispose()` frees them.
+// has left, and the three decisions. Photos come through `photoGallery`; `dispose()`
+// frees them.
 
 import { h, replace } from '../dom.js';
 import { t, tOr } from '../i18n.js';
-import { api } from '../api.js';
 import { when, duration } from '../format.js';
+import { photoGallery } from './photos.js';
 
 const SHA256 = /^[0-9a-f]{64}$/i;
 
@@ -74,33 +74,7 @@ function fact(label, value) {
  * setBusy, showError, dispose }.
  */
 export function moderationItem(item, { reasons, onDecide }) {
-  const photoUrls = [];
-  let disposed = false;
-  const photos = h('div', { class: 'photos' });
-  for (const sha of photoHashes(item.summary)) {
-    const img = h('img', { alt: t('mod.photo'), loading: 'lazy' });
-    const link = h(
-      'a',
-      {
-        href: '#',
-        class: 'photo',
-        onclick: (e) => {
-          e.preventDefault();
-          if (img.src) window.open(img.src, '_blank', 'noopener');
-        },
-      },
-      img,
-    );
-    photos.append(link);
-    api(`/photos/${sha}`, { as: 'blob' })
-      .then((blob) => {
-        if (disposed) return;
-        const url = URL.createObjectURL(blob);
-        photoUrls.push(url);
-        img.src = url;
-      })
-      .catch(() => link.replaceWith(h('span', { class: 'photo photo-missing' }, t('mod.photoMissing'))));
-  }
+  const photos = photoGallery(photoHashes(item.summary), { alt: t('mod.photo'), missing: t('mod.photoMissing') });
 
   const status = h('div', { class: 'item-status', 'aria-live': 'polite' });
   const panel = h('div', { class: 'decide-panel' });
@@ -141,7 +115,7 @@ export function moderationItem(item, { reasons, onDecide }) {
       lease,
     ),
     item.kind === 'registration' ? registrationSummary(item.summary ?? {}) : genericSummary(item.summary),
-    photos.childElementCount ? photos : null,
+    photos.el.childElementCount ? photos.el : null,
     h('div', { class: 'actions' }, buttons),
     panel,
     status,
@@ -254,8 +228,7 @@ export function moderationItem(item, { reasons, onDecide }) {
       lease.classList.toggle('lease-short', left < 60_000);
     },
     dispose() {
-      disposed = true;
-      photoUrls.forEach((url) => URL.revokeObjectURL(url));
+      photos.dispose();
     },
   };
 }

@@ -1,8 +1,11 @@
-// How a refused call looks: the server's `detail`, any field errors that no form field
-// claimed, and for a rejected CSV import every bad row in a table.
+// How a refused call looks: a short headline for the refusals a person can act on
+// (`problem.{code}` in i18n.js, when there is one), the server's `detail`, any field
+// errors that no form field claimed, and for a rejected CSV import every bad row in a
+// table.
 
 import { h } from '../dom.js';
-import { t } from '../i18n.js';
+import { t, tOr } from '../i18n.js';
+import { duration } from '../format.js';
 import { table } from './table.js';
 
 /**
@@ -10,7 +13,13 @@ import { table } from './table.js';
  * errors to list under the detail (those without a field on screen).
  */
 export function problemBox(error, { unclaimed = error?.errors ?? [] } = {}) {
-  const box = h('div', { class: 'problem', role: 'alert' }, h('p', { class: 'problem-detail' }, describe(error)));
+  const headline = error?.code ? tOr(`problem.${error.code}`, null) : null;
+  const box = h(
+    'div',
+    { class: 'problem', role: 'alert', 'data-code': error?.code },
+    headline ? h('p', { class: 'problem-title' }, headline) : null,
+    h('p', { class: 'problem-detail' }, describe(error)),
+  );
   if (unclaimed.length) {
     box.append(
       h(
@@ -29,7 +38,9 @@ export function describe(error) {
   if (!error) return '';
   if (error.code === 'network') return t('error.network');
   if (error.code === 'rate_limited' && error.retryAfter) return t('error.rateLimited', { s: error.retryAfter });
-  return error.detail || error.message || String(error);
+  const detail = error.detail || error.message || String(error);
+  // Other waits (a blocked hour of code attempts) keep the server's words and say how long.
+  return error.retryAfter ? `${detail} ${t('error.retryIn', { time: duration(error.retryAfter * 1000) })}` : detail;
 }
 
 /** The rows of an `import_rejected` problem: row number, field, message. */

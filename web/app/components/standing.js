@@ -67,6 +67,33 @@ export function standingCard(view) {
   return { el, update };
 }
 
+/**
+ * The balance alone (available and pending), for pages where earning happens (codes):
+ * the same tiles as the standing card. Returns { el, update(view) }.
+ */
+export function balanceStrip() {
+  const el = h('div', { class: 'tiles tiles-strip', 'aria-live': 'polite', 'aria-label': t('standing.title') });
+  let last = null;
+  return {
+    el,
+    update(view) {
+      if (!view) return;
+      const b = view.balance;
+      replace(
+        el,
+        amountTile(t('standing.available'), b.available, { main: true, testid: 'available' }),
+        amountTile(t('standing.pending'), b.pending, { testid: 'pending' }),
+      );
+      if (last && (last.available !== b.available || last.pending !== b.pending)) {
+        el.classList.remove('flash');
+        void el.offsetWidth;
+        el.classList.add('flash');
+      }
+      last = b;
+    },
+  };
+}
+
 function levelBlock(view) {
   const lv = view.level;
   const head = h(

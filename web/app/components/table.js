@@ -12,10 +12,20 @@ function classes(col) {
 /**
  * `columns`: [{ label, render(row) → node | string, numeric?, wide? (left out on
  * phones, where each row becomes a card), className? }]
- * `rowKey(row)`: a stable key (default `row.id`), `empty`: text when there are no rows.
+ * `rowKey(row)`: a stable key (default `row.id`), `empty`: text when there are no rows,
+ * `rowClass(row)`: a class for the row (e.g. the viewer's own line on a leaderboard),
+ * `keep`: stay a table on phones (a few narrow columns need no cards).
  * Returns { el, setRows(rows), append(rows), update(row), remove(key), rows() }.
  */
-export function table({ columns, rows = [], rowKey = (row) => row.id, empty = t('common.empty'), caption = null }) {
+export function table({
+  columns,
+  rows = [],
+  rowKey = (row) => row.id,
+  rowClass = () => null,
+  empty = t('common.empty'),
+  caption = null,
+  keep = false,
+}) {
   const body = h('tbody');
   const trs = new Map();
   let data = [];
@@ -25,7 +35,7 @@ export function table({ columns, rows = [], rowKey = (row) => row.id, empty = t(
   function renderRow(row) {
     return h(
       'tr',
-      null,
+      { class: rowClass(row) },
       columns.map((col) => h('td', { class: classes(col), 'data-label': col.label }, col.render(row))),
     );
   }
@@ -38,7 +48,7 @@ export function table({ columns, rows = [], rowKey = (row) => row.id, empty = t(
   const api = {
     el: h(
       'div',
-      { class: 'table-wrap' },
+      { class: keep ? 'table-wrap table-keep' : 'table-wrap' },
       h(
         'table',
         null,

@@ -1,6 +1,6 @@
 // The seller's page (every participant): balance, level and the way to the next level,
-// kept live over the `me` topic, then the points history. The slots for codes, tasks
-// and the leaderboard wait for their APIs (see soon.js).
+// kept live over the `me` topic, then the points history. Three cards lead to the
+// ways of earning: codes and receipts, tasks, the leaderboard.
 
 import { h, debounce } from '../dom.js';
 import { t } from '../i18n.js';
@@ -14,7 +14,7 @@ import { problemBox } from '../components/problem.js';
 
 const PENDING_POLL_MS = 30_000;
 
-/** The features still being built elsewhere: a marked slot each, linked to its route. */
+/** The ways of earning, one card each, linked to its page. */
 const SLOTS = [
   { path: '/codes', title: 'slot.codes', text: 'slot.codesText' },
   { path: '/tasks', title: 'slot.tasks', text: 'slot.tasksText' },
@@ -64,7 +64,6 @@ export function mount(root, { me }) {
         h(
           'a',
           { class: 'card slot', href: s.path, 'data-slot': s.path.slice(1) },
-          h('span', { class: 'badge badge-soon' }, t('soon.badge')),
           h('h2', null, t(s.title)),
           h('p', { class: 'muted' }, t(s.text)),
         ),
