@@ -7,9 +7,9 @@
 //! that every seller's last pushed balance is its starting balance plus its credits.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -172,7 +172,7 @@ pub(super) enum Seen {
     Error(String),
 }
 
-fn available_of(data: &Value) -> Option<Points> {
+pub(super) fn available_of(data: &Value) -> Option<Points> {
     data["balance"]["available"]
         .as_str()
         .and_then(Points::parse)
@@ -228,7 +228,7 @@ pub(super) enum Outcome {
 }
 
 impl Outcome {
-    fn of(reply: Result<Reply<PointsChanged>, CallError>) -> Self {
+    pub(super) fn of(reply: Result<Reply<PointsChanged>, CallError>) -> Self {
         match reply {
             Err(err) => Outcome::Failed(err),
             Ok(Reply {
@@ -256,7 +256,7 @@ impl Outcome {
 
     /// Whether the credit may have been committed without us knowing: no answer, or
     /// a server error that may have come after the commit.
-    fn uncertain(&self) -> bool {
+    pub(super) fn uncertain(&self) -> bool {
         match self {
             Outcome::Accepted { .. } => false,
             Outcome::Refused { status, .. } => *status >= 500,
@@ -264,7 +264,7 @@ impl Outcome {
         }
     }
 
-    fn error_kind(&self) -> Option<String> {
+    pub(super) fn error_kind(&self) -> Option<String> {
         match self {
             Outcome::Accepted { .. } => None,
             Outcome::Refused { status, code } => Some(match code {
@@ -278,6 +278,8 @@ impl Outcome {
 
 #[derive(Debug, Clone)]
 pub(super) struct Credit {
+    /// Which call of the stream (k, from 0).
+    pub call: usize,
     /// Index into the population's sellers.
     pub seller: usize,
     pub sent: Instant,
@@ -411,6 +413,7 @@ where
                     let reply = call(k, seller).await;
                     let answered = Instant::now();
                     sent_here.push(Credit {
+                        call: k,
                         seller,
                         sent,
                         answered,
@@ -495,30 +498,30 @@ impl StreamFigures {
     /// The stream table, counting `noun` ("credits", "registrations"); callers may add
     /// rows.
     pub(super) fn table(&self, noun: &str) -> Table {
-    let st = self;
-    let mut stream = Table::new("Stream");
-    stream
-        .row(format!("{noun} sent"), st.sent)
-        .row("accepted (201)", count_of(st.accepted, st.sent))
-        .row("errors", count_of(st.errors.total(), st.sent));
-    for (kind, n) in st.errors.iter() {
-        stream.row(format!("  {kind}"), n);
-    }
-    stream
-        .row("first sent to last 201", format!("{:.2} s", st.wall_secs))
-        .row("throughput", format!("{:.1} {noun}/s", st.credits_per_sec))
-        .row(
-            "drain after last answer",
-            format!(
-                "{:.3} s{}",
-                st.drain_secs,
-                if st.all_pushes_arrived {
-                    ""
-                } else {
-                    " (timed out)"
-                }
-            ),
-        );
+        let st = self;
+        let mut stream = Table::new("Stream");
+        stream
+            .row(format!("{noun} sent"), st.sent)
+            .row("accepted (201)", count_of(st.accepted, st.sent))
+            .row("errors", count_of(st.errors.total(), st.sent));
+        for (kind, n) in st.errors.iter() {
+            stream.row(format!("  {kind}"), n);
+        }
+        stream
+            .row("first sent to last 201", format!("{:.2} s", st.wall_secs))
+            .row("throughput", format!("{:.1} {noun}/s", st.credits_per_sec))
+            .row(
+                "drain after last answer",
+                format!(
+                    "{:.3} s{}",
+                    st.drain_secs,
+                    if st.all_pushes_arrived {
+                        ""
+                    } else {
+                        " (timed out)"
+                    }
+                ),
+            );
         stream
     }
 }
@@ -775,23 +778,22 @@ pub(super) struct Invariants {
     pub balances: BalanceChecks,
 }
 
-
 impl LatencyFigures {
     pub(super) fn render(&self) -> String {
-    let l = self;
-    let mut out = latency_table(
-        "Latency",
-        &[
-            ("HTTP sent -> 201", l.http_round_trip.as_ref()),
-            ("sent -> pushed", l.sent_to_pushed.as_ref()),
-            ("201 -> pushed (>= 0)", l.accepted_to_pushed.as_ref()),
-        ],
-    );
-    let pushed = l.accepted_to_pushed.as_ref().map_or(0, |s| s.count);
-    out += &format!(
-        "  pushed before their 201: {}\n",
-        count_of(l.pushed_before_accepted, pushed)
-    );
+        let l = self;
+        let mut out = latency_table(
+            "Latency",
+            &[
+                ("HTTP sent -> 201", l.http_round_trip.as_ref()),
+                ("sent -> pushed", l.sent_to_pushed.as_ref()),
+                ("201 -> pushed (>= 0)", l.accepted_to_pushed.as_ref()),
+            ],
+        );
+        let pushed = l.accepted_to_pushed.as_ref().map_or(0, |s| s.count);
+        out += &format!(
+            "  pushed before their 201: {}\n",
+            count_of(l.pushed_before_accepted, pushed)
+        );
         out
     }
 }
@@ -799,47 +801,47 @@ impl LatencyFigures {
 impl Invariants {
     /// The checks every stream of credits has; callers may add rows.
     pub(super) fn table(&self) -> Table {
-    let inv = self;
-    let (p, b) = (&inv.pushes, &inv.balances);
-    let mut table = Table::new("Invariants");
-    table
-        .row("ledger check", inv.ledger.summary())
-        .row(
-            "pushes",
-            format!(
-                "{} expected, {} once, {} missing, {} duplicate, {} misrouted",
-                p.expected, p.pushed_once, p.missing, p.duplicates, p.misrouted
-            ),
-        )
-        .row(
-            "other events",
-            format!(
-                "{} unmatched, {} resyncs, {} lag snapshots, {} malformed, {} error frames",
-                p.unmatched,
-                p.resyncs,
-                p.lag_snapshots,
-                p.malformed,
-                p.error_frames.total()
-            ),
-        )
-        .row(
-            "seq per socket",
-            format!(
-                "{} gaps ({} skipped), {} repeats",
-                p.seq.gaps, p.seq.skipped, p.seq.repeats
-            ),
-        )
-        .row("sockets ended early", p.sockets_ended_early)
-        .row(
-            "final balances",
-            format!(
-                "{} checked, {} mismatched, {} inconclusive",
-                b.checked, b.mismatched, b.inconclusive
-            ),
-        );
-    for example in p.ended_early_examples.iter().chain(&b.mismatch_examples) {
-        table.row("  e.g.", example);
-    }
+        let inv = self;
+        let (p, b) = (&inv.pushes, &inv.balances);
+        let mut table = Table::new("Invariants");
+        table
+            .row("ledger check", inv.ledger.summary())
+            .row(
+                "pushes",
+                format!(
+                    "{} expected, {} once, {} missing, {} duplicate, {} misrouted",
+                    p.expected, p.pushed_once, p.missing, p.duplicates, p.misrouted
+                ),
+            )
+            .row(
+                "other events",
+                format!(
+                    "{} unmatched, {} resyncs, {} lag snapshots, {} malformed, {} error frames",
+                    p.unmatched,
+                    p.resyncs,
+                    p.lag_snapshots,
+                    p.malformed,
+                    p.error_frames.total()
+                ),
+            )
+            .row(
+                "seq per socket",
+                format!(
+                    "{} gaps ({} skipped), {} repeats",
+                    p.seq.gaps, p.seq.skipped, p.seq.repeats
+                ),
+            )
+            .row("sockets ended early", p.sockets_ended_early)
+            .row(
+                "final balances",
+                format!(
+                    "{} checked, {} mismatched, {} inconclusive",
+                    b.checked, b.mismatched, b.inconclusive
+                ),
+            );
+        for example in p.ended_early_examples.iter().chain(&b.mismatch_examples) {
+            table.row("  e.g.", example);
+        }
         table
     }
 }
@@ -904,6 +906,7 @@ mod tests {
 
     fn credit(seller: usize, base: Instant, sent_ms: u64, answered_ms: u64, tx: i64) -> Credit {
         Credit {
+            call: 0,
             seller,
             sent: base + Duration::from_millis(sent_ms),
             answered: base + Duration::from_millis(answered_ms),
@@ -939,6 +942,7 @@ mod tests {
             credit(0, t, 20, 30, 3),
             credit(1, t, 20, 30, 4),
             Credit {
+                call: 4,
                 seller: 1,
                 sent: t,
                 answered: t,
@@ -1002,6 +1006,7 @@ mod tests {
         let credits = vec![
             credit(0, t, 0, 10, 1),
             Credit {
+                call: 1,
                 seller: 0,
                 sent: t,
                 answered: t + Duration::from_secs(30),
