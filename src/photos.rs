@@ -84,11 +84,17 @@ pub async fn store(
         tokio::fs::create_dir_all(parent)
             .await
             .map_err(ApiError::internal)?;
-        // Write aside, then rename: a reader never sees half a photo.
+        // Write aside, flush to disk, then rename: a reader never sees half a photo,
+        // and a row that commits after this never points at a file lost in a crash.
         let partial = path.with_extension(format!("part-{}", uuid::Uuid::new_v4().simple()));
-        tokio::fs::write(&partial, bytes)
+        let mut file = tokio::fs::File::create(&partial)
             .await
             .map_err(ApiError::internal)?;
+        tokio::io::AsyncWriteExt::write_all(&mut file, bytes)
+            .await
+            .map_err(ApiError::internal)?;
+        file.sync_all().await.map_err(ApiError::internal)?;
+        drop(file);
         tokio::fs::rename(&partial, &path)
             .await
             .map_err(ApiError::internal)?;

@@ -254,11 +254,13 @@ pub struct CodegenSupervisor {
 }
 
 impl CodegenSupervisor {
+    /// `arbiters`: one thread per worker (`config.workers` of them).
     pub fn new(
         store: Arc<dyn CodegenStore>,
         config: CodegenConfig,
         clock: Clock,
         node: String,
+        arbiters: Vec<ArbiterHandle>,
     ) -> Self {
         Self {
             store,
@@ -266,7 +268,7 @@ impl CodegenSupervisor {
             clock,
             node,
             workers: Vec::new(),
-            arbiters: Vec::new(),
+            arbiters,
             checking: false,
             check_again: false,
             assigning: false,
@@ -425,8 +427,7 @@ impl Actor for CodegenSupervisor {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         let me = ctx.address();
-        for index in 0..self.config.workers.max(1) {
-            let arbiter = Arbiter::new().handle();
+        for (index, arbiter) in self.arbiters.iter().enumerate() {
             let worker = CodegenWorker {
                 index,
                 store: self.store.clone(),
@@ -437,9 +438,8 @@ impl Actor for CodegenSupervisor {
                 claim: None,
                 stopping: false,
             };
-            let addr = CodegenWorker::start_in_arbiter(&arbiter, move |_| worker);
+            let addr = CodegenWorker::start_in_arbiter(arbiter, move |_| worker);
             self.workers.push(WorkerSlot { addr, claim: None });
-            self.arbiters.push(arbiter);
         }
         // Right away: a refill interrupted by a crash resumes as soon as the node is up.
         self.check(ctx);
@@ -748,7 +748,8 @@ impl Handler<StopWorker> for CodegenWorker {
 #[derive(Clone)]
 pub struct Codegen {
     supervisor: Addr<CodegenSupervisor>,
-    arbiter: ArbiterHandle,
+    /// The supervisor's thread and its workers' threads.
+    arbiters: Vec<ArbiterHandle>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -768,12 +769,17 @@ impl Codegen {
         node: String,
     ) -> Self {
         let arbiter = Arbiter::new().handle();
+        let workers: Vec<ArbiterHandle> = (0..config.workers.max(1))
+            .map(|_| Arbiter::new().handle())
+            .collect();
+        let mut arbiters = workers.clone();
         let supervisor = CodegenSupervisor::start_in_arbiter(&arbiter, move |_| {
-            CodegenSupervisor::new(store, config, clock, node)
+            CodegenSupervisor::new(store, config, clock, node, workers)
         });
+        arbiters.push(arbiter);
         Self {
             supervisor,
-            arbiter,
+            arbiters,
         }
     }
 
@@ -814,6 +820,171 @@ impl Codegen {
 
     /// Stops the threads at once (mid-chunk work is rolled back by the database).
     pub fn halt(&self) {
-        self.arbiter.stop();
+        for arbiter in &self.arbiters {
+            arbiter.stop();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// One pool and one refill in memory. Every third code offered is refused as if it
+    /// existed already, so filling must draw again for exactly what is missing.
+    #[derive(Default)]
+    struct Memory {
+        state: Mutex<MemoryState>,
+    }
+
+    #[derive(Default)]
+    struct MemoryState {
+        codes: HashSet<ProductCode>,
+        offered: u64,
+        /// (quota, done, owner) per shard of the one refill.
+        shards: Vec<(i64, i64, Option<String>)>,
+        available: i64,
+        target: i64,
+    }
+
+    #[async_trait]
+    impl CodegenStore for Memory {
+        async fn pools(&self, _now: i64) -> Result<Vec<PoolCheck>, String> {
+            let state = self.state.lock().map_err(|e| e.to_string())?;
+            Ok(vec![PoolCheck {
+                pool_id: 1,
+                timezone: Tz::UTC,
+                level: PoolLevel {
+                    available: state.available,
+                    target_size: state.target,
+                    low_watermark: 0,
+                },
+                refilling: state.shards.iter().any(|(quota, done, _)| done < quota),
+            }])
+        }
+
+        async fn plan_refill(
+            &self,
+            _pool_id: i64,
+            _trigger: RefillTrigger,
+            shards: u64,
+            _now: i64,
+        ) -> Result<Option<i64>, String> {
+            let mut state = self.state.lock().map_err(|e| e.to_string())?;
+            let deficit = (state.target - state.available).max(0) as u64;
+            state.shards = crate::rules::refill::split_quota(deficit, shards)
+                .into_iter()
+                .map(|quota| (quota as i64, 0, None))
+                .collect();
+            Ok(Some(1))
+        }
+
+        async fn claim_shard(
+            &self,
+            owner: &str,
+            _now: i64,
+            _lease_until: i64,
+        ) -> Result<Option<ShardClaim>, String> {
+            let mut state = self.state.lock().map_err(|e| e.to_string())?;
+            let count = state.shards.len() as u64;
+            let Some((index, shard)) = state
+                .shards
+                .iter_mut()
+                .enumerate()
+                .find(|(_, (quota, done, holder))| done < quota && holder.is_none())
+            else {
+                return Ok(None);
+            };
+            shard.2 = Some(owner.to_string());
+            Ok(Some(ShardClaim {
+                refill_id: 1,
+                pool_id: 1,
+                shard: CodeShard::new(index as u64, count).map_err(|e| e.to_string())?,
+                quota: shard.0,
+                done: shard.1,
+                owner: owner.to_string(),
+            }))
+        }
+
+        async fn insert_chunk(
+            &self,
+            claim: &ShardClaim,
+            codes: &[ProductCode],
+            _lease_until: i64,
+        ) -> Result<i64, ChunkError> {
+            let mut state = self
+                .state
+                .lock()
+                .map_err(|e| ChunkError::Storage(e.to_string()))?;
+            let mut inserted = 0;
+            for code in codes {
+                state.offered += 1;
+                assert!(claim.shard.contains(code), "a code of another shard");
+                if state.offered % 3 != 0 && state.codes.insert(*code) {
+                    inserted += 1;
+                }
+            }
+            let index = claim.shard.index() as usize;
+            state.shards[index].1 += inserted;
+            state.available += inserted;
+            Ok(inserted)
+        }
+
+        async fn release_shard(&self, claim: &ShardClaim, _now: i64) -> Result<(), String> {
+            let mut state = self.state.lock().map_err(|e| e.to_string())?;
+            state.shards[claim.shard.index() as usize].2 = None;
+            Ok(())
+        }
+
+        async fn issue_chunk(&self, _batch_id: i64, _limit: i64) -> Result<BatchProgress, String> {
+            Ok(BatchProgress {
+                issued: 0,
+                quantity: 0,
+            })
+        }
+
+        async fn unfinished_batches(&self) -> Result<Vec<i64>, String> {
+            Ok(Vec::new())
+        }
+    }
+
+    #[tokio::test]
+    async fn rejected_codes_are_drawn_again_until_exactly_the_quota() -> Result<(), String> {
+        let store = Memory::default();
+        if let Ok(mut state) = store.state.lock() {
+            state.target = 10_007;
+            state.available = 7;
+        }
+        let clock: Clock = Arc::new(|| 0);
+        let inserted = refill_inline(
+            &store,
+            1,
+            3,
+            1_000,
+            "test/0",
+            &clock,
+            Duration::from_secs(1),
+        )
+        .await?;
+        let state = store.state.lock().map_err(|e| e.to_string())?;
+        assert_eq!(inserted, 10_000);
+        assert_eq!(state.available, 10_007);
+        assert_eq!(state.codes.len(), 10_000);
+        assert!(
+            state.offered >= 14_999,
+            "a third was refused and drawn again: {}",
+            state.offered
+        );
+        let quotas: Vec<i64> = state.shards.iter().map(|s| s.0).collect();
+        assert_eq!(quotas, vec![3_334, 3_333, 3_333]);
+        assert!(
+            state
+                .shards
+                .iter()
+                .all(|(quota, done, owner)| quota == done && owner.is_none())
+        );
+        Ok(())
     }
 }
