@@ -182,6 +182,12 @@ impl Api {
         session: &Session,
         path: &str,
     ) -> anyhow::Result<T> {
+        let bytes = self.get_bytes(session, path).await?;
+        serde_json::from_slice(&bytes).with_context(|| format!("GET {path}: unexpected answer"))
+    }
+
+    /// `GET path` expecting a success, the body as it came (a CSV download).
+    pub async fn get_bytes(&self, session: &Session, path: &str) -> anyhow::Result<Vec<u8>> {
         let response = self
             .http
             .get(self.url(path)?)
@@ -189,7 +195,7 @@ impl Api {
             .send()
             .await
             .with_context(|| format!("GET {path}"))?;
-        read_success(response, &format!("GET {path}")).await
+        read_body(response, &format!("GET {path}")).await
     }
 
     /// `POST path` expecting a success. The idempotency key makes a retried setup step
@@ -348,6 +354,12 @@ async fn read_success<T: DeserializeOwned>(
     response: reqwest::Response,
     what: &str,
 ) -> anyhow::Result<T> {
+    let bytes = read_body(response, what).await?;
+    serde_json::from_slice(&bytes).with_context(|| format!("{what}: unexpected answer"))
+}
+
+/// The body of a success; a refusal as an error that names its problem code.
+async fn read_body(response: reqwest::Response, what: &str) -> anyhow::Result<Vec<u8>> {
     let status = response.status();
     let bytes = response
         .bytes()
@@ -366,7 +378,7 @@ async fn read_success<T: DeserializeOwned>(
         }
         bail!("{what}: {status} {}: {}", problem.code, problem.detail);
     }
-    serde_json::from_slice(&bytes).with_context(|| format!("{what}: unexpected answer"))
+    Ok(bytes.to_vec())
 }
 
 /// Points as the API writes them (`"12.50"`, `"-3.00"`), in hundredths.

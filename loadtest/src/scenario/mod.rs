@@ -2,6 +2,7 @@
 //! server, as which administrator, and where the figures go; in a run, the sellers'
 //! recorded sockets, the ledger check, and the parts of the report every scenario has.
 
+pub mod codes;
 pub mod credits;
 pub mod moderation;
 pub mod refill;
