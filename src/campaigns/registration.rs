@@ -131,25 +131,28 @@ async fn count(state: &AppState, sql: &'static str, binds: &[i64]) -> ApiResult<
     Ok(u32::try_from(n).unwrap_or(u32::MAX))
 }
 
-/// The counts the gate needs, before the code is looked up.
+/// The counts the gate needs, before the code is looked up. Each stops at its limit
+/// (the gate only asks whether it is reached), so a store flooding past its limit does
+/// not make every later count read more rows.
 async fn gate_history(
     state: &AppState,
+    limits: &FraudLimits,
     participant: i64,
     store_id: Option<i64>,
     now: i64,
 ) -> ApiResult<AttemptHistory> {
     let participant_last_minute = count(
         state,
-        "SELECT COUNT(*) FROM code_attempts WHERE participant_id = $1 AND created_at > $2",
-        &[participant, now - MINUTE_MS],
+        "SELECT COUNT(*) FROM (SELECT 1 FROM code_attempts WHERE participant_id = $1 AND created_at > $2 LIMIT $3) AS recent",
+        &[participant, now - MINUTE_MS, i64::from(limits.participant_per_minute)],
     )
     .await?;
     let store_last_minute = match store_id {
         Some(store) => {
             count(
                 state,
-                "SELECT COUNT(*) FROM code_attempts WHERE store_id = $1 AND created_at > $2",
-                &[store, now - MINUTE_MS],
+                "SELECT COUNT(*) FROM (SELECT 1 FROM code_attempts WHERE store_id = $1 AND created_at > $2 LIMIT $3) AS recent",
+                &[store, now - MINUTE_MS, i64::from(limits.store_per_minute)],
             )
             .await?
         }
@@ -159,8 +162,8 @@ async fn gate_history(
     // codes someone else registered (one's own repeat or a closed campaign are not).
     let failures_last_hour = count(
         state,
-        "SELECT COUNT(*) FROM code_attempts WHERE participant_id = $1 AND created_at > $2 AND outcome = 'refused' AND reason IN ('mistyped', 'unknown', 'registered_by_other')",
-        &[participant, now - HOUR_MS],
+        "SELECT COUNT(*) FROM (SELECT 1 FROM code_attempts WHERE participant_id = $1 AND created_at > $2 AND outcome = 'refused' AND reason IN ('mistyped', 'unknown', 'registered_by_other') LIMIT $3) AS failed",
+        &[participant, now - HOUR_MS, i64::from(limits.failures_to_block)],
     )
     .await?;
     Ok(AttemptHistory {
@@ -193,7 +196,8 @@ async fn hold_history(
     .await?;
     history.others_tried_code = count(
         state,
-        "SELECT COUNT(DISTINCT participant_id) FROM code_attempts WHERE code_id = $1 AND participant_id <> $2",
+        // Any other participant is enough to hold it: stop at the first.
+        "SELECT COUNT(*) FROM (SELECT 1 FROM code_attempts WHERE code_id = $1 AND participant_id <> $2 LIMIT 1) AS others",
         &[code_id, participant],
     )
     .await?;
@@ -294,7 +298,7 @@ pub async fn register(
         return Err(ApiError::field("code", "at most 200 characters"));
     }
 
-    let history = gate_history(state, participant, store_id, now).await?;
+    let history = gate_history(state, limits, participant, store_id, now).await?;
     match limits.gate(&history) {
         Gate::Open => {}
         Gate::Blocked => {

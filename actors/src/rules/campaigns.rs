@@ -284,7 +284,8 @@ pub struct AttemptHistory {
     pub registered_last_hour: u32,
     /// Their successful registrations in the 7 days before that hour.
     pub registered_last_week: u32,
-    /// Other participants who tried the same code before.
+    /// Other participants who tried the same code before (any is enough: stores may
+    /// stop counting at one).
     pub others_tried_code: u32,
 }
 
