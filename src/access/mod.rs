@@ -250,6 +250,14 @@ impl Target {
             ..Self::default()
         }
     }
+
+    /// An object of a program that may belong to a brand (a task, product, campaign).
+    pub fn branded(program_id: i64, brand_id: Option<i64>) -> Self {
+        Self {
+            brand_id,
+            ..Self::program(program_id)
+        }
+    }
 }
 
 /// One role assignment as seen by the access check.

@@ -102,10 +102,7 @@ pub struct Campaign {
 
 impl Campaign {
     pub fn target(&self) -> Target {
-        Target {
-            brand_id: self.brand_id,
-            ..Target::program(self.program_id)
-        }
+        Target::branded(self.program_id, self.brand_id)
     }
 
     /// The campaign as registration sees it.
@@ -565,10 +562,7 @@ pub async fn create(
     let program_id = caller.program_id();
     caller.require(
         Permission::edit(Section::Campaigns),
-        &Target {
-            brand_id: input.brand_id,
-            ..Target::program(program_id)
-        },
+        &Target::branded(program_id, input.brand_id),
     )?;
     let mut tx = state.db.begin().await?;
     let campaign = insert(

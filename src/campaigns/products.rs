@@ -38,10 +38,7 @@ pub struct Product {
 
 impl Product {
     pub fn target(&self) -> Target {
-        Target {
-            brand_id: self.brand_id,
-            ..Target::program(self.program_id)
-        }
+        Target::branded(self.program_id, self.brand_id)
     }
 }
 
@@ -130,10 +127,7 @@ impl ValidProduct {
     }
 
     fn target(&self, program_id: i64) -> Target {
-        Target {
-            brand_id: self.brand_id,
-            ..Target::program(program_id)
-        }
+        Target::branded(program_id, self.brand_id)
     }
 }
 

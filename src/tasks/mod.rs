@@ -135,10 +135,7 @@ impl Task {
 
     /// Where the task sits, for access checks: its program, and its brand if any.
     pub fn target(&self) -> Target {
-        Target {
-            brand_id: self.brand_id,
-            ..Target::program(self.program_id)
-        }
+        Target::branded(self.program_id, self.brand_id)
     }
 
     /// The task as a participant sees it.
@@ -501,10 +498,7 @@ pub async fn create(state: &AppState, caller: &Principal, input: &TaskInput) -> 
     let program_id = caller.program_id();
     caller.require(
         Permission::edit(Section::Tasks),
-        &Target {
-            brand_id: input.brand_id,
-            ..Target::program(program_id)
-        },
+        &Target::branded(program_id, input.brand_id),
     )?;
     let mut tx = state.db.begin().await?;
     let task = insert(
@@ -583,10 +577,7 @@ pub async fn update(
     let input = patch.apply(before.as_input());
     caller.require(
         Permission::edit(Section::Tasks),
-        &Target {
-            brand_id: input.brand_id,
-            ..Target::program(program_id)
-        },
+        &Target::branded(program_id, input.brand_id),
     )?;
     let valid = validate(&mut tx, program_id, &input).await?;
     sqlx::query(
