@@ -45,7 +45,7 @@ use crate::domain::{Text, Title};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 use crate::org::{Page, ScopeColumns, page_of, restrict_to};
 use crate::state::AppState;
-use crate::tasks::{positive_points, program_zone, push};
+use crate::tasks::{check_ids_exist, positive_points, program_zone, push};
 
 /// The largest fund one campaign may have: a typo guard (a billion points).
 pub const MAX_BUDGET_HUNDREDTHS: i64 = 100_000_000_000;
@@ -278,17 +278,7 @@ async fn validate(
         ("audience.stores", "stores", &input.audience.stores),
         ("audience.partners", "partners", &input.audience.partners),
     ] {
-        let wanted: BTreeSet<i64> = ids.iter().copied().collect();
-        if let Some(missing) = missing_ids(tx, table, program_id, &wanted).await? {
-            push(
-                &mut errors,
-                field,
-                format!(
-                    "there is no {} {missing} in this program",
-                    &table[..table.len() - 1]
-                ),
-            );
-        }
+        check_ids_exist(tx, program_id, field, table, ids, &mut errors).await?;
     }
     if input.products.len() > MAX_PRODUCTS {
         push(
@@ -312,13 +302,8 @@ async fn validate(
             Err(e) => push(&mut errors, &format!("products[{i}].points_per_unit"), e),
         }
     }
-    if let Some(missing) = missing_ids(tx, "products", program_id, &seen).await? {
-        push(
-            &mut errors,
-            "products",
-            format!("there is no product {missing} in this program"),
-        );
-    }
+    let listed: Vec<i64> = seen.iter().copied().collect();
+    check_ids_exist(tx, program_id, "products", "products", &listed, &mut errors).await?;
     if let Some(brand) = input.brand_id
         && !crate::org::stores::exists_in_program(&mut **tx, "brands", program_id, brand).await?
     {
@@ -347,30 +332,6 @@ async fn validate(
         }
         _ => Err(ApiError::fields(errors)),
     }
-}
-
-/// The first of `ids` that is not a row of `table` in the program.
-async fn missing_ids(
-    tx: &mut Tx,
-    table: &'static str,
-    program_id: i64,
-    ids: &BTreeSet<i64>,
-) -> ApiResult<Option<i64>> {
-    if ids.is_empty() {
-        return Ok(None);
-    }
-    let mut sql = Sql::new(&format!("SELECT id FROM {table} WHERE program_id = "));
-    sql.bind(program_id)
-        .push(" AND id IN ")
-        .bind_list(ids.iter().copied());
-    let found: BTreeSet<i64> = sql
-        .query()
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|row| row.try_get(0))
-        .collect::<Result<_, _>>()?;
-    Ok(ids.difference(&found).next().copied())
 }
 
 fn to_json<T: Serialize>(value: &T) -> ApiResult<String> {
@@ -911,14 +872,16 @@ pub async fn set_plans(
             Err(e) => push(&mut errors, &format!("[{i}].plan"), e),
         }
     }
-    let wanted: BTreeSet<i64> = valid.iter().map(|(p, _)| *p).collect();
-    if let Some(missing) = missing_ids(&mut tx, "users", program_id, &wanted).await? {
-        push(
-            &mut errors,
-            "participant_id",
-            format!("there is no participant {missing}"),
-        );
-    }
+    let people: Vec<i64> = valid.iter().map(|(p, _)| *p).collect();
+    check_ids_exist(
+        &mut tx,
+        program_id,
+        "participant_id",
+        "users",
+        &people,
+        &mut errors,
+    )
+    .await?;
     if !errors.is_empty() {
         return Err(ApiError::fields(errors));
     }

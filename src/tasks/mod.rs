@@ -302,6 +302,44 @@ pub fn positive_points(value: &str) -> Result<Points, String> {
     Ok(points)
 }
 
+/// Adds an error for `field` when one of `ids` is not a row of `table` (plural noun)
+/// in the program. Lists longer than an audience may be are left to the size check.
+pub(crate) async fn check_ids_exist(
+    conn: &mut sqlx::AnyConnection,
+    program_id: i64,
+    field: &str,
+    table: &'static str,
+    ids: &[i64],
+    errors: &mut Vec<FieldError>,
+) -> ApiResult<()> {
+    let wanted: BTreeSet<i64> = ids.iter().copied().collect();
+    if wanted.is_empty() || wanted.len() > stimul_actors::rules::tasks::MAX_AUDIENCE {
+        return Ok(());
+    }
+    let mut sql = Sql::new(&format!("SELECT id FROM {table} WHERE program_id = "));
+    sql.bind(program_id)
+        .push(" AND id IN ")
+        .bind_list(wanted.iter().copied());
+    let found: BTreeSet<i64> = sql
+        .query()
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()?;
+    if let Some(missing) = wanted.difference(&found).next() {
+        push(
+            errors,
+            field,
+            format!(
+                "there is no {} {missing} in this program",
+                &table[..table.len() - 1]
+            ),
+        );
+    }
+    Ok(())
+}
+
 /// Checks an audience and a schedule, shared by tasks and quests: sizes, that every
 /// region and store exists in the program, that the end follows the start.
 pub async fn check_audience_and_schedule(
@@ -317,31 +355,7 @@ pub async fn check_audience_and_schedule(
         ("audience.regions", "regions", &audience.regions),
         ("audience.stores", "stores", &audience.stores),
     ] {
-        let wanted: BTreeSet<i64> = ids.iter().copied().collect();
-        if wanted.is_empty() || wanted.len() > stimul_actors::rules::tasks::MAX_AUDIENCE {
-            continue;
-        }
-        let mut sql = Sql::new(&format!("SELECT id FROM {table} WHERE program_id = "));
-        sql.bind(program_id)
-            .push(" AND id IN ")
-            .bind_list(wanted.iter().copied());
-        let found: BTreeSet<i64> = sql
-            .query()
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|row| row.try_get(0))
-            .collect::<Result<_, _>>()?;
-        if let Some(missing) = wanted.difference(&found).next() {
-            push(
-                errors,
-                field,
-                format!(
-                    "there is no {} {missing} in this program",
-                    &table[..table.len() - 1]
-                ),
-            );
-        }
+        check_ids_exist(&mut *conn, program_id, field, table, ids, errors).await?;
     }
     for (i, role) in audience.roles.iter().enumerate() {
         if role.trim().is_empty() || role.len() > 64 {
