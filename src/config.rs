@@ -95,8 +95,18 @@ impl Default for Settings {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct DatabaseSettings {
-    /// Pool size. SQLite serialises writers anyway; readers benefit from a few.
+    /// Connections serving requests. SQLite serialises writers anyway; readers benefit
+    /// from a few.
     pub max_connections: u32,
+    /// Connections reserved for background writers (code pool workers, the effect
+    /// queue, stored idempotent answers), on top of `max_connections`; the group
+    /// committer has one more of its own. Request traffic can never take them, so it
+    /// can never starve the writers it waits for.
+    pub reserved_connections: u32,
+    /// How long a request waits for a connection before it is shed with
+    /// `service_unavailable` and `Retry-After`: a saturated database answers "later"
+    /// within seconds instead of queueing requests for half a minute.
+    pub acquire_timeout_ms: u64,
     /// How long a SQLite writer waits for the lock before failing, in milliseconds.
     pub busy_timeout_ms: u64,
 }
@@ -105,6 +115,8 @@ impl Default for DatabaseSettings {
     fn default() -> Self {
         Self {
             max_connections: 10,
+            reserved_connections: 2,
+            acquire_timeout_ms: 5_000,
             busy_timeout_ms: 30_000,
         }
     }
@@ -186,6 +198,10 @@ pub struct LimitSettings {
     pub json_body_bytes: usize,
     /// Largest CSV import accepted.
     pub csv_body_bytes: usize,
+    /// API requests served at once by this node; one more is refused at once with
+    /// `service_unavailable` and `Retry-After` rather than queued behind the
+    /// database (WebSocket sessions, health checks and pages do not count).
+    pub requests_in_flight: usize,
 }
 
 impl Default for LimitSettings {
@@ -193,6 +209,7 @@ impl Default for LimitSettings {
         Self {
             json_body_bytes: 64 * 1024,
             csv_body_bytes: 20 * 1024 * 1024,
+            requests_in_flight: 512,
         }
     }
 }

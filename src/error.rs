@@ -175,7 +175,8 @@ impl ApiError {
             detail: detail.into(),
             errors: Vec::new(),
             rows: Vec::new(),
-            retry_after: None,
+            // Unavailable is always temporary: say when to come back.
+            retry_after: (code == ErrorCode::ServiceUnavailable).then_some(1),
             source: None,
         }
     }

@@ -4,7 +4,7 @@
 //!
 //! `startup` builds the server; `api` is the HTTP edge; `org`, `auth` and `access` hold
 //! the program's organisation, identity and permissions; `tasks` holds tasks, quests and
-//! submissions; `codes` holds code pools, their refills and issued batches; `db` is storage on SQLite or PostgreSQL; `outbox` and `integrations`
+//! submissions; `codes` holds code pools, their refills and issued batches; `db` is storage on SQLite or PostgreSQL; `effects` (the one durable queue of work after a commit and of calls outside) and `integrations`
 //! talk to the outside world.
 
 pub mod access;
@@ -19,6 +19,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod domain;
+pub mod effects;
 pub mod error;
 pub mod idempotency;
 pub mod integrations;
@@ -26,7 +27,6 @@ pub mod ledger;
 pub mod metrics;
 pub mod moderation;
 pub mod org;
-pub mod outbox;
 pub mod photos;
 pub mod ratelimit;
 pub mod startup;

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use actix_web::dev::{Server, Service, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::{App, HttpMessage, HttpServer, web};
+use actix_web::{App, HttpMessage, HttpServer, ResponseError, web};
 use anyhow::Context;
+use futures_util::future::LocalBoxFuture;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing_actix_web::{RequestId, TracingLogger};
@@ -22,11 +23,11 @@ use crate::bus::RedisBus;
 use crate::config::Settings;
 use crate::db::{Clock, Db};
 use crate::domain::Slug;
-use crate::integrations::sms::{SmsSender, sender_from_settings};
+use crate::effects::Effects;
+use crate::integrations::sms::{SMS_EFFECT, SmsEffect, SmsSender, sender_from_settings};
 use crate::ledger::SqlLedger;
 use crate::metrics::Metrics;
 use crate::org::programs;
-use crate::outbox::{OutboxBell, OutboxWorker};
 use crate::ratelimit::{InMemoryRateLimiter, RedisRateLimiter, SharedRateLimiter};
 use crate::state::AppState;
 
@@ -43,6 +44,8 @@ pub struct Application {
     state: AppState,
     shutdown: watch::Sender<bool>,
     background: Vec<JoinHandle<()>>,
+    /// The pools reserved for the committer and background writers, closed last.
+    reserved: Vec<Db>,
 }
 
 /// How long in-flight requests get to finish on shutdown.
@@ -56,8 +59,17 @@ impl Application {
     pub async fn build_with(settings: Settings, overrides: Overrides) -> anyhow::Result<Self> {
         crate::integrations::install_crypto_provider();
         let clock = overrides.clock.unwrap_or_default();
-        let db = Db::connect(&settings.database_url(), &settings.database).await?;
+        let url = settings.database_url();
+        let db = Db::connect(&url, &settings.database).await?;
         db.migrate().await?;
+        // Writers that requests wait for get connections requests cannot take.
+        let committer_db = Db::connect_reserved(&url, &settings.database, 1).await?;
+        let background_db = Db::connect_reserved(
+            &url,
+            &settings.database,
+            settings.database.reserved_connections,
+        )
+        .await?;
         let default_slug = Slug::parse(&settings.default_program)
             .map_err(|e| anyhow::anyhow!("default_program: {e}"))?;
         programs::ensure(&db, &default_slug, clock.now_ms()).await?;
@@ -75,23 +87,34 @@ impl Application {
             }
             None => Arc::new(InMemoryRateLimiter::new(clock.clone())),
         };
-        let live = start_live(&db, &clock, redis, &settings.redis_prefix);
+        let live = start_live(&db, &committer_db, &clock, redis, &settings.redis_prefix);
         let sms = match overrides.sms {
             Some(sms) => sms,
             None => sender_from_settings(&settings.sms)?,
         };
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (answers, answers_task) =
-            crate::idempotency::AnswerWriter::start(db.clone(), shutdown_rx.clone());
+            crate::idempotency::AnswerWriter::start(background_db.clone(), shutdown_rx.clone());
         let metrics = Metrics::new()?;
-        let codegen = crate::codes::start(&db, &settings, &clock, &metrics, live.node.clone())?;
+        let codegen = crate::codes::start(
+            &background_db,
+            &settings,
+            &clock,
+            &metrics,
+            live.node.clone(),
+        )?;
         let state = AppState {
             answers,
             db: db.clone(),
             settings: Arc::new(settings.clone()),
             clock: clock.clone(),
             limiter,
-            outbox: OutboxBell::default(),
+            effects: Arc::new(effect_handlers(
+                live.node.clone(),
+                background_db.clone(),
+                sms,
+                settings.sms.max_attempts,
+            )),
             metrics,
             live,
             access_cache: Arc::new(crate::auth::cache::AccessCache::default()),
@@ -110,24 +133,9 @@ impl Application {
             tracing::warn!(error = %err, "finishing reported receipts failed");
         }
 
-        let worker = OutboxWorker {
-            db,
-            clock,
-            sms,
-            bell: state.outbox.clone(),
-            max_attempts: settings.sms.max_attempts,
-        };
-        let retrier = crate::moderation::EffectRetrier {
-            state: state.clone(),
-        };
-        let follow_ups = crate::tasks::submissions::FollowUpRetrier {
-            state: state.clone(),
-        };
         let background = vec![
             tokio::spawn(presence_beat(state.live.clone(), shutdown_rx.clone())),
-            tokio::spawn(worker.run(shutdown_rx.clone())),
-            tokio::spawn(retrier.run(shutdown_rx.clone())),
-            tokio::spawn(follow_ups.run(shutdown_rx)),
+            tokio::spawn(crate::effects::run_worker(state.clone(), shutdown_rx)),
             answers_task,
         ];
 
@@ -141,6 +149,7 @@ impl Application {
             state,
             shutdown,
             background,
+            reserved: vec![committer_db, background_db],
         })
     }
 
@@ -169,9 +178,34 @@ impl Application {
             let _ = tokio::time::timeout(SHUTDOWN_GRACE, task).await;
         }
         self.state.db.close().await;
+        for db in &self.reserved {
+            db.close().await;
+        }
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The effect queue with every kind's handler: each area that queues effects names
+/// its handler here, so the queue itself knows no area.
+fn effect_handlers(node: String, db: Db, sms: Box<dyn SmsSender>, sms_attempts: u32) -> Effects {
+    let mut effects = Effects::new(node, db);
+    effects.register(
+        SMS_EFFECT,
+        Arc::new(SmsEffect {
+            sender: sms,
+            max_attempts: sms_attempts,
+        }),
+    );
+    effects.register(
+        crate::moderation::SETTLE_HOLD_EFFECT,
+        Arc::new(crate::moderation::SettleHoldEffect),
+    );
+    effects.register(
+        crate::tasks::submissions::FOLLOW_UP_EFFECT,
+        Arc::new(crate::tasks::submissions::FollowUpEffect),
+    );
+    effects
 }
 
 /// Actor threads: one per core, as the HTTP workers; actors are spread over them by id.
@@ -185,12 +219,13 @@ fn actor_threads() -> usize {
 /// in-process otherwise.
 fn start_live(
     db: &Db,
+    committer_db: &Db,
     clock: &Clock,
     redis: Option<redis::Client>,
     redis_prefix: &str,
 ) -> Arc<Live> {
     let stores = Stores {
-        live: SqlLedger::new(db.clone(), clock.clone()),
+        live: SqlLedger::new(db.clone(), committer_db.clone(), clock.clone()),
         moderation: Arc::new(crate::moderation::SqlModeration { db: db.clone() }),
         leaderboards: Arc::new(crate::ledger::leaderboards::SqlLeaderboards { db: db.clone() }),
     };
@@ -216,9 +251,27 @@ fn start_live(
 
 fn build_server(listener: TcpListener, state: AppState, workers: usize) -> anyhow::Result<Server> {
     let json_limit = state.settings.limits.json_body_bytes;
+    let admission = Admission::new(state.settings.limits.requests_in_flight);
     let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
+        let admission = admission.clone();
         App::new()
+            .wrap_fn(
+                move |request, service| match admission.admit(request.path()) {
+                    Ok(permit) => {
+                        let future = service.call(request);
+                        Box::pin(async move {
+                            let response = future.await;
+                            drop(permit);
+                            response
+                        }) as LocalBoxFuture<'static, _>
+                    }
+                    Err(refused) => {
+                        let response = request.into_response(refused.error_response());
+                        Box::pin(std::future::ready(Ok(response)))
+                    }
+                },
+            )
             .wrap_fn(|request, service| {
                 let metrics = request
                     .app_data::<web::Data<AppState>>()
@@ -280,6 +333,40 @@ fn build_server(listener: TcpListener, state: AppState, workers: usize) -> anyho
         server = server.workers(workers);
     }
     Ok(server.run())
+}
+
+/// Bounds the API requests this node serves at once. Past the bound a request is
+/// refused at once with `service_unavailable` and `Retry-After`: when the database is
+/// the bottleneck, queueing more requests behind it only makes every answer late.
+/// WebSocket sessions (long-lived by design), health checks, metrics and pages are not
+/// counted.
+#[derive(Clone)]
+struct Admission {
+    permits: Arc<tokio::sync::Semaphore>,
+}
+
+impl Admission {
+    fn new(in_flight: usize) -> Self {
+        Self {
+            permits: Arc::new(tokio::sync::Semaphore::new(in_flight.max(1))),
+        }
+    }
+
+    fn admit(
+        &self,
+        path: &str,
+    ) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, crate::error::ApiError> {
+        if !path.starts_with("/api/v1/") || path == "/api/v1/ws" {
+            return Ok(None);
+        }
+        match self.permits.clone().try_acquire_owned() {
+            Ok(permit) => Ok(Some(permit)),
+            Err(_) => Err(crate::error::ApiError::new(
+                crate::error::ErrorCode::ServiceUnavailable,
+                "the server is at its limit of requests in flight; retry shortly",
+            )),
+        }
+    }
 }
 
 /// Restates this node's online participants every beat, so other nodes' store actors

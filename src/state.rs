@@ -1,5 +1,5 @@
 //! What every request handler can reach: the database, settings, clock, rate limiter,
-//! outbox bell, metrics, the live core and the code generator. Built once by `startup` and shared by all workers.
+//! effect queue, metrics, the live core and the code generator. Built once by `startup` and shared by all workers.
 
 use std::sync::Arc;
 
@@ -8,7 +8,6 @@ use stimul_actors::live::Live;
 use crate::config::Settings;
 use crate::db::{Clock, Db};
 use crate::metrics::Metrics;
-use crate::outbox::OutboxBell;
 use crate::ratelimit::SharedRateLimiter;
 
 #[derive(Clone)]
@@ -17,7 +16,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub clock: Clock,
     pub limiter: SharedRateLimiter,
-    pub outbox: OutboxBell,
+    /// The one durable effect queue: its handlers by kind and its worker's bell.
+    pub effects: Arc<crate::effects::Effects>,
     pub metrics: Metrics,
     /// The real-time core: live actors, the topic hub, the ledger committer.
     pub live: Arc<Live>,

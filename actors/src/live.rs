@@ -224,48 +224,46 @@ impl Live {
         &self.arbiters[(id.unsigned_abs() % self.arbiters.len() as u64) as usize]
     }
 
-    /// The live actor of a participant, started (and loaded) if needed.
+    /// The live actor of a participant, started (and loaded) if needed. No map guard
+    /// is held across the load: a shard lock held over an await blocks every thread
+    /// that touches the same shard.
     pub async fn participant(
         self: &Arc<Self>,
         user_id: i64,
     ) -> Result<Addr<ParticipantActor>, LiveError> {
-        if let Some(entry) = self.participants.get(&user_id)
-            && entry.0.connected()
-        {
-            return Ok(entry.0.clone());
-        }
-        let record = self
-            .store
-            .participant(user_id)
-            .await
-            .map_err(LiveError::Storage)?
-            .ok_or(LiveError::NotFound)?;
-        // Another request may have started it while we loaded: keep the first one.
-        let entry = self.participants.entry(user_id).or_insert_with(|| {
-            let live = self.clone();
-            let program_id = record.program_id;
-            let addr = ParticipantActor::start_in_arbiter(self.arbiter_for(user_id), move |_| {
-                ParticipantActor::new(live, record)
-            });
-            (addr, program_id)
-        });
-        if !entry.0.connected() {
-            let live = self.clone();
-            let fresh = self
+        loop {
+            if let Some(entry) = self.participants.get(&user_id)
+                && entry.0.connected()
+            {
+                return Ok(entry.0.clone());
+            }
+            let record = self
                 .store
                 .participant(user_id)
                 .await
                 .map_err(LiveError::Storage)?
                 .ok_or(LiveError::NotFound)?;
-            let program_id = fresh.program_id;
-            let addr = ParticipantActor::start_in_arbiter(self.arbiter_for(user_id), move |_| {
-                ParticipantActor::new(live, fresh)
-            });
-            self.participants
-                .insert(user_id, (addr.clone(), program_id));
-            return Ok(addr);
+            match self.participants.entry(user_id) {
+                dashmap::Entry::Vacant(vacant) => {
+                    let live = self.clone();
+                    let program_id = record.program_id;
+                    let addr =
+                        ParticipantActor::start_in_arbiter(self.arbiter_for(user_id), move |_| {
+                            ParticipantActor::new(live, record)
+                        });
+                    vacant.insert((addr.clone(), program_id));
+                    return Ok(addr);
+                }
+                // Another request started it while we loaded: keep the first one.
+                dashmap::Entry::Occupied(occupied) if occupied.get().0.connected() => {
+                    return Ok(occupied.get().0.clone());
+                }
+                // A stopped actor may have committed after our load: load again.
+                dashmap::Entry::Occupied(occupied) => {
+                    occupied.remove();
+                }
+            }
         }
-        Ok(entry.0.clone())
     }
 
     /// Called by a stopping participant actor.
@@ -274,38 +272,40 @@ impl Live {
             .remove_if(&user_id, |_, (live, _)| live == addr);
     }
 
-    /// The live actor of a store, started (and loaded) if needed.
+    /// The live actor of a store, started (and loaded) if needed; like
+    /// [`Self::participant`], without holding a map guard across the load.
     pub async fn store_actor(
         self: &Arc<Self>,
         store_id: i64,
     ) -> Result<Addr<StoreActor>, LiveError> {
-        if let Some(addr) = self.stores.get(&store_id)
-            && addr.connected()
-        {
-            return Ok(addr.clone());
-        }
-        let (info, periods) = crate::store::load(self, store_id)
-            .await
-            .map_err(LiveError::Storage)?
-            .ok_or(LiveError::NotFound)?;
-        let live = self.clone();
-        let mut entry = self.stores.entry(store_id).or_insert_with(|| {
-            StoreActor::start_in_arbiter(self.arbiter_for(store_id), {
-                let live = live.clone();
-                let info = info.clone();
-                move |_| StoreActor::new(live, info, periods)
-            })
-        });
-        if !entry.connected() {
+        loop {
+            if let Some(addr) = self.stores.get(&store_id)
+                && addr.connected()
+            {
+                return Ok(addr.clone());
+            }
             let (info, periods) = crate::store::load(self, store_id)
                 .await
                 .map_err(LiveError::Storage)?
                 .ok_or(LiveError::NotFound)?;
-            *entry = StoreActor::start_in_arbiter(self.arbiter_for(store_id), move |_| {
-                StoreActor::new(live, info, periods)
-            });
+            match self.stores.entry(store_id) {
+                dashmap::Entry::Vacant(vacant) => {
+                    let live = self.clone();
+                    let addr =
+                        StoreActor::start_in_arbiter(self.arbiter_for(store_id), move |_| {
+                            StoreActor::new(live, info, periods)
+                        });
+                    vacant.insert(addr.clone());
+                    return Ok(addr);
+                }
+                dashmap::Entry::Occupied(occupied) if occupied.get().connected() => {
+                    return Ok(occupied.get().clone());
+                }
+                dashmap::Entry::Occupied(occupied) => {
+                    occupied.remove();
+                }
+            }
         }
-        Ok(entry.clone())
     }
 
     pub(crate) fn forget_store(&self, store_id: i64, addr: &Addr<StoreActor>) {

@@ -12,6 +12,7 @@ use crate::error::{ApiError, ErrorCode};
 pub mod auth;
 pub mod campaigns;
 pub mod codes;
+pub mod effects;
 pub mod health;
 pub mod imports;
 pub mod moderation;
@@ -225,6 +226,8 @@ api! {
     campaigns::import_products,
     campaigns::register_sale,
     campaigns::list_my_receipts,
+    effects::list_effects,
+    effects::retry_effect,
 }
 
 struct BearerAuth;

@@ -13,9 +13,9 @@ use utoipa::ToSchema;
 
 use super::login::{AccountKey, SessionIssued, find_account, issue_session, throttle_ip};
 use crate::domain::{Phone, Slug};
+use crate::effects::{self, NewEffect};
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::integrations::sms::SmsMessage;
-use crate::outbox::{self, KIND_SMS};
+use crate::integrations::sms::{SMS_EFFECT, SmsMessage};
 use crate::state::AppState;
 
 const CODE_DIGITS: u32 = 6;
@@ -102,9 +102,15 @@ pub async fn request_code(
             (state.settings.auth.otp_ttl_secs / 60).max(1)
         ),
     };
-    outbox::enqueue(&mut tx, KIND_SMS, &message, now).await?;
+    let effect = NewEffect {
+        kind: SMS_EFFECT,
+        dedupe_key: None,
+        program_id: Some(account.program_id),
+        payload: serde_json::to_value(&message).map_err(ApiError::internal)?,
+    };
+    effects::enqueue(&mut tx, &effect, now).await?;
     tx.commit().await?;
-    state.outbox.ring();
+    state.effects.ring();
     state.metrics.otp_sent.inc();
     Ok(answer)
 }

@@ -693,9 +693,9 @@ pub async fn fund_pending(state: &AppState, only: Option<i64>) -> ApiResult<usiz
     .bind(only.unwrap_or(0))
     .fetch_all(&state.db.pool)
     .await?;
-    let mut conn = state.db.pool.acquire().await?;
     for (id, program_id) in &rows {
-        let campaign = get(&mut conn, *program_id, *id).await?;
+        // The connection goes back before funding waits for the committer.
+        let campaign = get(&mut *state.db.pool.acquire().await?, *program_id, *id).await?;
         fund(state, &campaign, None).await?;
     }
     Ok(rows.len())
@@ -715,8 +715,10 @@ pub async fn earn_from_fund(
     if let Err(ParticipantError::Ledger(LedgerError::InsufficientFunds {
         account: AccountKey::CampaignFund(_),
     })) = &outcome
-        && fund_pending(state, Some(campaign_id)).await? > 0
     {
+        // Try once more whether or not this call funded it: a concurrent credit may
+        // have topped the fund up between our refusal and our look.
+        fund_pending(state, Some(campaign_id)).await?;
         return Ok(state.live.earn(participant, earn).await);
     }
     Ok(outcome)
@@ -773,13 +775,14 @@ pub async fn list(
     }
     // A participant's page is filtered by audience after reading; read in pages of
     // the same size until one is full or the table ends.
-    let mut conn = state.db.pool.acquire().await?;
-    let zone = program_zone(&mut *conn, program_id).await?;
+    // The audience asks the participant's actor: ask before taking a connection.
     let earner = if participant {
         Some(earner(state, caller.id()).await?)
     } else {
         None
     };
+    let mut conn = state.db.pool.acquire().await?;
+    let zone = program_zone(&mut *conn, program_id).await?;
     let limit_p = sql.placeholder(Bind::Int(limit + 1));
     let text = format!(
         "SELECT {CAMPAIGN_COLUMNS} FROM {CAMPAIGN_FROM}{} ORDER BY c.id LIMIT {limit_p}",

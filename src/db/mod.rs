@@ -50,9 +50,42 @@ fn install_drivers() {
     ONCE.call_once(sqlx::any::install_default_drivers);
 }
 
+/// How long a background writer waits for one of its reserved connections: they are
+/// never taken by requests, so a long wait means the database itself is stuck.
+const RESERVED_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl Db {
-    /// Connects (creating the SQLite file and its directory when missing).
+    /// Connects the pool that serves requests (creating the SQLite file and its
+    /// directory when missing): `max_connections` connections, each waited for at most
+    /// `acquire_timeout_ms`.
     pub async fn connect(url: &str, settings: &DatabaseSettings) -> anyhow::Result<Self> {
+        Self::connect_sized(
+            url,
+            settings,
+            settings.max_connections,
+            Duration::from_millis(settings.acquire_timeout_ms.max(1)),
+        )
+        .await
+    }
+
+    /// Connects a pool of `connections` reserved for background writers (the group
+    /// committer, code pool workers, the effect queue): request traffic never draws on
+    /// it, so a request waiting for a writer can never hold the connection the writer
+    /// needs.
+    pub async fn connect_reserved(
+        url: &str,
+        settings: &DatabaseSettings,
+        connections: u32,
+    ) -> anyhow::Result<Self> {
+        Self::connect_sized(url, settings, connections, RESERVED_ACQUIRE_TIMEOUT).await
+    }
+
+    async fn connect_sized(
+        url: &str,
+        settings: &DatabaseSettings,
+        connections: u32,
+        acquire_timeout: Duration,
+    ) -> anyhow::Result<Self> {
         install_drivers();
         let backend = Backend::from_url(url)?;
         if backend == Backend::Sqlite {
@@ -61,8 +94,8 @@ impl Db {
         let options = AnyConnectOptions::from_str(url).context("parsing the database URL")?;
         let busy_timeout_ms = settings.busy_timeout_ms;
         let pool = AnyPoolOptions::new()
-            .max_connections(settings.max_connections.max(1))
-            .acquire_timeout(Duration::from_secs(30))
+            .max_connections(connections.max(1))
+            .acquire_timeout(acquire_timeout)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {

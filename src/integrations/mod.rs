@@ -1,10 +1,11 @@
 //! Third-party services the server talks to. Each has one trait, a real reqwest
 //! implementation with timeouts, a console implementation for development, and is
-//! tested against a local fake server. Deliveries go through the outbox.
+//! tested against a local fake server. Deliveries are effects on the one durable queue
+//! (`crate::effects`), never a retry loop of their own.
 
 pub mod sms;
 
-/// Why a delivery failed, which decides whether the outbox tries again.
+/// Why a delivery failed, which decides whether the effect queue tries again.
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
     /// Worth retrying: timeouts, connection errors, 5xx, 429, unreadable answers.
@@ -13,6 +14,15 @@ pub enum DeliveryError {
     /// Retrying cannot help: the provider refused the message itself (4xx).
     #[error("permanent failure: {0}")]
     Permanent(String),
+}
+
+impl From<DeliveryError> for crate::effects::Failure {
+    fn from(err: DeliveryError) -> Self {
+        match err {
+            DeliveryError::Retryable(reason) => crate::effects::Failure::Retry(reason),
+            DeliveryError::Permanent(reason) => crate::effects::Failure::Permanent(reason),
+        }
+    }
 }
 
 /// The TLS crypto provider for reqwest and sqlx: ring, installed once per process.

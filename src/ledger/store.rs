@@ -80,16 +80,22 @@ struct Progress {
 
 /// The ledger as the actors see it, backed by SQL.
 pub struct SqlLedger {
+    /// The shared pool, for loading live state (participants, stores, holds).
     db: Db,
+    /// A pool of its own for committing batches: requests waiting for a commit hold
+    /// connections of the shared pool, and must never be able to take the one the
+    /// committer needs.
+    committer: Db,
     clock: Clock,
     /// Account ids never change once created; caching them spares a lookup per batch.
     account_ids: DashMap<Slot, i64>,
 }
 
 impl SqlLedger {
-    pub fn new(db: Db, clock: Clock) -> Arc<Self> {
+    pub fn new(db: Db, committer: Db, clock: Clock) -> Arc<Self> {
         Arc::new(Self {
             db,
+            committer,
             clock,
             account_ids: DashMap::new(),
         })
@@ -107,7 +113,7 @@ impl SqlLedger {
         requests: &[TransactionRequest],
     ) -> Result<Vec<Result<Committed, LedgerError>>, sqlx::Error> {
         let now = self.clock.now_ms();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.committer.begin().await?;
 
         // Store owners are resolved inside the transaction, so a change of owner is
         // never missed; an owner's share to themselves is dropped.

@@ -3,14 +3,12 @@
 //! (`stimul_actors::moderation`); the SQL it uses is in `store.rs`.
 //!
 //! A decision is made in one database transaction with its direct effects (approving a
-//! registration); effects on points (settling a held credit) go through the
-//! participant's actor after that commit, are recorded as pending on the item, and are
-//! retried by [`EffectRetrier`] until applied — a crash between the two loses nothing,
-//! and the ledger's idempotency key keeps a retry from paying twice.
+//! registration); effects on points (settling a held credit) are queued on the effect
+//! queue in that transaction ([`SETTLE_HOLD_EFFECT`]) and run right after the commit,
+//! or retried by the queue until applied — a crash between the two loses nothing, and
+//! the ledger's idempotency key keeps a retry from paying twice.
 
 pub mod store;
-
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -22,6 +20,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Principal;
 use crate::db::Tx;
+use crate::effects::{self, NewEffect};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::org::people;
 use crate::org::registration;
@@ -185,15 +184,16 @@ fn reworkable(kind: ItemKind) -> bool {
     matches!(kind, ItemKind::Receipt | ItemKind::TaskSubmission)
 }
 
-/// What deciding `item` does inside the decision's transaction, per kind. New kinds
-/// add their arm here.
+/// What deciding `item` does inside the decision's transaction, per kind: the points
+/// effect to settle, and the follow-ups the subject queued (run after the settlement).
+/// New kinds add their arm here.
 async fn effect_in_transaction(
     tx: &mut Tx,
     item: &ItemView,
     request: &DecisionRequest,
     moderator: &Principal,
     now: i64,
-) -> ApiResult<Effect> {
+) -> ApiResult<(Effect, Vec<i64>)> {
     match item.kind {
         ItemKind::Registration => {
             let person = people::get(&mut **tx, moderator.program_id(), item.subject_id).await?;
@@ -203,32 +203,41 @@ async fn effect_in_transaction(
             };
             let reason = request.comment.as_deref().or(request.reason.as_deref());
             registration::decide(tx, &person, decision, reason, moderator.id(), now).await?;
-            Ok(Effect::None)
+            Ok((Effect::None, Vec::new()))
         }
         ItemKind::TaskSubmission => {
-            crate::tasks::submissions::decide_in_transaction(tx, item, request, moderator.id(), now)
-                .await
+            let (effect, follow_up) = crate::tasks::submissions::decide_in_transaction(
+                tx,
+                item,
+                request,
+                moderator.id(),
+                now,
+            )
+            .await?;
+            Ok((effect, vec![follow_up]))
         }
-        ItemKind::Receipt => {
+        ItemKind::Receipt => Ok((
             crate::campaigns::receipts::decide_in_transaction(tx, item.subject_id, request, now)
-                .await
-        }
-        ItemKind::CodeReview => {
+                .await?,
+            Vec::new(),
+        )),
+        ItemKind::CodeReview => Ok((
             crate::campaigns::registration::decide_in_transaction(
                 tx,
                 item.subject_id,
                 request.decision == DecisionKind::Approve,
             )
-            .await
-        }
+            .await?,
+            Vec::new(),
+        )),
         other => Err(ApiError::internal(anyhow::anyhow!(
             "no decision handler for {other:?} items"
         ))),
     }
 }
 
-/// What deciding `item` does after the decision committed and its points effect was
-/// applied, per kind (pushes, follow-on credits). Failures are the kind's to retry.
+/// What deciding `item` does after the decision committed, in this process only (caches);
+/// what must not be lost is an effect queued with the decision.
 async fn after_decision(state: &AppState, item: &ItemView) {
     if item.kind == ItemKind::Registration {
         // The person (and a group's members) may act now, or not at all.
@@ -240,11 +249,6 @@ async fn after_decision(state: &AppState, item: &ItemView) {
         for user in members.into_iter().chain([item.subject_id]) {
             crate::auth::cache::user_changed(state, user);
         }
-    }
-    if item.kind == ItemKind::TaskSubmission
-        && let Err(err) = crate::tasks::submissions::follow_up(state, item.subject_id).await
-    {
-        tracing::warn!(submission = item.subject_id, error = %err, "following up a task decision failed; will retry");
     }
 }
 
@@ -356,11 +360,27 @@ pub async fn decide(
     {
         return Err(ApiError::field("comment", "at most 1000 characters"));
     }
-    let effect = effect_in_transaction(&mut tx, &item, request, moderator, now).await?;
-    let effect_status = if effect == Effect::None {
-        "none"
+    let (effect, follow_ups) =
+        effect_in_transaction(&mut tx, &item, request, moderator, now).await?;
+    let settle_effect = if effect == Effect::None {
+        None
     } else {
+        let queued = NewEffect {
+            kind: SETTLE_HOLD_EFFECT,
+            dedupe_key: Some(format!("moderation:{item_id}")),
+            program_id: Some(program_id),
+            payload: serde_json::to_value(SettleHoldPayload {
+                item_id,
+                effect: effect.clone(),
+            })
+            .map_err(ApiError::internal)?,
+        };
+        Some(effects::enqueue(&mut tx, &queued, now).await?)
+    };
+    let effect_status = if settle_effect.is_some() {
         "pending"
+    } else {
+        "none"
     };
     let updated = sqlx::query(
         "UPDATE moderation_items SET status = 'decided', decision = $1, reason = $2, comment = $3, decided_by = $4, decided_at = $5,
@@ -407,7 +427,13 @@ pub async fn decide(
         .with_label_values(&[item.kind.as_str()])
         .observe((now - item.created_at).max(0) as f64 / 1000.0);
     settled(state, item.clone(), SettleReason::Decided);
-    let applied = apply_effect(state, item_id, &effect).await;
+    let applied = match settle_effect {
+        Some(id) => effects::run_now(state, id).await,
+        None => true,
+    };
+    for id in follow_ups {
+        effects::run_now(state, id).await;
+    }
     after_decision(state, &item).await;
     Ok(Decided {
         item_id,
@@ -416,90 +442,57 @@ pub async fn decide(
     })
 }
 
-/// Applies a decision's points effect; records it applied on success.
-async fn apply_effect(state: &AppState, item_id: i64, effect: &Effect) -> bool {
-    let result = match effect {
-        Effect::None => return true,
-        Effect::SettleHold {
+/// The effect kind that settles a decided item's held points.
+pub const SETTLE_HOLD_EFFECT: &str = "moderation.settle_hold";
+
+/// The payload of [`SETTLE_HOLD_EFFECT`].
+#[derive(Debug, Serialize, Deserialize)]
+struct SettleHoldPayload {
+    item_id: i64,
+    effect: Effect,
+}
+
+/// Settles a decided item's hold through the participant's actor (ledger key
+/// `moderation:{item}`, so a second run moves nothing) and records it applied.
+pub struct SettleHoldEffect;
+
+#[async_trait::async_trait]
+impl crate::effects::EffectHandler for SettleHoldEffect {
+    async fn run(
+        &self,
+        state: &AppState,
+        effect: &crate::effects::Effect,
+    ) -> Result<(), crate::effects::Failure> {
+        let SettleHoldPayload { item_id, effect } = effect.payload()?;
+        if let Effect::SettleHold {
             participant_id,
             hold_transaction_id,
             confirm,
             completed_tasks,
-        } => {
+        } = effect
+        {
             let settle = Settle {
-                hold_transaction_id: *hold_transaction_id,
-                confirm: *confirm,
+                hold_transaction_id,
+                confirm,
                 idempotency_key: format!("moderation:{item_id}"),
                 actor_id: None,
                 comment: None,
-                completed_tasks: *completed_tasks,
+                completed_tasks,
                 fingerprint: None,
             };
-            match state.live.settle(*participant_id, settle).await {
-                Ok(_) => Ok(()),
-                // Already settled by an earlier attempt of this same effect.
-                Err(stimul_actors::participant::ParticipantError::Ledger(
+            match state.live.settle(participant_id, settle).await {
+                // Already settled by an earlier run of this same effect.
+                Ok(_)
+                | Err(stimul_actors::participant::ParticipantError::Ledger(
                     stimul_actors::ledger::LedgerError::NotPending { .. },
-                )) => Ok(()),
-                Err(err) => Err(err),
+                )) => {}
+                Err(err) => return Err(crate::effects::Failure::Retry(err.to_string())),
             }
         }
-    };
-    match result {
-        Ok(()) => {
-            let marked =
-                sqlx::query("UPDATE moderation_items SET effect_status = 'applied' WHERE id = $1")
-                    .bind(item_id)
-                    .execute(&state.db.pool)
-                    .await;
-            marked.is_ok()
-        }
-        Err(err) => {
-            tracing::warn!(item_id, error = %err, "applying a moderation effect failed; will retry");
-            false
-        }
-    }
-}
-
-/// Retries decision effects that did not apply (the node died, the database blinked).
-pub struct EffectRetrier {
-    pub state: AppState,
-}
-
-/// Effects younger than this are left to the request that made them.
-const RETRY_AFTER_MS: i64 = 5_000;
-const RETRY_INTERVAL: Duration = Duration::from_secs(5);
-
-impl EffectRetrier {
-    pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep(RETRY_INTERVAL) => {}
-                _ = shutdown.changed() => break,
-            }
-            if let Err(err) = self.pass().await {
-                tracing::warn!(error = ?err, "retrying moderation effects failed");
-            }
-        }
-    }
-
-    pub async fn pass(&self) -> anyhow::Result<usize> {
-        let cutoff = self.state.clock.now_ms() - RETRY_AFTER_MS;
-        let rows = sqlx::query("SELECT id, effect FROM moderation_items WHERE effect_status = 'pending' AND decided_at < $1 ORDER BY id LIMIT 100")
-            .bind(cutoff)
-            .fetch_all(&self.state.db.pool)
+        sqlx::query("UPDATE moderation_items SET effect_status = 'applied' WHERE id = $1")
+            .bind(item_id)
+            .execute(&state.db.pool)
             .await?;
-        let mut applied = 0;
-        for row in rows {
-            let id: i64 = row.try_get(0)?;
-            let effect: Option<String> = row.try_get(1)?;
-            let Some(effect) = effect.and_then(|e| serde_json::from_str::<Effect>(&e).ok()) else {
-                continue;
-            };
-            if apply_effect(&self.state, id, &effect).await {
-                applied += 1;
-            }
-        }
-        Ok(applied)
+        Ok(())
     }
 }

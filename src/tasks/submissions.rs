@@ -7,17 +7,16 @@
 //! commit, in [`follow_up`]: crediting at once (`task-submission:{id}`, one completed
 //! task), or holding the points as pending and only then queueing the moderation item
 //! (so a moderator never sees an item without its hold); bonuses of quests the
-//! completion finishes; and the `task_submission` push. The follow-up is marked done
-//! last and retried by [`FollowUpRetrier`] until it is, so a crash in between loses
-//! nothing and the ledger's keys keep a retry from paying twice.
+//! completion finishes; and the `task_submission` push. The follow-up is an effect
+//! ([`FOLLOW_UP_EFFECT`]) queued with the change that calls for it and run right after
+//! the commit, or retried by the effect queue, so a crash in between loses nothing and
+//! the ledger's keys keep a retry from paying twice.
 //!
 //! A moderator's decision ([`decide_in_transaction`]) updates the submission in the
 //! decision's transaction and returns the hold to settle: approve confirms it (and
 //! completes the task), reject and rework cancel it. A rework waits for the
 //! participant, whose next submission of the task fixes it (a new row pointing at the
 //! old one, which becomes `resubmitted`) with a new hold and a new moderation item.
-
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -37,6 +36,7 @@ use utoipa::ToSchema;
 use super::{Task, count_column, json_column};
 use crate::auth::Principal;
 use crate::db::{Backend, Db, Sql, Tx};
+use crate::effects::{self, NewEffect};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::moderation::{self, DecisionKind, DecisionRequest, Effect, NewItem};
 use crate::state::AppState;
@@ -522,11 +522,10 @@ pub async fn submit(
     .bind(now)
     .fetch_one(&mut *tx)
     .await?;
+    let follow_up = enqueue_follow_up(&mut tx, program_id, id, status, now).await?;
     tx.commit().await?;
-    if let Err(err) = follow_up(state, id).await {
-        // The submission is recorded; the retrier finishes what is left.
-        tracing::warn!(submission = id, error = %err, "following up a submission failed; will retry");
-    }
+    // Done now in the common case; the effect queue finishes whatever this leaves.
+    effects::run_now(state, follow_up).await;
     load(&state.db.pool, id).await
 }
 
@@ -621,6 +620,48 @@ async fn credit(state: &AppState, submission: &Submission, task: &Task) -> ApiRe
     Ok(())
 }
 
+/// The effect kind that finishes a submission after its commit (see [`follow_up`]).
+pub const FOLLOW_UP_EFFECT: &str = "tasks.follow_up";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct FollowUpPayload {
+    submission_id: i64,
+}
+
+/// Queues the follow-up of submission `id` now in `status`, in the transaction that
+/// put it there; returns the effect's id.
+async fn enqueue_follow_up(
+    tx: &mut Tx,
+    program_id: i64,
+    id: i64,
+    status: &str,
+    now: i64,
+) -> ApiResult<i64> {
+    let effect = NewEffect {
+        kind: FOLLOW_UP_EFFECT,
+        dedupe_key: Some(format!("task-follow-up:{id}:{status}")),
+        program_id: Some(program_id),
+        payload: serde_json::to_value(FollowUpPayload { submission_id: id })
+            .map_err(ApiError::internal)?,
+    };
+    effects::enqueue(tx, &effect, now).await
+}
+
+/// Runs [`FOLLOW_UP_EFFECT`]s.
+pub struct FollowUpEffect;
+
+#[async_trait::async_trait]
+impl crate::effects::EffectHandler for FollowUpEffect {
+    async fn run(
+        &self,
+        state: &AppState,
+        effect: &crate::effects::Effect,
+    ) -> Result<(), crate::effects::Failure> {
+        let FollowUpPayload { submission_id } = effect.payload()?;
+        Ok(follow_up(state, submission_id).await?)
+    }
+}
+
 /// Finishes what a submission (or a decision on it) leaves to do after its commit.
 /// Safe to run again: every step is keyed or checks first.
 pub async fn follow_up(state: &AppState, id: i64) -> ApiResult<()> {
@@ -655,16 +696,17 @@ pub async fn follow_up(state: &AppState, id: i64) -> ApiResult<()> {
 }
 
 /// A moderator's decision on a task submission, inside the decision's transaction:
-/// records it on the submission and says which hold to settle.
+/// records it on the submission, says which hold to settle, and queues the
+/// submission's follow-up (returned, to run after the settlement).
 pub async fn decide_in_transaction(
     tx: &mut Tx,
     item: &ItemView,
     request: &DecisionRequest,
     moderator_id: i64,
     now: i64,
-) -> ApiResult<Effect> {
+) -> ApiResult<(Effect, i64)> {
     let row = sqlx::query(
-        "SELECT status, participant_id, hold_transaction_id FROM task_submissions WHERE id = $1",
+        "SELECT status, participant_id, hold_transaction_id, program_id FROM task_submissions WHERE id = $1",
     )
     .bind(item.subject_id)
     .fetch_optional(&mut **tx)
@@ -673,6 +715,7 @@ pub async fn decide_in_transaction(
     let status: String = row.try_get(0)?;
     let participant_id: i64 = row.try_get(1)?;
     let hold: Option<i64> = row.try_get(2)?;
+    let program_id: i64 = row.try_get(3)?;
     if status != "pending" {
         return Err(ApiError::invalid_state(format!(
             "submission {} is {status}, not waiting for a decision",
@@ -704,54 +747,15 @@ pub async fn decide_in_transaction(
     .bind(item.subject_id)
     .execute(&mut **tx)
     .await?;
+    let follow_up = enqueue_follow_up(tx, program_id, item.subject_id, new_status, now).await?;
     let approved = request.decision == DecisionKind::Approve;
-    Ok(Effect::SettleHold {
-        participant_id,
-        hold_transaction_id: hold,
-        confirm: approved,
-        completed_tasks: i64::from(approved),
-    })
-}
-
-/// Retries follow-ups that did not finish (the node died, the ledger was busy).
-pub struct FollowUpRetrier {
-    pub state: AppState,
-}
-
-/// Follow-ups younger than this are left to the request that started them.
-const RETRY_AFTER_MS: i64 = 5_000;
-const RETRY_INTERVAL: Duration = Duration::from_secs(5);
-
-impl FollowUpRetrier {
-    pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep(RETRY_INTERVAL) => {}
-                _ = shutdown.changed() => break,
-            }
-            if let Err(err) = self.pass().await {
-                tracing::warn!(error = ?err, "retrying task follow-ups failed");
-            }
-        }
-    }
-
-    pub async fn pass(&self) -> anyhow::Result<usize> {
-        let cutoff = self.state.clock.now_ms() - RETRY_AFTER_MS;
-        let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM task_submissions WHERE followup = 'pending' AND updated_at < $1 ORDER BY id LIMIT 100",
-        )
-        .bind(cutoff)
-        .fetch_all(&self.state.db.pool)
-        .await?;
-        let mut done = 0;
-        for id in ids {
-            match follow_up(&self.state, id).await {
-                Ok(()) => done += 1,
-                Err(err) => {
-                    tracing::warn!(submission = id, error = %err, "a task follow-up failed; will retry")
-                }
-            }
-        }
-        Ok(done)
-    }
+    Ok((
+        Effect::SettleHold {
+            participant_id,
+            hold_transaction_id: hold,
+            confirm: approved,
+            completed_tasks: i64::from(approved),
+        },
+        follow_up,
+    ))
 }

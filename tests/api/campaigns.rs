@@ -12,7 +12,7 @@ use stimul_actors::rules::codes::{CodeShard, ProductCode};
 use crate::helpers::{TestApp, expect_problem, expect_status, spawn_app, spawn_app_with};
 
 /// The demo campaign's id and its products' ids by SKU.
-async fn demo_campaign(app: &TestApp, token: &str) -> (i64, Value) {
+pub(crate) async fn demo_campaign(app: &TestApp, token: &str) -> (i64, Value) {
     let campaigns = expect_status(
         app.get("/api/v1/campaigns", Some(token)).await,
         StatusCode::OK,
@@ -26,7 +26,7 @@ async fn demo_campaign(app: &TestApp, token: &str) -> (i64, Value) {
     (campaign["id"].as_i64().expect("id"), campaign)
 }
 
-fn product_id(campaign: &Value, sku: &str) -> i64 {
+pub(crate) fn product_id(campaign: &Value, sku: &str) -> i64 {
     campaign["products"]
         .as_array()
         .and_then(|ps| ps.iter().find(|p| p["sku"] == sku))
@@ -36,7 +36,7 @@ fn product_id(campaign: &Value, sku: &str) -> i64 {
 
 /// Puts `n` fresh codes of `product` straight into the issued state (the pool and
 /// issuance have their own tests), returning them as printed.
-async fn issue(app: &TestApp, product: i64, n: usize, seed: u64) -> Vec<String> {
+pub(crate) async fn issue(app: &TestApp, product: i64, n: usize, seed: u64) -> Vec<String> {
     let db = &app.state.db.pool;
     let program: i64 = sqlx::query_scalar("SELECT program_id FROM products WHERE id = $1")
         .bind(product)

@@ -249,13 +249,13 @@ async fn a_new_pool_is_filled_to_exactly_its_target_with_unique_valid_codes() {
 }
 
 /// A server of its own on a database the test keeps, so a second one can take over.
-struct Node {
+pub(crate) struct Node {
     state: AppState,
     handle: ServerHandle,
 }
 
 impl Node {
-    async fn start(settings: &Settings) -> Self {
+    pub(crate) async fn start(settings: &Settings) -> Self {
         let app = Application::build_with(
             settings.clone(),
             Overrides {
@@ -275,7 +275,7 @@ impl Node {
 
     /// Like a crash: the code generator's threads stop mid-chunk, nothing is handed
     /// back, and the server goes away.
-    fn crash(&self) {
+    pub(crate) fn crash(&self) {
         self.state.codegen.halt();
         std::mem::drop(self.handle.stop(false));
         self.state.live.shutdown();
@@ -288,7 +288,7 @@ impl Drop for Node {
     }
 }
 
-async fn own_db(settings: &Settings) -> Db {
+pub(crate) async fn own_db(settings: &Settings) -> Db {
     Db::connect(&settings.database_url(), &Default::default())
         .await
         .expect("connect")
