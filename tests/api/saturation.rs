@@ -141,7 +141,10 @@ async fn a_saturated_database_answers_every_request_within_seconds() {
                 answer.retry_after,
                 "a shed request says when to retry: {answer:?}"
             ),
-            other => panic!("unexpected answer {other} to {}: {answer:?}", answer.what),
+            other => panic!(
+                "unexpected answer {other} to {}: {}",
+                answer.what, answer.problem
+            ),
         }
     }
 
