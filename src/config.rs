@@ -61,6 +61,8 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
     pub sms: SmsSettings,
+    /// The provider that delivers gift certificates, virtual cards and top-ups.
+    pub rewards: RewardSettings,
     pub limits: LimitSettings,
     pub codes: CodeSettings,
     /// Anti-fraud limits on code registration (`[fraud]`, `STIMUL_FRAUD__…`).
@@ -84,6 +86,7 @@ impl Default for Settings {
             database: DatabaseSettings::default(),
             auth: AuthSettings::default(),
             sms: SmsSettings::default(),
+            rewards: RewardSettings::default(),
             limits: LimitSettings::default(),
             codes: CodeSettings::default(),
             fraud: Default::default(),
@@ -156,17 +159,17 @@ impl Default for AuthSettings {
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
-pub enum SmsProviderKind {
-    /// Prints messages to the server's console: development and demos.
+pub enum ProviderKind {
+    /// Stays on this machine, printing what it would send: development and demos.
     Console,
-    /// Posts to an HTTP SMS gateway.
+    /// Talks to the provider's HTTP API.
     Http,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct SmsSettings {
-    pub provider: SmsProviderKind,
+    pub provider: ProviderKind,
     /// Gateway endpoint for the `http` provider.
     pub url: Option<String>,
     pub api_key: Option<Secret<String>>,
@@ -180,12 +183,43 @@ pub struct SmsSettings {
 impl Default for SmsSettings {
     fn default() -> Self {
         Self {
-            provider: SmsProviderKind::Console,
+            provider: ProviderKind::Console,
             url: None,
             api_key: None,
             sender: "Stimul".into(),
             timeout_ms: 5_000,
             max_attempts: 5,
+        }
+    }
+}
+
+/// The rewards provider (`[rewards]`, `STIMUL_REWARDS__…`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct RewardSettings {
+    /// `console` fulfils every order after a short delay and prints it (no codes are
+    /// printed); `http` talks to a provider's API at `url`.
+    pub provider: ProviderKind,
+    /// The provider's API root for `http`: `POST {url}/orders`, `GET {url}/orders/{id}`.
+    pub url: Option<String>,
+    pub api_key: Option<Secret<String>>,
+    /// Signs the provider's callbacks (`X-Signature: sha256=<hex HMAC of the body>`);
+    /// without it callbacks are refused.
+    pub callback_secret: Option<Secret<String>>,
+    pub timeout_ms: u64,
+    /// Tries of one order before it is given up as failed and its points returned.
+    pub max_attempts: u32,
+}
+
+impl Default for RewardSettings {
+    fn default() -> Self {
+        Self {
+            provider: ProviderKind::Console,
+            url: None,
+            api_key: None,
+            callback_secret: None,
+            timeout_ms: 10_000,
+            max_attempts: 12,
         }
     }
 }
@@ -314,7 +348,7 @@ mod tests {
             jail.set_env("DATABASE_URL", "postgres://localhost/x");
             let settings = Settings::load(None).map_err(|e| *e)?;
             assert_eq!(settings.port, 9123);
-            assert_eq!(settings.sms.provider, SmsProviderKind::Http);
+            assert_eq!(settings.sms.provider, ProviderKind::Http);
             assert_eq!(settings.database_url(), "postgres://localhost/x");
             Ok(())
         });

@@ -99,6 +99,14 @@ error_codes! {
     CodeAttemptsBlocked = "code_attempts_blocked" => (StatusCode::TOO_MANY_REQUESTS, "Too many wrong codes; registration is blocked for now"),
     /// The receipt number was registered before.
     DuplicateReceipt = "duplicate_receipt" => (StatusCode::CONFLICT, "This receipt is already registered"),
+    /// No units of the reward are left for this order.
+    OutOfStock = "out_of_stock" => (StatusCode::CONFLICT, "The reward is out of stock"),
+    /// The reward is switched off or outside its offer window.
+    RewardUnavailable = "reward_unavailable" => (StatusCode::CONFLICT, "The reward is not on offer now"),
+    /// The participant is outside the reward's audience (region, level, role).
+    RewardNotEligible = "reward_not_eligible" => (StatusCode::FORBIDDEN, "This reward is not offered to you"),
+    /// A callback whose signature does not match its body and our secret.
+    InvalidSignature = "invalid_signature" => (StatusCode::UNAUTHORIZED, "The signature is missing or wrong"),
     /// A CSV import was refused as a whole; `rows` lists every bad row.
     ImportRejected = "import_rejected" => (StatusCode::UNPROCESSABLE_ENTITY, "The file has invalid rows; nothing was imported"),
     ServiceUnavailable = "service_unavailable" => (StatusCode::SERVICE_UNAVAILABLE, "The service is temporarily unavailable"),

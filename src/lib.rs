@@ -29,6 +29,7 @@ pub mod moderation;
 pub mod org;
 pub mod photos;
 pub mod ratelimit;
+pub mod rewards;
 pub mod startup;
 pub mod state;
 pub mod tasks;

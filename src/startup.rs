@@ -87,7 +87,8 @@ impl Application {
             }
             None => Arc::new(InMemoryRateLimiter::new(clock.clone())),
         };
-        let live = start_live(&db, &committer_db, &clock, redis, &settings.redis_prefix);
+        let ledger = SqlLedger::new(db.clone(), committer_db.clone(), clock.clone());
+        let live = start_live(&db, ledger.clone(), &clock, redis, &settings.redis_prefix);
         let sms = match overrides.sms {
             Some(sms) => sms,
             None => sender_from_settings(&settings.sms)?,
@@ -113,10 +114,11 @@ impl Application {
                 live.node.clone(),
                 background_db.clone(),
                 sms,
-                settings.sms.max_attempts,
-            )),
+                &settings,
+            )?),
             metrics,
             live,
+            ledger,
             access_cache: Arc::new(crate::auth::cache::AccessCache::default()),
             codegen,
         };
@@ -188,13 +190,25 @@ impl Application {
 
 /// The effect queue with every kind's handler: each area that queues effects names
 /// its handler here, so the queue itself knows no area.
-fn effect_handlers(node: String, db: Db, sms: Box<dyn SmsSender>, sms_attempts: u32) -> Effects {
+fn effect_handlers(
+    node: String,
+    db: Db,
+    sms: Box<dyn SmsSender>,
+    settings: &Settings,
+) -> anyhow::Result<Effects> {
     let mut effects = Effects::new(node, db);
     effects.register(
         SMS_EFFECT,
         Arc::new(SmsEffect {
             sender: sms,
-            max_attempts: sms_attempts,
+            max_attempts: settings.sms.max_attempts,
+        }),
+    );
+    effects.register(
+        crate::rewards::orders::FULFIL_EFFECT,
+        Arc::new(crate::rewards::orders::FulfilEffect {
+            provider: crate::integrations::rewards::provider_from_settings(&settings.rewards)?,
+            max_attempts: settings.rewards.max_attempts,
         }),
     );
     effects.register(
@@ -205,7 +219,7 @@ fn effect_handlers(node: String, db: Db, sms: Box<dyn SmsSender>, sms_attempts: 
         crate::tasks::submissions::FOLLOW_UP_EFFECT,
         Arc::new(crate::tasks::submissions::FollowUpEffect),
     );
-    effects
+    Ok(effects)
 }
 
 /// Actor threads: one per core, as the HTTP workers; actors are spread over them by id.
@@ -219,13 +233,13 @@ fn actor_threads() -> usize {
 /// in-process otherwise.
 fn start_live(
     db: &Db,
-    committer_db: &Db,
+    ledger: Arc<SqlLedger>,
     clock: &Clock,
     redis: Option<redis::Client>,
     redis_prefix: &str,
 ) -> Arc<Live> {
     let stores = Stores {
-        live: SqlLedger::new(db.clone(), committer_db.clone(), clock.clone()),
+        live: ledger,
         moderation: Arc::new(crate::moderation::SqlModeration { db: db.clone() }),
         leaderboards: Arc::new(crate::ledger::leaderboards::SqlLeaderboards { db: db.clone() }),
     };

@@ -21,6 +21,9 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The real-time core: live actors, the topic hub, the ledger committer.
     pub live: Arc<Live>,
+    /// The SQL ledger, for postings that must commit with other writes (an order's
+    /// reservation); everything else goes through the actors.
+    pub ledger: Arc<crate::ledger::SqlLedger>,
     /// Stores answers of self-idempotent operations off the request path.
     pub answers: crate::idempotency::AnswerWriter,
     /// Tokens resolved recently, so most requests skip two queries.

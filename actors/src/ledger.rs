@@ -38,6 +38,10 @@ pub enum AccountKey {
     Adjustments,
     /// Points spent on rewards.
     Redeemed,
+    /// Points of placed orders waiting for their fulfilment: captured to `Redeemed`
+    /// when the reward is delivered, returned to the participant when it fails or is
+    /// cancelled.
+    OrderHold,
     /// Points that expired.
     Expired,
 }
@@ -68,8 +72,13 @@ pub enum Purpose {
     Release,
     /// A hold returned to where it came from on rejection.
     Return,
-    /// Points spent.
+    /// Points reserved for an order at checkout (participant → order hold).
+    Reservation,
+    /// Points spent: an order's reservation captured (order hold → redeemed).
     Redemption,
+    /// An order's reservation returned to the participant (failed or cancelled). Not
+    /// income: it only undoes a reservation.
+    Refund,
     /// Points that expired.
     Expiry,
     /// Money put into a fund.
@@ -85,7 +94,9 @@ impl Purpose {
             Purpose::Hold => "hold",
             Purpose::Release => "release",
             Purpose::Return => "return",
+            Purpose::Reservation => "reservation",
             Purpose::Redemption => "redemption",
+            Purpose::Refund => "refund",
             Purpose::Expiry => "expiry",
             Purpose::Funding => "funding",
         }

@@ -16,7 +16,10 @@ use serde::Serialize;
 use crate::bus::{BusEvent, Dispatch, EventBus, LedgerFact};
 use crate::campaign::{BoardView, CampaignActor, CampaignInfo, Earned, GetBoard, LeaderboardStore};
 use crate::hub::TopicHub;
-use crate::ledger::{AccountKey, CommitListener, GroupCommitter, LedgerStore, ParticipantBalance};
+use crate::ledger::{
+    AccountKey, CommitListener, Committed, GroupCommitter, LedgerStore, ParticipantBalance,
+    TransactionRequest,
+};
 use crate::moderation::{DEFAULT_LEASE, ModerationActor, ModerationStore, Route, Settled};
 use crate::participant::{
     Adjust, ApplyChange, ChangeOutcome, Earn, GetView, ParticipantActor, ParticipantError,
@@ -310,6 +313,16 @@ impl Live {
 
     pub(crate) fn forget_store(&self, store_id: i64, addr: &Addr<StoreActor>) {
         self.stores.remove_if(&store_id, |_, live| live == addr);
+    }
+
+    /// A ledger transaction committed outside the group committer, inside a database
+    /// transaction of its own (an order with its stock and its reservation): every
+    /// node's actors learn of it exactly as of the committer's own commits.
+    pub fn committed_elsewhere(&self, request: &TransactionRequest, committed: &Committed) {
+        if !committed.replayed {
+            self.bus
+                .publish(BusEvent::Ledger(LedgerFact::new(request, committed)));
+        }
     }
 
     /// Sets the server's hook for bus events (once).

@@ -35,10 +35,11 @@ pub enum Section {
     Points,
     Reports,
     Audit,
+    Rewards,
 }
 
 impl Section {
-    pub const ALL: [Section; 17] = [
+    pub const ALL: [Section; 18] = [
         Section::Program,
         Section::Regions,
         Section::Partners,
@@ -56,6 +57,7 @@ impl Section {
         Section::Points,
         Section::Reports,
         Section::Audit,
+        Section::Rewards,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -77,6 +79,7 @@ impl Section {
             Section::Points => "points",
             Section::Reports => "reports",
             Section::Audit => "audit",
+            Section::Rewards => "rewards",
         }
     }
 
@@ -99,6 +102,7 @@ impl Section {
             Section::Points => "point balances, histories and manual adjustments",
             Section::Reports => "reports and statistics",
             Section::Audit => "the audit log",
+            Section::Rewards => "the rewards showcase and orders",
         }
     }
 }
@@ -406,6 +410,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             Permission::edit(S::Campaigns),
             Permission::edit(S::Products),
             Permission::edit(S::Codes),
+            Permission::edit(S::Rewards),
             Permission::view(S::Reports),
         ],
     },
@@ -426,8 +431,8 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
     },
 ];
 
-const ADMIN_PERMISSIONS: [Permission; 17] = {
-    let mut all = [Permission::edit(S::Program); 17];
+const ADMIN_PERMISSIONS: [Permission; 18] = {
+    let mut all = [Permission::edit(S::Program); 18];
     let mut i = 0;
     while i < S::ALL.len() {
         all[i] = Permission::edit(S::ALL[i]);

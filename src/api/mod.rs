@@ -19,6 +19,7 @@ pub mod moderation;
 pub mod org;
 pub mod participants;
 pub mod points;
+pub mod rewards;
 pub mod roles;
 pub mod stores;
 pub mod tasks;
@@ -228,6 +229,19 @@ api! {
     campaigns::list_my_receipts,
     effects::list_effects,
     effects::retry_effect,
+    rewards::list_reward_categories,
+    rewards::list_rewards,
+    rewards::get_reward,
+    rewards::create_reward,
+    rewards::update_reward,
+    rewards::import_rewards,
+    rewards::place_order,
+    rewards::list_my_orders,
+    rewards::list_orders,
+    rewards::get_order,
+    rewards::cancel_order,
+    rewards::set_order_status,
+    rewards::provider_callback,
 }
 
 struct BearerAuth;

@@ -149,9 +149,25 @@ pub struct NewEffect {
     pub payload: serde_json::Value,
 }
 
-/// Writes `effect` in the caller's transaction and returns its id. Call
-/// [`Effects::ring`] or [`run_now`] after the commit.
+/// How long an effect its caller runs itself ([`enqueue_for_caller`]) is left to the
+/// caller before the worker takes it: the caller answers only once it is done, unless
+/// it crashed.
+const CALLER_GRACE_MS: i64 = 5_000;
+
+/// Writes `effect` in the caller's transaction, due at once, and returns its id. Call
+/// [`Effects::ring`] after the commit.
 pub async fn enqueue(tx: &mut Tx, effect: &NewEffect, now_ms: i64) -> ApiResult<i64> {
+    insert(tx, effect, now_ms, now_ms).await
+}
+
+/// Writes `effect` in the caller's transaction for the caller to run with [`run_now`]
+/// right after the commit; the worker takes it only if the caller has not within a
+/// few seconds (it crashed). Returns its id.
+pub async fn enqueue_for_caller(tx: &mut Tx, effect: &NewEffect, now_ms: i64) -> ApiResult<i64> {
+    insert(tx, effect, now_ms, now_ms + CALLER_GRACE_MS).await
+}
+
+async fn insert(tx: &mut Tx, effect: &NewEffect, now_ms: i64, due_ms: i64) -> ApiResult<i64> {
     Ok(store::insert(
         tx,
         effect.kind,
@@ -159,6 +175,7 @@ pub async fn enqueue(tx: &mut Tx, effect: &NewEffect, now_ms: i64) -> ApiResult<
         effect.program_id,
         &effect.payload.to_string(),
         now_ms,
+        due_ms,
     )
     .await?)
 }

@@ -39,16 +39,18 @@ pub async fn insert(
     program_id: Option<i64>,
     payload: &str,
     now_ms: i64,
+    due_ms: i64,
 ) -> Result<i64, sqlx::Error> {
     let inserted: Option<i64> = sqlx::query_scalar(
         "INSERT INTO outbox (kind, payload, created_at, next_attempt_at, dedupe_key, program_id)
-         VALUES ($1, $2, $3, $3, $4, $5) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+         VALUES ($1, $2, $3, $6, $4, $5) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
     )
     .bind(kind)
     .bind(payload)
     .bind(now_ms)
     .bind(dedupe_key)
     .bind(program_id)
+    .bind(due_ms)
     .fetch_optional(&mut **tx)
     .await?;
     match inserted {
@@ -90,7 +92,8 @@ pub async fn claim_due(
     .await
 }
 
-/// Claims one effect if it is due (a request running the effect it just caused).
+/// Claims one effect unless another runner holds it under a lease (a request running
+/// the effect it just caused, before the worker's grace runs out).
 #[tracing::instrument(skip(db))]
 pub async fn claim_one(
     db: &Db,
@@ -101,7 +104,8 @@ pub async fn claim_one(
 ) -> Result<Option<EffectRow>, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "UPDATE outbox SET next_attempt_at = $1, attempts = attempts + 1, claimed_by = $2
-         WHERE id = $3 AND delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $4
+         WHERE id = $3 AND delivered_at IS NULL AND failed_at IS NULL
+               AND (claimed_by IS NULL OR next_attempt_at <= $4)
          RETURNING {COLUMNS}"
     )))
     .bind(lease_until)

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::DeliveryError;
-use crate::config::{SmsProviderKind, SmsSettings};
+use crate::config::{ProviderKind, SmsSettings};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SmsMessage {
@@ -116,8 +116,8 @@ impl SmsSender for HttpSms {
 
 pub fn sender_from_settings(settings: &SmsSettings) -> anyhow::Result<Box<dyn SmsSender>> {
     Ok(match settings.provider {
-        SmsProviderKind::Console => Box::new(ConsoleSms),
-        SmsProviderKind::Http => Box::new(HttpSms::new(settings)?),
+        ProviderKind::Console => Box::new(ConsoleSms),
+        ProviderKind::Http => Box::new(HttpSms::new(settings)?),
     })
 }
 

@@ -40,6 +40,7 @@ fn slot(program_id: i64, key: AccountKey) -> Option<Slot> {
         AccountKey::Issued => (program_id, "issued", 0),
         AccountKey::Adjustments => (program_id, "adjustments", 0),
         AccountKey::Redeemed => (program_id, "redeemed", 0),
+        AccountKey::OrderHold => (program_id, "order_hold", 0),
         AccountKey::Expired => (program_id, "expired", 0),
         AccountKey::StoreOwner(_) => return None,
     })
@@ -53,6 +54,7 @@ fn key_of(kind: &str, owner: i64) -> Option<AccountKey> {
         "issued" => AccountKey::Issued,
         "adjustments" => AccountKey::Adjustments,
         "redeemed" => AccountKey::Redeemed,
+        "order_hold" => AccountKey::OrderHold,
         "expired" => AccountKey::Expired,
         _ => return None,
     })
@@ -114,7 +116,50 @@ impl SqlLedger {
     ) -> Result<Vec<Result<Committed, LedgerError>>, sqlx::Error> {
         let now = self.clock.now_ms();
         let mut tx = self.committer.begin().await?;
+        let (answers, accounts) = self.apply_in(&mut tx, requests, now).await?;
+        tx.commit().await?;
+        for (slot, row) in &accounts {
+            self.account_ids.insert(*slot, row.id);
+        }
+        Ok(answers)
+    }
 
+    /// Posts one transaction inside the caller's database transaction, so it commits
+    /// (or not) with the caller's other writes: an order, its stock and its reservation
+    /// are one. The outer error is the database's; the inner one the ledger's refusal,
+    /// which wrote nothing. After the caller commits, announce the result with
+    /// `Live::committed_elsewhere` so live balances and pushes follow.
+    pub async fn post_in(
+        &self,
+        tx: &mut Tx,
+        request: &TransactionRequest,
+    ) -> Result<Result<Committed, LedgerError>, sqlx::Error> {
+        if request.movements.is_empty() {
+            return Ok(Err(LedgerError::Empty));
+        }
+        let now = self.clock.now_ms();
+        let (mut answers, _accounts) = self
+            .apply_in(tx, std::slice::from_ref(request), now)
+            .await?;
+        // Account ids are not cached: the caller's transaction may still roll back.
+        Ok(answers
+            .pop()
+            .unwrap_or(Err(LedgerError::Storage("unanswered".into()))))
+    }
+
+    /// Locks, checks and writes `requests` in `tx`, each all-or-nothing.
+    async fn apply_in(
+        &self,
+        tx: &mut Tx,
+        requests: &[TransactionRequest],
+        now: i64,
+    ) -> Result<
+        (
+            Vec<Result<Committed, LedgerError>>,
+            HashMap<Slot, AccountRow>,
+        ),
+        sqlx::Error,
+    > {
         // Store owners are resolved inside the transaction, so a change of owner is
         // never missed; an owner's share to themselves is dropped.
         let store_ids: BTreeSet<i64> = requests
@@ -126,7 +171,7 @@ impl SqlLedger {
                 _ => None,
             })
             .collect();
-        let owners = self.store_owners(&mut tx, &store_ids).await?;
+        let owners = self.store_owners(tx, &store_ids).await?;
         let resolved: Vec<Vec<Movement>> = requests
             .iter()
             .map(|request| resolve_owners(request, &owners))
@@ -153,10 +198,10 @@ impl SqlLedger {
                 slots.extend(slot(request.program_id, AccountKey::Pending(user)));
             }
         }
-        let mut accounts = self.lock_accounts(&mut tx, &slots, now).await?;
-        let mut progress = self.lock_progress(&mut tx, &participants).await?;
-        let existing = self.existing_keys(&mut tx, requests).await?;
-        let mut hold_status = self.hold_statuses(&mut tx, requests).await?;
+        let mut accounts = self.lock_accounts(tx, &slots, now).await?;
+        let mut progress = self.lock_progress(tx, &participants).await?;
+        let existing = self.existing_keys(tx, requests).await?;
+        let mut hold_status = self.hold_statuses(tx, requests).await?;
 
         // Apply in memory, in order.
         let mut answers: Vec<Option<Result<Committed, LedgerError>>> =
@@ -316,19 +361,12 @@ impl SqlLedger {
 
         // Write.
         let ids = self
-            .insert_transactions(&mut tx, requests, &accepted, &earned_of, now)
+            .insert_transactions(tx, requests, &accepted, &earned_of, now)
             .await?;
-        self.insert_postings(&mut tx, &posting_rows, &ids, now)
-            .await?;
-        self.write_balances(&mut tx, &accounts, &changed).await?;
-        self.write_progress(&mut tx, &progress, &participants)
-            .await?;
-        self.write_settlements(&mut tx, &settled).await?;
-        tx.commit().await?;
-        for (slot, row) in &accounts {
-            self.account_ids.insert(*slot, row.id);
-        }
-
+        self.insert_postings(tx, &posting_rows, &ids, now).await?;
+        self.write_balances(tx, &accounts, &changed).await?;
+        self.write_progress(tx, &progress, &participants).await?;
+        self.write_settlements(tx, &settled).await?;
         for (index, answer) in answers.iter_mut().enumerate() {
             if let Some(Ok(committed)) = answer {
                 committed.transaction_id = ids.get(&index).copied().unwrap_or_default();
@@ -357,10 +395,11 @@ impl SqlLedger {
                 earned: Points::ZERO,
             }));
         }
-        Ok(answers
+        let answers = answers
             .into_iter()
             .map(|a| a.unwrap_or(Err(LedgerError::Storage("unanswered".into()))))
-            .collect())
+            .collect();
+        Ok((answers, accounts))
     }
 
     async fn store_owners(

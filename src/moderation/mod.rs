@@ -375,7 +375,7 @@ pub async fn decide(
             })
             .map_err(ApiError::internal)?,
         };
-        Some(effects::enqueue(&mut tx, &queued, now).await?)
+        Some(effects::enqueue_for_caller(&mut tx, &queued, now).await?)
     };
     let effect_status = if settle_effect.is_some() {
         "pending"

@@ -162,7 +162,13 @@ impl CsvTable {
         Ok(Self { headers, rows })
     }
 
-    fn cell<'a>(&self, record: &'a csv::StringRecord, column: &str) -> &'a str {
+    /// The data rows with their numbers in the file (1 = the first after the header).
+    pub fn rows(&self) -> &[(u64, csv::StringRecord)] {
+        &self.rows
+    }
+
+    /// The cell of `column` in `record` (empty when the file has no such column).
+    pub fn cell<'a>(&self, record: &'a csv::StringRecord, column: &str) -> &'a str {
         self.headers
             .iter()
             .position(|h| h == column)
@@ -173,12 +179,12 @@ impl CsvTable {
 
 /// Collects the errors of one row.
 #[derive(Default)]
-struct RowCheck {
-    errors: Vec<FieldError>,
+pub struct RowCheck {
+    pub errors: Vec<FieldError>,
 }
 
 impl RowCheck {
-    fn take<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+    pub fn take<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
         result
             .map_err(|message| {
                 self.errors.push(FieldError {
@@ -189,7 +195,7 @@ impl RowCheck {
             .ok()
     }
 
-    fn fail(&mut self, field: &str, message: impl Into<String>) {
+    pub fn fail(&mut self, field: &str, message: impl Into<String>) {
         self.errors.push(FieldError {
             field: field.into(),
             message: message.into(),
@@ -198,7 +204,7 @@ impl RowCheck {
 }
 
 /// Refuses the import if any row failed, listing them.
-fn reject_if_any(mut bad: Vec<RowError>) -> ApiResult<()> {
+pub fn reject_if_any(mut bad: Vec<RowError>) -> ApiResult<()> {
     if bad.is_empty() {
         return Ok(());
     }
@@ -667,7 +673,8 @@ pub async fn import_products(
     Ok(summary)
 }
 
-async fn finish(tx: crate::db::Tx, dry_run: bool) -> ApiResult<()> {
+/// Commits an import, or rolls it back when it was only checked.
+pub async fn finish(tx: crate::db::Tx, dry_run: bool) -> ApiResult<()> {
     if dry_run {
         tx.rollback().await?;
     } else {

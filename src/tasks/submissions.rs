@@ -644,7 +644,7 @@ async fn enqueue_follow_up(
         payload: serde_json::to_value(FollowUpPayload { submission_id: id })
             .map_err(ApiError::internal)?,
     };
-    effects::enqueue(tx, &effect, now).await
+    effects::enqueue_for_caller(tx, &effect, now).await
 }
 
 /// Runs [`FOLLOW_UP_EFFECT`]s.

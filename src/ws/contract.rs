@@ -73,7 +73,8 @@ pub struct EventFrame {
     /// On `me`: `balance_changed` (data `BalanceChanged`), `level_up` (data
     /// `LevelUpEvent`), `task_submission` (data `Submission`: a submission recorded or
     /// decided), `quest_progress` (data `QuestProgress`), `rank_changed` (data
-    /// `RankChanged`: the participant's rank on a campaign's whole-campaign board moved).
+    /// `RankChanged`: the participant's rank on a campaign's whole-campaign board moved),
+    /// `order_status` (data `OrderStatusChanged`: one of their orders changed status).
     /// On `store:{id}`: `progress` (data `StoreProgress`). On a leaderboard topic:
     /// `leaderboard` (data `BoardView`: the top entries, at most two a second; `around`
     /// and `my_rank` are empty there, read them with `getLeaderboard`). On
@@ -118,7 +119,8 @@ pub struct ErrorFrame {
         Submission,
         QuestProgress,
         BoardView,
-        RankChanged
+        RankChanged,
+        crate::rewards::orders::OrderStatusChanged
     ))
 )]
 pub struct WebSocketContract;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::json;
-use stimul::config::SmsProviderKind;
+use stimul::config::ProviderKind;
 
 use crate::codes::{Node, own_db};
 use crate::fake_sms::{Behaviour, FakeSmsGateway};
@@ -139,7 +139,7 @@ async fn a_dead_effect_is_shown_to_admins_and_sent_again_by_hand() {
 async fn two_nodes_share_the_queue_and_run_every_effect_once() {
     let (mut settings, _database) = test_settings().await;
     let gateway = FakeSmsGateway::start().await;
-    settings.sms.provider = SmsProviderKind::Http;
+    settings.sms.provider = ProviderKind::Http;
     settings.sms.url = Some(gateway.url());
     let a = Node::start(&settings).await;
     let b = Node::start(&settings).await;

@@ -8,7 +8,7 @@ use actix_web::dev::ServerHandle;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use sqlx::Connection;
-use stimul::config::{Settings, SmsProviderKind};
+use stimul::config::{ProviderKind, Settings};
 use stimul::db::Clock;
 use stimul::startup::{Application, Overrides};
 use stimul::state::AppState;
@@ -145,7 +145,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     stimul::telemetry::init("warn");
     let (mut settings, database) = test_settings().await;
     let sms = FakeSmsGateway::start().await;
-    settings.sms.provider = SmsProviderKind::Http;
+    settings.sms.provider = ProviderKind::Http;
     settings.sms.url = Some(sms.url());
     settings.sms.timeout_ms = 1_000;
     configure(&mut settings);

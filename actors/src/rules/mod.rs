@@ -11,6 +11,7 @@
 //! | [`levels`] | a program's level scale: which level progress reaches, and its multiplier |
 //! | [`campaigns`] | campaign life cycle, audiences, what a code pays, which campaign pays, anti-fraud verdicts |
 //! | [`codes`] | product code format, check letter, QR payload, sharded random generation |
+//! | [`rewards`] | reward kinds and prices, reward audiences, the order life cycle and what each status does to reserved points |
 //! | [`refill`] | when a code pool is refilled (watermark, nightly window) and how a refill is split |
 //! | [`leaderboard`] | an order-statistics board: rank, top-N and around-me in O(log n) |
 //! | [`windows`] | leaderboard time windows (day, ISO week, month) in the program's zone |
@@ -23,6 +24,7 @@ pub mod leaderboard;
 pub mod levels;
 pub mod points;
 pub mod refill;
+pub mod rewards;
 pub mod routing;
 pub mod tasks;
 pub mod windows;

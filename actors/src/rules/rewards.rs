@@ -1,0 +1,379 @@
+//! Spending points: what a reward costs, who may order it, and how an order moves from
+//! placed to its end. Points leave a participant only by ledger postings: checkout
+//! reserves the total (participant → order hold), a fulfilled order captures it (hold →
+//! redeemed), a failed or cancelled one returns it (hold → participant).
+
+use serde::{Deserialize, Serialize};
+
+use super::points::Points;
+
+/// What kind of reward, which decides how it is fulfilled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RewardKind {
+    /// A retail network's gift certificate, bought from the certificate provider.
+    GiftCertificate,
+    /// Goods shipped to a delivery address by staff.
+    Goods,
+    /// A virtual payment card, bought from the certificate provider.
+    VirtualCard,
+    /// A phone top-up, through the top-up provider.
+    PhoneTopup,
+    /// Money to a bank card: requested as a payout, never ordered from the showcase.
+    CardPayout,
+    /// The program's merchandise, shipped by staff.
+    Merch,
+}
+
+impl RewardKind {
+    pub const ALL: [RewardKind; 6] = [
+        RewardKind::GiftCertificate,
+        RewardKind::Goods,
+        RewardKind::VirtualCard,
+        RewardKind::PhoneTopup,
+        RewardKind::CardPayout,
+        RewardKind::Merch,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RewardKind::GiftCertificate => "gift_certificate",
+            RewardKind::Goods => "goods",
+            RewardKind::VirtualCard => "virtual_card",
+            RewardKind::PhoneTopup => "phone_topup",
+            RewardKind::CardPayout => "card_payout",
+            RewardKind::Merch => "merch",
+        }
+    }
+
+    pub fn parse(input: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == input)
+            .ok_or_else(|| {
+                format!(
+                    "{input:?} is not a reward kind; one of {}",
+                    Self::ALL.map(RewardKind::as_str).join(", ")
+                )
+            })
+    }
+
+    /// Shipped by staff (needs a delivery address), rather than bought from a provider.
+    pub fn is_shipped(self) -> bool {
+        matches!(self, RewardKind::Goods | RewardKind::Merch)
+    }
+}
+
+/// What a reward costs: a fixed price, or an amount the participant chooses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pricing {
+    Fixed(Points),
+    Chosen { min: Points, max: Points },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PriceError {
+    #[error("this reward has a fixed price; do not send an amount")]
+    AmountNotWanted,
+    #[error("choose an amount between {min} and {max}")]
+    AmountMissing { min: Points, max: Points },
+    #[error("the amount must be between {min} and {max}")]
+    AmountOutOfRange { min: Points, max: Points },
+    #[error("the quantity must be between 1 and {max}")]
+    Quantity { max: i64 },
+    #[error("the total is too large")]
+    Overflow,
+}
+
+/// Most units of one reward in one order line: a showcase, not a wholesaler.
+pub const MAX_QUANTITY: i64 = 100;
+
+impl Pricing {
+    /// The unit price of a line: the fixed price, or the chosen amount within bounds.
+    pub fn unit_price(self, chosen: Option<Points>) -> Result<Points, PriceError> {
+        match (self, chosen) {
+            (Pricing::Fixed(price), None) => Ok(price),
+            (Pricing::Fixed(_), Some(_)) => Err(PriceError::AmountNotWanted),
+            (Pricing::Chosen { min, max }, None) => Err(PriceError::AmountMissing { min, max }),
+            (Pricing::Chosen { min, max }, Some(amount)) => {
+                if amount.hundredths() < min.hundredths() || amount.hundredths() > max.hundredths()
+                {
+                    Err(PriceError::AmountOutOfRange { min, max })
+                } else {
+                    Ok(amount)
+                }
+            }
+        }
+    }
+
+    /// The price of `quantity` units.
+    pub fn line_total(self, chosen: Option<Points>, quantity: i64) -> Result<Points, PriceError> {
+        if !(1..=MAX_QUANTITY).contains(&quantity) {
+            return Err(PriceError::Quantity { max: MAX_QUANTITY });
+        }
+        let unit = self.unit_price(chosen)?;
+        unit.hundredths()
+            .checked_mul(quantity)
+            .map(Points::from_hundredths)
+            .ok_or(PriceError::Overflow)
+    }
+}
+
+/// Sums line totals without overflow.
+pub fn order_total(lines: impl IntoIterator<Item = Points>) -> Option<Points> {
+    lines
+        .into_iter()
+        .try_fold(Points::ZERO, |total, line| total.checked_add(line))
+}
+
+/// Who may order a reward: empty lists admit everyone; a window bounds it in time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RewardAudience {
+    pub regions: Vec<i64>,
+    /// Level indexes (0 = the first level).
+    pub levels: Vec<u32>,
+    /// Role names (`seller`, `owner`).
+    pub roles: Vec<String>,
+}
+
+/// The participant as a reward's audience sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Customer {
+    pub region: Option<i64>,
+    pub level: u32,
+    pub roles: Vec<String>,
+}
+
+impl RewardAudience {
+    /// Why `customer` may not order, if they may not.
+    pub fn admits(&self, customer: &Customer) -> Result<(), &'static str> {
+        if !self.regions.is_empty() && !customer.region.is_some_and(|r| self.regions.contains(&r)) {
+            return Err("this reward is not offered in your region");
+        }
+        if !self.levels.is_empty() && !self.levels.contains(&customer.level) {
+            return Err("this reward is for other levels");
+        }
+        if !self.roles.is_empty() && !customer.roles.iter().any(|r| self.roles.contains(r)) {
+            return Err("this reward is for other roles");
+        }
+        Ok(())
+    }
+}
+
+/// Whether `now` lies in a reward's active window (either bound may be open).
+pub fn on_offer(active_from: Option<i64>, active_to: Option<i64>, now_ms: i64) -> bool {
+    active_from.is_none_or(|from| now_ms >= from) && active_to.is_none_or(|to| now_ms < to)
+}
+
+/// Where an order stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Points reserved, nothing asked of anyone yet.
+    Placed,
+    /// A provider is working on it, or staff are preparing the goods.
+    Processing,
+    /// Goods on their way (set by staff).
+    Shipped,
+    /// Goods received (set by staff): final, points captured.
+    Delivered,
+    /// Delivered by the provider: final, points captured.
+    Fulfilled,
+    /// The provider could not deliver: final, points returned.
+    Failed,
+    /// Cancelled by staff or the participant before fulfilment: final, points returned.
+    Cancelled,
+}
+
+/// What reaching a status does to the order's reserved points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settlement {
+    /// Nothing yet: the points stay reserved.
+    Keep,
+    /// Hold → redeemed.
+    Capture,
+    /// Hold → participant.
+    Release,
+}
+
+impl OrderStatus {
+    pub const ALL: [OrderStatus; 7] = [
+        OrderStatus::Placed,
+        OrderStatus::Processing,
+        OrderStatus::Shipped,
+        OrderStatus::Delivered,
+        OrderStatus::Fulfilled,
+        OrderStatus::Failed,
+        OrderStatus::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Placed => "placed",
+            OrderStatus::Processing => "processing",
+            OrderStatus::Shipped => "shipped",
+            OrderStatus::Delivered => "delivered",
+            OrderStatus::Fulfilled => "fulfilled",
+            OrderStatus::Failed => "failed",
+            OrderStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(input: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == input)
+            .ok_or_else(|| {
+                format!(
+                    "{input:?} is not an order status; one of {}",
+                    Self::ALL.map(OrderStatus::as_str).join(", ")
+                )
+            })
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            OrderStatus::Delivered
+                | OrderStatus::Fulfilled
+                | OrderStatus::Failed
+                | OrderStatus::Cancelled
+        )
+    }
+
+    pub fn settlement(self) -> Settlement {
+        match self {
+            OrderStatus::Delivered | OrderStatus::Fulfilled => Settlement::Capture,
+            OrderStatus::Failed | OrderStatus::Cancelled => Settlement::Release,
+            _ => Settlement::Keep,
+        }
+    }
+
+    /// Whether an order may move from `self` to `next`. `shipped` orders hold goods: they
+    /// are delivered, never cancelled (a return is a new correction).
+    pub fn may_become(self, next: OrderStatus, shipped_goods: bool) -> bool {
+        use OrderStatus::*;
+        match (self, next) {
+            (Placed, Processing) => true,
+            (Placed | Processing, Cancelled | Failed) => true,
+            (Placed | Processing, Fulfilled) => !shipped_goods,
+            (Processing, Shipped) => shipped_goods,
+            (Shipped, Delivered) => shipped_goods,
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Points {
+        Points::parse(s).expect("points")
+    }
+
+    #[test]
+    fn a_fixed_price_takes_no_amount_and_multiplies_by_quantity() {
+        let fixed = Pricing::Fixed(p("500"));
+        assert_eq!(fixed.line_total(None, 3), Ok(p("1500")));
+        assert_eq!(
+            fixed.line_total(Some(p("10")), 1),
+            Err(PriceError::AmountNotWanted)
+        );
+        assert_eq!(
+            fixed.line_total(None, 0),
+            Err(PriceError::Quantity { max: MAX_QUANTITY })
+        );
+        assert_eq!(
+            fixed.line_total(None, MAX_QUANTITY + 1),
+            Err(PriceError::Quantity { max: MAX_QUANTITY })
+        );
+    }
+
+    #[test]
+    fn a_chosen_amount_must_lie_within_its_bounds() {
+        let chosen = Pricing::Chosen {
+            min: p("100"),
+            max: p("5000"),
+        };
+        assert_eq!(chosen.line_total(Some(p("100")), 1), Ok(p("100")));
+        assert_eq!(chosen.line_total(Some(p("5000")), 2), Ok(p("10000")));
+        assert!(matches!(
+            chosen.line_total(Some(p("99.99")), 1),
+            Err(PriceError::AmountOutOfRange { .. })
+        ));
+        assert!(matches!(
+            chosen.line_total(None, 1),
+            Err(PriceError::AmountMissing { .. })
+        ));
+    }
+
+    #[test]
+    fn totals_never_overflow_silently() {
+        let huge = Pricing::Fixed(Points::from_hundredths(i64::MAX / 2));
+        assert_eq!(huge.line_total(None, 3), Err(PriceError::Overflow));
+        assert_eq!(
+            order_total([Points::from_hundredths(i64::MAX), p("1")]),
+            None
+        );
+        assert_eq!(order_total([p("1"), p("2.50")]), Some(p("3.50")));
+    }
+
+    #[test]
+    fn an_audience_admits_by_region_level_and_role() {
+        let everyone = RewardAudience::default();
+        let seller = Customer {
+            region: Some(1),
+            level: 0,
+            roles: vec!["seller".into()],
+        };
+        assert!(everyone.admits(&seller).is_ok());
+        let moscow_gold_owners = RewardAudience {
+            regions: vec![1],
+            levels: vec![2],
+            roles: vec!["owner".into()],
+        };
+        assert!(moscow_gold_owners.admits(&seller).is_err());
+        let gold_owner = Customer {
+            region: Some(1),
+            level: 2,
+            roles: vec!["seller".into(), "owner".into()],
+        };
+        assert!(moscow_gold_owners.admits(&gold_owner).is_ok());
+        let elsewhere = Customer {
+            region: None,
+            ..gold_owner
+        };
+        assert!(moscow_gold_owners.admits(&elsewhere).is_err());
+    }
+
+    #[test]
+    fn the_window_is_half_open() {
+        assert!(on_offer(None, None, 5));
+        assert!(on_offer(Some(5), Some(10), 5));
+        assert!(!on_offer(Some(5), Some(10), 10));
+        assert!(!on_offer(Some(5), None, 4));
+    }
+
+    #[test]
+    fn orders_move_forward_only_and_settle_once_final() {
+        use OrderStatus::*;
+        assert!(Placed.may_become(Processing, false));
+        assert!(Processing.may_become(Fulfilled, false));
+        assert!(!Processing.may_become(Fulfilled, true));
+        assert!(Processing.may_become(Shipped, true));
+        assert!(Shipped.may_become(Delivered, true));
+        assert!(!Shipped.may_become(Cancelled, true));
+        assert!(!Fulfilled.may_become(Cancelled, false));
+        assert!(!Failed.may_become(Fulfilled, false));
+        assert!(!Cancelled.may_become(Processing, false));
+        for status in OrderStatus::ALL {
+            assert_eq!(status.is_final(), status.settlement() != Settlement::Keep);
+            assert_eq!(OrderStatus::parse(status.as_str()), Ok(status));
+        }
+        assert!(OrderStatus::parse("lost").is_err());
+        assert_eq!(RewardKind::parse("goods"), Ok(RewardKind::Goods));
+        assert!(RewardKind::Merch.is_shipped());
+        assert!(!RewardKind::GiftCertificate.is_shipped());
+    }
+}

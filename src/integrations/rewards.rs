@@ -1,0 +1,320 @@
+//! The rewards provider: buys gift certificates, virtual cards and phone top-ups. One
+//! trait; a console implementation for development that fulfils after a short delay;
+//! an HTTP implementation with timeouts, tested against a local fake provider.
+//!
+//! Every order carries our own id (`order-{order}-{line}`) as the provider's
+//! idempotency key, so asking again after a timeout never buys twice. A certificate's
+//! code and PIN are returned to the caller and never logged.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use super::DeliveryError;
+use crate::config::{ProviderKind, RewardSettings};
+
+/// One line of an order as the provider sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProviderOrder {
+    /// Ours, unique per order line: the provider's idempotency key.
+    pub id: String,
+    /// `gift_certificate`, `virtual_card` or `phone_topup`.
+    pub kind: String,
+    /// Our reward's SKU (the provider's product).
+    pub sku: String,
+    /// The retail network of a certificate.
+    pub network: Option<String>,
+    /// Face value of one unit, decimal string.
+    pub amount: String,
+    pub quantity: i64,
+    /// The phone a top-up goes to.
+    pub phone: Option<String>,
+}
+
+/// Where the provider stands with one order line.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ProviderStatus {
+    /// Delivered: the certificate (code, PIN) where there is one.
+    Done {
+        reference: Option<String>,
+        code: Option<String>,
+        pin: Option<String>,
+    },
+    /// Accepted, not finished: ask again or wait for the callback.
+    Processing { reference: Option<String> },
+    /// The provider will not deliver it.
+    Failed { reason: String },
+}
+
+impl std::fmt::Debug for ProviderStatus {
+    // Codes and PINs are money: they never reach a log through a `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProviderStatus::Done { reference, .. } => f
+                .debug_struct("Done")
+                .field("reference", reference)
+                .finish_non_exhaustive(),
+            ProviderStatus::Processing { reference } => f
+                .debug_struct("Processing")
+                .field("reference", reference)
+                .finish(),
+            ProviderStatus::Failed { reason } => {
+                f.debug_struct("Failed").field("reason", reason).finish()
+            }
+        }
+    }
+}
+
+#[async_trait]
+pub trait RewardProvider: Send + Sync {
+    /// Places (or, with the same id, finds again) an order line.
+    async fn order(&self, order: &ProviderOrder) -> Result<ProviderStatus, DeliveryError>;
+    /// Where an order line placed earlier stands.
+    async fn status(&self, id: &str) -> Result<ProviderStatus, DeliveryError>;
+}
+
+/// Fulfils every order this long after it was first placed, with a made-up
+/// certificate: lets a newcomer watch an order move from placed to fulfilled.
+const CONSOLE_DELAY: Duration = Duration::from_secs(2);
+
+/// The development provider: remembers orders in memory, prints them without codes.
+#[derive(Default)]
+pub struct ConsoleProvider {
+    placed: Mutex<HashMap<String, Instant>>,
+}
+
+impl ConsoleProvider {
+    fn answer(&self, id: &str) -> ProviderStatus {
+        let placed = self
+            .placed
+            .lock()
+            .map(|orders| orders.get(id).copied())
+            .unwrap_or_default();
+        match placed {
+            Some(at) if at.elapsed() >= CONSOLE_DELAY => {
+                let digest = hex::encode(<Sha256 as sha2::Digest>::digest(id.as_bytes()));
+                ProviderStatus::Done {
+                    reference: Some(format!("console-{id}")),
+                    code: Some(digest[..16].to_uppercase()),
+                    pin: Some(digest[16..20].to_string()),
+                }
+            }
+            Some(_) => ProviderStatus::Processing {
+                reference: Some(format!("console-{id}")),
+            },
+            None => ProviderStatus::Failed {
+                reason: "the console provider does not know this order (the server restarted)"
+                    .into(),
+            },
+        }
+    }
+}
+
+#[async_trait]
+impl RewardProvider for ConsoleProvider {
+    async fn order(&self, order: &ProviderOrder) -> Result<ProviderStatus, DeliveryError> {
+        if let Ok(mut orders) = self.placed.lock() {
+            orders.entry(order.id.clone()).or_insert_with(Instant::now);
+        }
+        println!(
+            "[rewards] order {}: {} × {} {} ({})",
+            order.id, order.quantity, order.kind, order.sku, order.amount
+        );
+        Ok(self.answer(&order.id))
+    }
+
+    async fn status(&self, id: &str) -> Result<ProviderStatus, DeliveryError> {
+        Ok(self.answer(id))
+    }
+}
+
+/// The provider's API: `POST {url}/orders` with the order as JSON and
+/// `Idempotency-Key: {id}`, `GET {url}/orders/{id}`; both answer
+/// `{"status": "done"|"processing"|"failed", "reference", "code", "pin", "reason"}`.
+pub struct HttpProvider {
+    client: reqwest::Client,
+    url: String,
+    api_key: Option<String>,
+}
+
+/// The provider's answer on the wire (also the body of its callbacks).
+#[derive(Deserialize)]
+pub struct ProviderAnswer {
+    pub id: Option<String>,
+    pub status: String,
+    pub reference: Option<String>,
+    pub code: Option<String>,
+    pub pin: Option<String>,
+    pub reason: Option<String>,
+}
+
+impl ProviderAnswer {
+    /// The status it reports; an unknown status is the provider's mistake.
+    pub fn into_status(self) -> Result<ProviderStatus, DeliveryError> {
+        match self.status.as_str() {
+            "done" => Ok(ProviderStatus::Done {
+                reference: self.reference,
+                code: self.code,
+                pin: self.pin,
+            }),
+            "processing" => Ok(ProviderStatus::Processing {
+                reference: self.reference,
+            }),
+            "failed" => Ok(ProviderStatus::Failed {
+                reason: self
+                    .reason
+                    .unwrap_or_else(|| "the provider gave no reason".into()),
+            }),
+            other => Err(DeliveryError::Permanent(format!(
+                "the provider answered an unknown status {:?}",
+                other.chars().take(40).collect::<String>()
+            ))),
+        }
+    }
+}
+
+impl HttpProvider {
+    pub fn new(settings: &RewardSettings) -> anyhow::Result<Self> {
+        let url = settings
+            .url
+            .clone()
+            .filter(|u| !u.trim().is_empty())
+            .ok_or_else(|| anyhow::anyhow!("rewards.url is required for the http provider"))?;
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_millis(settings.timeout_ms))
+            .connect_timeout(Duration::from_millis(settings.timeout_ms.min(3_000)))
+            .build()?;
+        Ok(Self {
+            client,
+            url: url.trim_end_matches('/').to_string(),
+            api_key: settings.api_key.as_ref().map(|k| k.expose().clone()),
+        })
+    }
+
+    async fn read(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<ProviderStatus, DeliveryError> {
+        let request = match &self.api_key {
+            Some(key) => request.bearer_auth(key),
+            None => request,
+        };
+        let response = request
+            .send()
+            .await
+            .map_err(|err| DeliveryError::Retryable(format!("provider unreachable: {err}")))?;
+        let status = response.status();
+        if status.is_server_error() || status.as_u16() == 429 {
+            return Err(DeliveryError::Retryable(format!(
+                "the provider answered {status}"
+            )));
+        }
+        if !status.is_success() {
+            let body = response.text().await.unwrap_or_default();
+            return Err(DeliveryError::Permanent(format!(
+                "the provider refused the order with {status}: {}",
+                body.chars().take(200).collect::<String>()
+            )));
+        }
+        // A 2xx we cannot read is the provider's defect: retrying the same garbage helps
+        // nobody, so the order fails with the reason and its points go back.
+        let answer: ProviderAnswer = response.json().await.map_err(|err| {
+            DeliveryError::Permanent(format!(
+                "the provider answered {status} with an unreadable body: {err}"
+            ))
+        })?;
+        answer.into_status()
+    }
+}
+
+#[async_trait]
+impl RewardProvider for HttpProvider {
+    async fn order(&self, order: &ProviderOrder) -> Result<ProviderStatus, DeliveryError> {
+        let request = self
+            .client
+            .post(format!("{}/orders", self.url))
+            .header("Idempotency-Key", &order.id)
+            .json(order);
+        self.read(request).await
+    }
+
+    async fn status(&self, id: &str) -> Result<ProviderStatus, DeliveryError> {
+        self.read(self.client.get(format!("{}/orders/{id}", self.url)))
+            .await
+    }
+}
+
+pub fn provider_from_settings(
+    settings: &RewardSettings,
+) -> anyhow::Result<Box<dyn RewardProvider>> {
+    Ok(match settings.provider {
+        ProviderKind::Console => Box::new(ConsoleProvider::default()),
+        ProviderKind::Http => Box::new(HttpProvider::new(settings)?),
+    })
+}
+
+/// Whether `signature` (`sha256=<hex>`) is the HMAC-SHA256 of `body` under `secret`,
+/// compared in constant time.
+pub fn signature_valid(secret: &str, body: &[u8], signature: &str) -> bool {
+    let Some(hex_digest) = signature.trim().strip_prefix("sha256=") else {
+        return false;
+    };
+    let Ok(expected) = hex::decode(hex_digest) else {
+        return false;
+    };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
+        return false;
+    };
+    mac.update(body);
+    mac.verify_slice(&expected).is_ok()
+}
+
+/// The signature a provider puts on a callback (for the fake provider and tests).
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    // unwrap-free: HMAC takes a key of any length.
+    let mut mac = match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
+        Ok(mac) => mac,
+        Err(_) => return String::new(),
+    };
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signature_is_checked_against_the_body_and_the_secret() {
+        let body = br#"{"id":"order-1-1","status":"done"}"#;
+        let signature = sign("s3cret", body);
+        assert!(signature_valid("s3cret", body, &signature));
+        assert!(!signature_valid("other", body, &signature));
+        assert!(!signature_valid("s3cret", b"{}", &signature));
+        assert!(!signature_valid("s3cret", body, "sha256=zz"));
+        assert!(!signature_valid(
+            "s3cret",
+            body,
+            &signature.replace("sha256=", "")
+        ));
+    }
+
+    #[test]
+    fn a_done_status_never_shows_its_code_in_debug_output() {
+        let done = ProviderStatus::Done {
+            reference: Some("r1".into()),
+            code: Some("SECRETCODE".into()),
+            pin: Some("1234".into()),
+        };
+        let shown = format!("{done:?}");
+        assert!(
+            !shown.contains("SECRETCODE") && !shown.contains("1234"),
+            "{shown}"
+        );
+    }
+}

@@ -1,0 +1,1045 @@
+//! Orders: points leaving the system, exactly once and each step a ledger posting.
+//!
+//! - **Checkout** ([`place`]): in one database transaction the order and its lines are
+//!   written, stock is taken (a conditional update per reward, in id order), the total
+//!   moves from the participant's available points to the program's order-hold account
+//!   (the ledger's own posting code, inside this transaction), and the fulfilment
+//!   effect is queued. Insufficient points, empty stock, a reward switched off or not
+//!   offered to the caller: each refuses with its own problem and writes nothing. The
+//!   checkout's `Idempotency-Key` is stored on the order, so a retry (even after a crash
+//!   between the commit and the answer) finds this order instead of placing another.
+//! - **Fulfilment** ([`FULFIL_EFFECT`], on the effect queue): every provider line is
+//!   ordered with our id (`order-{order}-{line}`) as the provider's idempotency key, so
+//!   a retry after a timeout never buys twice; a line the provider is still working on
+//!   is asked again with backoff or settled by its signed callback ([`callback`]).
+//!   When every line is delivered the order is `fulfilled` and its points captured
+//!   (hold → redeemed); a provider's refusal or unreadable answer fails it and returns
+//!   the points (hold → participant) with the stock. Goods and merch wait for staff
+//!   (`shipped`, then `delivered`, which captures).
+//! - Every change of status is kept in the order's history and pushed on `me` as
+//!   `order_status`. Certificates (code, PIN) are shown to the order's owner only and
+//!   never logged.
+
+use serde::{Deserialize, Serialize};
+use stimul_actors::ledger::{
+    AccountKey, Committed, LedgerError, Movement, Purpose, TransactionRequest, TransactionStatus,
+};
+use stimul_actors::rules::points::Points;
+use stimul_actors::rules::rewards::{OrderStatus, RewardKind, Settlement, on_offer, order_total};
+use utoipa::{IntoParams, ToSchema};
+
+use super::store::{self, OrderItemRow, OrderQuery, OrderRow};
+use crate::access::{Permission, Section};
+use crate::auth::Principal;
+use crate::effects::{self, Effect, EffectHandler, Failure, NewEffect};
+use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
+use crate::integrations::DeliveryError;
+use crate::integrations::rewards::{ProviderOrder, ProviderStatus, RewardProvider};
+use crate::org::{Page, page_of};
+use crate::state::AppState;
+
+/// The effect kind that gets an order's rewards delivered.
+pub const FULFIL_EFFECT: &str = "rewards.fulfil";
+/// Most lines in one order.
+const MAX_LINES: usize = 20;
+
+/// One line of a checkout.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct OrderLineInput {
+    pub reward_id: i64,
+    /// 1 when absent.
+    pub quantity: Option<i64>,
+    /// The chosen face value of a reward sold by amount, decimal string.
+    pub amount: Option<String>,
+}
+
+/// Where goods go (required when the order holds goods or merch); `phone` is also the
+/// number a phone top-up goes to (the participant's own when absent).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
+pub struct Delivery {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub comment: Option<String>,
+}
+
+/// `placeOrder`'s body.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct OrderInput {
+    pub items: Vec<OrderLineInput>,
+    pub delivery: Option<Delivery>,
+}
+
+/// A delivered certificate: shown to the order's owner only.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Certificate {
+    pub code: Option<String>,
+    pub pin: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrderItem {
+    pub reward_id: i64,
+    pub kind: String,
+    pub title: String,
+    pub quantity: i64,
+    #[schema(value_type = String)]
+    pub unit_price: Points,
+    #[schema(value_type = String)]
+    pub amount: Points,
+    pub delivered: bool,
+    /// Only in the owner's view, once delivered.
+    pub certificate: Option<Certificate>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrderEvent {
+    pub status: String,
+    pub note: Option<String>,
+    pub at: i64,
+}
+
+/// An order as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Order {
+    pub id: i64,
+    pub participant_id: i64,
+    /// `placed`, `processing`, `shipped`, `delivered`, `fulfilled`, `failed`, `cancelled`.
+    pub status: String,
+    #[schema(value_type = String)]
+    pub total: Points,
+    pub items: Vec<OrderItem>,
+    pub delivery: Option<Delivery>,
+    pub failure_reason: Option<String>,
+    /// The reservation's ledger transaction; then the capture's or the return's.
+    pub hold_transaction_id: Option<i64>,
+    pub settled_transaction_id: Option<i64>,
+    pub history: Vec<OrderEvent>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// The `order_status` event on `me`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrderStatusChanged {
+    pub order_id: i64,
+    pub status: String,
+    pub failure_reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct FulfilPayload {
+    order_id: i64,
+}
+
+fn parse_status(status: &str) -> ApiResult<OrderStatus> {
+    OrderStatus::parse(status).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))
+}
+
+fn kind_of(item: &OrderItemRow) -> ApiResult<RewardKind> {
+    RewardKind::parse(&item.kind).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))
+}
+
+/// Reads an order with its lines and history; the certificates only for its owner.
+async fn view(state: &AppState, row: OrderRow, owner_view: bool) -> ApiResult<Order> {
+    let mut conn = state.db.pool.acquire().await?;
+    let items = store::items(&mut *conn, row.id).await?;
+    let history = store::history(&mut *conn, row.id).await?;
+    drop(conn);
+    Ok(Order {
+        id: row.id,
+        participant_id: row.participant_id,
+        status: row.status,
+        total: Points::from_hundredths(row.total),
+        items: items
+            .into_iter()
+            .map(|item| OrderItem {
+                reward_id: item.reward_id,
+                kind: item.kind,
+                title: item.title,
+                quantity: item.quantity,
+                unit_price: Points::from_hundredths(item.unit_price),
+                amount: Points::from_hundredths(item.unit_price.saturating_mul(item.quantity)),
+                delivered: item.delivered_at.is_some(),
+                certificate: (owner_view
+                    && (item.certificate_code.is_some() || item.certificate_pin.is_some()))
+                .then_some(Certificate {
+                    code: item.certificate_code,
+                    pin: item.certificate_pin,
+                }),
+            })
+            .collect(),
+        delivery: row
+            .delivery
+            .as_deref()
+            .and_then(|d| serde_json::from_str(d).ok()),
+        failure_reason: row.failure_reason,
+        hold_transaction_id: row.hold_transaction_id,
+        settled_transaction_id: row.settled_transaction_id,
+        history: history
+            .into_iter()
+            .map(|h| OrderEvent {
+                status: h.status,
+                note: h.note,
+                at: h.created_at,
+            })
+            .collect(),
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+/// A checked line, ready to write.
+struct Line {
+    reward_id: i64,
+    quantity: i64,
+    unit_price: Points,
+    total: Points,
+    title: String,
+}
+
+fn field(errors: &mut Vec<FieldError>, field: String, message: impl Into<String>) {
+    errors.push(FieldError {
+        field,
+        message: message.into(),
+    });
+}
+
+fn nonempty(value: &Option<String>) -> bool {
+    value.as_deref().is_some_and(|v| !v.trim().is_empty())
+}
+
+/// `placeOrder`: answers the order and whether it was placed by an earlier request with
+/// the same key.
+#[tracing::instrument(skip(state, caller, input, key))]
+pub async fn place(
+    state: &AppState,
+    caller: &Principal,
+    input: &OrderInput,
+    key: Option<&str>,
+) -> ApiResult<(Order, bool)> {
+    if caller.account.kind != "participant" {
+        return Err(ApiError::forbidden(
+            "orders are placed by participants with their own points",
+        ));
+    }
+    let participant = caller.id();
+    let program_id = caller.program_id();
+    if let Some(key) = key
+        && let Some(existing) =
+            store::order_by_request_key(&state.db.pool, participant, key).await?
+    {
+        return Ok((view(state, existing, true).await?, true));
+    }
+    let mut errors = Vec::new();
+    if input.items.is_empty() || input.items.len() > MAX_LINES {
+        field(
+            &mut errors,
+            "items".into(),
+            format!("1 to {MAX_LINES} lines"),
+        );
+    }
+    let delivery = input.delivery.clone().unwrap_or_default();
+    for (name, value, max) in [
+        ("name", &delivery.name, 200),
+        ("phone", &delivery.phone, 32),
+        ("address", &delivery.address, 500),
+        ("comment", &delivery.comment, 1000),
+    ] {
+        if value.as_deref().is_some_and(|v| v.chars().count() > max) {
+            field(
+                &mut errors,
+                format!("delivery.{name}"),
+                format!("at most {max} characters"),
+            );
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::fields(errors));
+    }
+    // The actor is asked before any connection is taken.
+    let (customer, _available) = super::customer(state, caller).await?;
+    let now = state.clock.now_ms();
+    let mut lines = Vec::new();
+    let mut needs_address = false;
+    let mut tops_up = false;
+    for (i, line) in input.items.iter().enumerate() {
+        let row = store::reward(&state.db.pool, program_id, line.reward_id).await?;
+        let Some(row) = row else {
+            field(
+                &mut errors,
+                format!("items[{i}].reward_id"),
+                "there is no such reward",
+            );
+            continue;
+        };
+        let kind = row.kind()?;
+        if kind == RewardKind::CardPayout {
+            field(
+                &mut errors,
+                format!("items[{i}].reward_id"),
+                "payouts to a card are requested with requestPayout, not ordered",
+            );
+            continue;
+        }
+        if row.status != "active" || !on_offer(row.active_from, row.active_to, now) {
+            return Err(ApiError::new(
+                ErrorCode::RewardUnavailable,
+                format!("{:?} is not on offer now", row.title),
+            ));
+        }
+        if let Err(why) = row.audience().admits(&customer) {
+            return Err(ApiError::new(
+                ErrorCode::RewardNotEligible,
+                format!("{:?}: {why}", row.title),
+            ));
+        }
+        let quantity = line.quantity.unwrap_or(1);
+        let chosen = match line.amount.as_deref().map(|a| Points::parse(a.trim())) {
+            None => None,
+            Some(Ok(points)) => Some(points),
+            Some(Err(err)) => {
+                field(&mut errors, format!("items[{i}].amount"), err.to_string());
+                continue;
+            }
+        };
+        let pricing = row.pricing()?;
+        match pricing.line_total(chosen, quantity) {
+            Ok(total) => lines.push(Line {
+                reward_id: row.id,
+                quantity,
+                unit_price: pricing.unit_price(chosen).unwrap_or(total),
+                total,
+                title: row.title.clone(),
+            }),
+            Err(err) => {
+                let at = if matches!(
+                    err,
+                    stimul_actors::rules::rewards::PriceError::Quantity { .. }
+                ) {
+                    "quantity"
+                } else {
+                    "amount"
+                };
+                field(&mut errors, format!("items[{i}].{at}"), err.to_string());
+            }
+        }
+        needs_address |= kind.is_shipped();
+        tops_up |= kind == RewardKind::PhoneTopup;
+    }
+    if needs_address {
+        for (name, value) in [
+            ("name", &delivery.name),
+            ("phone", &delivery.phone),
+            ("address", &delivery.address),
+        ] {
+            if !nonempty(value) {
+                field(
+                    &mut errors,
+                    format!("delivery.{name}"),
+                    "goods need a delivery name, phone and address",
+                );
+            }
+        }
+    }
+    let total = order_total(lines.iter().map(|l| l.total));
+    if total.is_none() {
+        field(&mut errors, "items".into(), "the total is too large");
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::fields(errors));
+    }
+    let total = total.unwrap_or(Points::ZERO);
+    let mut delivery = delivery;
+    if tops_up && !nonempty(&delivery.phone) {
+        delivery.phone = caller.account.phone.clone();
+    }
+    let delivery_json = (delivery != Delivery::default())
+        .then(|| serde_json::to_string(&delivery))
+        .transpose()
+        .map_err(ApiError::internal)?;
+    // Stock is taken in reward order, so two checkouts never wait on each other's rows.
+    lines.sort_by_key(|line| line.reward_id);
+
+    let mut tx = state.db.begin().await?;
+    let inserted = store::insert_order(
+        &mut tx,
+        program_id,
+        participant,
+        total.hundredths(),
+        delivery_json.as_deref(),
+        key,
+        now,
+    )
+    .await;
+    let order_id = match inserted {
+        Ok(id) => id,
+        // The same key raced in from a retry: answer with the order it placed.
+        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+            drop(tx);
+            let existing = match key {
+                Some(key) => store::order_by_request_key(&state.db.pool, participant, key).await?,
+                None => None,
+            };
+            let existing = existing.ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::RequestInProgress,
+                    "the same order is being placed",
+                )
+            })?;
+            return Ok((view(state, existing, true).await?, true));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    for line in &lines {
+        store::insert_item(
+            &mut tx,
+            order_id,
+            line.reward_id,
+            line.quantity,
+            line.unit_price.hundredths(),
+        )
+        .await?;
+        if !store::take_stock(&mut tx, line.reward_id, line.quantity).await? {
+            return Err(ApiError::new(
+                ErrorCode::OutOfStock,
+                format!("{:?} has fewer than {} left", line.title, line.quantity),
+            ));
+        }
+    }
+    let titles: Vec<&str> = lines.iter().map(|l| l.title.as_str()).collect();
+    let request = order_request(
+        program_id,
+        participant,
+        caller.account.store_id,
+        order_id,
+        "reserve",
+        Movement {
+            from: AccountKey::Participant(participant),
+            to: AccountKey::OrderHold,
+            amount: total,
+            purpose: Purpose::Reservation,
+        },
+        Some(titles.join(", ")),
+    );
+    let committed = match state.ledger.post_in(&mut tx, &request).await? {
+        Ok(committed) => committed,
+        Err(LedgerError::InsufficientFunds { .. }) => {
+            return Err(ApiError::new(
+                ErrorCode::InsufficientPoints,
+                format!("the order costs {total} points, more than you have available"),
+            ));
+        }
+        Err(err) => return Err(ApiError::internal(anyhow::anyhow!("reserving: {err}"))),
+    };
+    store::set_transactions(&mut tx, order_id, Some(committed.transaction_id), None).await?;
+    store::insert_history(&mut tx, order_id, "placed", None, Some(participant), now).await?;
+    effects::enqueue(
+        &mut tx,
+        &NewEffect {
+            kind: FULFIL_EFFECT,
+            dedupe_key: Some(format!("order:{order_id}:fulfil")),
+            program_id: Some(program_id),
+            payload: serde_json::to_value(FulfilPayload { order_id })
+                .map_err(ApiError::internal)?,
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    state.live.committed_elsewhere(&request, &committed);
+    push(state, participant, order_id, OrderStatus::Placed, None);
+    state.effects.ring();
+    let row = store::order(&state.db.pool, order_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("order {order_id}")))?;
+    Ok((view(state, row, true).await?, false))
+}
+
+/// A ledger transaction of an order: `step` names it in the key (`reserve`, `capture`,
+/// `release`), so each step of an order moves points once, whatever retries it.
+fn order_request(
+    program_id: i64,
+    participant: i64,
+    store_id: Option<i64>,
+    order_id: i64,
+    step: &str,
+    movement: Movement,
+    comment: Option<String>,
+) -> TransactionRequest {
+    TransactionRequest {
+        program_id,
+        idempotency_key: format!("order:{order_id}:{step}"),
+        reason: "order".into(),
+        participant_id: Some(participant),
+        store_id,
+        source: Some(("order".into(), order_id.to_string())),
+        actor_id: None,
+        comment,
+        status: TransactionStatus::Posted,
+        settles: None,
+        movements: vec![movement],
+        completed_tasks: 0,
+        campaign_id: None,
+        fingerprint: None,
+    }
+}
+
+fn push(
+    state: &AppState,
+    participant: i64,
+    order_id: i64,
+    status: OrderStatus,
+    failure_reason: Option<String>,
+) {
+    state.live.push(
+        &stimul_actors::participant::topic(participant),
+        "order_status",
+        &OrderStatusChanged {
+            order_id,
+            status: status.as_str().into(),
+            failure_reason,
+        },
+    );
+}
+
+/// Who changed an order's status, for its history.
+pub struct Change<'a> {
+    pub next: OrderStatus,
+    pub note: Option<&'a str>,
+    pub actor_id: Option<i64>,
+    /// Why it failed (shown to the participant).
+    pub failure_reason: Option<&'a str>,
+}
+
+/// Moves an order to `change.next` in one transaction with what that does to its
+/// points (capture or release, once: the ledger keys are the order's) and its stock;
+/// keeps the history and pushes `order_status`. Refuses a move its status does not
+/// allow.
+#[tracing::instrument(skip(state, change), fields(next = change.next.as_str()))]
+pub async fn move_to(state: &AppState, order_id: i64, change: Change<'_>) -> ApiResult<OrderRow> {
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin().await?;
+    let row = store::order_for_update(&mut tx, state.db.backend, order_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("order {order_id}")))?;
+    let current = parse_status(&row.status)?;
+    let items = store::items(&mut *tx, order_id).await?;
+    let shipped = items
+        .iter()
+        .any(|i| kind_of(i).is_ok_and(RewardKind::is_shipped));
+    if !current.may_become(change.next, shipped) {
+        return Err(ApiError::invalid_state(format!(
+            "order {order_id} is {}; it cannot become {}",
+            current.as_str(),
+            change.next.as_str()
+        )));
+    }
+    let store_id: Option<i64> = sqlx::query_scalar("SELECT store_id FROM users WHERE id = $1")
+        .bind(row.participant_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let total = Points::from_hundredths(row.total);
+    let posting = match change.next.settlement() {
+        Settlement::Keep => None,
+        Settlement::Capture => Some(order_request(
+            row.program_id,
+            row.participant_id,
+            store_id,
+            order_id,
+            "capture",
+            Movement {
+                from: AccountKey::OrderHold,
+                to: AccountKey::Redeemed,
+                amount: total,
+                purpose: Purpose::Redemption,
+            },
+            None,
+        )),
+        Settlement::Release => Some(order_request(
+            row.program_id,
+            row.participant_id,
+            store_id,
+            order_id,
+            "release",
+            Movement {
+                from: AccountKey::OrderHold,
+                to: AccountKey::Participant(row.participant_id),
+                amount: total,
+                purpose: Purpose::Refund,
+            },
+            change.failure_reason.map(str::to_string),
+        )),
+    };
+    let mut committed: Option<(TransactionRequest, Committed)> = None;
+    if let Some(request) = posting {
+        let posted = state
+            .ledger
+            .post_in(&mut tx, &request)
+            .await?
+            .map_err(|err| {
+                ApiError::internal(anyhow::anyhow!("settling order {order_id}: {err}"))
+            })?;
+        store::set_transactions(&mut tx, order_id, None, Some(posted.transaction_id)).await?;
+        committed = Some((request, posted));
+    }
+    if change.next.settlement() == Settlement::Release {
+        store::return_stock(&mut tx, order_id).await?;
+    }
+    store::set_status(
+        &mut tx,
+        order_id,
+        current.as_str(),
+        change.next.as_str(),
+        change.failure_reason,
+        now,
+    )
+    .await?;
+    store::insert_history(
+        &mut tx,
+        order_id,
+        change.next.as_str(),
+        change.note.or(change.failure_reason),
+        change.actor_id,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    if let Some((request, posted)) = &committed {
+        state.live.committed_elsewhere(request, posted);
+    }
+    push(
+        state,
+        row.participant_id,
+        order_id,
+        change.next,
+        change.failure_reason.map(str::to_string),
+    );
+    store::order(&state.db.pool, order_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("order {order_id}")))
+}
+
+/// Fails an order (points and stock back) unless it already ended.
+async fn fail(state: &AppState, order_id: i64, reason: &str) -> ApiResult<()> {
+    let change = Change {
+        next: OrderStatus::Failed,
+        note: None,
+        actor_id: None,
+        failure_reason: Some(reason),
+    };
+    match move_to(state, order_id, change).await {
+        Ok(_) => Ok(()),
+        // Ended meanwhile (a callback, staff): nothing left to fail.
+        Err(err) if err.code == ErrorCode::InvalidState => Ok(()),
+        Err(err) => Err(err),
+    }
+}
+
+/// The provider's id of an order line: ours, its idempotency key.
+fn provider_id(order_id: i64, item_id: i64) -> String {
+    format!("order-{order_id}-{item_id}")
+}
+
+fn parse_provider_id(id: &str) -> Option<(i64, i64)> {
+    let rest = id.strip_prefix("order-")?;
+    let (order, item) = rest.split_once('-')?;
+    Some((order.parse().ok()?, item.parse().ok()?))
+}
+
+/// What a provider said about a line, applied: a delivery recorded (once), a refusal
+/// failing the order. Answers whether the line is still being worked on.
+async fn apply_provider_status(
+    state: &AppState,
+    order_id: i64,
+    item_id: i64,
+    status: ProviderStatus,
+) -> ApiResult<bool> {
+    match status {
+        ProviderStatus::Done {
+            reference,
+            code,
+            pin,
+        } => {
+            store::record_delivered(
+                &state.db,
+                item_id,
+                reference.as_deref(),
+                code.as_deref(),
+                pin.as_deref(),
+                state.clock.now_ms(),
+            )
+            .await?;
+            Ok(false)
+        }
+        ProviderStatus::Processing { reference } => {
+            if let Some(reference) = reference {
+                store::record_reference(&state.db, item_id, &reference).await?;
+            }
+            Ok(true)
+        }
+        ProviderStatus::Failed { reason } => {
+            fail(state, order_id, &format!("the provider refused: {reason}")).await?;
+            Ok(false)
+        }
+    }
+}
+
+/// Fulfils the order once every provider line is delivered and it holds no goods for
+/// staff to ship.
+async fn complete_if_delivered(state: &AppState, order_id: i64) -> ApiResult<()> {
+    let Some(row) = store::order(&state.db.pool, order_id).await? else {
+        return Ok(());
+    };
+    if parse_status(&row.status)?.is_final() {
+        return Ok(());
+    }
+    let items = store::items(&state.db.pool, order_id).await?;
+    let mut shipped = false;
+    for item in &items {
+        if kind_of(item)?.is_shipped() {
+            shipped = true;
+        } else if item.delivered_at.is_none() {
+            return Ok(());
+        }
+    }
+    if shipped {
+        return Ok(());
+    }
+    let change = Change {
+        next: OrderStatus::Fulfilled,
+        note: None,
+        actor_id: None,
+        failure_reason: None,
+    };
+    match move_to(state, order_id, change).await {
+        Ok(_) => Ok(()),
+        Err(err) if err.code == ErrorCode::InvalidState => Ok(()),
+        Err(err) => Err(err),
+    }
+}
+
+/// Gets an order's rewards delivered (see the module header). Holds the provider.
+pub struct FulfilEffect {
+    pub provider: Box<dyn RewardProvider>,
+    /// Tries before an order the provider never answered is failed and its points
+    /// returned (`rewards.max_attempts`).
+    pub max_attempts: u32,
+}
+
+#[async_trait::async_trait]
+impl EffectHandler for FulfilEffect {
+    fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    async fn run(&self, state: &AppState, effect: &Effect) -> Result<(), Failure> {
+        let FulfilPayload { order_id } = effect.payload()?;
+        let Some(row) = store::order(&state.db.pool, order_id).await? else {
+            return Err(Failure::Permanent(format!(
+                "order {order_id} does not exist"
+            )));
+        };
+        let status = parse_status(&row.status)?;
+        if status.is_final() {
+            return Ok(());
+        }
+        if status == OrderStatus::Placed {
+            let change = Change {
+                next: OrderStatus::Processing,
+                note: None,
+                actor_id: None,
+                failure_reason: None,
+            };
+            move_to(state, order_id, change).await?;
+        }
+        let delivery: Delivery = row
+            .delivery
+            .as_deref()
+            .and_then(|d| serde_json::from_str(d).ok())
+            .unwrap_or_default();
+        let items = store::items(&state.db.pool, order_id).await?;
+        let mut waiting = false;
+        for item in items {
+            let kind = kind_of(&item)?;
+            if kind.is_shipped() || item.delivered_at.is_some() {
+                continue;
+            }
+            let id = provider_id(order_id, item.id);
+            let answer = if item.provider_reference.is_some() {
+                self.provider.status(&id).await
+            } else {
+                let order = ProviderOrder {
+                    id: id.clone(),
+                    kind: kind.as_str().into(),
+                    sku: item.sku.clone(),
+                    network: item.network.clone(),
+                    amount: Points::from_hundredths(item.unit_price).to_string(),
+                    quantity: item.quantity,
+                    phone: (kind == RewardKind::PhoneTopup)
+                        .then(|| delivery.phone.clone())
+                        .flatten(),
+                };
+                self.provider.order(&order).await
+            };
+            match answer {
+                Ok(status) => {
+                    waiting |= apply_provider_status(state, order_id, item.id, status).await?
+                }
+                Err(DeliveryError::Permanent(reason)) => {
+                    fail(state, order_id, &reason).await?;
+                    return Ok(());
+                }
+                Err(DeliveryError::Retryable(reason)) => {
+                    if effect.attempt >= i64::from(self.max_attempts) {
+                        let reason = format!(
+                            "the provider did not answer after {} tries: {reason}",
+                            effect.attempt
+                        );
+                        fail(state, order_id, &reason).await?;
+                        return Ok(());
+                    }
+                    return Err(Failure::Retry(reason));
+                }
+            }
+        }
+        complete_if_delivered(state, order_id).await?;
+        if waiting {
+            // Asked again with backoff, unless its callback comes first.
+            return Err(Failure::Retry("the provider is still working on it".into()));
+        }
+        Ok(())
+    }
+}
+
+/// A provider's signed callback about one order line (`status` as in its API).
+#[tracing::instrument(skip(state, body, signature))]
+pub async fn callback(
+    state: &AppState,
+    provider: &str,
+    body: &[u8],
+    signature: Option<&str>,
+) -> ApiResult<()> {
+    if provider != "rewards" {
+        return Err(ApiError::not_found(format!("provider {provider:?}")));
+    }
+    let secret = state
+        .settings
+        .rewards
+        .callback_secret
+        .as_ref()
+        .map(|s| s.expose().clone());
+    let signed = match (secret.as_deref(), signature) {
+        (Some(secret), Some(signature)) => {
+            crate::integrations::rewards::signature_valid(secret, body, signature)
+        }
+        _ => false,
+    };
+    if !signed {
+        tracing::warn!("a provider callback with a missing or wrong signature was refused");
+        return Err(ApiError::new(
+            ErrorCode::InvalidSignature,
+            "the callback's X-Signature does not match its body",
+        ));
+    }
+    let answer: crate::integrations::rewards::ProviderAnswer = serde_json::from_slice(body)
+        .map_err(|err| {
+            ApiError::new(
+                ErrorCode::InvalidJson,
+                format!("the callback is unreadable: {err}"),
+            )
+        })?;
+    let (order_id, item_id) = answer
+        .id
+        .as_deref()
+        .and_then(parse_provider_id)
+        .ok_or_else(|| ApiError::field("id", "not an order line of ours"))?;
+    let known = store::items(&state.db.pool, order_id)
+        .await?
+        .iter()
+        .any(|item| item.id == item_id);
+    if !known {
+        return Err(ApiError::not_found(format!(
+            "order line {order_id}-{item_id}"
+        )));
+    }
+    let status = answer
+        .into_status()
+        .map_err(|err| ApiError::field("status", err.to_string()))?;
+    let Some(row) = store::order(&state.db.pool, order_id).await? else {
+        return Err(ApiError::not_found(format!("order {order_id}")));
+    };
+    if parse_status(&row.status)?.is_final() {
+        // A second report of the same end (or one after staff ended it): nothing to do.
+        return Ok(());
+    }
+    apply_provider_status(state, order_id, item_id, status).await?;
+    complete_if_delivered(state, order_id).await
+}
+
+/// An order the caller may see: their own, or any of the program's for staff with
+/// `rewards.view` program-wide.
+#[tracing::instrument(skip(state, caller))]
+pub async fn get(state: &AppState, caller: &Principal, id: i64) -> ApiResult<Order> {
+    let row = store::order(&state.db.pool, id)
+        .await?
+        .filter(|row| row.program_id == caller.program_id())
+        .ok_or_else(|| ApiError::not_found(format!("order {id}")))?;
+    let own = row.participant_id == caller.id();
+    if !own {
+        caller
+            .require_program_wide(Permission::view(Section::Rewards))
+            .map_err(|_| ApiError::not_found(format!("order {id}")))?;
+    }
+    view(state, row, own).await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrderFilter {
+    pub status: Option<String>,
+    pub participant_id: Option<i64>,
+    /// Epoch ms, inclusive.
+    pub from: Option<i64>,
+    /// Epoch ms, exclusive.
+    pub to: Option<i64>,
+}
+
+/// `listMyOrders` (`mine`) or staff's `listOrders`.
+#[tracing::instrument(skip(state, caller))]
+pub async fn list(
+    state: &AppState,
+    caller: &Principal,
+    filter: &OrderFilter,
+    mine: bool,
+    after: i64,
+    limit: i64,
+) -> ApiResult<Page<Order>> {
+    if !mine {
+        caller.require_program_wide(Permission::view(Section::Rewards))?;
+    }
+    if let Some(status) = filter.status.as_deref() {
+        OrderStatus::parse(status).map_err(|e| ApiError::field("status", e))?;
+    }
+    let query = OrderQuery {
+        participant_id: if mine {
+            Some(caller.id())
+        } else {
+            filter.participant_id
+        },
+        status: filter.status.as_deref(),
+        since: filter.from,
+        until: filter.to,
+        after,
+        limit: limit + 1,
+    };
+    let rows = store::orders(&state.db, caller.program_id(), &query).await?;
+    let mut orders = Vec::with_capacity(rows.len());
+    for row in rows {
+        orders.push(view(state, row, mine).await?);
+    }
+    Ok(page_of(orders, limit, |order| order.id))
+}
+
+/// `cancelOrder`: the participant while it is placed; staff (`rewards.edit`) until a
+/// provider delivered any of it or the goods shipped. Points and stock go back.
+#[tracing::instrument(skip(state, caller, reason))]
+pub async fn cancel(
+    state: &AppState,
+    caller: &Principal,
+    id: i64,
+    reason: Option<&str>,
+) -> ApiResult<Order> {
+    let row = store::order(&state.db.pool, id)
+        .await?
+        .filter(|row| row.program_id == caller.program_id())
+        .ok_or_else(|| ApiError::not_found(format!("order {id}")))?;
+    let own = row.participant_id == caller.id();
+    if !own {
+        caller.require_program_wide(Permission::edit(Section::Rewards))?;
+    }
+    let status = parse_status(&row.status)?;
+    if own && status != OrderStatus::Placed {
+        return Err(ApiError::invalid_state(format!(
+            "order {id} is {}; ask support to cancel it",
+            status.as_str()
+        )));
+    }
+    let delivered = store::items(&state.db.pool, id)
+        .await?
+        .iter()
+        .any(|item| item.delivered_at.is_some());
+    if delivered {
+        return Err(ApiError::invalid_state(format!(
+            "order {id} is partly delivered; it can no longer be cancelled"
+        )));
+    }
+    let change = Change {
+        next: OrderStatus::Cancelled,
+        note: reason,
+        actor_id: Some(caller.id()),
+        failure_reason: None,
+    };
+    let row = move_to(state, id, change).await?;
+    view(state, row, own).await
+}
+
+/// A status staff set by hand (`setOrderStatus`): goods `shipped` and `delivered`, or an
+/// order `fulfilled` or `failed` outside the provider.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct StatusInput {
+    pub status: String,
+    pub note: Option<String>,
+}
+
+#[tracing::instrument(skip(state, caller, input))]
+pub async fn set_status(
+    state: &AppState,
+    caller: &Principal,
+    id: i64,
+    input: &StatusInput,
+) -> ApiResult<Order> {
+    caller.require_program_wide(Permission::edit(Section::Rewards))?;
+    let next = OrderStatus::parse(input.status.trim()).map_err(|e| ApiError::field("status", e))?;
+    if matches!(next, OrderStatus::Placed | OrderStatus::Cancelled) {
+        return Err(ApiError::field(
+            "status",
+            "cancel with cancelOrder; an order is never placed again",
+        ));
+    }
+    if input
+        .note
+        .as_deref()
+        .is_some_and(|n| n.chars().count() > 1000)
+    {
+        return Err(ApiError::field("note", "at most 1000 characters"));
+    }
+    store::order(&state.db.pool, id)
+        .await?
+        .filter(|row| row.program_id == caller.program_id())
+        .ok_or_else(|| ApiError::not_found(format!("order {id}")))?;
+    let failure_reason =
+        (next == OrderStatus::Failed).then(|| input.note.as_deref().unwrap_or("failed by staff"));
+    let change = Change {
+        next,
+        note: input.note.as_deref(),
+        actor_id: Some(caller.id()),
+        failure_reason,
+    };
+    let row = move_to(state, id, change).await?;
+    view(state, row, false).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_provider_id_names_its_order_line_and_nothing_else() {
+        assert_eq!(provider_id(12, 7), "order-12-7");
+        assert_eq!(parse_provider_id("order-12-7"), Some((12, 7)));
+        assert_eq!(parse_provider_id("order-12"), None);
+        assert_eq!(parse_provider_id("payout-12-7"), None);
+        assert_eq!(parse_provider_id("order-x-7"), None);
+    }
+}

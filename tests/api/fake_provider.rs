@@ -1,0 +1,159 @@
+//! A local stand-in for the rewards provider: buys once per idempotency key, like a
+//! real one, and can be told to fail, stall, refuse, answer garbage or keep an order
+//! processing, so the server's timeouts, retries and bad answers are exercised.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use serde_json::{Value, json};
+
+/// How the provider answers the next request.
+#[derive(Debug, Clone)]
+#[allow(dead_code)]
+pub enum Behaviour {
+    /// 500.
+    Fail,
+    /// 400: the order itself is refused.
+    Refuse,
+    /// Waits this long before answering (past the client's timeout), having bought.
+    Stall(Duration),
+    /// 200 with a body that is not the expected JSON.
+    Garbage,
+    /// Accepts, and reports `processing` until told otherwise.
+    Processing,
+    /// 200 `failed` with a reason.
+    Declined,
+}
+
+#[derive(Default)]
+struct ProviderState {
+    /// Order lines bought, by our id (the idempotency key).
+    purchases: HashMap<String, usize>,
+    /// Requests received in total.
+    received: usize,
+    /// Ids kept processing.
+    processing: Vec<String>,
+    script: VecDeque<Behaviour>,
+}
+
+#[derive(Clone)]
+pub struct FakeProvider {
+    port: u16,
+    state: Arc<Mutex<ProviderState>>,
+}
+
+fn done(id: &str) -> Value {
+    json!({ "id": id, "status": "done", "reference": format!("ref-{id}"), "code": format!("CODE-{id}"), "pin": "4321" })
+}
+
+async fn place(
+    state: web::Data<Arc<Mutex<ProviderState>>>,
+    request: HttpRequest,
+    body: web::Json<Value>,
+) -> HttpResponse {
+    let id = request
+        .headers()
+        .get("Idempotency-Key")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let behaviour = {
+        let mut state = state.lock().expect("provider state");
+        state.received += 1;
+        state.script.pop_front()
+    };
+    if body["id"].as_str() != Some(id.as_str()) {
+        return HttpResponse::BadRequest()
+            .json(json!({"error": "the idempotency key is not the order id"}));
+    }
+    match behaviour {
+        Some(Behaviour::Fail) => return HttpResponse::InternalServerError().body("upstream down"),
+        Some(Behaviour::Refuse) => {
+            return HttpResponse::BadRequest().json(json!({"error": "unknown network"}));
+        }
+        Some(Behaviour::Garbage) => return HttpResponse::Ok().body("<html>maintenance</html>"),
+        Some(Behaviour::Declined) => {
+            return HttpResponse::Ok()
+                .json(json!({ "id": id, "status": "failed", "reason": "out of certificates" }));
+        }
+        _ => {}
+    }
+    let answer = {
+        let mut state = state.lock().expect("provider state");
+        // Bought once per key, however often asked: what a real provider promises.
+        state.purchases.entry(id.clone()).or_insert(1);
+        if matches!(behaviour, Some(Behaviour::Processing)) {
+            state.processing.push(id.clone());
+        }
+        if state.processing.contains(&id) {
+            json!({ "id": id, "status": "processing", "reference": format!("ref-{id}") })
+        } else {
+            done(&id)
+        }
+    };
+    if let Some(Behaviour::Stall(delay)) = behaviour {
+        tokio::time::sleep(delay).await;
+    }
+    HttpResponse::Ok().json(answer)
+}
+
+async fn status(
+    state: web::Data<Arc<Mutex<ProviderState>>>,
+    id: web::Path<String>,
+) -> HttpResponse {
+    let mut state = state.lock().expect("provider state");
+    state.received += 1;
+    let id = id.into_inner();
+    if !state.purchases.contains_key(&id) {
+        return HttpResponse::NotFound().json(json!({"error": "no such order"}));
+    }
+    if state.processing.contains(&id) {
+        HttpResponse::Ok()
+            .json(json!({ "id": id, "status": "processing", "reference": format!("ref-{id}") }))
+    } else {
+        HttpResponse::Ok().json(done(&id))
+    }
+}
+
+impl FakeProvider {
+    pub async fn start() -> Self {
+        let state = Arc::new(Mutex::new(ProviderState::default()));
+        let data = web::Data::new(state.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .route("/orders", web::post().to(place))
+                .route("/orders/{id}", web::get().to(status))
+        })
+        .workers(1)
+        .bind(("127.0.0.1", 0))
+        .expect("bind fake provider");
+        let port = server.addrs()[0].port();
+        actix_web::rt::spawn(server.run());
+        Self { port, state }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Queues behaviours for the next order requests (then it answers normally).
+    pub fn script(&self, behaviours: impl IntoIterator<Item = Behaviour>) {
+        self.state
+            .lock()
+            .expect("provider state")
+            .script
+            .extend(behaviours);
+    }
+
+    /// Order lines bought, each once.
+    pub fn purchases(&self) -> usize {
+        self.state.lock().expect("provider state").purchases.len()
+    }
+
+    pub fn received(&self) -> usize {
+        self.state.lock().expect("provider state").received
+    }
+}
