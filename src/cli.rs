@@ -148,8 +148,11 @@ async fn connect(settings: &Settings) -> anyhow::Result<Db> {
     Ok(db)
 }
 
-/// Creates the demo's code pool and printed batch and says where the codes are.
+/// Creates the demo's code pool and printed batch and says where the codes are; fills
+/// the showcase and gives the sellers their welcome points.
 async fn print_demo_codes(db: &Db, clock: &Clock, settings: &Settings) -> anyhow::Result<()> {
+    crate::demo::demo_showcase(db, clock, &settings.default_program).await?;
+    println!("the showcase has 8 rewards; every seller starts with 1,500 points");
     let path = crate::demo::demo_codes(
         db,
         clock,

@@ -509,3 +509,152 @@ pub async fn demo_codes(
     std::fs::write(&path, file)?;
     Ok(path)
 }
+
+/// Points each demo seller starts with, so a newcomer can order at once.
+const DEMO_WELCOME_POINTS: i64 = 1_500_00;
+
+/// The demo showcase: eight rewards of every kind (added when their SKU is new) and
+/// welcome points for every seller (ledger key `demo:welcome:{user}`, so loading twice
+/// pays once). With the console provider a certificate ordered here is fulfilled a few
+/// seconds later, live.
+pub async fn demo_showcase(db: &Db, clock: &Clock, program_slug: &str) -> anyhow::Result<()> {
+    use stimul_actors::ledger::{
+        AccountKey, Movement, Purpose, TransactionRequest, TransactionStatus,
+    };
+    use stimul_actors::rules::points::Points;
+
+    let slug = Slug::parse(program_slug).map_err(anyhow::Error::msg)?;
+    let now = clock.now_ms();
+    let program = programs::ensure(db, &slug, now).await?;
+    let rewards = [
+        (
+            "LENTA-1000",
+            "gift_certificate",
+            "Lenta gift certificate, 1,000 ₽",
+            "Certificates",
+            Some("Lenta"),
+            Some("1000"),
+            None,
+            None,
+        ),
+        (
+            "OZON-ANY",
+            "gift_certificate",
+            "Ozon gift certificate, any amount",
+            "Certificates",
+            Some("Ozon"),
+            None,
+            Some("500"),
+            Some("15000"),
+        ),
+        (
+            "MVIDEO-3000",
+            "gift_certificate",
+            "M.Video gift certificate, 3,000 ₽",
+            "Certificates",
+            Some("M.Video"),
+            Some("3000"),
+            None,
+            None,
+        ),
+        (
+            "VCARD-500",
+            "virtual_card",
+            "Virtual payment card, 500 ₽",
+            "Cards",
+            None,
+            Some("500"),
+            None,
+            None,
+        ),
+        (
+            "TOPUP",
+            "phone_topup",
+            "Mobile top-up",
+            "Phone",
+            None,
+            None,
+            Some("100"),
+            Some("3000"),
+        ),
+        (
+            "AQ-KETTLE",
+            "goods",
+            "Electric kettle",
+            "Home",
+            None,
+            Some("2500"),
+            None,
+            Some("20"),
+        ),
+        (
+            "MERCH-CAP",
+            "merch",
+            "AquaLine cap",
+            "Merch",
+            None,
+            Some("300"),
+            None,
+            Some("100"),
+        ),
+        (
+            "CARD-PAYOUT",
+            "card_payout",
+            "Payout to a bank card",
+            "Money",
+            None,
+            None,
+            Some("1000"),
+            Some("50000"),
+        ),
+    ];
+    let mut tx = db.begin().await?;
+    for (sku, kind, title, category, network, price, min, max_or_stock) in rewards {
+        if crate::rewards::store::sku_exists(&mut *tx, program.id, sku).await? {
+            continue;
+        }
+        let chosen = price.is_none();
+        let input: crate::rewards::RewardInput = serde_json::from_value(serde_json::json!({
+            "sku": sku, "kind": kind, "title": title, "category": category, "network": network,
+            "price": price, "min_amount": min, "max_amount": if chosen { max_or_stock } else { None },
+            "stock": if chosen { None } else { max_or_stock.and_then(|s| s.parse::<i64>().ok()) },
+            "description": "A demo reward: order it and watch the order's status change live.",
+        }))?;
+        crate::rewards::insert_checked(&mut tx, program.id, &input, now).await?;
+    }
+    let sellers: Vec<(i64, Option<i64>)> = sqlx::query_as(
+        "SELECT id, store_id FROM users WHERE program_id = $1 AND kind = 'participant' AND login LIKE 'seller%'",
+    )
+    .bind(program.id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let ledger = crate::ledger::SqlLedger::new(db.clone(), db.clone(), clock.clone());
+    for (user, store) in sellers {
+        let request = TransactionRequest {
+            program_id: program.id,
+            idempotency_key: format!("demo:welcome:{user}"),
+            reason: "welcome".into(),
+            participant_id: Some(user),
+            store_id: store,
+            source: Some(("demo".into(), "welcome".into())),
+            actor_id: None,
+            comment: Some("Welcome to the demo program".into()),
+            status: TransactionStatus::Posted,
+            settles: None,
+            movements: vec![Movement {
+                from: AccountKey::Issued,
+                to: AccountKey::Participant(user),
+                amount: Points::from_hundredths(DEMO_WELCOME_POINTS),
+                purpose: Purpose::Earning,
+            }],
+            completed_tasks: 0,
+            campaign_id: None,
+            fingerprint: None,
+        };
+        if let Err(err) = ledger.post_in(&mut tx, &request).await? {
+            anyhow::bail!("welcome points for {user}: {err}");
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -380,6 +380,18 @@ pub async fn create(
     Ok(row.view(None))
 }
 
+/// Checks and writes a reward in the caller's transaction with no access check (the
+/// demo loader); answers its id.
+pub async fn insert_checked(
+    tx: &mut crate::db::Tx,
+    program_id: i64,
+    input: &RewardInput,
+    now: i64,
+) -> ApiResult<i64> {
+    let fields = checked(input)?;
+    Ok(store::upsert(tx, program_id, &fields, now).await?)
+}
+
 /// `updateReward`: replaces the reward with `input` (its SKU may change if free).
 #[tracing::instrument(skip(state, caller, input))]
 pub async fn update(

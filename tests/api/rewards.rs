@@ -851,3 +851,43 @@ async fn the_showcase_shows_each_participant_what_is_on_offer_to_them() {
     assert_eq!(cheap_now["price"], "90.00");
     assert_eq!(cheap_now["affordable"], true);
 }
+
+#[actix_web::test]
+async fn the_demo_showcase_is_ready_to_order_from() {
+    let (app, _provider) = rewards_app().await;
+    for _ in 0..2 {
+        stimul::demo::demo_showcase(&app.state.db, &app.clock, &app.settings.default_program)
+            .await
+            .expect("showcase loads");
+    }
+    let seller = app.login("seller1", "demo").await;
+    assert_eq!(
+        available(&app, &seller).await,
+        "1500.00",
+        "welcome points paid once"
+    );
+    let shown = expect_status(
+        app.get("/api/v1/rewards", Some(&seller)).await,
+        StatusCode::OK,
+    )
+    .await;
+    let kinds: std::collections::BTreeSet<&str> = shown["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|r| r["kind"].as_str())
+        .collect();
+    assert_eq!(shown["items"].as_array().map(Vec::len), Some(7), "{shown}");
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        [
+            "gift_certificate",
+            "goods",
+            "merch",
+            "phone_topup",
+            "virtual_card"
+        ]
+    );
+    assert_eq!(app.count("rewards").await, 8);
+    app.assert_ledger_sound().await;
+}
