@@ -510,8 +510,9 @@ pub async fn demo_codes(
     Ok(path)
 }
 
-/// Points each demo seller starts with, so a newcomer can order at once.
-const DEMO_WELCOME_POINTS: i64 = 1_500_00;
+/// Points each demo seller starts with (1,500.00, in hundredths), so a newcomer can
+/// order at once.
+const DEMO_WELCOME_POINTS: i64 = 150_000;
 
 /// The demo showcase: eight rewards of every kind (added when their SKU is new) and
 /// welcome points for every seller (ledger key `demo:welcome:{user}`, so loading twice
