@@ -63,6 +63,10 @@ pub struct Settings {
     pub sms: SmsSettings,
     /// The provider that delivers gift certificates, virtual cards and top-ups.
     pub rewards: RewardSettings,
+    /// Payouts to bank cards: the provider and the limits.
+    pub payouts: PayoutSettings,
+    /// The effect queue's lease (`[effects]`).
+    pub effects: EffectSettings,
     pub limits: LimitSettings,
     pub codes: CodeSettings,
     /// Anti-fraud limits on code registration (`[fraud]`, `STIMUL_FRAUD__…`).
@@ -87,6 +91,8 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             sms: SmsSettings::default(),
             rewards: RewardSettings::default(),
+            payouts: PayoutSettings::default(),
+            effects: EffectSettings::default(),
             limits: LimitSettings::default(),
             codes: CodeSettings::default(),
             fraud: Default::default(),
@@ -221,6 +227,58 @@ impl Default for RewardSettings {
             timeout_ms: 10_000,
             max_attempts: 12,
         }
+    }
+}
+
+/// Payouts to a bank card (`[payouts]`, `STIMUL_PAYOUTS__…`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct PayoutSettings {
+    /// `console` tokenises and pays at once on this machine; `http`: `POST {url}/cards`
+    /// `{"number"}` → `{"token"}`, `POST {url}/payouts` `{"id","token","amount"}` with
+    /// `Idempotency-Key: {id}`, `GET {url}/payouts/{id}`.
+    pub provider: ProviderKind,
+    pub url: Option<String>,
+    pub api_key: Option<Secret<String>>,
+    pub timeout_ms: u64,
+    /// Tries of one payout before it fails and its points are returned.
+    pub max_attempts: u32,
+    /// The smallest payout, decimal points.
+    pub minimum: String,
+    /// Paid out (or on its way) per participant in the last 24 hours, at most.
+    pub per_day: String,
+    /// Paid out (or on its way) per participant in the last 30 days, at most.
+    pub per_month: String,
+}
+
+impl Default for PayoutSettings {
+    fn default() -> Self {
+        Self {
+            provider: ProviderKind::Console,
+            url: None,
+            api_key: None,
+            timeout_ms: 10_000,
+            max_attempts: 12,
+            minimum: "500.00".into(),
+            per_day: "15000.00".into(),
+            per_month: "50000.00".into(),
+        }
+    }
+}
+
+/// The effect queue (`[effects]`, `STIMUL_EFFECTS__…`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct EffectSettings {
+    /// How long a claimed effect belongs to the node running it before another node
+    /// may take it over (a node that died mid-effect). Must exceed every provider's
+    /// timeout, so a live runner is never overtaken.
+    pub lease_ms: i64,
+}
+
+impl Default for EffectSettings {
+    fn default() -> Self {
+        Self { lease_ms: 60_000 }
     }
 }
 

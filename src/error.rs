@@ -99,6 +99,8 @@ error_codes! {
     CodeAttemptsBlocked = "code_attempts_blocked" => (StatusCode::TOO_MANY_REQUESTS, "Too many wrong codes; registration is blocked for now"),
     /// The receipt number was registered before.
     DuplicateReceipt = "duplicate_receipt" => (StatusCode::CONFLICT, "This receipt is already registered"),
+    /// The payout would go past the participant's limit per day or per 30 days.
+    PayoutLimitExceeded = "payout_limit_exceeded" => (StatusCode::CONFLICT, "The payout limit is reached"),
     /// No units of the reward are left for this order.
     OutOfStock = "out_of_stock" => (StatusCode::CONFLICT, "The reward is out of stock"),
     /// The reward is switched off or outside its offer window.

@@ -119,6 +119,7 @@ impl Application {
             metrics,
             live,
             ledger,
+            payouts: crate::integrations::payouts::payouts_from_settings(&settings.payouts)?,
             access_cache: Arc::new(crate::auth::cache::AccessCache::default()),
             codegen,
         };
@@ -196,7 +197,7 @@ fn effect_handlers(
     sms: Box<dyn SmsSender>,
     settings: &Settings,
 ) -> anyhow::Result<Effects> {
-    let mut effects = Effects::new(node, db);
+    let mut effects = Effects::new(node, db, settings.effects.lease_ms);
     effects.register(
         SMS_EFFECT,
         Arc::new(SmsEffect {
@@ -209,6 +210,12 @@ fn effect_handlers(
         Arc::new(crate::rewards::orders::FulfilEffect {
             provider: crate::integrations::rewards::provider_from_settings(&settings.rewards)?,
             max_attempts: settings.rewards.max_attempts,
+        }),
+    );
+    effects.register(
+        crate::rewards::payouts::PAYOUT_EFFECT,
+        Arc::new(crate::rewards::payouts::PayoutEffect {
+            max_attempts: settings.payouts.max_attempts,
         }),
     );
     effects.register(

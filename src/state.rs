@@ -24,6 +24,9 @@ pub struct AppState {
     /// The SQL ledger, for postings that must commit with other writes (an order's
     /// reservation); everything else goes through the actors.
     pub ledger: Arc<crate::ledger::SqlLedger>,
+    /// The payout provider: cards are tokenised by a direct call (a card number must
+    /// never be stored, so it cannot wait on the effect queue).
+    pub payouts: Arc<dyn crate::integrations::payouts::PayoutProvider>,
     /// Stores answers of self-idempotent operations off the request path.
     pub answers: crate::idempotency::AnswerWriter,
     /// Tokens resolved recently, so most requests skip two queries.

@@ -242,6 +242,10 @@ api! {
     rewards::cancel_order,
     rewards::set_order_status,
     rewards::provider_callback,
+    rewards::add_payout_card,
+    rewards::list_payout_cards,
+    rewards::request_payout,
+    rewards::list_my_payouts,
 }
 
 struct BearerAuth;

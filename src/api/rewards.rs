@@ -1,4 +1,5 @@
-//! The rewards showcase and orders over HTTP: extract, call the use case, answer.
+//! The rewards showcase, orders and payouts over HTTP: extract, call the use case,
+//! answer.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use serde::Serialize;
@@ -10,6 +11,7 @@ use crate::idempotency::{self, IdempotencyKey, Reply};
 use crate::org::imports::{CsvTable, ImportSummary};
 use crate::org::{Page, PageParams};
 use crate::rewards::orders::{self, Order, OrderFilter, OrderInput, StatusInput};
+use crate::rewards::payouts::{self, CardInput, Payout, PayoutCard, PayoutInput};
 use crate::rewards::{self, Reward, RewardFilter, RewardInput};
 use crate::state::AppState;
 
@@ -320,4 +322,94 @@ pub async fn provider_callback(
         .and_then(|v| v.to_str().ok());
     orders::callback(&state, &provider, &body, signature).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Adds a bank card for payouts: the number goes to the payout provider once and only
+/// its token and masked form are kept.
+#[utoipa::path(
+    operation_id = "addPayoutCard", tag = "payouts", security(("bearer" = [])), request_body = CardInput,
+    responses(
+        (status = 201, body = PayoutCard),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/me/payout-cards")]
+pub async fn add_payout_card(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<CardInput>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Created().json(payouts::add_card(&state, &caller, &body).await?))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PayoutCards {
+    pub items: Vec<PayoutCard>,
+}
+
+#[utoipa::path(
+    operation_id = "listPayoutCards", tag = "payouts", security(("bearer" = [])),
+    responses((status = 200, body = PayoutCards), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"))
+)]
+#[get("/api/v1/me/payout-cards")]
+pub async fn list_payout_cards(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> ApiResult<HttpResponse> {
+    let items = payouts::cards(&state, &caller).await?;
+    Ok(HttpResponse::Ok().json(PayoutCards { items }))
+}
+
+/// Requests a payout to one of the caller's cards: the amount is reserved at once and
+/// the payout waits for a moderator. Send an `Idempotency-Key`.
+#[utoipa::path(
+    operation_id = "requestPayout", tag = "payouts", security(("bearer" = [])), request_body = PayoutInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry answer the same payout")),
+    responses(
+        (status = 201, body = Payout),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "insufficient_points, payout_limit_exceeded", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/payouts")]
+pub async fn request_payout(
+    state: web::Data<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    body: web::Json<PayoutInput>,
+) -> ApiResult<HttpResponse> {
+    let fingerprint = idempotency::fingerprint_of(&("requestPayout", &*body))?;
+    idempotency::run_self_idempotent(
+        &state,
+        &idempotency::owner_user(caller.id()),
+        &key,
+        &fingerprint,
+        || async {
+            let (payout, replayed) =
+                payouts::request(&state, &caller, &body, key.0.as_deref()).await?;
+            let mut reply = Reply::created(&payout)?;
+            reply.replayed = replayed;
+            Ok(reply)
+        },
+    )
+    .await
+}
+
+#[utoipa::path(
+    operation_id = "listMyPayouts", tag = "payouts", security(("bearer" = [])), params(PageParams),
+    responses((status = 200, body = Page<Payout>), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"))
+)]
+#[get("/api/v1/me/payouts")]
+pub async fn list_my_payouts(
+    state: web::Data<AppState>,
+    caller: Caller,
+    page: web::Query<PageParams>,
+) -> ApiResult<HttpResponse> {
+    let (after, limit) = page.resolve()?;
+    Ok(HttpResponse::Ok().json(payouts::mine(&state, &caller, after, limit).await?))
 }

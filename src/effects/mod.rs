@@ -35,9 +35,6 @@ use crate::state::AppState;
 
 pub use store::EffectRow;
 
-/// How long a claimed effect belongs to the node that claimed it: longer than any
-/// handler's own timeouts, so a live runner is never overtaken.
-const LEASE_MS: i64 = 60_000;
 /// Effects claimed (and run side by side) per pass of the worker.
 const BATCH: i64 = 32;
 /// Polling when nobody rings: picks up effects written by other nodes and retries whose
@@ -115,15 +112,19 @@ pub struct Effects {
     /// Reserved connections for the worker's claims: the queue keeps moving when
     /// request traffic has taken every connection of the shared pool.
     db: Db,
+    /// How long a claim lasts (`effects.lease_ms`): longer than any handler's own
+    /// timeouts, so a live runner is never overtaken.
+    lease_ms: i64,
 }
 
 impl Effects {
-    pub fn new(node: String, db: Db) -> Self {
+    pub fn new(node: String, db: Db, lease_ms: i64) -> Self {
         Self {
             handlers: HashMap::new(),
             bell: Notify::new(),
             node,
             db,
+            lease_ms: lease_ms.max(1_000),
         }
     }
 
@@ -185,7 +186,7 @@ async fn insert(tx: &mut Tx, effect: &NewEffect, now_ms: i64, due_ms: i64) -> Ap
 pub async fn run_now(state: &AppState, id: i64) -> bool {
     let now = state.clock.now_ms();
     let effects = &state.effects;
-    match store::claim_one(&state.db, id, &effects.node, now, now + LEASE_MS).await {
+    match store::claim_one(&state.db, id, &effects.node, now, now + effects.lease_ms).await {
         Ok(Some(row)) => execute(state, &state.db, row).await,
         Ok(None) => false,
         Err(err) => {
@@ -264,7 +265,7 @@ pub async fn run_worker(state: AppState, mut shutdown: watch::Receiver<bool>) {
 pub async fn pass(state: &AppState) -> Result<usize, sqlx::Error> {
     let now = state.clock.now_ms();
     let effects = &state.effects;
-    let claimed = store::claim_due(&effects.db, &effects.node, now, now + LEASE_MS, BATCH).await?;
+    let claimed = store::claim_due(&effects.db, &effects.node, now, now + effects.lease_ms, BATCH).await?;
     let count = claimed.len();
     futures_util::future::join_all(
         claimed

@@ -230,9 +230,12 @@ async fn effect_in_transaction(
             .await?,
             Vec::new(),
         )),
-        other => Err(ApiError::internal(anyhow::anyhow!(
-            "no decision handler for {other:?} items"
-        ))),
+        ItemKind::Payout => Ok((
+            Effect::None,
+            vec![
+                crate::rewards::payouts::decide_in_transaction(tx, item, request, now).await?,
+            ],
+        )),
     }
 }
 

@@ -408,11 +408,14 @@ pub async fn place(
         }
     }
     let titles: Vec<&str> = lines.iter().map(|l| l.title.as_str()).collect();
-    let request = order_request(
+    let request = spend_request(
         program_id,
         participant,
         caller.account.store_id,
-        order_id,
+        Spending {
+            kind: "order",
+            id: order_id,
+        },
         "reserve",
         Movement {
             from: AccountKey::Participant(participant),
@@ -456,24 +459,33 @@ pub async fn place(
     Ok((view(state, row, true).await?, false))
 }
 
-/// A ledger transaction of an order: `step` names it in the key (`reserve`, `capture`,
-/// `release`), so each step of an order moves points once, whatever retries it.
-fn order_request(
+/// What points are spent on: an order or a payout, by id.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Spending<'a> {
+    pub kind: &'a str,
+    pub id: i64,
+}
+
+/// A ledger transaction of an order or a payout: `step` names it in the key
+/// (`reserve`, `capture`, `release`), so each step moves points once, whatever retries
+/// it.
+pub(super) fn spend_request(
     program_id: i64,
     participant: i64,
     store_id: Option<i64>,
-    order_id: i64,
+    spending: Spending<'_>,
     step: &str,
     movement: Movement,
     comment: Option<String>,
 ) -> TransactionRequest {
+    let Spending { kind, id } = spending;
     TransactionRequest {
         program_id,
-        idempotency_key: format!("order:{order_id}:{step}"),
-        reason: "order".into(),
+        idempotency_key: format!("{kind}:{id}:{step}"),
+        reason: kind.into(),
         participant_id: Some(participant),
         store_id,
-        source: Some(("order".into(), order_id.to_string())),
+        source: Some((kind.into(), id.to_string())),
         actor_id: None,
         comment,
         status: TransactionStatus::Posted,
@@ -542,11 +554,14 @@ pub async fn move_to(state: &AppState, order_id: i64, change: Change<'_>) -> Api
     let total = Points::from_hundredths(row.total);
     let posting = match change.next.settlement() {
         Settlement::Keep => None,
-        Settlement::Capture => Some(order_request(
+        Settlement::Capture => Some(spend_request(
             row.program_id,
             row.participant_id,
             store_id,
-            order_id,
+            Spending {
+                kind: "order",
+                id: order_id,
+            },
             "capture",
             Movement {
                 from: AccountKey::OrderHold,
@@ -556,11 +571,14 @@ pub async fn move_to(state: &AppState, order_id: i64, change: Change<'_>) -> Api
             },
             None,
         )),
-        Settlement::Release => Some(order_request(
+        Settlement::Release => Some(spend_request(
             row.program_id,
             row.participant_id,
             store_id,
-            order_id,
+            Spending {
+                kind: "order",
+                id: order_id,
+            },
             "release",
             Movement {
                 from: AccountKey::OrderHold,

@@ -538,3 +538,210 @@ pub async fn record_delivered(
     .await
     .map(|_| ())
 }
+
+#[derive(Debug, Clone, FromRow)]
+pub struct PayoutCardRow {
+    pub id: i64,
+    pub participant_id: i64,
+    pub token: String,
+    pub masked: String,
+    pub created_at: i64,
+}
+
+/// Keeps a card (its token and masked number); the same card added twice is one.
+#[tracing::instrument(skip(db, token))]
+pub async fn insert_card(
+    db: &Db,
+    program_id: i64,
+    participant_id: i64,
+    token: &str,
+    masked: &str,
+    now: i64,
+) -> Result<PayoutCardRow, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO payout_cards (program_id, participant_id, token, masked, created_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (participant_id, token) DO NOTHING",
+    )
+    .bind(program_id)
+    .bind(participant_id)
+    .bind(token)
+    .bind(masked)
+    .bind(now)
+    .execute(&db.pool)
+    .await?;
+    sqlx::query_as(
+        "SELECT id, participant_id, token, masked, created_at FROM payout_cards WHERE participant_id = $1 AND token = $2",
+    )
+    .bind(participant_id)
+    .bind(token)
+    .fetch_one(&db.pool)
+    .await
+}
+
+#[tracing::instrument(skip(executor))]
+pub async fn cards<'e, E>(executor: E, participant_id: i64) -> Result<Vec<PayoutCardRow>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query_as(
+        "SELECT id, participant_id, token, masked, created_at FROM payout_cards WHERE participant_id = $1 ORDER BY id",
+    )
+    .bind(participant_id)
+    .fetch_all(executor)
+    .await
+}
+
+pub const PAYOUT_COLUMNS: &str = "p.id, p.program_id, p.participant_id, p.card_id, c.masked, c.token, p.amount, p.status, p.hold_transaction_id, p.settled_transaction_id, p.provider_reference, p.failure_reason, p.created_at, p.updated_at";
+
+#[derive(Debug, Clone, FromRow)]
+pub struct PayoutRow {
+    pub id: i64,
+    pub program_id: i64,
+    pub participant_id: i64,
+    pub card_id: i64,
+    pub masked: String,
+    pub token: String,
+    pub amount: i64,
+    pub status: String,
+    pub hold_transaction_id: Option<i64>,
+    pub settled_transaction_id: Option<i64>,
+    pub provider_reference: Option<String>,
+    pub failure_reason: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[tracing::instrument(skip(tx))]
+pub async fn insert_payout(
+    tx: &mut Tx,
+    program_id: i64,
+    participant_id: i64,
+    card_id: i64,
+    amount: i64,
+    request_key: Option<&str>,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO payouts (program_id, participant_id, card_id, amount, status, request_key, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'review', $5, $6, $6) RETURNING id",
+    )
+    .bind(program_id)
+    .bind(participant_id)
+    .bind(card_id)
+    .bind(amount)
+    .bind(request_key)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+#[tracing::instrument(skip(executor))]
+pub async fn payout<'e, E>(executor: E, id: i64) -> Result<Option<PayoutRow>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {PAYOUT_COLUMNS} FROM payouts p JOIN payout_cards c ON c.id = p.card_id WHERE p.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(executor)
+    .await
+}
+
+#[tracing::instrument(skip(executor))]
+pub async fn payout_by_request_key<'e, E>(
+    executor: E,
+    participant_id: i64,
+    key: &str,
+) -> Result<Option<PayoutRow>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {PAYOUT_COLUMNS} FROM payouts p JOIN payout_cards c ON c.id = p.card_id WHERE p.participant_id = $1 AND p.request_key = $2"
+    )))
+    .bind(participant_id)
+    .bind(key)
+    .fetch_optional(executor)
+    .await
+}
+
+#[tracing::instrument(skip(db))]
+pub async fn payouts_of(
+    db: &Db,
+    participant_id: i64,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<PayoutRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {PAYOUT_COLUMNS} FROM payouts p JOIN payout_cards c ON c.id = p.card_id
+         WHERE p.participant_id = $1 AND p.id > $2 ORDER BY p.id LIMIT $3"
+    )))
+    .bind(participant_id)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await
+}
+
+/// What a participant has paid out, or has on its way, since `since` (the limits),
+/// not counting payout `except`.
+#[tracing::instrument(skip(tx))]
+pub async fn paid_out_since(
+    tx: &mut Tx,
+    participant_id: i64,
+    since: i64,
+    except: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM payouts
+         WHERE participant_id = $1 AND created_at >= $2 AND id <> $3 AND status IN ('review', 'approved', 'paid')",
+    )
+    .bind(participant_id)
+    .bind(since)
+    .bind(except)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// Moves a payout from `from` to `status`; answers whether it moved.
+#[tracing::instrument(skip(tx, reason, reference))]
+#[allow(clippy::too_many_arguments)]
+pub async fn set_payout_status(
+    tx: &mut Tx,
+    id: i64,
+    from: &str,
+    status: &str,
+    reason: Option<&str>,
+    reference: Option<&str>,
+    settled: Option<i64>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let moved = sqlx::query(
+        "UPDATE payouts SET status = $1, failure_reason = COALESCE($2, failure_reason),
+                provider_reference = COALESCE($3, provider_reference),
+                settled_transaction_id = COALESCE($4, settled_transaction_id), updated_at = $5
+         WHERE id = $6 AND status = $7",
+    )
+    .bind(status)
+    .bind(reason)
+    .bind(reference)
+    .bind(settled)
+    .bind(now)
+    .bind(id)
+    .bind(from)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(moved == 1)
+}
+
+#[tracing::instrument(skip(tx))]
+pub async fn set_payout_hold(tx: &mut Tx, id: i64, hold: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE payouts SET hold_transaction_id = $1 WHERE id = $2")
+        .bind(hold)
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}

@@ -377,3 +377,168 @@ mod tests {
         assert!(!RewardKind::GiftCertificate.is_shipped());
     }
 }
+
+/// A bank card number as typed, checked: 13 to 19 digits (spaces and dashes allowed)
+/// with a valid Luhn check digit. Only ever handed to the payout provider; what is
+/// kept is [`CardNumber::masked`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct CardNumber(String);
+
+impl std::fmt::Debug for CardNumber {
+    // A card number never reaches a log through a `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CardNumber({})", self.masked())
+    }
+}
+
+impl CardNumber {
+    pub fn parse(input: &str) -> Result<Self, &'static str> {
+        let digits: String = input
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-'))
+            .collect();
+        if !(13..=19).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err("a card number is 13 to 19 digits");
+        }
+        let sum: u32 = digits
+            .bytes()
+            .rev()
+            .enumerate()
+            .map(|(i, b)| {
+                let d = u32::from(b - b'0');
+                if i % 2 == 1 {
+                    let doubled = d * 2;
+                    if doubled > 9 { doubled - 9 } else { doubled }
+                } else {
+                    d
+                }
+            })
+            .sum();
+        if sum % 10 != 0 {
+            return Err("the card number has a typo (its check digit does not match)");
+        }
+        Ok(Self(digits))
+    }
+
+    /// The digits, for the provider only.
+    pub fn digits(&self) -> &str {
+        &self.0
+    }
+
+    /// First six and last four, the rest hidden: `411111******1111`.
+    pub fn masked(&self) -> String {
+        let len = self.0.len();
+        format!(
+            "{}{}{}",
+            &self.0[..6],
+            "*".repeat(len - 10),
+            &self.0[len - 4..]
+        )
+    }
+}
+
+/// Why a payout is refused before it is queued.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PayoutRefusal {
+    #[error("a payout is at least {minimum}")]
+    BelowMinimum { minimum: Points },
+    #[error("payouts are limited to {limit} a day; {left} left today")]
+    DailyLimit { limit: Points, left: Points },
+    #[error("payouts are limited to {limit} in 30 days; {left} left")]
+    MonthlyLimit { limit: Points, left: Points },
+}
+
+/// A program's payout limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PayoutLimits {
+    pub minimum: Points,
+    pub per_day: Points,
+    pub per_month: Points,
+}
+
+impl PayoutLimits {
+    /// Whether `amount` may be paid out on top of what was paid (or is on its way) in
+    /// the last day and the last 30 days.
+    pub fn check(
+        &self,
+        amount: Points,
+        last_day: Points,
+        last_month: Points,
+    ) -> Result<(), PayoutRefusal> {
+        if amount.hundredths() < self.minimum.hundredths() {
+            return Err(PayoutRefusal::BelowMinimum {
+                minimum: self.minimum,
+            });
+        }
+        let left = |limit: Points, used: Points| {
+            Points::from_hundredths((limit.hundredths() - used.hundredths()).max(0))
+        };
+        if last_day.hundredths().saturating_add(amount.hundredths()) > self.per_day.hundredths() {
+            return Err(PayoutRefusal::DailyLimit {
+                limit: self.per_day,
+                left: left(self.per_day, last_day),
+            });
+        }
+        if last_month.hundredths().saturating_add(amount.hundredths()) > self.per_month.hundredths()
+        {
+            return Err(PayoutRefusal::MonthlyLimit {
+                limit: self.per_month,
+                left: left(self.per_month, last_month),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod payout_tests {
+    use super::*;
+
+    fn p(s: &str) -> Points {
+        Points::parse(s).expect("points")
+    }
+
+    #[test]
+    fn card_numbers_are_luhn_checked_and_masked() {
+        let card = CardNumber::parse("4111 1111 1111 1111").expect("valid");
+        assert_eq!(card.digits(), "4111111111111111");
+        assert_eq!(card.masked(), "411111******1111");
+        assert!(!format!("{card:?}").contains("4111111111111111"));
+        assert!(CardNumber::parse("4111 1111 1111 1112").is_err());
+        assert!(CardNumber::parse("4111").is_err());
+        assert!(CardNumber::parse("4111-1111-1111-111a").is_err());
+        assert_eq!(
+            CardNumber::parse("2200-7000-0000-0000-004")
+                .map(|c| c.masked())
+                .ok(),
+            None
+        );
+        assert!(CardNumber::parse("5555555555554444").is_ok());
+    }
+
+    #[test]
+    fn payouts_respect_the_minimum_and_both_limits() {
+        let limits = PayoutLimits {
+            minimum: p("500"),
+            per_day: p("15000"),
+            per_month: p("50000"),
+        };
+        assert_eq!(limits.check(p("500"), p("0"), p("0")), Ok(()));
+        assert!(matches!(
+            limits.check(p("499.99"), p("0"), p("0")),
+            Err(PayoutRefusal::BelowMinimum { .. })
+        ));
+        assert_eq!(
+            limits.check(p("6000"), p("10000"), p("10000")),
+            Err(PayoutRefusal::DailyLimit {
+                limit: p("15000"),
+                left: p("5000")
+            })
+        );
+        assert!(matches!(
+            limits.check(p("5000"), p("0"), p("46000")),
+            Err(PayoutRefusal::MonthlyLimit { .. })
+        ));
+        assert_eq!(limits.check(p("5000"), p("10000"), p("45000")), Ok(()));
+    }
+}

@@ -1,0 +1,488 @@
+//! Payouts to a bank card: points leaving as money.
+//!
+//! A participant adds a card once (`addPayoutCard`): the number is checked (Luhn) and
+//! handed straight to the payout provider, which answers a token; only the token and the
+//! masked number (first six, last four) are kept. This one call goes to the provider
+//! directly rather than through the effect queue, because the queue stores what it will
+//! send and a card number must never be stored.
+//!
+//! `requestPayout` reserves the amount (participant → order hold) in the transaction
+//! that records the payout, after checking the program's minimum and the limits per
+//! day and per 30 days (counted inside that transaction, whose reservation locks the
+//! participant's account, so two racing requests cannot both squeeze under a limit),
+//! and queues a `payout` moderation item. A moderator's approval queues
+//! [`PAYOUT_EFFECT`], which pays through the provider with our id (`payout-{id}`) as its
+//! idempotency key: paid captures the points (hold → redeemed), a refusal or no answer
+//! after the kind's tries fails it and returns them; a rejection returns them.
+
+use serde::{Deserialize, Serialize};
+use stimul_actors::ledger::{AccountKey, LedgerError, Movement, Purpose};
+use stimul_actors::moderation::ItemView;
+use stimul_actors::rules::points::Points;
+use stimul_actors::rules::rewards::{CardNumber, PayoutLimits, PayoutRefusal};
+use stimul_actors::rules::routing::ItemKind;
+use utoipa::ToSchema;
+
+use super::orders::{Spending, spend_request};
+use super::store::{self, PayoutCardRow, PayoutRow};
+use crate::auth::Principal;
+use crate::db::Tx;
+use crate::effects::{self, Effect, EffectHandler, Failure, NewEffect};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::integrations::DeliveryError;
+use crate::integrations::rewards::ProviderStatus;
+use crate::moderation::{self, DecisionKind, DecisionRequest, NewItem};
+use crate::org::{Page, page_of};
+use crate::state::AppState;
+
+/// The effect kind that pays an approved payout, or returns a rejected one's points.
+pub const PAYOUT_EFFECT: &str = "payouts.process";
+const DAY_MS: i64 = 86_400_000;
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct CardInput {
+    /// The card number; spaces and dashes are fine. Never stored.
+    pub number: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PayoutCard {
+    pub id: i64,
+    /// First six and last four digits.
+    pub masked: String,
+    pub created_at: i64,
+}
+
+impl From<PayoutCardRow> for PayoutCard {
+    fn from(row: PayoutCardRow) -> Self {
+        Self {
+            id: row.id,
+            masked: row.masked,
+            created_at: row.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PayoutInput {
+    pub card_id: i64,
+    /// Decimal string.
+    pub amount: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Payout {
+    pub id: i64,
+    pub card_id: i64,
+    pub card: String,
+    #[schema(value_type = String)]
+    pub amount: Points,
+    /// `review` (waiting for a moderator), `approved` (being paid), `paid`, `rejected`,
+    /// `failed`.
+    pub status: String,
+    pub failure_reason: Option<String>,
+    pub hold_transaction_id: Option<i64>,
+    pub settled_transaction_id: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<PayoutRow> for Payout {
+    fn from(row: PayoutRow) -> Self {
+        Self {
+            id: row.id,
+            card_id: row.card_id,
+            card: row.masked,
+            amount: Points::from_hundredths(row.amount),
+            status: row.status,
+            failure_reason: row.failure_reason,
+            hold_transaction_id: row.hold_transaction_id,
+            settled_transaction_id: row.settled_transaction_id,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+fn participant_only(caller: &Principal) -> ApiResult<()> {
+    if caller.account.kind == "participant" {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "payouts are requested by participants for their own points",
+        ))
+    }
+}
+
+/// `addPayoutCard`.
+#[tracing::instrument(skip(state, caller, input))]
+pub async fn add_card(
+    state: &AppState,
+    caller: &Principal,
+    input: &CardInput,
+) -> ApiResult<PayoutCard> {
+    participant_only(caller)?;
+    let card = CardNumber::parse(&input.number).map_err(|e| ApiError::field("number", e))?;
+    let token = state.payouts.tokenize(&card).await.map_err(|err| match err {
+        DeliveryError::Permanent(reason) => ApiError::field("number", reason),
+        DeliveryError::Retryable(reason) => ApiError::new(
+            ErrorCode::ServiceUnavailable,
+            format!("the payout provider is unavailable; try again ({reason})"),
+        ),
+    })?;
+    let row = store::insert_card(
+        &state.db,
+        caller.program_id(),
+        caller.id(),
+        &token,
+        &card.masked(),
+        state.clock.now_ms(),
+    )
+    .await?;
+    Ok(row.into())
+}
+
+/// `listPayoutCards`.
+pub async fn cards(state: &AppState, caller: &Principal) -> ApiResult<Vec<PayoutCard>> {
+    participant_only(caller)?;
+    Ok(store::cards(&state.db.pool, caller.id())
+        .await?
+        .into_iter()
+        .map(PayoutCard::from)
+        .collect())
+}
+
+fn limits(state: &AppState) -> ApiResult<PayoutLimits> {
+    let settings = &state.settings.payouts;
+    let parse = |name: &str, value: &str| {
+        Points::parse(value).map_err(|e| {
+            ApiError::internal(anyhow::anyhow!("payouts.{name} is not an amount: {e}"))
+        })
+    };
+    Ok(PayoutLimits {
+        minimum: parse("minimum", &settings.minimum)?,
+        per_day: parse("per_day", &settings.per_day)?,
+        per_month: parse("per_month", &settings.per_month)?,
+    })
+}
+
+/// `requestPayout`: answers the payout and whether an earlier request with the same
+/// key made it.
+#[tracing::instrument(skip(state, caller, input, key))]
+pub async fn request(
+    state: &AppState,
+    caller: &Principal,
+    input: &PayoutInput,
+    key: Option<&str>,
+) -> ApiResult<(Payout, bool)> {
+    participant_only(caller)?;
+    let participant = caller.id();
+    let program_id = caller.program_id();
+    if let Some(key) = key
+        && let Some(existing) = store::payout_by_request_key(&state.db.pool, participant, key).await?
+    {
+        return Ok((existing.into(), true));
+    }
+    let amount = Points::parse(input.amount.trim())
+        .map_err(|e| ApiError::field("amount", e.to_string()))?;
+    if !amount.is_positive() {
+        return Err(ApiError::field("amount", "must be more than zero"));
+    }
+    let limits = limits(state)?;
+    if let Err(refusal @ PayoutRefusal::BelowMinimum { .. }) =
+        limits.check(amount, Points::ZERO, Points::ZERO)
+    {
+        return Err(ApiError::field("amount", refusal.to_string()));
+    }
+    let card = store::cards(&state.db.pool, participant)
+        .await?
+        .into_iter()
+        .find(|card| card.id == input.card_id)
+        .ok_or_else(|| ApiError::field("card_id", "not one of your cards"))?;
+    let region: Option<i64> = match caller.account.store_id {
+        Some(store_id) => {
+            sqlx::query_scalar("SELECT region_id FROM stores WHERE id = $1")
+                .bind(store_id)
+                .fetch_one(&state.db.pool)
+                .await?
+        }
+        None => None,
+    };
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin().await?;
+    let inserted = store::insert_payout(
+        &mut tx,
+        program_id,
+        participant,
+        card.id,
+        amount.hundredths(),
+        key,
+        now,
+    )
+    .await;
+    let id = match inserted {
+        Ok(id) => id,
+        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+            drop(tx);
+            let existing = match key {
+                Some(key) => store::payout_by_request_key(&state.db.pool, participant, key).await?,
+                None => None,
+            };
+            let existing = existing.ok_or_else(|| {
+                ApiError::new(ErrorCode::RequestInProgress, "the same payout is being requested")
+            })?;
+            return Ok((existing.into(), true));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let request = spend_request(
+        program_id,
+        participant,
+        caller.account.store_id,
+        Spending { kind: "payout", id },
+        "reserve",
+        Movement {
+            from: AccountKey::Participant(participant),
+            to: AccountKey::OrderHold,
+            amount,
+            purpose: Purpose::Reservation,
+        },
+        Some(format!("payout to {}", card.masked)),
+    );
+    let committed = match state.ledger.post_in(&mut tx, &request).await? {
+        Ok(committed) => committed,
+        Err(LedgerError::InsufficientFunds { .. }) => {
+            return Err(ApiError::new(
+                ErrorCode::InsufficientPoints,
+                format!("a payout of {amount} is more than you have available"),
+            ));
+        }
+        Err(err) => return Err(ApiError::internal(anyhow::anyhow!("reserving: {err}"))),
+    };
+    // Counted after the reservation locked the participant's account: racing requests
+    // of one participant are counted one after the other.
+    let last_day = store::paid_out_since(&mut tx, participant, now - DAY_MS, id).await?;
+    let last_month = store::paid_out_since(&mut tx, participant, now - 30 * DAY_MS, id).await?;
+    if let Err(refusal) = limits.check(
+        amount,
+        Points::from_hundredths(last_day),
+        Points::from_hundredths(last_month),
+    ) {
+        return Err(ApiError::new(ErrorCode::PayoutLimitExceeded, refusal.to_string()));
+    }
+    store::set_payout_hold(&mut tx, id, committed.transaction_id).await?;
+    let item = NewItem {
+        kind: ItemKind::Payout,
+        subject_id: id,
+        participant_id: Some(participant),
+        store_id: caller.account.store_id,
+        region_id: region,
+        summary: serde_json::json!({ "amount": amount, "card": card.masked }),
+    };
+    moderation::enqueue(&mut tx, program_id, &item, now).await?;
+    tx.commit().await?;
+    state.live.committed_elsewhere(&request, &committed);
+    moderation::announce(state, program_id);
+    let row = store::payout(&state.db.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("payout {id}")))?;
+    Ok((row.into(), false))
+}
+
+/// `listMyPayouts`.
+pub async fn mine(
+    state: &AppState,
+    caller: &Principal,
+    after: i64,
+    limit: i64,
+) -> ApiResult<Page<Payout>> {
+    participant_only(caller)?;
+    let rows = store::payouts_of(&state.db, caller.id(), after, limit + 1).await?;
+    Ok(page_of(
+        rows.into_iter().map(Payout::from).collect(),
+        limit,
+        |p| p.id,
+    ))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct PayoutPayload {
+    payout_id: i64,
+}
+
+/// A moderator's decision on a payout, inside the decision's transaction: approved
+/// or rejected, and the effect that pays it or returns its points (returned, to run
+/// after the commit).
+pub async fn decide_in_transaction(
+    tx: &mut Tx,
+    item: &ItemView,
+    request: &DecisionRequest,
+    now: i64,
+) -> ApiResult<i64> {
+    let row = store::payout(&mut **tx, item.subject_id)
+        .await?
+        .filter(|row| row.status == "review")
+        .ok_or_else(|| {
+            ApiError::invalid_state(format!(
+                "payout {} is not waiting for a decision",
+                item.subject_id
+            ))
+        })?;
+    let (status, reason) = match request.decision {
+        DecisionKind::Approve => ("approved", None),
+        DecisionKind::Reject | DecisionKind::Rework => (
+            "rejected",
+            request.comment.as_deref().or(request.reason.as_deref()),
+        ),
+    };
+    store::set_payout_status(tx, row.id, "review", status, reason, None, None, now).await?;
+    effects::enqueue_for_caller(
+        tx,
+        &NewEffect {
+            kind: PAYOUT_EFFECT,
+            dedupe_key: Some(format!("payout:{}:process", row.id)),
+            program_id: Some(row.program_id),
+            payload: serde_json::to_value(PayoutPayload { payout_id: row.id })
+                .map_err(ApiError::internal)?,
+        },
+        now,
+    )
+    .await
+}
+
+/// Ends a payout: moves it from `from` to `status` and captures or returns its points,
+/// in one transaction.
+async fn settle(
+    state: &AppState,
+    row: &PayoutRow,
+    capture: bool,
+    status: &str,
+    reason: Option<&str>,
+    reference: Option<&str>,
+) -> ApiResult<()> {
+    let now = state.clock.now_ms();
+    let store_id: Option<i64> = sqlx::query_scalar("SELECT store_id FROM users WHERE id = $1")
+        .bind(row.participant_id)
+        .fetch_one(&state.db.pool)
+        .await?;
+    let amount = Points::from_hundredths(row.amount);
+    let (step, movement) = if capture {
+        (
+            "capture",
+            Movement {
+                from: AccountKey::OrderHold,
+                to: AccountKey::Redeemed,
+                amount,
+                purpose: Purpose::Redemption,
+            },
+        )
+    } else {
+        (
+            "release",
+            Movement {
+                from: AccountKey::OrderHold,
+                to: AccountKey::Participant(row.participant_id),
+                amount,
+                purpose: Purpose::Refund,
+            },
+        )
+    };
+    let request = spend_request(
+        row.program_id,
+        row.participant_id,
+        store_id,
+        Spending {
+            kind: "payout",
+            id: row.id,
+        },
+        step,
+        movement,
+        reason.map(str::to_string),
+    );
+    let mut tx = state.db.begin().await?;
+    let posted = state
+        .ledger
+        .post_in(&mut tx, &request)
+        .await?
+        .map_err(|err| ApiError::internal(anyhow::anyhow!("settling payout {}: {err}", row.id)))?;
+    store::set_payout_status(
+        &mut tx,
+        row.id,
+        &row.status,
+        status,
+        reason,
+        reference,
+        Some(posted.transaction_id),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    state.live.committed_elsewhere(&request, &posted);
+    Ok(())
+}
+
+/// Pays approved payouts and returns rejected ones' points (see the module header).
+pub struct PayoutEffect {
+    /// Tries before a payout the provider never answered fails (`payouts.max_attempts`).
+    pub max_attempts: u32,
+}
+
+#[async_trait::async_trait]
+impl EffectHandler for PayoutEffect {
+    fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    async fn run(&self, state: &AppState, effect: &Effect) -> Result<(), Failure> {
+        let PayoutPayload { payout_id } = effect.payload()?;
+        let Some(row) = store::payout(&state.db.pool, payout_id).await? else {
+            return Err(Failure::Permanent(format!("payout {payout_id} does not exist")));
+        };
+        match row.status.as_str() {
+            "rejected" if row.settled_transaction_id.is_none() => {
+                settle(state, &row, false, "rejected", None, None).await?;
+                return Ok(());
+            }
+            "approved" => {}
+            _ => return Ok(()),
+        }
+        let id = format!("payout-{payout_id}");
+        let amount = Points::from_hundredths(row.amount).to_string();
+        let answer = if row.provider_reference.is_some() {
+            state.payouts.status(&id).await
+        } else {
+            state.payouts.pay(&id, &row.token, &amount).await
+        };
+        match answer {
+            Ok(ProviderStatus::Done { reference, .. }) => {
+                settle(state, &row, true, "paid", None, reference.as_deref()).await?;
+                Ok(())
+            }
+            Ok(ProviderStatus::Processing { reference }) => {
+                if let Some(reference) = reference {
+                    sqlx::query("UPDATE payouts SET provider_reference = $1 WHERE id = $2")
+                        .bind(reference)
+                        .bind(payout_id)
+                        .execute(&state.db.pool)
+                        .await?;
+                }
+                Err(Failure::Retry("the provider is still paying".into()))
+            }
+            Ok(ProviderStatus::Failed { reason }) | Err(DeliveryError::Permanent(reason)) => {
+                settle(state, &row, false, "failed", Some(&reason), None).await?;
+                Ok(())
+            }
+            Err(DeliveryError::Retryable(reason)) => {
+                if effect.attempt >= i64::from(self.max_attempts) {
+                    let reason = format!(
+                        "the provider did not answer after {} tries: {reason}",
+                        effect.attempt
+                    );
+                    settle(state, &row, false, "failed", Some(&reason), None).await?;
+                    return Ok(());
+                }
+                Err(Failure::Retry(reason))
+            }
+        }
+    }
+}
