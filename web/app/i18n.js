@@ -563,6 +563,7 @@ const en = {
   'cart.quantityRange': 'A whole number from 1 to {max}',
   'cart.amount': 'Amount',
   'cart.amountRange': 'From {min} to {max}',
+  'cart.amountWrong': 'Enter an amount within these bounds',
   'cart.remove': 'Remove {title}',
   'cart.total': 'Total',
   'cart.short': 'You have {available}: {missing} short.',
@@ -686,8 +687,8 @@ const en = {
 };
 
 /**
- * Russian: so far only the rewards, orders and effects pages (and the menu entries that
- * lead there); every other key falls back to English. Plural forms are keys ending in
+ * Russian: so far only the rewards, orders and effects pages (with the menu entries
+ * and the shared texts they show); every other key falls back to English. Plural forms are keys ending in
  * `.one`, `.few`, `.many`, `.other` (see `tn`).
  */
 const ru = {
@@ -742,6 +743,7 @@ const ru = {
   'cart.quantityRange': 'Целое число от 1 до {max}',
   'cart.amount': 'Сумма',
   'cart.amountRange': 'От {min} до {max}',
+  'cart.amountWrong': 'Введите сумму в этих пределах',
   'cart.remove': 'Убрать «{title}»',
   'cart.total': 'Итого',
   'cart.short': 'У вас {available}: не хватает {missing}.',
@@ -862,6 +864,45 @@ const ru = {
   'effects.status.pending': 'Ожидает',
   'effects.status.done': 'Выполнен',
   'effects.status.dead': 'Мёртвый',
+
+  // Shared texts these pages show (dialogs, lists, forms, the balance).
+  'common.loading': 'Загрузка…',
+  'common.loadMore': 'Показать ещё',
+  'common.empty': 'Пока ничего нет.',
+  'common.all': 'Все',
+  'common.none': '—',
+  'common.actions': 'Действия',
+  'common.save': 'Сохранить',
+  'common.cancel': 'Отмена',
+  'common.close': 'Закрыть',
+  'common.confirm': 'Подтвердить',
+  'common.retry': 'Повторить',
+  'common.areYouSure': 'Подтвердите',
+  'error.network': 'Сервер недоступен. Проверьте связь и попробуйте ещё раз.',
+  'form.required': 'Обязательное поле',
+  'form.amount': 'Введите сумму, например 12,50 (не больше двух знаков после запятой)',
+  'form.fix': 'Исправьте отмеченные поля.',
+  'standing.title': 'Ваши баллы',
+  'standing.available': 'Доступно',
+  'standing.pending': 'Ожидает',
+  'import.title': 'Импорт',
+  'import.intro':
+    'Загрузите файл CSV (через запятую или точку с запятой, UTF-8). Сначала он проверяется; ничего не записывается, пока все строки не верны. Строки обновляют записи с тем же кодом, телефоном или артикулом.',
+  'import.kind': 'Что импортировать',
+  'import.columns': 'Столбцы: {columns}',
+  'import.file': 'Файл CSV',
+  'import.paste': 'Или вставьте CSV сюда',
+  'import.check': 'Проверить файл',
+  'import.run': 'Импортировать',
+  'import.nothing': 'Выберите файл или вставьте текст CSV.',
+  'import.checked': 'Файл верен. Пока ничего не записано.',
+  'import.imported': 'Импортировано.',
+  'import.summary': 'Строк: {rows}; новых: {created}, обновлено: {updated}.',
+  'import.done': 'Импорт выполнен: новых {created}, обновлено {updated}.',
+  'import.rowErrors': 'Строк с ошибками: {n}',
+  'import.row': 'Строка',
+  'import.field': 'Поле',
+  'import.message': 'Ошибка',
 };
 
 /** Translations by language; a missing key falls back to English. */

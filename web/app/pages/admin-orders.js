@@ -16,7 +16,7 @@ import { formDialog, actionButton } from '../components/actions.js';
 import { openDialog } from '../components/dialog.js';
 import { notify } from '../components/toast.js';
 import { pointsText, SHIPPED } from '../components/rewards.js';
-import { ORDER_STATUSES, FINAL, orderStatusBadge, orderStatusLabel, orderBody, orderHead } from '../components/orders.js';
+import { ORDER_STATUSES, FINAL, orderStatusBadge, orderStatusLabel, orderBody } from '../components/orders.js';
 
 /** The statuses staff may set, and which of them suit an order now (the server decides). */
 const SETTABLE = ['shipped', 'delivered', 'fulfilled', 'failed'];
@@ -107,10 +107,11 @@ export function mount(root, { query }) {
       content: h(
         'div',
         { class: 'order' },
-        orderHead(order),
         h(
           'p',
           { class: 'muted small' },
+          orderStatusBadge(order.status),
+          ' ',
           t('orders.placedAt', { when: when(order.created_at) }),
           ' · ',
           h('a', { href: `/people/${order.participant_id}` }, `${t('ordersAdmin.who')} #${order.participant_id}`),

@@ -76,7 +76,7 @@ function checkLine(line) {
     const amount = parseAmount(line.amount);
     const cents = amount === null ? null : toCents(amount);
     if (cents === null || cents < toCents(r.min_amount) || cents > toCents(r.max_amount)) {
-      errors.amount = t('cart.amountRange', { min: points(r.min_amount), max: points(r.max_amount) });
+      errors.amount = t('cart.amountWrong'); // the bounds are in the field's hint
     } else unit = cents;
   } else {
     unit = toCents(r.price);
@@ -177,7 +177,8 @@ export function mount(root, { me, navigate }) {
 
   // ---- the cart -------------------------------------------------------------------
   const cartBody = h('div', { class: 'cart-body' });
-  const cartCount = h('span', { class: 'muted small', 'data-testid': 'cart-count' });
+  // Announced when it changes: adding from a card far down the showcase is heard.
+  const cartCount = h('span', { class: 'muted small', 'data-testid': 'cart-count', 'aria-live': 'polite' });
   const cartEl = h(
     'section',
     { class: 'card cart', id: 'cart', 'aria-labelledby': 'cart-title' },
@@ -214,7 +215,6 @@ export function mount(root, { me, navigate }) {
     cart.save();
     renderCart();
     refreshCard(r.id);
-    notify(t('rewards.inCart', { n: count(inCart(r.id).quantity) }) + ` · ${r.title}`, 'info');
   }
 
   function remove(index) {
