@@ -23,6 +23,8 @@ const routes = [
   { path: '/seller', nav: 'nav.points', allow: isParticipant, load: () => import('./pages/seller.js') },
   { path: '/codes', nav: 'nav.codes', allow: activeParticipant, load: () => import('./pages/codes.js') },
   { path: '/tasks', nav: 'nav.tasks', allow: activeParticipant, load: () => import('./pages/tasks.js') },
+  { path: '/rewards', nav: 'nav.rewards', allow: activeParticipant, load: () => import('./pages/rewards.js') },
+  { path: '/orders', nav: 'nav.orders', allow: activeParticipant, load: () => import('./pages/orders.js') },
   {
     path: '/my-stores',
     nav: 'nav.myStores',
@@ -50,8 +52,21 @@ const routes = [
   {
     path: '/admin/imports',
     nav: 'nav.imports',
-    allow: () => canAny('stores.edit', 'participants.edit') && isStaff(),
+    allow: () => canAny('stores.edit', 'participants.edit', 'rewards.edit') && isStaff(),
     load: () => import('./pages/admin-imports.js'),
+  },
+  // Brands see and edit their own rewards; orders are the whole program's.
+  {
+    path: '/admin/rewards',
+    nav: 'nav.rewardsAdmin',
+    allow: () => isStaff() && canAny('rewards.view', 'rewards.edit'),
+    load: () => import('./pages/admin-rewards.js'),
+  },
+  {
+    path: '/admin/orders',
+    nav: 'nav.ordersAdmin',
+    allow: () => isStaff() && canAny('rewards.view', 'rewards.edit') && isProgramWide(),
+    load: () => import('./pages/admin-orders.js'),
   },
   {
     path: '/admin/roles',
@@ -71,6 +86,13 @@ const routes = [
     nav: 'nav.ledger',
     allow: () => can('points.view') && isProgramWide() && isStaff(),
     load: () => import('./pages/admin-ledger.js'),
+  },
+  // The effect queue is the whole program's too.
+  {
+    path: '/admin/effects',
+    nav: 'nav.effects',
+    allow: () => isStaff() && canAny('program.view', 'program.edit') && isProgramWide(),
+    load: () => import('./pages/admin-effects.js'),
   },
   // Staff who see campaigns watch their boards too (a brand its own campaigns). Last in
   // the menu, so staff still start on their own work (the first page they may see).

@@ -1,6 +1,6 @@
-// Every word the UI shows, in one place. English for now; a Russian translation is a
-// copy of `en` with the values translated, added to `dictionaries` (the browser's
-// language picks it, `?lang=` or localStorage `stimul.lang` override). Texts from the
+// Every word the UI shows, in one place. English, and Russian for some pages so far
+// (missing keys fall back to English); `?lang=` or localStorage `stimul.lang` pick the
+// language, the browser's language picks only a complete dictionary. Texts from the
 // server (problem `detail`, rejection reason titles, names) are shown as they come.
 // Placeholders are `{name}`.
 
@@ -372,7 +372,7 @@ const en = {
 
   'import.title': 'Imports',
   'import.intro':
-    'Upload a CSV file (comma or semicolon separated, UTF-8). It is checked first; nothing is written unless every row is valid. Rows update existing records with the same code or phone.',
+    'Upload a CSV file (comma or semicolon separated, UTF-8). It is checked first; nothing is written unless every row is valid. Rows update existing records with the same code, phone or SKU.',
   'import.kind': 'What to import',
   'import.kind.stores': 'Stores',
   'import.kind.participants': 'Participants',
@@ -517,23 +517,417 @@ const en = {
   'mod.decisionsCount': 'Decisions',
   'mod.noDecisions': 'No decisions yet.',
   'mod.you': 'You',
+
+  'nav.rewards': 'Rewards',
+  'nav.orders': 'My orders',
+  'nav.rewardsAdmin': 'Rewards',
+  'nav.ordersAdmin': 'Orders',
+  'nav.effects': 'Effects',
+
+  'reason.order': 'Order',
+
+  'problem.insufficient_points': 'Not enough points',
+  'problem.out_of_stock': 'Out of stock',
+  'problem.reward_unavailable': 'This reward is not on offer now',
+  'problem.reward_not_eligible': 'This reward is not offered to you',
+  'problem.invalid_state': 'Not possible in this state',
+
+  'points.n.one': '{n} point',
+  'points.n.other': '{n} points',
+
+  'kind.gift_certificate': 'Gift certificate',
+  'kind.goods': 'Goods',
+  'kind.virtual_card': 'Virtual card',
+  'kind.phone_topup': 'Phone top-up',
+  'kind.card_payout': 'Payout to a card',
+  'kind.merch': 'Merch',
+
+  'rewards.title': 'Rewards',
+  'rewards.category': 'Category',
+  'rewards.kind': 'Kind',
+  'rewards.affordable': 'What I can afford',
+  'rewards.none': 'No rewards match.',
+  'rewards.range': '{min} to {max}',
+  'rewards.stockLeft.one': '{n} left',
+  'rewards.stockLeft.other': '{n} left',
+  'rewards.soldOut': 'Out of stock',
+  'rewards.tooDear': 'Not enough points yet',
+  'rewards.add': 'Add to cart',
+  'rewards.inCart': 'In the cart: {n}',
+
+  'cart.title': 'Cart',
+  'cart.empty': 'The cart is empty: add rewards from the showcase.',
+  'cart.count.one': '{n} item',
+  'cart.count.other': '{n} items',
+  'cart.quantity': 'Quantity',
+  'cart.quantityRange': 'A whole number from 1 to {max}',
+  'cart.amount': 'Amount',
+  'cart.amountRange': 'From {min} to {max}',
+  'cart.amountWrong': 'Enter an amount within these bounds',
+  'cart.remove': 'Remove {title}',
+  'cart.total': 'Total',
+  'cart.short': 'You have {available}: {missing} short.',
+  'cart.delivery': 'Delivery',
+  'cart.deliveryHint': 'Goods and merch are sent to this address.',
+  'cart.topupHint': 'The number to top up; your own when left empty.',
+  'cart.name': 'Recipient',
+  'cart.phone': 'Phone',
+  'cart.address': 'Address',
+  'cart.comment': 'Comment (optional)',
+  'cart.checkout': 'Place the order',
+  'cart.placing': 'Placing…',
+  'cart.retryHint': 'The answer did not arrive. Sending again is safe: the order is placed only once.',
+  'cart.placed': 'Order #{id} placed: {total}.',
+  'cart.line': 'Line {n}',
+
+  'orders.title': 'My orders',
+  'orders.none': 'No orders yet.',
+  'orders.toShowcase': 'Choose a reward',
+  'orders.order': 'Order #{id}',
+  'orders.placedAt': 'Placed {when}',
+  'orders.total': 'Total',
+  'orders.lines': 'What',
+  'orders.line': '{quantity} × {price}',
+  'orders.delivered': 'Delivered',
+  'orders.certificate': 'Certificate',
+  'orders.code': 'Code',
+  'orders.pin': 'PIN',
+  'orders.show': 'Show code',
+  'orders.hide': 'Hide code',
+  'orders.copy': 'Copy code',
+  'orders.delivery': 'Delivery',
+  'orders.failure': 'Why: {reason}',
+  'orders.history': 'History',
+  'orders.cancel': 'Cancel the order',
+  'orders.cancelQuestion': 'Cancel order #{id}? The points come back to you.',
+  'orders.cancelled': 'Order #{id} is cancelled; the points are back.',
+  'orders.changed': 'Order #{id}: {status}',
+
+  'order.status.placed': 'Placed',
+  'order.status.processing': 'Processing',
+  'order.status.shipped': 'Shipped',
+  'order.status.delivered': 'Delivered',
+  'order.status.fulfilled': 'Fulfilled',
+  'order.status.failed': 'Failed',
+  'order.status.cancelled': 'Cancelled',
+
+  'rewardsAdmin.title': 'Rewards catalog',
+  'rewardsAdmin.create': 'New reward',
+  'rewardsAdmin.edit': 'Edit',
+  'rewardsAdmin.editTitle': 'Edit {title}',
+  'rewardsAdmin.created': 'Reward {title} created.',
+  'rewardsAdmin.saved': 'Reward {title} saved.',
+  'rewardsAdmin.sku': 'SKU',
+  'rewardsAdmin.skuHint': 'Unique in the program; imports match on it.',
+  'rewardsAdmin.name': 'Title',
+  'rewardsAdmin.description': 'Description',
+  'rewardsAdmin.network': 'Retail network',
+  'rewardsAdmin.price': 'Price',
+  'rewardsAdmin.priceHint': 'A fixed price in points; or leave it empty and give a minimum and a maximum amount.',
+  'rewardsAdmin.minAmount': 'Lowest amount',
+  'rewardsAdmin.maxAmount': 'Highest amount',
+  'rewardsAdmin.priceOrRange': 'Give a fixed price or both amounts, not both',
+  'rewardsAdmin.stock': 'Stock',
+  'rewardsAdmin.stockHint': 'Units left; empty for unlimited.',
+  'rewardsAdmin.stockWhole': 'A whole number, 0 or more',
+  'rewardsAdmin.unlimited': 'unlimited',
+  'rewardsAdmin.regions': 'Regions',
+  'rewardsAdmin.levels': 'Levels',
+  'rewardsAdmin.roles': 'Roles',
+  'rewardsAdmin.audienceHint': 'None ticked: everyone.',
+  'rewardsAdmin.from': 'On offer from',
+  'rewardsAdmin.to': 'On offer until',
+  'rewardsAdmin.active': 'Active',
+  'rewardsAdmin.inactive': 'Off',
+  'rewardsAdmin.brand': 'Brand',
+  'rewardsAdmin.noBrand': 'The program',
+  'rewardsAdmin.import': 'Import from CSV',
+
+  'role.seller': 'Seller',
+  'role.owner': 'Owner',
+
+  'import.kind.rewards': 'Rewards',
+
+  'ordersAdmin.title': 'Orders',
+  'ordersAdmin.participant': 'Participant number',
+  'ordersAdmin.from': 'From',
+  'ordersAdmin.to': 'To',
+  'ordersAdmin.none': 'No orders match.',
+  'ordersAdmin.details': 'Details',
+  'ordersAdmin.setStatus': 'Set status',
+  'ordersAdmin.setStatusTitle': 'Order #{id}: new status',
+  'ordersAdmin.note': 'Note (kept in the history; the reason when failed)',
+  'ordersAdmin.cancelTitle': 'Cancel order #{id}',
+  'ordersAdmin.cancelReason': 'Reason (kept in the history)',
+  'ordersAdmin.cancelled': 'Order #{id} cancelled.',
+  'ordersAdmin.updated': 'Order #{id}: {status}.',
+  'ordersAdmin.created': 'Placed',
+  'ordersAdmin.who': 'Participant',
+
+  'effects.title': 'Effect queue',
+  'effects.intro':
+    'Work the server does after answering: SMS, fulfilment of orders, follow-ups. Dead effects ran out of tries and wait for someone to send them again.',
+  'effects.status': 'Status',
+  'effects.allDeadFirst': 'All (dead first)',
+  'effects.kind': 'Kind',
+  'effects.none': 'No effects match.',
+  'effects.attempts': 'Tries',
+  'effects.key': 'Key',
+  'effects.created': 'Created',
+  'effects.when': 'Next / done',
+  'effects.nextAt': 'next try {when}',
+  'effects.doneAt': 'done {when}',
+  'effects.deadAt': 'gave up {when}',
+  'effects.error': 'Last error',
+  'effects.retry': 'Send again',
+  'effects.retried': 'Effect #{id}: {status}.',
+  'effects.status.pending': 'Pending',
+  'effects.status.done': 'Done',
+  'effects.status.dead': 'Dead',
 };
 
-/** Translations by language. Add `ru: { … }` (same keys) to translate. */
-const dictionaries = { en };
+/**
+ * Russian: so far only the rewards, orders and effects pages (with the menu entries
+ * and the shared texts they show); every other key falls back to English. Plural forms are keys ending in
+ * `.one`, `.few`, `.many`, `.other` (see `tn`).
+ */
+const ru = {
+  'nav.rewards': 'Награды',
+  'nav.orders': 'Мои заказы',
+  'nav.rewardsAdmin': 'Награды',
+  'nav.ordersAdmin': 'Заказы',
+  'nav.effects': 'Эффекты',
+
+  'reason.order': 'Заказ',
+
+  'problem.insufficient_points': 'Не хватает баллов',
+  'problem.out_of_stock': 'Нет в наличии',
+  'problem.reward_unavailable': 'Эта награда сейчас недоступна',
+  'problem.reward_not_eligible': 'Эта награда вам недоступна',
+  'problem.invalid_state': 'В этом состоянии нельзя',
+
+  'points.n.one': '{n} балл',
+  'points.n.few': '{n} балла',
+  'points.n.many': '{n} баллов',
+  'points.n.other': '{n} балла',
+
+  'kind.gift_certificate': 'Подарочный сертификат',
+  'kind.goods': 'Товар',
+  'kind.virtual_card': 'Виртуальная карта',
+  'kind.phone_topup': 'Пополнение телефона',
+  'kind.card_payout': 'Выплата на карту',
+  'kind.merch': 'Мерч',
+
+  'rewards.title': 'Награды',
+  'rewards.category': 'Категория',
+  'rewards.kind': 'Вид',
+  'rewards.affordable': 'Хватает баллов',
+  'rewards.none': 'Подходящих наград нет.',
+  'rewards.range': 'от {min} до {max}',
+  'rewards.stockLeft.one': 'осталась {n} шт.',
+  'rewards.stockLeft.few': 'осталось {n} шт.',
+  'rewards.stockLeft.many': 'осталось {n} шт.',
+  'rewards.stockLeft.other': 'осталось {n} шт.',
+  'rewards.soldOut': 'Нет в наличии',
+  'rewards.tooDear': 'Пока не хватает баллов',
+  'rewards.add': 'В корзину',
+  'rewards.inCart': 'В корзине: {n}',
+
+  'cart.title': 'Корзина',
+  'cart.empty': 'Корзина пуста: добавьте награды из витрины.',
+  'cart.count.one': '{n} позиция',
+  'cart.count.few': '{n} позиции',
+  'cart.count.many': '{n} позиций',
+  'cart.count.other': '{n} позиции',
+  'cart.quantity': 'Количество',
+  'cart.quantityRange': 'Целое число от 1 до {max}',
+  'cart.amount': 'Сумма',
+  'cart.amountRange': 'От {min} до {max}',
+  'cart.amountWrong': 'Введите сумму в этих пределах',
+  'cart.remove': 'Убрать «{title}»',
+  'cart.total': 'Итого',
+  'cart.short': 'У вас {available}: не хватает {missing}.',
+  'cart.delivery': 'Доставка',
+  'cart.deliveryHint': 'Товары и мерч отправим по этому адресу.',
+  'cart.topupHint': 'Номер для пополнения; если пусто — ваш.',
+  'cart.name': 'Получатель',
+  'cart.phone': 'Телефон',
+  'cart.address': 'Адрес',
+  'cart.comment': 'Комментарий (необязательно)',
+  'cart.checkout': 'Оформить заказ',
+  'cart.placing': 'Оформляем…',
+  'cart.retryHint': 'Ответ не пришёл. Отправить ещё раз безопасно: заказ будет оформлен только один раз.',
+  'cart.placed': 'Заказ №{id} оформлен: {total}.',
+  'cart.line': 'Строка {n}',
+
+  'orders.title': 'Мои заказы',
+  'orders.none': 'Заказов пока нет.',
+  'orders.toShowcase': 'Выбрать награду',
+  'orders.order': 'Заказ №{id}',
+  'orders.placedAt': 'Оформлен {when}',
+  'orders.total': 'Итого',
+  'orders.lines': 'Состав',
+  'orders.line': '{quantity} × {price}',
+  'orders.delivered': 'Выдано',
+  'orders.certificate': 'Сертификат',
+  'orders.code': 'Код',
+  'orders.pin': 'PIN',
+  'orders.show': 'Показать код',
+  'orders.hide': 'Скрыть код',
+  'orders.copy': 'Скопировать код',
+  'orders.delivery': 'Доставка',
+  'orders.failure': 'Причина: {reason}',
+  'orders.history': 'История',
+  'orders.cancel': 'Отменить заказ',
+  'orders.cancelQuestion': 'Отменить заказ №{id}? Баллы вернутся к вам.',
+  'orders.cancelled': 'Заказ №{id} отменён, баллы вернулись.',
+  'orders.changed': 'Заказ №{id}: {status}',
+
+  'order.status.placed': 'Оформлен',
+  'order.status.processing': 'В работе',
+  'order.status.shipped': 'Отправлен',
+  'order.status.delivered': 'Доставлен',
+  'order.status.fulfilled': 'Выполнен',
+  'order.status.failed': 'Не выполнен',
+  'order.status.cancelled': 'Отменён',
+
+  'rewardsAdmin.title': 'Каталог наград',
+  'rewardsAdmin.create': 'Новая награда',
+  'rewardsAdmin.edit': 'Изменить',
+  'rewardsAdmin.editTitle': 'Изменить «{title}»',
+  'rewardsAdmin.created': 'Награда «{title}» создана.',
+  'rewardsAdmin.saved': 'Награда «{title}» сохранена.',
+  'rewardsAdmin.sku': 'Артикул',
+  'rewardsAdmin.skuHint': 'Уникален в программе; импорт сопоставляет по нему.',
+  'rewardsAdmin.name': 'Название',
+  'rewardsAdmin.description': 'Описание',
+  'rewardsAdmin.network': 'Торговая сеть',
+  'rewardsAdmin.price': 'Цена',
+  'rewardsAdmin.priceHint': 'Фиксированная цена в баллах; или оставьте пустой и задайте наименьшую и наибольшую сумму.',
+  'rewardsAdmin.minAmount': 'Наименьшая сумма',
+  'rewardsAdmin.maxAmount': 'Наибольшая сумма',
+  'rewardsAdmin.priceOrRange': 'Укажите либо цену, либо обе суммы',
+  'rewardsAdmin.stock': 'Остаток',
+  'rewardsAdmin.stockHint': 'Сколько единиц осталось; пусто — без ограничения.',
+  'rewardsAdmin.stockWhole': 'Целое число, 0 или больше',
+  'rewardsAdmin.unlimited': 'без ограничения',
+  'rewardsAdmin.regions': 'Регионы',
+  'rewardsAdmin.levels': 'Уровни',
+  'rewardsAdmin.roles': 'Роли',
+  'rewardsAdmin.audienceHint': 'Ничего не отмечено — для всех.',
+  'rewardsAdmin.from': 'Доступна с',
+  'rewardsAdmin.to': 'Доступна до',
+  'rewardsAdmin.active': 'Включена',
+  'rewardsAdmin.inactive': 'Выключена',
+  'rewardsAdmin.brand': 'Бренд',
+  'rewardsAdmin.noBrand': 'Программа',
+  'rewardsAdmin.import': 'Импорт из CSV',
+
+  'role.seller': 'Продавец',
+  'role.owner': 'Владелец',
+
+  'import.kind.rewards': 'Награды',
+
+  'ordersAdmin.title': 'Заказы',
+  'ordersAdmin.participant': 'Номер участника',
+  'ordersAdmin.from': 'С',
+  'ordersAdmin.to': 'По',
+  'ordersAdmin.none': 'Подходящих заказов нет.',
+  'ordersAdmin.details': 'Подробно',
+  'ordersAdmin.setStatus': 'Сменить статус',
+  'ordersAdmin.setStatusTitle': 'Заказ №{id}: новый статус',
+  'ordersAdmin.note': 'Примечание (сохраняется в истории; причина, если не выполнен)',
+  'ordersAdmin.cancelTitle': 'Отменить заказ №{id}',
+  'ordersAdmin.cancelReason': 'Причина (сохраняется в истории)',
+  'ordersAdmin.cancelled': 'Заказ №{id} отменён.',
+  'ordersAdmin.updated': 'Заказ №{id}: {status}.',
+  'ordersAdmin.created': 'Оформлен',
+  'ordersAdmin.who': 'Участник',
+
+  'effects.title': 'Очередь эффектов',
+  'effects.intro':
+    'Работа, которую сервер делает после ответа: SMS, выполнение заказов, последующие шаги. «Мёртвые» эффекты исчерпали попытки и ждут, чтобы их отправили снова.',
+  'effects.status': 'Статус',
+  'effects.allDeadFirst': 'Все (сначала мёртвые)',
+  'effects.kind': 'Вид',
+  'effects.none': 'Подходящих эффектов нет.',
+  'effects.attempts': 'Попытки',
+  'effects.key': 'Ключ',
+  'effects.created': 'Создан',
+  'effects.when': 'Следующая / готово',
+  'effects.nextAt': 'следующая попытка {when}',
+  'effects.doneAt': 'выполнен {when}',
+  'effects.deadAt': 'остановлен {when}',
+  'effects.error': 'Последняя ошибка',
+  'effects.retry': 'Отправить снова',
+  'effects.retried': 'Эффект №{id}: {status}.',
+  'effects.status.pending': 'Ожидает',
+  'effects.status.done': 'Выполнен',
+  'effects.status.dead': 'Мёртвый',
+
+  // Shared texts these pages show (dialogs, lists, forms, the balance).
+  'common.loading': 'Загрузка…',
+  'common.loadMore': 'Показать ещё',
+  'common.empty': 'Пока ничего нет.',
+  'common.all': 'Все',
+  'common.none': '—',
+  'common.actions': 'Действия',
+  'common.save': 'Сохранить',
+  'common.cancel': 'Отмена',
+  'common.close': 'Закрыть',
+  'common.confirm': 'Подтвердить',
+  'common.retry': 'Повторить',
+  'common.areYouSure': 'Подтвердите',
+  'error.network': 'Сервер недоступен. Проверьте связь и попробуйте ещё раз.',
+  'form.required': 'Обязательное поле',
+  'form.amount': 'Введите сумму, например 12,50 (не больше двух знаков после запятой)',
+  'form.fix': 'Исправьте отмеченные поля.',
+  'standing.title': 'Ваши баллы',
+  'standing.available': 'Доступно',
+  'standing.pending': 'Ожидает',
+  'import.title': 'Импорт',
+  'import.intro':
+    'Загрузите файл CSV (через запятую или точку с запятой, UTF-8). Сначала он проверяется; ничего не записывается, пока все строки не верны. Строки обновляют записи с тем же кодом, телефоном или артикулом.',
+  'import.kind': 'Что импортировать',
+  'import.columns': 'Столбцы: {columns}',
+  'import.file': 'Файл CSV',
+  'import.paste': 'Или вставьте CSV сюда',
+  'import.check': 'Проверить файл',
+  'import.run': 'Импортировать',
+  'import.nothing': 'Выберите файл или вставьте текст CSV.',
+  'import.checked': 'Файл верен. Пока ничего не записано.',
+  'import.imported': 'Импортировано.',
+  'import.summary': 'Строк: {rows}; новых: {created}, обновлено: {updated}.',
+  'import.done': 'Импорт выполнен: новых {created}, обновлено {updated}.',
+  'import.rowErrors': 'Строк с ошибками: {n}',
+  'import.row': 'Строка',
+  'import.field': 'Поле',
+  'import.message': 'Ошибка',
+};
+
+/** Translations by language; a missing key falls back to English. */
+const dictionaries = { en, ru };
+
+/**
+ * Dictionaries complete enough to be chosen from the browser's language alone. Russian
+ * covers only some pages so far, so it is used when asked for (`?lang=ru`, or
+ * localStorage `stimul.lang`), not for every Russian browser: a half-translated UI
+ * would be worse than an English one. Add `ru` here once every key is translated.
+ */
+const complete = new Set(['en']);
 
 /** Number formats follow the language: Russian writes 1 250,50. */
 const decimalSeparators = { en: '.', ru: ',' };
 
 function pickLanguage() {
-  const wanted = [
-    new URLSearchParams(location.search).get('lang'),
-    localStorage.getItem('stimul.lang'),
-    ...navigator.languages,
-  ];
-  for (const tag of wanted) {
+  const asked = [new URLSearchParams(location.search).get('lang'), localStorage.getItem('stimul.lang')];
+  for (const tag of asked) {
     const lang = tag?.slice(0, 2).toLowerCase();
     if (lang && dictionaries[lang]) return lang;
+  }
+  for (const tag of navigator.languages) {
+    const lang = tag?.slice(0, 2).toLowerCase();
+    if (lang && complete.has(lang)) return lang;
   }
   return 'en';
 }
@@ -561,4 +955,28 @@ export function t(key, params) {
 /** Like `t`, but falls back to `fallback` for keys made from server values (reasons, kinds). */
 export function tOr(key, fallback, params) {
   return key in dictionary || key in en ? t(key, params) : fallback;
+}
+
+const pluralRules = new Intl.PluralRules(locale);
+
+/**
+ * What plural rules need of a count: a number, a BigInt or a decimal string ("12.50",
+ * as points travel). Only the category is computed from it, never an amount: a
+ * non-zero fraction is any fraction, and a whole keeps its last 15 digits.
+ */
+function pluralOperand(n) {
+  const match = /^[+-]?(\d+)(?:\.(\d+))?$/.exec(String(n ?? 0).trim());
+  if (!match) return 0;
+  if (match[2] && /[1-9]/.test(match[2])) return 1.5;
+  return Number(match[1].slice(-15));
+}
+
+/**
+ * A text with a count: `key.one`, `key.few`, `key.many` or `key.other` as the
+ * language's plural rules pick for `n` (1 балл, 2 балла, 5 баллов), falling back to
+ * `key.other`. `{n}` is `n` unless `params.n` gives it formatted (`points(…)`).
+ */
+export function tn(key, n, params) {
+  const form = `${key}.${pluralRules.select(pluralOperand(n))}`;
+  return t(form in dictionary || form in en ? form : `${key}.other`, { n, ...params });
 }

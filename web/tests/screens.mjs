@@ -12,7 +12,7 @@ const out = process.env.OUT ?? '/tmp/stimul-shots';
 await mkdir(out, { recursive: true });
 
 const tours = [
-  { who: 'seller1', pages: ['/seller', '/codes', '/tasks', '/leaderboard'] },
+  { who: 'seller1', pages: ['/seller', '/codes', '/tasks', '/rewards', '/orders', '/leaderboard'] },
   { who: 'brand', pages: ['/leaderboard'] },
   { who: 'owner1', pages: ['/my-stores', '/stores/1'] },
   { who: 'moderator', pages: ['/moderation'] },
@@ -25,6 +25,9 @@ const tours = [
       '/admin/roles',
       '/admin/program',
       '/admin/ledger',
+      '/admin/rewards',
+      '/admin/orders',
+      '/admin/effects',
       '/people/5',
     ],
   },

@@ -4,8 +4,9 @@
 import { h, uid, debounce } from '../dom.js';
 
 /**
- * `controls`: [{ name, label, type: 'search' | 'select' | 'date', options, value }].
- * `onChange(values)` runs after a change. Returns { el, values() }.
+ * `controls`: [{ name, label, type: 'search' | 'select' | 'date' | 'number' | 'checkbox',
+ * options, value }]; a checkbox's value is 'true' when ticked, else ''.
+ * `onChange(values)` runs after a change. Returns { el, values(), setOptions(name, options) }.
  */
 export function filterBar({ controls, onChange }) {
   const inputs = new Map();
@@ -34,6 +35,10 @@ export function filterBar({ controls, onChange }) {
             h('option', { value: String(o.value), selected: String(o.value) === String(c.value ?? '') }, o.label),
           ),
         );
+      } else if (c.type === 'checkbox') {
+        input = h('input', { id, name: c.name, type: 'checkbox', checked: Boolean(c.value), onchange: fire });
+        inputs.set(c.name, input);
+        return h('div', { class: 'filter filter-check' }, input, h('label', { for: id }, c.label));
       } else {
         input = h('input', {
           id,
@@ -50,8 +55,21 @@ export function filterBar({ controls, onChange }) {
   );
 
   function values() {
-    return Object.fromEntries([...inputs].map(([name, input]) => [name, input.value.trim()]));
+    return Object.fromEntries(
+      [...inputs].map(([name, input]) => [
+        name,
+        input.type === 'checkbox' ? (input.checked ? 'true' : '') : input.value.trim(),
+      ]),
+    );
   }
 
-  return { el, values };
+  /** Replaces a select's options (choices that arrive later), keeping the chosen one. */
+  function setOptions(name, options) {
+    const select = inputs.get(name);
+    const current = select.value;
+    select.replaceChildren(...options.map((o) => h('option', { value: String(o.value) }, o.label)));
+    if (options.some((o) => String(o.value) === current)) select.value = current;
+  }
+
+  return { el, values, setOptions };
 }

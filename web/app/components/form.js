@@ -258,3 +258,32 @@ export function choiceGroup(options, { multiple = false, label = '' } = {}) {
     value: () => inputs.flatMap((i, index) => (i.input.checked ? [index] : [])),
   };
 }
+
+/**
+ * Checkboxes for a `custom` field whose value is a list of ids or names (a reward's
+ * regions, levels, roles). `options`: [{value, label}]; `selected`: the values ticked
+ * now. A selected value that is not among the options is kept as its own box, so
+ * saving never drops what could not be named. Returns { el, value() }.
+ */
+export function checkGroup(options, selected = [], { label = '' } = {}) {
+  const name = uid('check');
+  const known = new Set(options.map((o) => String(o.value)));
+  const all = [
+    ...options,
+    ...selected.filter((v) => !known.has(String(v))).map((v) => ({ value: v, label: `#${v}` })),
+  ];
+  const chosen = new Set(selected.map(String));
+  const inputs = all.map((option) => {
+    const id = uid(name);
+    const input = h('input', { id, type: 'checkbox', name, checked: chosen.has(String(option.value)) });
+    return { option, input, el: h('div', { class: 'choice' }, input, h('label', { for: id }, option.label)) };
+  });
+  return {
+    el: h(
+      'div',
+      { class: 'choices choices-row', role: 'group', 'aria-label': label, tabindex: -1 },
+      inputs.map((i) => i.el),
+    ),
+    value: () => inputs.filter((i) => i.input.checked).map((i) => i.option.value),
+  };
+}

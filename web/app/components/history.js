@@ -21,6 +21,7 @@ const REASONS = [
   'referral',
   'loyalty',
   'bonus',
+  'order',
 ];
 
 function signedAmount(value) {
