@@ -265,7 +265,14 @@ pub async fn run_worker(state: AppState, mut shutdown: watch::Receiver<bool>) {
 pub async fn pass(state: &AppState) -> Result<usize, sqlx::Error> {
     let now = state.clock.now_ms();
     let effects = &state.effects;
-    let claimed = store::claim_due(&effects.db, &effects.node, now, now + effects.lease_ms, BATCH).await?;
+    let claimed = store::claim_due(
+        &effects.db,
+        &effects.node,
+        now,
+        now + effects.lease_ms,
+        BATCH,
+    )
+    .await?;
     let count = claimed.len();
     futures_util::future::join_all(
         claimed

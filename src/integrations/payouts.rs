@@ -22,8 +22,12 @@ pub trait PayoutProvider: Send + Sync {
     /// Registers a card with the provider; answers its token.
     async fn tokenize(&self, card: &CardNumber) -> Result<String, DeliveryError>;
     /// Pays `amount` (decimal string) to the card of `token`; `id` is ours.
-    async fn pay(&self, id: &str, token: &str, amount: &str)
-    -> Result<ProviderStatus, DeliveryError>;
+    async fn pay(
+        &self,
+        id: &str,
+        token: &str,
+        amount: &str,
+    ) -> Result<ProviderStatus, DeliveryError>;
     /// Where a payout placed earlier stands.
     async fn status(&self, id: &str) -> Result<ProviderStatus, DeliveryError>;
 }
@@ -127,7 +131,10 @@ impl HttpPayouts {
         Ok(response)
     }
 
-    async fn answer(&self, request: reqwest::RequestBuilder) -> Result<ProviderStatus, DeliveryError> {
+    async fn answer(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<ProviderStatus, DeliveryError> {
         let response = self.send(request).await?;
         let answer: ProviderAnswer = response.json().await.map_err(|err| {
             DeliveryError::Permanent(format!("the provider answered an unreadable body: {err}"))

@@ -232,9 +232,7 @@ async fn effect_in_transaction(
         )),
         ItemKind::Payout => Ok((
             Effect::None,
-            vec![
-                crate::rewards::payouts::decide_in_transaction(tx, item, request, now).await?,
-            ],
+            vec![crate::rewards::payouts::decide_in_transaction(tx, item, request, now).await?],
         )),
     }
 }

@@ -123,13 +123,17 @@ pub async fn add_card(
 ) -> ApiResult<PayoutCard> {
     participant_only(caller)?;
     let card = CardNumber::parse(&input.number).map_err(|e| ApiError::field("number", e))?;
-    let token = state.payouts.tokenize(&card).await.map_err(|err| match err {
-        DeliveryError::Permanent(reason) => ApiError::field("number", reason),
-        DeliveryError::Retryable(reason) => ApiError::new(
-            ErrorCode::ServiceUnavailable,
-            format!("the payout provider is unavailable; try again ({reason})"),
-        ),
-    })?;
+    let token = state
+        .payouts
+        .tokenize(&card)
+        .await
+        .map_err(|err| match err {
+            DeliveryError::Permanent(reason) => ApiError::field("number", reason),
+            DeliveryError::Retryable(reason) => ApiError::new(
+                ErrorCode::ServiceUnavailable,
+                format!("the payout provider is unavailable; try again ({reason})"),
+            ),
+        })?;
     let row = store::insert_card(
         &state.db,
         caller.program_id(),
@@ -179,12 +183,13 @@ pub async fn request(
     let participant = caller.id();
     let program_id = caller.program_id();
     if let Some(key) = key
-        && let Some(existing) = store::payout_by_request_key(&state.db.pool, participant, key).await?
+        && let Some(existing) =
+            store::payout_by_request_key(&state.db.pool, participant, key).await?
     {
         return Ok((existing.into(), true));
     }
-    let amount = Points::parse(input.amount.trim())
-        .map_err(|e| ApiError::field("amount", e.to_string()))?;
+    let amount =
+        Points::parse(input.amount.trim()).map_err(|e| ApiError::field("amount", e.to_string()))?;
     if !amount.is_positive() {
         return Err(ApiError::field("amount", "must be more than zero"));
     }
@@ -229,7 +234,10 @@ pub async fn request(
                 None => None,
             };
             let existing = existing.ok_or_else(|| {
-                ApiError::new(ErrorCode::RequestInProgress, "the same payout is being requested")
+                ApiError::new(
+                    ErrorCode::RequestInProgress,
+                    "the same payout is being requested",
+                )
             })?;
             return Ok((existing.into(), true));
         }
@@ -268,7 +276,10 @@ pub async fn request(
         Points::from_hundredths(last_day),
         Points::from_hundredths(last_month),
     ) {
-        return Err(ApiError::new(ErrorCode::PayoutLimitExceeded, refusal.to_string()));
+        return Err(ApiError::new(
+            ErrorCode::PayoutLimitExceeded,
+            refusal.to_string(),
+        ));
     }
     store::set_payout_hold(&mut tx, id, committed.transaction_id).await?;
     let item = NewItem {
@@ -436,7 +447,9 @@ impl EffectHandler for PayoutEffect {
     async fn run(&self, state: &AppState, effect: &Effect) -> Result<(), Failure> {
         let PayoutPayload { payout_id } = effect.payload()?;
         let Some(row) = store::payout(&state.db.pool, payout_id).await? else {
-            return Err(Failure::Permanent(format!("payout {payout_id} does not exist")));
+            return Err(Failure::Permanent(format!(
+                "payout {payout_id} does not exist"
+            )));
         };
         match row.status.as_str() {
             "rejected" if row.settled_transaction_id.is_none() => {

@@ -579,7 +579,10 @@ pub async fn insert_card(
 }
 
 #[tracing::instrument(skip(executor))]
-pub async fn cards<'e, E>(executor: E, participant_id: i64) -> Result<Vec<PayoutCardRow>, sqlx::Error>
+pub async fn cards<'e, E>(
+    executor: E,
+    participant_id: i64,
+) -> Result<Vec<PayoutCardRow>, sqlx::Error>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {

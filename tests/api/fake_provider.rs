@@ -36,6 +36,8 @@ struct ProviderState {
     /// Ids kept processing.
     processing: Vec<String>,
     script: VecDeque<Behaviour>,
+    /// Card numbers received for tokens.
+    cards: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -117,6 +119,55 @@ async fn status(
     }
 }
 
+/// Card numbers it was given (the test checks they never come back from the server).
+async fn tokenize(
+    state: web::Data<Arc<Mutex<ProviderState>>>,
+    body: web::Json<Value>,
+) -> HttpResponse {
+    let number = body["number"].as_str().unwrap_or_default().to_string();
+    let mut state = state.lock().expect("provider state");
+    state.received += 1;
+    state.cards.push(number.clone());
+    HttpResponse::Ok().json(json!({ "token": format!("tok-{}", state.cards.len()) }))
+}
+
+async fn pay(
+    state: web::Data<Arc<Mutex<ProviderState>>>,
+    request: HttpRequest,
+    body: web::Json<Value>,
+) -> HttpResponse {
+    let id = request
+        .headers()
+        .get("Idempotency-Key")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let behaviour = {
+        let mut state = state.lock().expect("provider state");
+        state.received += 1;
+        state.script.pop_front()
+    };
+    if body["id"].as_str() != Some(id.as_str()) || body["token"].as_str().is_none() {
+        return HttpResponse::BadRequest().json(json!({"error": "bad payout request"}));
+    }
+    match behaviour {
+        Some(Behaviour::Fail) => return HttpResponse::InternalServerError().body("bank down"),
+        Some(Behaviour::Declined) => {
+            return HttpResponse::Ok()
+                .json(json!({ "id": id, "status": "failed", "reason": "card blocked" }));
+        }
+        _ => {}
+    }
+    state
+        .lock()
+        .expect("provider state")
+        .purchases
+        .entry(id.clone())
+        .or_insert(1);
+    HttpResponse::Ok()
+        .json(json!({ "id": id, "status": "done", "reference": format!("bank-{id}") }))
+}
+
 impl FakeProvider {
     pub async fn start() -> Self {
         let state = Arc::new(Mutex::new(ProviderState::default()));
@@ -126,6 +177,9 @@ impl FakeProvider {
                 .app_data(data.clone())
                 .route("/orders", web::post().to(place))
                 .route("/orders/{id}", web::get().to(status))
+                .route("/cards", web::post().to(tokenize))
+                .route("/payouts", web::post().to(pay))
+                .route("/payouts/{id}", web::get().to(status))
         })
         .workers(1)
         .bind(("127.0.0.1", 0))
@@ -151,6 +205,11 @@ impl FakeProvider {
     /// Order lines bought, each once.
     pub fn purchases(&self) -> usize {
         self.state.lock().expect("provider state").purchases.len()
+    }
+
+    /// Card numbers the provider was given.
+    pub fn cards(&self) -> Vec<String> {
+        self.state.lock().expect("provider state").cards.clone()
     }
 
     pub fn received(&self) -> usize {

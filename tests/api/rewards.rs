@@ -19,6 +19,9 @@ async fn rewards_app() -> (TestApp, FakeProvider) {
     let provider = FakeProvider::start().await;
     let url = provider.url();
     let app = spawn_app_with(move |settings| {
+        settings.payouts.provider = ProviderKind::Http;
+        settings.payouts.url = Some(url.clone());
+        settings.payouts.timeout_ms = 500;
         settings.rewards.provider = ProviderKind::Http;
         settings.rewards.url = Some(url);
         settings.rewards.timeout_ms = 500;
@@ -890,4 +893,243 @@ async fn the_demo_showcase_is_ready_to_order_from() {
     );
     assert_eq!(app.count("rewards").await, 8);
     app.assert_ledger_sound().await;
+}
+
+/// A full card number used by the payout test: it must never come back out.
+const CARD: &str = "4111111111111111";
+
+async fn decide_next(app: &TestApp, moderator: &str, decision: Value) -> Value {
+    let taken = expect_status(
+        app.post("/api/v1/moderation/next", Some(moderator), &json!({}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(taken["kind"], "payout", "{taken}");
+    let item = taken["id"].as_i64().expect("item");
+    expect_status(
+        app.post(
+            &format!("/api/v1/moderation/items/{item}/decision"),
+            Some(moderator),
+            &decision,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn my_payout(app: &TestApp, token: &str, id: i64, status: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let page = expect_status(
+            app.get("/api/v1/me/payouts", Some(token)).await,
+            StatusCode::OK,
+        )
+        .await;
+        let payout = page["items"]
+            .as_array()
+            .and_then(|items| items.iter().find(|p| p["id"] == id))
+            .cloned()
+            .expect("listed");
+        if payout["status"] == status {
+            return payout;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "payout never became {status}: {payout}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[actix_web::test]
+async fn payouts_are_moderated_limited_and_paid_once() {
+    let (app, provider) = rewards_app().await;
+    let admin = app.login("admin", "demo").await;
+    let moderator = app.login("moderator", "demo").await;
+    let (_, seller) = seller_with(&app, &admin, "seller8", "20000").await;
+
+    // A card with a typo is refused; a good one is kept only as a token and a mask.
+    expect_problem(
+        app.post(
+            "/api/v1/me/payout-cards",
+            Some(&seller),
+            &json!({ "number": "4111 1111 1111 1112" }),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let card = expect_status(
+        app.post(
+            "/api/v1/me/payout-cards",
+            Some(&seller),
+            &json!({ "number": "4111 1111 1111 1111" }),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(card["masked"], "411111******1111");
+    assert_eq!(provider.cards(), [CARD]);
+    let card_id = card["id"].as_i64().expect("card id");
+    let cards = expect_status(
+        app.get("/api/v1/me/payout-cards", Some(&seller)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(cards["items"].as_array().map(Vec::len), Some(1));
+
+    // Below the minimum, more than the balance, someone else's card: refused, nothing moves.
+    for (body, status, code) in [
+        (
+            json!({ "card_id": card_id, "amount": "499.99" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            json!({ "card_id": card_id, "amount": "25000" }),
+            StatusCode::CONFLICT,
+            "insufficient_points",
+        ),
+        (
+            json!({ "card_id": card_id + 100, "amount": "600" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            json!({ "card_id": card_id, "amount": 600 }),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+        ),
+    ] {
+        expect_problem(
+            app.post("/api/v1/payouts", Some(&seller), &body).await,
+            status,
+            code,
+        )
+        .await;
+    }
+    assert_eq!(available(&app, &seller).await, "20000.00");
+
+    // A payout reserves at once, waits for a moderator, is paid once.
+    let body = json!({ "card_id": card_id, "amount": "1000" });
+    let requested = expect_status(
+        app.post_idempotent("/api/v1/payouts", Some(&seller), &body, "payout-1")
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let first = requested["id"].as_i64().expect("id");
+    assert_eq!(requested["status"], "review");
+    assert_eq!(requested["card"], "411111******1111");
+    let again = expect_status(
+        app.post_idempotent("/api/v1/payouts", Some(&seller), &body, "payout-1")
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(again["id"], first);
+    assert_eq!(available(&app, &seller).await, "19000.00");
+    let decided = decide_next(&app, &moderator, json!({ "decision": "approve" })).await;
+    assert_eq!(decided["effect"], "applied", "{decided}");
+    let paid = my_payout(&app, &seller, first, "paid").await;
+    assert!(paid["settled_transaction_id"].is_i64());
+    assert_eq!(provider.purchases(), 1);
+    assert_eq!(available(&app, &seller).await, "19000.00");
+
+    // The limits count what was paid and what is waiting: 15,000 a day.
+    let second = expect_status(
+        app.post_idempotent(
+            "/api/v1/payouts",
+            Some(&seller),
+            &json!({ "card_id": card_id, "amount": "14000" }),
+            "payout-2",
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let second = second["id"].as_i64().expect("id");
+    let over = expect_problem(
+        app.post_idempotent(
+            "/api/v1/payouts",
+            Some(&seller),
+            &json!({ "card_id": card_id, "amount": "500" }),
+            "payout-3",
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "payout_limit_exceeded",
+    )
+    .await;
+    assert!(
+        over["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("0.00 left")),
+        "{over}"
+    );
+    assert_eq!(available(&app, &seller).await, "5000.00");
+    // Rejected: its points come back, and the day's limit with them.
+    decide_next(
+        &app,
+        &moderator,
+        json!({ "decision": "reject", "reason": "other", "comment": "check the card" }),
+    )
+    .await;
+    my_payout(&app, &seller, second, "rejected").await;
+    assert_eq!(available(&app, &seller).await, "19000.00");
+    expect_status(
+        app.post_idempotent(
+            "/api/v1/payouts",
+            Some(&seller),
+            &json!({ "card_id": card_id, "amount": "500" }),
+            "payout-4",
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    app.assert_ledger_sound().await;
+
+    // The full number is nowhere in the database.
+    assert_card_number_is_not_stored(&app).await;
+}
+
+/// Reads the whole database (SQLite's files, or a PostgreSQL dump) and looks for the
+/// card number.
+async fn assert_card_number_is_not_stored(app: &TestApp) {
+    let url = app.settings.database_url();
+    let everything: Vec<u8> = if url.starts_with("postgres") {
+        let dump = std::process::Command::new("pg_dump")
+            .arg("--data-only")
+            .arg(&url)
+            .output()
+            .expect("pg_dump runs");
+        assert!(
+            dump.status.success(),
+            "{}",
+            String::from_utf8_lossy(&dump.stderr)
+        );
+        dump.stdout
+    } else {
+        let path = url
+            .trim_start_matches("sqlite://")
+            .split('?')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let mut bytes = std::fs::read(&path).expect("database file");
+        if let Ok(wal) = std::fs::read(format!("{path}-wal")) {
+            bytes.extend(wal);
+        }
+        bytes
+    };
+    assert!(!everything.is_empty());
+    let found = everything
+        .windows(CARD.len())
+        .any(|window| window == CARD.as_bytes());
+    assert!(!found, "the full card number is stored in the database");
 }

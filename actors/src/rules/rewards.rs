@@ -393,10 +393,7 @@ impl std::fmt::Debug for CardNumber {
 
 impl CardNumber {
     pub fn parse(input: &str) -> Result<Self, &'static str> {
-        let digits: String = input
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '-'))
-            .collect();
+        let digits: String = input.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
         if !(13..=19).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err("a card number is 13 to 19 digits");
         }
