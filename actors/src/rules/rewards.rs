@@ -411,7 +411,7 @@ impl CardNumber {
                 }
             })
             .sum();
-        if sum % 10 != 0 {
+        if !sum.is_multiple_of(10) {
             return Err("the card number has a typo (its check digit does not match)");
         }
         Ok(Self(digits))
