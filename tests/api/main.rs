@@ -21,5 +21,6 @@ mod process;
 mod registration;
 mod rewards;
 mod saturation;
+mod spending_crash;
 mod tasks;
 mod ws_client;

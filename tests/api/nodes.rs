@@ -14,7 +14,7 @@ use crate::helpers::TestDatabase;
 use crate::process::ServerProcess;
 
 /// A database with the demo loaded, for processes to share.
-async fn prepared_database() -> (TestDatabase, String, Db, tempfile::TempDir) {
+pub(crate) async fn prepared_database() -> (TestDatabase, String, Db, tempfile::TempDir) {
     let (database, url) = TestDatabase::create().await;
     let db = Db::connect(&url, &Default::default())
         .await

@@ -17,6 +17,9 @@ pub struct ServerProcess {
     child: std::sync::Mutex<Child>,
     pub address: String,
     pub http: reqwest::Client,
+    /// Everything the server printed (its log and console providers), for tests that
+    /// look for what must never be printed.
+    output: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl ServerProcess {
@@ -46,7 +49,7 @@ impl ServerProcess {
             .env("RUST_LOG", "warn")
             .env_remove("REDIS_URL")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(Stdio::piped());
         command.envs(env.iter().copied());
         if let Some((url, prefix)) = redis {
             command
@@ -55,12 +58,27 @@ impl ServerProcess {
         }
         let mut child = command.spawn().expect("the stimul binary starts");
         let stdout = child.stdout.take().expect("stdout is piped");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let errors = output.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("{line}");
+                if let Ok(mut output) = errors.lock() {
+                    output.push(line);
+                }
+            }
+        });
+        let printed = output.clone();
         let (found, port) = mpsc::channel();
         // Read until the listening line, then keep draining so the child never blocks
         // on a full pipe (the console SMS provider prints there).
         std::thread::spawn(move || {
             let mut announced = false;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(mut output) = printed.lock() {
+                    output.push(line.clone());
+                }
                 if let (false, Some(address)) =
                     (announced, line.strip_prefix("Stimul is listening on "))
                 {
@@ -78,7 +96,16 @@ impl ServerProcess {
             child: std::sync::Mutex::new(child),
             address,
             http,
+            output,
         }
+    }
+
+    /// Everything the server printed so far.
+    pub fn output(&self) -> String {
+        self.output
+            .lock()
+            .map(|lines| lines.join("\n"))
+            .unwrap_or_default()
     }
 
     /// `kill -9`: no shutdown, no flushing.
