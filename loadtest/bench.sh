@@ -7,9 +7,12 @@
 #   loadtest/bench.sh credits sqlite       [stimul-loadtest credits flags...]
 #   loadtest/bench.sh moderation postgres  [stimul-loadtest moderation flags...]
 #   loadtest/bench.sh codes sqlite         [stimul-loadtest codes flags...]
+#   loadtest/bench.sh orders postgres      [stimul-loadtest orders flags...]
 #
 # For `codes` the anti-fraud limits are lifted too: one seller registers far more than
 # 30 codes a minute in a load test, and a burst of 40 an hour would be held for review.
+# For `orders` the server's rewards provider is the load generator's simulated one on
+# PROVIDER_PORT (18190).
 #
 # Environment: PORT (18181), OUT (/tmp/lt-BACKEND: data, logs, JSON), FRESH=1 to start
 # from an empty database, PG (postgres://postgres@127.0.0.1:5432) and PG_DB (stimul_lt)
@@ -17,7 +20,7 @@
 # to use other binaries. Talks to 127.0.0.1 only.
 set -euo pipefail
 
-usage="usage: bench.sh credits|moderation|codes sqlite|postgres [loadtest flags...]"
+usage="usage: bench.sh credits|moderation|codes|orders sqlite|postgres [loadtest flags...]"
 scenario=${1:?$usage}
 backend=${2:?$usage}
 shift 2
@@ -63,6 +66,11 @@ server_env=(STIMUL_AUTH__AUTH_ATTEMPTS_PER_IP_PER_MINUTE=1000000 "RUST_LOG=${RUS
 if [[ $scenario == codes ]]; then
   server_env+=(STIMUL_FRAUD__PARTICIPANT_PER_MINUTE=1000000 STIMUL_FRAUD__STORE_PER_MINUTE=1000000
     STIMUL_FRAUD__BURST_MINIMUM=1000000)
+fi
+provider_port=${PROVIDER_PORT:-18190}
+if [[ $scenario == orders ]]; then
+  server_env+=(STIMUL_REWARDS__PROVIDER=http "STIMUL_REWARDS__URL=http://127.0.0.1:$provider_port")
+  set -- --provider-port "$provider_port" "$@"
 fi
 env "${server_env[@]}" "$server_bin" serve --demo --data-dir "$out/data" --port "$port" >"$out/server.log" 2>&1 &
 server_pid=$!

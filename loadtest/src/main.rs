@@ -89,6 +89,11 @@ enum Command {
     /// Refills a fresh code pool (codes per second), orders codes out of it and streams
     /// them as CSV while watching the server's memory; checks exact counts and no repeat.
     Refill(scenario::refill::RefillArgs),
+    /// Sellers watching `me` check out certificates while a simulated provider answers
+    /// with latency: orders per second, time from placeOrder to the pushed `fulfilled`,
+    /// and checks that every order ended, the ledger is sound and the provider was
+    /// asked for every order line once.
+    Orders(scenario::orders::OrdersArgs),
 }
 
 #[tokio::main]
@@ -101,6 +106,7 @@ async fn main() -> ExitCode {
         Command::Codes(args) => scenario::codes::run(args).await,
         Command::Moderation(args) => scenario::moderation::run(args).await,
         Command::Refill(args) => scenario::refill::run(args).await,
+        Command::Orders(args) => scenario::orders::run(args).await,
     };
     match outcome {
         Ok(Verdict::Passed) => ExitCode::SUCCESS,

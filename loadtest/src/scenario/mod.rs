@@ -5,6 +5,7 @@
 pub mod codes;
 pub mod credits;
 pub mod moderation;
+pub mod orders;
 pub mod refill;
 
 use std::net::IpAddr;
