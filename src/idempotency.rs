@@ -236,7 +236,21 @@ impl AnswerWriter {
     }
 }
 
+/// Answers per `INSERT`: 6 values each stay far below SQLite's 32,766 bound variables
+/// however many answers a flush at shutdown carries.
+const ANSWERS_PER_INSERT: usize = 500;
+
 async fn store_answers(db: &crate::db::Db, answers: &[SavedAnswer]) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    for chunk in answers.chunks(ANSWERS_PER_INSERT) {
+        insert_answers(chunk).execute(&mut *tx).await?;
+    }
+    tx.commit().await
+}
+
+fn insert_answers(
+    answers: &[SavedAnswer],
+) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
     let mut sql = crate::db::Sql::new(
         "INSERT INTO idempotency_keys (owner, key, request_hash, status_code, response, created_at) VALUES ",
     );
@@ -256,9 +270,7 @@ async fn store_answers(db: &crate::db::Db, answers: &[SavedAnswer]) -> Result<()
             .push(")");
     }
     sql.push(" ON CONFLICT (owner, key) DO NOTHING");
-    let mut tx = db.begin().await?;
-    sql.query().execute(&mut *tx).await?;
-    tx.commit().await
+    sql.query()
 }
 
 /// Who a key belongs to: keys are per user, so two phones cannot collide.

@@ -190,6 +190,17 @@ pub async fn read_upload(mut form: Multipart) -> ApiResult<Upload> {
     Ok(upload)
 }
 
+/// Shows a stored photo to everyone in its program (a reward's picture), in the
+/// caller's transaction.
+pub async fn publish(tx: &mut Tx, program_id: i64, sha256: &str) -> ApiResult<()> {
+    sqlx::query("UPDATE photos SET public = 1 WHERE sha256 = $1 AND program_id = $2")
+        .bind(sha256)
+        .bind(program_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// Whether `principal` may see a photo uploaded by `uploader`: their own, anything a
 /// moderator checks, or a participant's in the viewer's scope.
 async fn may_see(state: &AppState, principal: &Principal, uploader: i64) -> ApiResult<bool> {
@@ -225,16 +236,16 @@ pub async fn get_photo(
     {
         return Err(ApiError::not_found("photo"));
     }
-    let row: Option<(String, i64, i64)> = sqlx::query_as(
-        "SELECT content_type, uploaded_by, program_id FROM photos WHERE sha256 = $1",
+    let row: Option<(String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT content_type, uploaded_by, program_id, public FROM photos WHERE sha256 = $1",
     )
     .bind(&sha256)
     .fetch_optional(&state.db.pool)
     .await?;
-    let (content_type, uploader, _) = row
+    let (content_type, uploader, _, public) = row
         .filter(|r| r.2 == caller.program_id())
         .ok_or_else(|| ApiError::not_found("photo"))?;
-    if !may_see(&state, &caller, uploader).await? {
+    if public == 0 && !may_see(&state, &caller, uploader).await? {
         return Err(ApiError::forbidden("you may not see this photo"));
     }
     let bytes = tokio::fs::read(path_of(&state.settings.data_dir, &sha256))

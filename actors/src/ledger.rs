@@ -38,10 +38,10 @@ pub enum AccountKey {
     Adjustments,
     /// Points spent on rewards.
     Redeemed,
-    /// Points of placed orders waiting for their fulfilment: captured to `Redeemed`
-    /// when the reward is delivered, returned to the participant when it fails or is
-    /// cancelled.
-    OrderHold,
+    /// A participant's points reserved for their placed orders and payouts until they
+    /// are delivered (captured to `Redeemed`) or fail (returned). One per participant,
+    /// so checkouts of different participants never wait on one account row.
+    OrderHold(i64),
     /// Points that expired.
     Expired,
 }

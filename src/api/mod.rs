@@ -234,6 +234,7 @@ api! {
     rewards::get_reward,
     rewards::create_reward,
     rewards::update_reward,
+    rewards::set_reward_picture,
     rewards::import_rewards,
     rewards::place_order,
     rewards::list_my_orders,

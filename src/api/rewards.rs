@@ -115,6 +115,62 @@ pub async fn update_reward(
     Ok(HttpResponse::Ok().json(rewards::update(&state, &caller, id.into_inner(), &body).await?))
 }
 
+/// The reward's picture as sent (the server reads the multipart form by hand).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct PictureUpload {
+    /// One JPEG, PNG or WebP photo, at most 10 MB.
+    #[schema(value_type = String, format = Binary)]
+    photo: Vec<u8>,
+}
+
+/// Sets a reward's picture (multipart, one `photo` part): every participant may see it.
+#[utoipa::path(
+    operation_id = "setRewardPicture", tag = "rewards", security(("bearer" = [])), params(("id" = i64, Path)),
+    request_body(content = PictureUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, body = Reward),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/v1/rewards/{id}/picture")]
+pub async fn set_reward_picture(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let content_type = request
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if !content_type.starts_with("multipart/form-data") {
+        return Err(crate::error::ApiError::new(
+            crate::error::ErrorCode::UnsupportedMediaType,
+            "send the picture as multipart/form-data with one `photo` part",
+        ));
+    }
+    let upload =
+        crate::photos::read_upload(actix_multipart::Multipart::new(request.headers(), payload))
+            .await?;
+    let [photo] = upload.photos.as_slice() else {
+        return Err(crate::error::ApiError::field(
+            "photo",
+            "send exactly one photo",
+        ));
+    };
+    let reward = rewards::set_picture(&state, &caller, id.into_inner(), photo).await?;
+    Ok(HttpResponse::Ok().json(reward))
+}
+
 /// Imports rewards from CSV (`sku,kind,title[,description,category,network,price,
 /// min_amount,max_amount,stock,active,brand]`), all rows or none; known SKUs are updated.
 #[utoipa::path(

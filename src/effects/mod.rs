@@ -35,8 +35,8 @@ use crate::state::AppState;
 
 pub use store::EffectRow;
 
-/// Effects claimed (and run side by side) per pass of the worker.
-const BATCH: i64 = 32;
+/// Effects one worker runs side by side.
+const RUNNING: usize = 32;
 /// Polling when nobody rings: picks up effects written by other nodes and retries whose
 /// backoff has run out.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -241,46 +241,52 @@ async fn execute(state: &AppState, db: &Db, row: EffectRow) -> bool {
     outcome.is_ok()
 }
 
-/// Runs due effects until `shutdown` flips to true, finishing the pass in progress.
+/// Runs due effects until `shutdown` flips to true, then waits for those it started.
+/// Up to [`RUNNING`] run side by side, each a task of its own (so one holding a
+/// connection never waits for the worker to poll it); whenever one ends, or the bell
+/// rings, the worker claims as many more as there is room for, so one slow provider
+/// never holds up the rest of the queue.
 pub async fn run_worker(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    let effects = state.effects.clone();
+    let mut running = tokio::task::JoinSet::new();
     loop {
         if *shutdown.borrow() {
             break;
         }
-        match pass(&state).await {
-            Ok(handled) if handled > 0 => continue,
-            Ok(_) => {}
-            Err(err) => tracing::warn!(error = %err, "effect queue pass failed"),
+        while running.try_join_next().is_some() {}
+        let room = RUNNING.saturating_sub(running.len());
+        if room > 0 {
+            let now = state.clock.now_ms();
+            match store::claim_due(
+                &effects.db,
+                &effects.node,
+                now,
+                now + effects.lease_ms,
+                room as i64,
+            )
+            .await
+            {
+                Ok(claimed) => {
+                    for row in claimed {
+                        let state = state.clone();
+                        running.spawn(async move {
+                            let db = state.effects.db.clone();
+                            execute(&state, &db, row).await;
+                        });
+                    }
+                }
+                Err(err) => tracing::warn!(error = %err, "claiming effects failed"),
+            }
         }
         tokio::select! {
-            _ = state.effects.bell.notified() => {}
+            Some(_) = running.join_next(), if !running.is_empty() => {}
+            _ = effects.bell.notified() => {}
             _ = tokio::time::sleep(POLL_INTERVAL) => {}
             _ = shutdown.changed() => {}
         }
     }
+    while running.join_next().await.is_some() {}
     tracing::debug!("effect worker stopped");
-}
-
-/// Claims the due effects and runs them side by side; returns how many ran.
-pub async fn pass(state: &AppState) -> Result<usize, sqlx::Error> {
-    let now = state.clock.now_ms();
-    let effects = &state.effects;
-    let claimed = store::claim_due(
-        &effects.db,
-        &effects.node,
-        now,
-        now + effects.lease_ms,
-        BATCH,
-    )
-    .await?;
-    let count = claimed.len();
-    futures_util::future::join_all(
-        claimed
-            .into_iter()
-            .map(|row| execute(state, &effects.db, row)),
-    )
-    .await;
-    Ok(count)
 }
 
 /// An effect as admins see it.

@@ -3,6 +3,7 @@
 //! tested against a local fake server. Deliveries are effects on the one durable queue
 //! (`crate::effects`), never a retry loop of their own.
 
+pub mod http;
 pub mod payouts;
 pub mod rewards;
 pub mod sms;

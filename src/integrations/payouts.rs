@@ -6,14 +6,13 @@
 //! asking again after a timeout never pays twice. A card number is handed to the
 //! provider once, when the card is added, and is never stored or logged here.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use stimul_actors::rules::rewards::CardNumber;
 
 use super::DeliveryError;
+use super::http::ProviderClient;
 use super::rewards::{ProviderAnswer, ProviderStatus};
 use crate::config::{PayoutSettings, ProviderKind};
 
@@ -67,9 +66,7 @@ impl PayoutProvider for ConsolePayouts {
 
 /// The provider's API (see `PayoutSettings`).
 pub struct HttpPayouts {
-    client: reqwest::Client,
-    url: String,
-    api_key: Option<String>,
+    client: ProviderClient,
 }
 
 #[derive(Serialize)]
@@ -86,60 +83,14 @@ struct TokenAnswer {
 
 impl HttpPayouts {
     pub fn new(settings: &PayoutSettings) -> anyhow::Result<Self> {
-        let url = settings
-            .url
-            .clone()
-            .filter(|u| !u.trim().is_empty())
-            .ok_or_else(|| anyhow::anyhow!("payouts.url is required for the http provider"))?;
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_millis(settings.timeout_ms))
-            .connect_timeout(Duration::from_millis(settings.timeout_ms.min(3_000)))
-            .build()?;
         Ok(Self {
-            client,
-            url: url.trim_end_matches('/').to_string(),
-            api_key: settings.api_key.as_ref().map(|k| k.expose().clone()),
+            client: ProviderClient::new(
+                settings.url.as_deref(),
+                settings.api_key.as_ref(),
+                settings.timeout_ms,
+                "payouts.url",
+            )?,
         })
-    }
-
-    async fn send(
-        &self,
-        request: reqwest::RequestBuilder,
-    ) -> Result<reqwest::Response, DeliveryError> {
-        let request = match &self.api_key {
-            Some(key) => request.bearer_auth(key),
-            None => request,
-        };
-        // The error's text names the URL, never the body (which may hold a card number).
-        let response = request
-            .send()
-            .await
-            .map_err(|err| DeliveryError::Retryable(format!("provider unreachable: {err}")))?;
-        let status = response.status();
-        if status.is_server_error() || status.as_u16() == 429 {
-            return Err(DeliveryError::Retryable(format!(
-                "the provider answered {status}"
-            )));
-        }
-        if !status.is_success() {
-            let body = response.text().await.unwrap_or_default();
-            return Err(DeliveryError::Permanent(format!(
-                "the provider refused with {status}: {}",
-                body.chars().take(200).collect::<String>()
-            )));
-        }
-        Ok(response)
-    }
-
-    async fn answer(
-        &self,
-        request: reqwest::RequestBuilder,
-    ) -> Result<ProviderStatus, DeliveryError> {
-        let response = self.send(request).await?;
-        let answer: ProviderAnswer = response.json().await.map_err(|err| {
-            DeliveryError::Permanent(format!("the provider answered an unreadable body: {err}"))
-        })?;
-        answer.into_status()
     }
 }
 
@@ -148,12 +99,9 @@ impl PayoutProvider for HttpPayouts {
     async fn tokenize(&self, card: &CardNumber) -> Result<String, DeliveryError> {
         let request = self
             .client
-            .post(format!("{}/cards", self.url))
+            .post("/cards")
             .json(&serde_json::json!({ "number": card.digits() }));
-        let answer: TokenAnswer = self.send(request).await?.json().await.map_err(|err| {
-            DeliveryError::Permanent(format!("the provider answered an unreadable body: {err}"))
-        })?;
-        Ok(answer.token)
+        Ok(self.client.send::<TokenAnswer>(request).await?.token)
     }
 
     async fn pay(
@@ -164,15 +112,20 @@ impl PayoutProvider for HttpPayouts {
     ) -> Result<ProviderStatus, DeliveryError> {
         let request = self
             .client
-            .post(format!("{}/payouts", self.url))
+            .post("/payouts")
             .header("Idempotency-Key", id)
             .json(&PayRequest { id, token, amount });
-        self.answer(request).await
+        self.client
+            .send::<ProviderAnswer>(request)
+            .await?
+            .into_status()
     }
 
     async fn status(&self, id: &str) -> Result<ProviderStatus, DeliveryError> {
-        self.answer(self.client.get(format!("{}/payouts/{id}", self.url)))
-            .await
+        self.client
+            .send::<ProviderAnswer>(self.client.get(&format!("/payouts/{id}")))
+            .await?
+            .into_status()
     }
 }
 

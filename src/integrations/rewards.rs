@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use super::DeliveryError;
+use super::http::ProviderClient;
 use crate::config::{ProviderKind, RewardSettings};
 
 /// One line of an order as the provider sees it.
@@ -137,9 +138,7 @@ impl RewardProvider for ConsoleProvider {
 /// `Idempotency-Key: {id}`, `GET {url}/orders/{id}`; both answer
 /// `{"status": "done"|"processing"|"failed", "reference", "code", "pin", "reason"}`.
 pub struct HttpProvider {
-    client: reqwest::Client,
-    url: String,
-    api_key: Option<String>,
+    client: ProviderClient,
 }
 
 /// The provider's answer on the wire (also the body of its callbacks).
@@ -180,55 +179,14 @@ impl ProviderAnswer {
 
 impl HttpProvider {
     pub fn new(settings: &RewardSettings) -> anyhow::Result<Self> {
-        let url = settings
-            .url
-            .clone()
-            .filter(|u| !u.trim().is_empty())
-            .ok_or_else(|| anyhow::anyhow!("rewards.url is required for the http provider"))?;
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_millis(settings.timeout_ms))
-            .connect_timeout(Duration::from_millis(settings.timeout_ms.min(3_000)))
-            .build()?;
         Ok(Self {
-            client,
-            url: url.trim_end_matches('/').to_string(),
-            api_key: settings.api_key.as_ref().map(|k| k.expose().clone()),
+            client: ProviderClient::new(
+                settings.url.as_deref(),
+                settings.api_key.as_ref(),
+                settings.timeout_ms,
+                "rewards.url",
+            )?,
         })
-    }
-
-    async fn read(
-        &self,
-        request: reqwest::RequestBuilder,
-    ) -> Result<ProviderStatus, DeliveryError> {
-        let request = match &self.api_key {
-            Some(key) => request.bearer_auth(key),
-            None => request,
-        };
-        let response = request
-            .send()
-            .await
-            .map_err(|err| DeliveryError::Retryable(format!("provider unreachable: {err}")))?;
-        let status = response.status();
-        if status.is_server_error() || status.as_u16() == 429 {
-            return Err(DeliveryError::Retryable(format!(
-                "the provider answered {status}"
-            )));
-        }
-        if !status.is_success() {
-            let body = response.text().await.unwrap_or_default();
-            return Err(DeliveryError::Permanent(format!(
-                "the provider refused the order with {status}: {}",
-                body.chars().take(200).collect::<String>()
-            )));
-        }
-        // A 2xx we cannot read is the provider's defect: retrying the same garbage helps
-        // nobody, so the order fails with the reason and its points go back.
-        let answer: ProviderAnswer = response.json().await.map_err(|err| {
-            DeliveryError::Permanent(format!(
-                "the provider answered {status} with an unreadable body: {err}"
-            ))
-        })?;
-        answer.into_status()
     }
 }
 
@@ -237,15 +195,20 @@ impl RewardProvider for HttpProvider {
     async fn order(&self, order: &ProviderOrder) -> Result<ProviderStatus, DeliveryError> {
         let request = self
             .client
-            .post(format!("{}/orders", self.url))
+            .post("/orders")
             .header("Idempotency-Key", &order.id)
             .json(order);
-        self.read(request).await
+        self.client
+            .send::<ProviderAnswer>(request)
+            .await?
+            .into_status()
     }
 
     async fn status(&self, id: &str) -> Result<ProviderStatus, DeliveryError> {
-        self.read(self.client.get(format!("{}/orders/{id}", self.url)))
-            .await
+        self.client
+            .send::<ProviderAnswer>(self.client.get(&format!("/orders/{id}")))
+            .await?
+            .into_status()
     }
 }
 

@@ -40,7 +40,7 @@ fn slot(program_id: i64, key: AccountKey) -> Option<Slot> {
         AccountKey::Issued => (program_id, "issued", 0),
         AccountKey::Adjustments => (program_id, "adjustments", 0),
         AccountKey::Redeemed => (program_id, "redeemed", 0),
-        AccountKey::OrderHold => (program_id, "order_hold", 0),
+        AccountKey::OrderHold(user) => (program_id, "order_hold", user),
         AccountKey::Expired => (program_id, "expired", 0),
         AccountKey::StoreOwner(_) => return None,
     })
@@ -54,7 +54,7 @@ fn key_of(kind: &str, owner: i64) -> Option<AccountKey> {
         "issued" => AccountKey::Issued,
         "adjustments" => AccountKey::Adjustments,
         "redeemed" => AccountKey::Redeemed,
-        "order_hold" => AccountKey::OrderHold,
+        "order_hold" => AccountKey::OrderHold(owner),
         "expired" => AccountKey::Expired,
         _ => return None,
     })

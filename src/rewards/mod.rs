@@ -429,6 +429,45 @@ pub async fn update(
     Ok(row.view(None))
 }
 
+/// `setRewardPicture`: stores the photo (checked by content, content-addressed), shows
+/// it to every participant, and makes it the reward's picture.
+#[tracing::instrument(skip(state, caller, photo))]
+pub async fn set_picture(
+    state: &AppState,
+    caller: &Principal,
+    id: i64,
+    photo: &[u8],
+) -> ApiResult<Reward> {
+    let program_id = caller.program_id();
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin().await?;
+    let row = store::reward(&mut *tx, program_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("reward {id}")))?;
+    require_edit(caller, row.brand_id)?;
+    let stored = crate::photos::store(
+        &mut tx,
+        &state.settings.data_dir,
+        program_id,
+        caller.id(),
+        photo,
+        now,
+    )
+    .await?;
+    crate::photos::publish(&mut tx, program_id, &stored.sha256).await?;
+    sqlx::query("UPDATE rewards SET picture = $1, updated_at = $2 WHERE id = $3")
+        .bind(&stored.sha256)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let row = store::reward(&mut *tx, program_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("reward {id}")))?;
+    tx.commit().await?;
+    Ok(row.view(None))
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RewardFilter {

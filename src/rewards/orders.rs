@@ -419,7 +419,7 @@ pub async fn place(
         "reserve",
         Movement {
             from: AccountKey::Participant(participant),
-            to: AccountKey::OrderHold,
+            to: AccountKey::OrderHold(participant),
             amount: total,
             purpose: Purpose::Reservation,
         },
@@ -564,7 +564,7 @@ pub async fn move_to(state: &AppState, order_id: i64, change: Change<'_>) -> Api
             },
             "capture",
             Movement {
-                from: AccountKey::OrderHold,
+                from: AccountKey::OrderHold(row.participant_id),
                 to: AccountKey::Redeemed,
                 amount: total,
                 purpose: Purpose::Redemption,
@@ -581,7 +581,7 @@ pub async fn move_to(state: &AppState, order_id: i64, change: Change<'_>) -> Api
             },
             "release",
             Movement {
-                from: AccountKey::OrderHold,
+                from: AccountKey::OrderHold(row.participant_id),
                 to: AccountKey::Participant(row.participant_id),
                 amount: total,
                 purpose: Purpose::Refund,

@@ -251,7 +251,7 @@ pub async fn request(
         "reserve",
         Movement {
             from: AccountKey::Participant(participant),
-            to: AccountKey::OrderHold,
+            to: AccountKey::OrderHold(participant),
             amount,
             purpose: Purpose::Reservation,
         },
@@ -381,7 +381,7 @@ async fn settle(
         (
             "capture",
             Movement {
-                from: AccountKey::OrderHold,
+                from: AccountKey::OrderHold(row.participant_id),
                 to: AccountKey::Redeemed,
                 amount,
                 purpose: Purpose::Redemption,
@@ -391,7 +391,7 @@ async fn settle(
         (
             "release",
             Movement {
-                from: AccountKey::OrderHold,
+                from: AccountKey::OrderHold(row.participant_id),
                 to: AccountKey::Participant(row.participant_id),
                 amount,
                 purpose: Purpose::Refund,

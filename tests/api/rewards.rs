@@ -11,7 +11,7 @@ use stimul::config::{ProviderKind, Secret};
 use stimul::integrations::rewards::sign;
 
 use crate::fake_provider::{Behaviour, FakeProvider};
-use crate::helpers::{TestApp, expect_problem, expect_status, spawn_app_with};
+use crate::helpers::{TestApp, expect_problem, expect_status, spawn_app_with, test_photo};
 
 const CALLBACK_SECRET: &str = "callback-secret";
 
@@ -853,6 +853,52 @@ async fn the_showcase_shows_each_participant_what_is_on_offer_to_them() {
     .await;
     assert_eq!(cheap_now["price"], "90.00");
     assert_eq!(cheap_now["affordable"], true);
+
+    // A picture: stored through the photo store, seen by every participant.
+    expect_problem(
+        app.post_multipart(
+            &format!("/api/v1/rewards/{cheap}/picture"),
+            &seller,
+            &json!({}),
+            "photo",
+            &[test_photo(9)],
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    let pictured = expect_status(
+        app.post_multipart(
+            &format!("/api/v1/rewards/{cheap}/picture"),
+            &admin,
+            &json!({}),
+            "photo",
+            &[test_photo(9)],
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let picture = pictured["picture"].as_str().expect("picture").to_string();
+    let other_seller = app.login("seller12", "demo").await;
+    let shown = app
+        .get(&format!("/api/v1/photos/{picture}"), Some(&other_seller))
+        .await;
+    assert_eq!(shown.status(), StatusCode::OK);
+    expect_problem(
+        app.post_multipart(
+            &format!("/api/v1/rewards/{cheap}/picture"),
+            &admin,
+            &json!({}),
+            "photo",
+            &[b"not a picture".to_vec()],
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
 }
 
 #[actix_web::test]
