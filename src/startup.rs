@@ -116,6 +116,7 @@ impl Application {
                 sms,
                 &settings,
             )?),
+            decisions: Arc::new(decision_handlers()),
             metrics,
             live,
             ledger,
@@ -227,6 +228,34 @@ fn effect_handlers(
         Arc::new(crate::tasks::submissions::FollowUpEffect),
     );
     Ok(effects)
+}
+
+/// What deciding each kind of moderation item does: the areas whose objects are
+/// checked name their handlers here, so moderation knows none of them.
+fn decision_handlers() -> crate::moderation::DecisionHandlers {
+    use stimul_actors::rules::routing::ItemKind;
+    let mut handlers = crate::moderation::DecisionHandlers::default();
+    handlers.register(
+        ItemKind::Registration,
+        Arc::new(crate::org::registration::RegistrationDecisions),
+    );
+    handlers.register(
+        ItemKind::TaskSubmission,
+        Arc::new(crate::tasks::submissions::SubmissionDecisions),
+    );
+    handlers.register(
+        ItemKind::Receipt,
+        Arc::new(crate::campaigns::receipts::ReceiptDecisions),
+    );
+    handlers.register(
+        ItemKind::CodeReview,
+        Arc::new(crate::campaigns::registration::CodeReviewDecisions),
+    );
+    handlers.register(
+        ItemKind::Payout,
+        Arc::new(crate::rewards::payouts::PayoutDecisions),
+    );
+    handlers
 }
 
 /// Actor threads: one per core, as the HTTP workers; actors are spread over them by id.

@@ -18,6 +18,8 @@ pub struct AppState {
     pub limiter: SharedRateLimiter,
     /// The one durable effect queue: its handlers by kind and its worker's bell.
     pub effects: Arc<crate::effects::Effects>,
+    /// What deciding each kind of moderation item does, registered by its area.
+    pub decisions: Arc<crate::moderation::DecisionHandlers>,
     pub metrics: Metrics,
     /// The real-time core: live actors, the topic hub, the ledger committer.
     pub live: Arc<Live>,

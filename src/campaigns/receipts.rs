@@ -384,6 +384,27 @@ pub async fn mine(
     Ok(page_of(receipts, limit, |r| r.id))
 }
 
+/// Decides `receipt` items for moderation.
+pub struct ReceiptDecisions;
+
+#[async_trait::async_trait]
+impl moderation::DecisionHandler for ReceiptDecisions {
+    fn reworkable(&self) -> bool {
+        true
+    }
+
+    async fn decide(
+        &self,
+        tx: &mut Tx,
+        decision: &moderation::Decision<'_>,
+    ) -> ApiResult<moderation::Outcome> {
+        let settle =
+            decide_in_transaction(tx, decision.item.subject_id, decision.request, decision.now)
+                .await?;
+        Ok(moderation::Outcome::settle(settle))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -658,6 +658,22 @@ pub async fn decide_in_transaction(tx: &mut Tx, code_id: i64, approve: bool) -> 
     })
 }
 
+/// Decides `code_review` items for moderation.
+pub struct CodeReviewDecisions;
+
+#[async_trait::async_trait]
+impl moderation::DecisionHandler for CodeReviewDecisions {
+    async fn decide(
+        &self,
+        tx: &mut Tx,
+        decision: &moderation::Decision<'_>,
+    ) -> ApiResult<moderation::Outcome> {
+        let approve = decision.request.decision == moderation::DecisionKind::Approve;
+        let settle = decide_in_transaction(tx, decision.item.subject_id, approve).await?;
+        Ok(moderation::Outcome::settle(settle))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

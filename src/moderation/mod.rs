@@ -7,6 +7,11 @@
 //! queue in that transaction ([`SETTLE_HOLD_EFFECT`]) and run right after the commit,
 //! or retried by the queue until applied — a crash between the two loses nothing, and
 //! the ledger's idempotency key keeps a retry from paying twice.
+//!
+//! Moderation knows no subject: what deciding a kind of item does to its object (a
+//! person, a receipt, a task submission, a held code, a payout) is that area's
+//! [`DecisionHandler`], registered at start-up (`startup::decision_handlers`); a new
+//! kind adds a handler, not an edit here.
 
 pub mod store;
 
@@ -22,8 +27,6 @@ use crate::auth::Principal;
 use crate::db::Tx;
 use crate::effects::{self, NewEffect};
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::org::people;
-use crate::org::registration;
 use crate::state::AppState;
 
 pub use store::SqlModeration;
@@ -179,77 +182,66 @@ pub struct Decided {
     pub effect: &'static str,
 }
 
-/// The kinds a rework makes sense for: the participant can fix and resubmit.
-fn reworkable(kind: ItemKind) -> bool {
-    matches!(kind, ItemKind::Receipt | ItemKind::TaskSubmission)
+/// A decision as a kind's handler sees it.
+pub struct Decision<'a> {
+    pub item: &'a ItemView,
+    pub request: &'a DecisionRequest,
+    pub moderator: &'a Principal,
+    pub now: i64,
 }
 
-/// What deciding `item` does inside the decision's transaction, per kind: the points
-/// effect to settle, and the follow-ups the subject queued (run after the settlement).
-/// New kinds add their arm here.
-async fn effect_in_transaction(
-    tx: &mut Tx,
-    item: &ItemView,
-    request: &DecisionRequest,
-    moderator: &Principal,
-    now: i64,
-) -> ApiResult<(Effect, Vec<i64>)> {
-    match item.kind {
-        ItemKind::Registration => {
-            let person = people::get(&mut **tx, moderator.program_id(), item.subject_id).await?;
-            let decision = match request.decision {
-                DecisionKind::Approve => registration::Decision::Approve,
-                DecisionKind::Reject | DecisionKind::Rework => registration::Decision::Reject,
-            };
-            let reason = request.comment.as_deref().or(request.reason.as_deref());
-            registration::decide(tx, &person, decision, reason, moderator.id(), now).await?;
-            Ok((Effect::None, Vec::new()))
+/// What deciding an item did inside the decision's transaction: the held points to
+/// settle (queued by moderation) and the effects the subject queued, to run after the
+/// settlement.
+pub struct Outcome {
+    pub settle: Effect,
+    pub follow_ups: Vec<i64>,
+}
+
+impl Outcome {
+    pub fn settle(settle: Effect) -> Self {
+        Self {
+            settle,
+            follow_ups: Vec::new(),
         }
-        ItemKind::TaskSubmission => {
-            let (effect, follow_up) = crate::tasks::submissions::decide_in_transaction(
-                tx,
-                item,
-                request,
-                moderator.id(),
-                now,
-            )
-            .await?;
-            Ok((effect, vec![follow_up]))
-        }
-        ItemKind::Receipt => Ok((
-            crate::campaigns::receipts::decide_in_transaction(tx, item.subject_id, request, now)
-                .await?,
-            Vec::new(),
-        )),
-        ItemKind::CodeReview => Ok((
-            crate::campaigns::registration::decide_in_transaction(
-                tx,
-                item.subject_id,
-                request.decision == DecisionKind::Approve,
-            )
-            .await?,
-            Vec::new(),
-        )),
-        ItemKind::Payout => Ok((
-            Effect::None,
-            vec![crate::rewards::payouts::decide_in_transaction(tx, item, request, now).await?],
-        )),
     }
 }
 
-/// What deciding `item` does after the decision committed, in this process only (caches);
-/// what must not be lost is an effect queued with the decision.
-async fn after_decision(state: &AppState, item: &ItemView) {
-    if item.kind == ItemKind::Registration {
-        // The person (and a group's members) may act now, or not at all.
-        let members: Vec<i64> = sqlx::query_scalar("SELECT id FROM users WHERE registration_id = (SELECT registration_id FROM users WHERE id = $1)")
-            .bind(item.subject_id)
-            .fetch_all(&state.db.pool)
-            .await
-            .unwrap_or_default();
-        for user in members.into_iter().chain([item.subject_id]) {
-            crate::auth::cache::user_changed(state, user);
-        }
+/// What a kind of item does when it is decided. Each area whose objects are checked
+/// registers one for its kind at start-up, so moderation knows no subject: a new kind
+/// adds a handler, not an edit here.
+#[async_trait::async_trait]
+pub trait DecisionHandler: Send + Sync + 'static {
+    /// Whether sending the item back for rework makes sense (the participant can fix
+    /// and resubmit it).
+    fn reworkable(&self) -> bool {
+        false
+    }
+
+    /// Records the decision on the subject, inside the decision's transaction.
+    async fn decide(&self, tx: &mut Tx, decision: &Decision<'_>) -> ApiResult<Outcome>;
+
+    /// After the commit, in this process only (caches); what must not be lost is an
+    /// effect queued in [`Self::decide`].
+    async fn after_commit(&self, _state: &AppState, _item: &ItemView) {}
+}
+
+/// The handlers by kind, built at start-up.
+#[derive(Default)]
+pub struct DecisionHandlers {
+    handlers: std::collections::HashMap<ItemKind, std::sync::Arc<dyn DecisionHandler>>,
+}
+
+impl DecisionHandlers {
+    pub fn register(&mut self, kind: ItemKind, handler: std::sync::Arc<dyn DecisionHandler>) {
+        let previous = self.handlers.insert(kind, handler);
+        debug_assert!(previous.is_none(), "two decision handlers for {kind:?}");
+    }
+
+    fn of(&self, kind: ItemKind) -> ApiResult<&std::sync::Arc<dyn DecisionHandler>> {
+        self.handlers.get(&kind).ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!("no decision handler for {kind:?} items"))
+        })
     }
 }
 
@@ -313,6 +305,7 @@ pub async fn decide(
         return Err(ApiError::not_found(format!("moderation item {item_id}")));
     }
     let item = item_from_row(&row)?;
+    let handler = state.decisions.of(item.kind)?.clone();
     let status: String = row.try_get(10)?;
     if status != "assigned" || item.assigned_to != Some(moderator.id()) {
         return Err(ApiError::new(
@@ -335,7 +328,7 @@ pub async fn decide(
                 ));
             }
         }
-        DecisionKind::Rework if !reworkable(item.kind) => {
+        DecisionKind::Rework if !handler.reworkable() => {
             return Err(ApiError::field(
                 "decision",
                 format!(
@@ -361,8 +354,16 @@ pub async fn decide(
     {
         return Err(ApiError::field("comment", "at most 1000 characters"));
     }
-    let (effect, follow_ups) =
-        effect_in_transaction(&mut tx, &item, request, moderator, now).await?;
+    let decision = Decision {
+        item: &item,
+        request,
+        moderator,
+        now,
+    };
+    let Outcome {
+        settle: effect,
+        follow_ups,
+    } = handler.decide(&mut tx, &decision).await?;
     let settle_effect = if effect == Effect::None {
         None
     } else {
@@ -435,7 +436,7 @@ pub async fn decide(
     for id in follow_ups {
         effects::run_now(state, id).await;
     }
-    after_decision(state, &item).await;
+    handler.after_commit(state, &item).await;
     Ok(Decided {
         item_id,
         decision: request.decision,

@@ -454,6 +454,51 @@ async fn consume_invitation(
     Ok(store_id)
 }
 
+/// Decides `registration` items for moderation: approving a person (a group's owner
+/// approves the store and everyone in it), or rejecting (rework means reject: there is
+/// nothing to resubmit).
+pub struct RegistrationDecisions;
+
+#[async_trait::async_trait]
+impl crate::moderation::DecisionHandler for RegistrationDecisions {
+    async fn decide(
+        &self,
+        tx: &mut Tx,
+        decision: &crate::moderation::Decision<'_>,
+    ) -> ApiResult<crate::moderation::Outcome> {
+        use crate::moderation::DecisionKind;
+        let moderator = decision.moderator;
+        let person =
+            super::people::get(&mut **tx, moderator.program_id(), decision.item.subject_id).await?;
+        let verdict = match decision.request.decision {
+            DecisionKind::Approve => Decision::Approve,
+            DecisionKind::Reject | DecisionKind::Rework => Decision::Reject,
+        };
+        let request = decision.request;
+        let reason = request.comment.as_deref().or(request.reason.as_deref());
+        decide(tx, &person, verdict, reason, moderator.id(), decision.now).await?;
+        Ok(crate::moderation::Outcome::settle(
+            crate::moderation::Effect::None,
+        ))
+    }
+
+    async fn after_commit(
+        &self,
+        state: &crate::state::AppState,
+        item: &stimul_actors::moderation::ItemView,
+    ) {
+        // The person (and a group's members) may act now, or not at all.
+        let members: Vec<i64> = sqlx::query_scalar("SELECT id FROM users WHERE registration_id = (SELECT registration_id FROM users WHERE id = $1)")
+            .bind(item.subject_id)
+            .fetch_all(&state.db.pool)
+            .await
+            .unwrap_or_default();
+        for user in members.into_iter().chain([item.subject_id]) {
+            crate::auth::cache::user_changed(state, user);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -361,6 +361,25 @@ pub async fn decide_in_transaction(
     .await
 }
 
+/// Decides `payout` items for moderation.
+pub struct PayoutDecisions;
+
+#[async_trait::async_trait]
+impl moderation::DecisionHandler for PayoutDecisions {
+    async fn decide(
+        &self,
+        tx: &mut Tx,
+        decision: &moderation::Decision<'_>,
+    ) -> ApiResult<moderation::Outcome> {
+        let process =
+            decide_in_transaction(tx, decision.item, decision.request, decision.now).await?;
+        Ok(moderation::Outcome {
+            settle: moderation::Effect::None,
+            follow_ups: vec![process],
+        })
+    }
+}
+
 /// Ends a payout: moves it from `from` to `status` and captures or returns its points,
 /// in one transaction.
 async fn settle(

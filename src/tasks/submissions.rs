@@ -759,3 +759,32 @@ pub async fn decide_in_transaction(
         follow_up,
     ))
 }
+
+/// Decides `task_submission` items for moderation.
+pub struct SubmissionDecisions;
+
+#[async_trait::async_trait]
+impl moderation::DecisionHandler for SubmissionDecisions {
+    fn reworkable(&self) -> bool {
+        true
+    }
+
+    async fn decide(
+        &self,
+        tx: &mut Tx,
+        decision: &moderation::Decision<'_>,
+    ) -> ApiResult<moderation::Outcome> {
+        let (settle, follow_up) = decide_in_transaction(
+            tx,
+            decision.item,
+            decision.request,
+            decision.moderator.id(),
+            decision.now,
+        )
+        .await?;
+        Ok(moderation::Outcome {
+            settle,
+            follow_ups: vec![follow_up],
+        })
+    }
+}
