@@ -322,21 +322,12 @@ pub async fn register_sale(
     request: HttpRequest,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    let content_type = request
-        .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if !content_type.starts_with("multipart/form-data") {
-        return Err(ApiError::new(
-            ErrorCode::UnsupportedMediaType,
-            "send the sale as multipart/form-data with a `data` JSON part and a `photo` part",
-        ));
-    }
-    let upload =
-        crate::photos::read_upload(actix_multipart::Multipart::new(request.headers(), payload))
-            .await?;
+    let upload = super::read_multipart(
+        &request,
+        payload,
+        "send the sale as multipart/form-data with a `data` JSON part and a `photo` part",
+    )
+    .await?;
     let data = upload.field("data").ok_or_else(|| {
         ApiError::field("data", "the `data` part with the sale as JSON is missing")
     })?;

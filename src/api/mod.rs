@@ -70,6 +70,30 @@ pub fn json_from_slice<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T
         .map_err(|err| ApiError::new(ErrorCode::InvalidJson, describe_json_error(&err)))
 }
 
+/// Whether the request says its body is a multipart form.
+pub fn is_multipart(request: &HttpRequest) -> bool {
+    request
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data")
+}
+
+/// Reads a multipart form (its fields and photos), refusing any other body with
+/// `unsupported_media_type`; `expected` tells the client what to send.
+pub async fn read_multipart(
+    request: &HttpRequest,
+    payload: web::Payload,
+    expected: &str,
+) -> Result<crate::photos::Upload, ApiError> {
+    if !is_multipart(request) {
+        return Err(ApiError::new(ErrorCode::UnsupportedMediaType, expected));
+    }
+    crate::photos::read_upload(actix_multipart::Multipart::new(request.headers(), payload)).await
+}
+
 pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|err: PathError, _request| {
         ApiError::new(

@@ -146,21 +146,12 @@ pub async fn set_reward_picture(
     request: HttpRequest,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
-    let content_type = request
-        .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if !content_type.starts_with("multipart/form-data") {
-        return Err(crate::error::ApiError::new(
-            crate::error::ErrorCode::UnsupportedMediaType,
-            "send the picture as multipart/form-data with one `photo` part",
-        ));
-    }
-    let upload =
-        crate::photos::read_upload(actix_multipart::Multipart::new(request.headers(), payload))
-            .await?;
+    let upload = super::read_multipart(
+        &request,
+        payload,
+        "send the picture as multipart/form-data with one `photo` part",
+    )
+    .await?;
     let [photo] = upload.photos.as_slice() else {
         return Err(crate::error::ApiError::field(
             "photo",

@@ -161,7 +161,7 @@ async fn read_submission(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    if content_type.starts_with("multipart/form-data") {
+    if super::is_multipart(request) {
         let upload = crate::photos::read_upload(Multipart::new(request.headers(), payload)).await?;
         let body = match upload.field("data") {
             Some(data) => super::json_from_slice(data.as_bytes())?,
