@@ -65,6 +65,10 @@ pub struct Settings {
     pub rewards: RewardSettings,
     /// Payouts to bank cards: the provider and the limits.
     pub payouts: PayoutSettings,
+    /// Card payments of an order's shortfall: the provider and how long it waits.
+    pub payments: PaymentSettings,
+    /// Phone top-ups: their provider.
+    pub topups: TopupSettings,
     /// The effect queue's lease (`[effects]`).
     pub effects: EffectSettings,
     pub limits: LimitSettings,
@@ -92,6 +96,8 @@ impl Default for Settings {
             sms: SmsSettings::default(),
             rewards: RewardSettings::default(),
             payouts: PayoutSettings::default(),
+            payments: PaymentSettings::default(),
+            topups: TopupSettings::default(),
             effects: EffectSettings::default(),
             limits: LimitSettings::default(),
             codes: CodeSettings::default(),
@@ -230,6 +236,32 @@ impl Default for RewardSettings {
     }
 }
 
+/// The phone top-up provider (`[topups]`, `STIMUL_TOPUPS__…`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct TopupSettings {
+    /// `console` tops up at once and prints it; `http`: `POST {url}/topups`
+    /// `{"id","phone","amount"}` with `Idempotency-Key: {id}`, `GET {url}/topups/{id}`.
+    pub provider: ProviderKind,
+    pub url: Option<String>,
+    pub api_key: Option<Secret<String>>,
+    /// Signs the provider's callbacks (`POST /api/v1/providers/topups/callback`).
+    pub callback_secret: Option<Secret<String>>,
+    pub timeout_ms: u64,
+}
+
+impl Default for TopupSettings {
+    fn default() -> Self {
+        Self {
+            provider: ProviderKind::Console,
+            url: None,
+            api_key: None,
+            callback_secret: None,
+            timeout_ms: 10_000,
+        }
+    }
+}
+
 /// Payouts to a bank card (`[payouts]`, `STIMUL_PAYOUTS__…`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
@@ -262,6 +294,44 @@ impl Default for PayoutSettings {
             minimum: "500.00".into(),
             per_day: "15000.00".into(),
             per_month: "50000.00".into(),
+        }
+    }
+}
+
+/// Card payments of the part of an order points do not cover (`[payments]`,
+/// `STIMUL_PAYMENTS__…`); whether a program takes them is the program's setting
+/// (`card_payments`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct PaymentSettings {
+    /// `console` confirms every payment a few seconds after it was asked and prints
+    /// it; `http`: `POST {url}/payments` `{"id","amount","description","return_url"}`
+    /// with `Idempotency-Key: {id}`, `GET {url}/payments/{id}`,
+    /// `POST {url}/payments/{id}/refund` `{"amount"}`.
+    pub provider: ProviderKind,
+    pub url: Option<String>,
+    pub api_key: Option<Secret<String>>,
+    /// Signs the provider's callbacks (`X-Signature: sha256=<hex HMAC of the body>`);
+    /// without it callbacks are refused and payments are learnt by asking.
+    pub callback_secret: Option<Secret<String>>,
+    pub timeout_ms: u64,
+    /// How long an order waits for its payment before it is cancelled and its points
+    /// and stock return.
+    pub expire_ms: i64,
+    /// Where the provider's payment page sends the buyer back (the web's `/orders`).
+    pub return_url: Option<String>,
+}
+
+impl Default for PaymentSettings {
+    fn default() -> Self {
+        Self {
+            provider: ProviderKind::Console,
+            url: None,
+            api_key: None,
+            callback_secret: None,
+            timeout_ms: 10_000,
+            expire_ms: 15 * 60 * 1000,
+            return_url: None,
         }
     }
 }

@@ -623,6 +623,12 @@ pub async fn demo_showcase(db: &Db, clock: &Clock, program_slug: &str) -> anyhow
         }))?;
         crate::rewards::insert_checked(&mut tx, program.id, &input, now).await?;
     }
+    // The demo takes card payments (the console provider confirms each after a few
+    // seconds), so a newcomer can order more than their points cover and watch it.
+    sqlx::query("UPDATE programs SET card_payments = 1 WHERE id = $1")
+        .bind(program.id)
+        .execute(&mut *tx)
+        .await?;
     let sellers: Vec<(i64, Option<i64>)> = sqlx::query_as(
         "SELECT id, store_id FROM users WHERE program_id = $1 AND kind = 'participant' AND login LIKE 'seller%'",
     )

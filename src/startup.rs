@@ -210,8 +210,24 @@ fn effect_handlers(
         crate::rewards::orders::FULFIL_EFFECT,
         Arc::new(crate::rewards::orders::FulfilEffect {
             provider: crate::integrations::rewards::provider_from_settings(&settings.rewards)?,
+            topups: crate::integrations::topups::topups_from_settings(&settings.topups)?,
             max_attempts: settings.rewards.max_attempts,
         }),
+    );
+    let payments = crate::integrations::payments::payments_from_settings(&settings.payments)?;
+    effects.register(
+        crate::rewards::payments::PAYMENT_EFFECT,
+        Arc::new(crate::rewards::payments::PaymentEffect {
+            provider: payments.clone(),
+            return_url: settings.payments.return_url.clone(),
+            max_attempts: crate::rewards::payments::PaymentEffect::attempts_for(
+                settings.payments.expire_ms,
+            ),
+        }),
+    );
+    effects.register(
+        crate::rewards::payments::REFUND_EFFECT,
+        Arc::new(crate::rewards::payments::RefundEffect { provider: payments }),
     );
     effects.register(
         crate::rewards::payouts::PAYOUT_EFFECT,

@@ -271,6 +271,7 @@ api! {
     rewards::list_payout_cards,
     rewards::request_payout,
     rewards::list_my_payouts,
+    rewards::get_payout_rules,
 }
 
 struct BearerAuth;

@@ -37,6 +37,9 @@ pub struct ProgramUpdate {
     pub levels: Option<serde_json::Value>,
     /// The store owner's percent of each seller's earned points, `"0"` to `"100"`.
     pub owner_share_percent: Option<String>,
+    /// Whether sellers may pay the part of an order their points do not cover by card
+    /// (the payment provider is the server's `[payments]` setting).
+    pub card_payments: Option<bool>,
 }
 
 fn level_scale(value: Option<&serde_json::Value>) -> Result<Option<String>, String> {
@@ -49,7 +52,7 @@ fn level_scale(value: Option<&serde_json::Value>) -> Result<Option<String>, Stri
         .map_err(|e| e.to_string())
 }
 
-/// Renames the program or changes its time zone.
+/// Changes the program's settings: name, time zone, levels, owner share, card payments.
 #[utoipa::path(
     operation_id = "updateProgram", tag = "program", security(("bearer" = [])), request_body = ProgramUpdate,
     responses((status = 200, body = Program), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"))
@@ -70,19 +73,15 @@ pub async fn update_program(
     let now = state.clock.now_ms();
     let mut tx = state.db.begin().await?;
     let before = programs::by_id(&mut *tx, caller.program_id()).await?;
-    let name = name.map_or_else(|| before.name.clone(), |n| n.into_string());
-    let timezone = timezone.map_or_else(|| before.timezone.clone(), |z| z.as_str().to_string());
-    let levels = levels.unwrap_or_else(|| before.levels.0.to_string());
-    let owner_share =
-        owner_share.map_or_else(|| before.owner_share_percent.clone(), |p| p.to_string());
-    sqlx::query("UPDATE programs SET name = $1, timezone = $2, levels = $3, owner_share_percent = $4 WHERE id = $5")
-        .bind(&name)
-        .bind(&timezone)
-        .bind(&levels)
-        .bind(&owner_share)
-        .bind(before.id)
-        .execute(&mut *tx)
-        .await?;
+    let change = programs::ProgramChange {
+        name: name.map_or_else(|| before.name.clone(), |n| n.into_string()),
+        timezone: timezone.map_or_else(|| before.timezone.clone(), |z| z.as_str().to_string()),
+        levels: levels.unwrap_or_else(|| before.levels.0.to_string()),
+        owner_share_percent: owner_share
+            .map_or_else(|| before.owner_share_percent.clone(), |p| p.to_string()),
+        card_payments: body.card_payments.unwrap_or(before.card_payments.0),
+    };
+    programs::update(&mut tx, before.id, &change).await?;
     let after = programs::by_id(&mut *tx, before.id).await?;
     crate::audit::record(
         &mut tx,

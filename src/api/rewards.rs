@@ -447,6 +447,19 @@ pub async fn request_payout(
     .await
 }
 
+/// The program's payout minimum and limits, and what is left of them for the caller.
+#[utoipa::path(
+    operation_id = "getPayoutRules", tag = "payouts", security(("bearer" = [])),
+    responses((status = 200, body = payouts::PayoutRules), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"))
+)]
+#[get("/api/v1/me/payout-rules")]
+pub async fn get_payout_rules(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(payouts::rules(&state, &caller).await?))
+}
+
 #[utoipa::path(
     operation_id = "listMyPayouts", tag = "payouts", security(("bearer" = [])), params(PageParams),
     responses((status = 200, body = Page<Payout>), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"))

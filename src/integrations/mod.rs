@@ -4,9 +4,12 @@
 //! (`crate::effects`), never a retry loop of their own.
 
 pub mod http;
+pub mod payments;
 pub mod payouts;
 pub mod rewards;
+pub mod signature;
 pub mod sms;
+pub mod topups;
 
 /// Why a delivery failed, which decides whether the effect queue tries again.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,7 @@
-//! The rewards provider: buys gift certificates, virtual cards and phone top-ups. One
-//! trait; a console implementation for development that fulfils after a short delay;
-//! an HTTP implementation with timeouts, tested against a local fake provider.
+//! The rewards provider: buys gift certificates and virtual cards (top-ups have a
+//! provider of their own, `super::topups`). One trait; a console implementation for
+//! development that fulfils after a short delay; an HTTP implementation with
+//! timeouts, tested against a local fake provider.
 //!
 //! Every order carries our own id (`order-{order}-{line}`) as the provider's
 //! idempotency key, so asking again after a timeout never buys twice. A certificate's
@@ -11,9 +12,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 use super::DeliveryError;
 use super::http::ProviderClient;
@@ -24,7 +23,7 @@ use crate::config::{ProviderKind, RewardSettings};
 pub struct ProviderOrder {
     /// Ours, unique per order line: the provider's idempotency key.
     pub id: String,
-    /// `gift_certificate`, `virtual_card` or `phone_topup`.
+    /// `gift_certificate` or `virtual_card`.
     pub kind: String,
     /// Our reward's SKU (the provider's product).
     pub sku: String,
@@ -33,8 +32,6 @@ pub struct ProviderOrder {
     /// Face value of one unit, decimal string.
     pub amount: String,
     pub quantity: i64,
-    /// The phone a top-up goes to.
-    pub phone: Option<String>,
 }
 
 /// Where the provider stands with one order line.
@@ -98,7 +95,7 @@ impl ConsoleProvider {
             .unwrap_or_default();
         match placed {
             Some(at) if at.elapsed() >= CONSOLE_DELAY => {
-                let digest = hex::encode(<Sha256 as sha2::Digest>::digest(id.as_bytes()));
+                let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(id.as_bytes()));
                 ProviderStatus::Done {
                     reference: Some(format!("console-{id}")),
                     code: Some(digest[..16].to_uppercase()),
@@ -221,51 +218,9 @@ pub fn provider_from_settings(
     })
 }
 
-/// Whether `signature` (`sha256=<hex>`) is the HMAC-SHA256 of `body` under `secret`,
-/// compared in constant time.
-pub fn signature_valid(secret: &str, body: &[u8], signature: &str) -> bool {
-    let Some(hex_digest) = signature.trim().strip_prefix("sha256=") else {
-        return false;
-    };
-    let Ok(expected) = hex::decode(hex_digest) else {
-        return false;
-    };
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
-        return false;
-    };
-    mac.update(body);
-    mac.verify_slice(&expected).is_ok()
-}
-
-/// The signature a provider puts on a callback (for the fake provider and tests).
-pub fn sign(secret: &str, body: &[u8]) -> String {
-    // unwrap-free: HMAC takes a key of any length.
-    let mut mac = match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
-        Ok(mac) => mac,
-        Err(_) => return String::new(),
-    };
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_signature_is_checked_against_the_body_and_the_secret() {
-        let body = br#"{"id":"order-1-1","status":"done"}"#;
-        let signature = sign("s3cret", body);
-        assert!(signature_valid("s3cret", body, &signature));
-        assert!(!signature_valid("other", body, &signature));
-        assert!(!signature_valid("s3cret", b"{}", &signature));
-        assert!(!signature_valid("s3cret", body, "sha256=zz"));
-        assert!(!signature_valid(
-            "s3cret",
-            body,
-            &signature.replace("sha256=", "")
-        ));
-    }
 
     #[test]
     fn a_done_status_never_shows_its_code_in_debug_output() {

@@ -5,7 +5,7 @@ use sqlx::Row;
 use stimul_actors::rules::points::Points;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db::{Db, Sql};
+use crate::db::{Db, Sql, Tx};
 use crate::error::{ApiError, ApiResult};
 use crate::org::Page;
 
@@ -209,4 +209,21 @@ pub async fn check(db: &Db, program_id: Option<i64>) -> ApiResult<LedgerCheck> {
         duplicate_keys: duplicates,
         sound: balance_sum == Points::ZERO && mismatched == 0 && negative == 0 && duplicates == 0,
     })
+}
+
+/// A participant's available points as committed, read in the caller's transaction
+/// (where a checkout splits its total between points and a card).
+pub async fn available_in(
+    tx: &mut Tx,
+    program_id: i64,
+    participant_id: i64,
+) -> Result<Points, sqlx::Error> {
+    let balance: Option<i64> = sqlx::query_scalar(
+        "SELECT balance FROM accounts WHERE program_id = $1 AND kind = 'participant' AND owner_id = $2",
+    )
+    .bind(program_id)
+    .bind(participant_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(Points::from_hundredths(balance.unwrap_or(0)))
 }

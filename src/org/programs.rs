@@ -23,6 +23,32 @@ pub struct Program {
     pub levels: JsonText,
     /// The store owner's percent of each seller's earned points, e.g. `"5"`.
     pub owner_share_percent: String,
+    /// Whether a seller may pay the part of an order their points do not cover by card.
+    #[sqlx(try_from = "i64")]
+    #[schema(value_type = bool)]
+    pub card_payments: Flag,
+}
+
+/// A yes/no setting, stored as 0/1 (the same on SQLite and PostgreSQL), shown as a
+/// JSON boolean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Flag(pub bool);
+
+impl From<i64> for Flag {
+    fn from(stored: i64) -> Self {
+        Flag(stored != 0)
+    }
+}
+
+/// What `updateProgram` may change, each already validated.
+pub struct ProgramChange {
+    pub name: String,
+    pub timezone: String,
+    /// The level scale as JSON text.
+    pub levels: String,
+    pub owner_share_percent: String,
+    pub card_payments: bool,
 }
 
 /// JSON stored as text, shown as JSON.
@@ -38,7 +64,8 @@ impl TryFrom<String> for JsonText {
     }
 }
 
-const PROGRAM_COLUMNS: &str = "id, slug, name, timezone, created_at, levels, owner_share_percent";
+const PROGRAM_COLUMNS: &str =
+    "id, slug, name, timezone, created_at, levels, owner_share_percent, card_payments";
 
 /// Creates a program with its built-in roles.
 pub async fn create(
@@ -48,10 +75,10 @@ pub async fn create(
     timezone: &TimeZoneName,
     now_ms: i64,
 ) -> sqlx::Result<Program> {
-    let program: Program = sqlx::query_as(
+    let program: Program = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO programs (slug, name, timezone, created_at) VALUES ($1, $2, $3, $4)
-         RETURNING id, slug, name, timezone, created_at, levels, owner_share_percent",
-    )
+         RETURNING {PROGRAM_COLUMNS}"
+    )))
     .bind(slug.as_str())
     .bind(name.as_str())
     .bind(timezone.as_str())
@@ -82,6 +109,24 @@ where
     .bind(id)
     .fetch_one(executor)
     .await
+}
+
+/// Writes a program's settings.
+pub async fn update(tx: &mut Tx, id: i64, change: &ProgramChange) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE programs SET name = $1, timezone = $2, levels = $3, owner_share_percent = $4,
+                card_payments = $5
+         WHERE id = $6",
+    )
+    .bind(&change.name)
+    .bind(&change.timezone)
+    .bind(&change.levels)
+    .bind(&change.owner_share_percent)
+    .bind(i64::from(change.card_payments))
+    .bind(id)
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
 }
 
 /// The program with `slug`, created (named after the slug, Moscow time) if missing.

@@ -9,6 +9,7 @@
 //! when absent and never goes below zero under racing buyers (one conditional update).
 
 pub mod orders;
+pub mod payments;
 pub mod payouts;
 pub mod store;
 

@@ -25,7 +25,9 @@ use stimul_actors::ledger::{
     AccountKey, Committed, LedgerError, Movement, Purpose, TransactionRequest, TransactionStatus,
 };
 use stimul_actors::rules::points::Points;
-use stimul_actors::rules::rewards::{OrderStatus, RewardKind, Settlement, on_offer, order_total};
+use stimul_actors::rules::rewards::{
+    OrderStatus, PaymentSplit, RewardKind, Settlement, on_offer, order_total, split_payment,
+};
 use utoipa::{IntoParams, ToSchema};
 
 use super::store::{self, OrderItemRow, OrderQuery, OrderRow};
@@ -35,6 +37,7 @@ use crate::effects::{self, Effect, EffectHandler, Failure, NewEffect};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 use crate::integrations::DeliveryError;
 use crate::integrations::rewards::{ProviderOrder, ProviderStatus, RewardProvider};
+use crate::integrations::topups::{Topup, TopupProvider};
 use crate::org::{Page, page_of};
 use crate::state::AppState;
 
@@ -68,6 +71,9 @@ pub struct Delivery {
 pub struct OrderInput {
     pub items: Vec<OrderLineInput>,
     pub delivery: Option<Delivery>,
+    /// Pay what the available points do not cover by card (when the program takes
+    /// card payments): the order then waits in `awaiting_payment` for the payment.
+    pub pay_shortfall: Option<bool>,
 }
 
 /// A delivered certificate: shown to the order's owner only.
@@ -104,10 +110,16 @@ pub struct OrderEvent {
 pub struct Order {
     pub id: i64,
     pub participant_id: i64,
-    /// `placed`, `processing`, `shipped`, `delivered`, `fulfilled`, `failed`, `cancelled`.
+    /// `awaiting_payment`, `placed`, `processing`, `shipped`, `delivered`, `fulfilled`,
+    /// `failed`, `cancelled`.
     pub status: String,
     #[schema(value_type = String)]
     pub total: Points,
+    /// The part of the total paid with points (all of it unless a card pays the rest).
+    #[schema(value_type = String)]
+    pub points: Points,
+    /// The card payment of the rest, when there is one.
+    pub payment: Option<OrderPayment>,
     pub items: Vec<OrderItem>,
     pub delivery: Option<Delivery>,
     pub failure_reason: Option<String>,
@@ -117,6 +129,22 @@ pub struct Order {
     pub history: Vec<OrderEvent>,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// The card payment of the part of an order points do not cover.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrderPayment {
+    #[schema(value_type = String)]
+    pub amount: Points,
+    /// `pending` (waiting for the buyer), `succeeded`, `cancelled` (never paid),
+    /// `refund_pending`, `refunded` (paid, the order ended undelivered).
+    pub status: String,
+    /// The provider's payment page, while pending; shown to the buyer only.
+    pub confirmation_url: Option<String>,
+    /// When an unpaid order is cancelled (epoch ms).
+    pub expires_at: i64,
+    /// Why it was never paid.
+    pub reason: Option<String>,
 }
 
 /// The `order_status` event on `me`.
@@ -145,12 +173,27 @@ async fn view(state: &AppState, row: OrderRow, owner_view: bool) -> ApiResult<Or
     let mut conn = state.db.pool.acquire().await?;
     let items = store::items(&mut *conn, row.id).await?;
     let history = store::history(&mut *conn, row.id).await?;
+    let payment = if row.card_amount > 0 {
+        store::payment(&mut *conn, row.id).await?
+    } else {
+        None
+    };
     drop(conn);
     Ok(Order {
         id: row.id,
         participant_id: row.participant_id,
+        points: points_of(&row),
         status: row.status,
         total: Points::from_hundredths(row.total),
+        payment: payment.map(|payment| OrderPayment {
+            amount: Points::from_hundredths(payment.amount),
+            confirmation_url: (owner_view && payment.status == "pending")
+                .then_some(payment.confirmation_url)
+                .flatten(),
+            status: payment.status,
+            expires_at: payment.expires_at,
+            reason: payment.reason,
+        }),
         items: items
             .into_iter()
             .map(|item| OrderItem {
@@ -360,14 +403,41 @@ pub async fn place(
         .map_err(ApiError::internal)?;
     // Stock is taken in reward order, so two checkouts never wait on each other's rows.
     lines.sort_by_key(|line| line.reward_id);
+    let pay_shortfall = input.pay_shortfall.unwrap_or(false);
+    let cards_taken = pay_shortfall
+        && crate::org::programs::by_id(&state.db.pool, program_id)
+            .await?
+            .card_payments
+            .0;
 
     let mut tx = state.db.begin().await?;
+    // Points first; a card only for what they do not cover, read in this transaction.
+    let split = if pay_shortfall {
+        let available =
+            crate::ledger::queries::available_in(&mut tx, program_id, participant).await?;
+        split_payment(total, available, pay_shortfall, cards_taken)
+            .map_err(|why| ApiError::new(ErrorCode::InsufficientPoints, why.to_string()))?
+    } else {
+        PaymentSplit {
+            points: total,
+            card: Points::ZERO,
+        }
+    };
+    let first = if split.card > Points::ZERO {
+        OrderStatus::AwaitingPayment
+    } else {
+        OrderStatus::Placed
+    };
     let inserted = store::insert_order(
         &mut tx,
-        program_id,
-        participant,
-        total.hundredths(),
-        delivery_json.as_deref(),
+        &store::NewOrder {
+            program_id,
+            participant_id: participant,
+            status: first.as_str(),
+            total: total.hundredths(),
+            card_amount: split.card.hundredths(),
+            delivery: delivery_json.as_deref(),
+        },
         key,
         now,
     )
@@ -420,7 +490,7 @@ pub async fn place(
         Movement {
             from: AccountKey::Participant(participant),
             to: AccountKey::OrderHold(participant),
-            amount: total,
+            amount: split.points,
             purpose: Purpose::Reservation,
         },
         Some(titles.join(", ")),
@@ -436,9 +506,45 @@ pub async fn place(
         Err(err) => return Err(ApiError::internal(anyhow::anyhow!("reserving: {err}"))),
     };
     store::set_transactions(&mut tx, order_id, Some(committed.transaction_id), None).await?;
-    store::insert_history(&mut tx, order_id, "placed", None, Some(participant), now).await?;
-    effects::enqueue(
+    store::insert_history(
         &mut tx,
+        order_id,
+        first.as_str(),
+        None,
+        Some(participant),
+        now,
+    )
+    .await?;
+    let payment_effect = if split.card > Points::ZERO {
+        Some(super::payments::open(state, &mut tx, program_id, order_id, split.card, now).await?)
+    } else {
+        enqueue_fulfilment(&mut tx, program_id, order_id, now).await?;
+        None
+    };
+    tx.commit().await?;
+    state.live.committed_elsewhere(&request, &committed);
+    push(state, participant, order_id, first, None);
+    state.effects.ring();
+    if let Some(effect) = payment_effect {
+        // The payment page is asked for now, so the answer can carry it; a failure is
+        // the queue's to retry.
+        effects::run_now(state, effect).await;
+    }
+    let row = store::order(&state.db.pool, order_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("order {order_id}")))?;
+    Ok((view(state, row, true).await?, false))
+}
+
+/// Queues the delivery of a placed order, in the transaction that placed it.
+pub(super) async fn enqueue_fulfilment(
+    tx: &mut crate::db::Tx,
+    program_id: i64,
+    order_id: i64,
+    now: i64,
+) -> ApiResult<()> {
+    effects::enqueue(
+        tx,
         &NewEffect {
             kind: FULFIL_EFFECT,
             dedupe_key: Some(format!("order:{order_id}:fulfil")),
@@ -448,15 +554,8 @@ pub async fn place(
         },
         now,
     )
-    .await?;
-    tx.commit().await?;
-    state.live.committed_elsewhere(&request, &committed);
-    push(state, participant, order_id, OrderStatus::Placed, None);
-    state.effects.ring();
-    let row = store::order(&state.db.pool, order_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("order {order_id}")))?;
-    Ok((view(state, row, true).await?, false))
+    .await
+    .map(|_| ())
 }
 
 /// What points are spent on: an order or a payout, by id.
@@ -524,19 +623,54 @@ pub struct Change<'a> {
     pub failure_reason: Option<&'a str>,
 }
 
-/// Moves an order to `change.next` in one transaction with what that does to its
-/// points (capture or release, once: the ledger keys are the order's) and its stock;
-/// keeps the history and pushes `order_status`. Refuses a move its status does not
-/// allow.
-#[tracing::instrument(skip(state, change), fields(next = change.next.as_str()))]
-pub async fn move_to(state: &AppState, order_id: i64, change: Change<'_>) -> ApiResult<OrderRow> {
-    let now = state.clock.now_ms();
-    let mut tx = state.db.begin().await?;
-    let row = store::order_for_update(&mut tx, state.db.backend, order_id)
+/// An order moved inside a caller's transaction: what to announce once it commits.
+pub(super) struct Moved {
+    participant_id: i64,
+    order_id: i64,
+    next: OrderStatus,
+    failure_reason: Option<String>,
+    posted: Option<(TransactionRequest, Committed)>,
+}
+
+impl Moved {
+    /// Tells the live side: the ledger posting (balances, levels) and `order_status`.
+    pub(super) fn announce(&self, state: &AppState) {
+        if let Some((request, posted)) = &self.posted {
+            state.live.committed_elsewhere(request, posted);
+        }
+        push(
+            state,
+            self.participant_id,
+            self.order_id,
+            self.next,
+            self.failure_reason.clone(),
+        );
+    }
+}
+
+/// The points an order holds: its total less the part paid by card.
+fn points_of(row: &OrderRow) -> Points {
+    Points::from_hundredths(row.total - row.card_amount)
+}
+
+/// Moves an order to `change.next` in the caller's transaction with what that does to
+/// its points (capture or release, once: the ledger keys are the order's), its stock
+/// and its card payment (a paid one is refunded when the order ends undelivered);
+/// keeps the history. Refuses a move its status does not allow. Announce the answer
+/// after the commit.
+#[tracing::instrument(skip(state, tx, change), fields(next = change.next.as_str()))]
+pub(super) async fn move_in(
+    state: &AppState,
+    tx: &mut crate::db::Tx,
+    order_id: i64,
+    change: Change<'_>,
+    now: i64,
+) -> ApiResult<Moved> {
+    let row = store::order_for_update(tx, state.db.backend, order_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("order {order_id}")))?;
     let current = parse_status(&row.status)?;
-    let items = store::items(&mut *tx, order_id).await?;
+    let items = store::items(&mut **tx, order_id).await?;
     let shipped = items
         .iter()
         .any(|i| kind_of(i).is_ok_and(RewardKind::is_shipped));
@@ -549,24 +683,25 @@ pub async fn move_to(state: &AppState, order_id: i64, change: Change<'_>) -> Api
     }
     let store_id: Option<i64> = sqlx::query_scalar("SELECT store_id FROM users WHERE id = $1")
         .bind(row.participant_id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
-    let total = Points::from_hundredths(row.total);
+    let points = points_of(&row);
+    let spending = Spending {
+        kind: "order",
+        id: order_id,
+    };
     let posting = match change.next.settlement() {
         Settlement::Keep => None,
         Settlement::Capture => Some(spend_request(
             row.program_id,
             row.participant_id,
             store_id,
-            Spending {
-                kind: "order",
-                id: order_id,
-            },
+            spending,
             "capture",
             Movement {
                 from: AccountKey::OrderHold(row.participant_id),
                 to: AccountKey::Redeemed,
-                amount: total,
+                amount: points,
                 purpose: Purpose::Redemption,
             },
             None,
@@ -575,37 +710,33 @@ pub async fn move_to(state: &AppState, order_id: i64, change: Change<'_>) -> Api
             row.program_id,
             row.participant_id,
             store_id,
-            Spending {
-                kind: "order",
-                id: order_id,
-            },
+            spending,
             "release",
             Movement {
                 from: AccountKey::OrderHold(row.participant_id),
                 to: AccountKey::Participant(row.participant_id),
-                amount: total,
+                amount: points,
                 purpose: Purpose::Refund,
             },
             change.failure_reason.map(str::to_string),
         )),
     };
-    let mut committed: Option<(TransactionRequest, Committed)> = None;
+    let mut posted = None;
     if let Some(request) = posting {
-        let posted = state
-            .ledger
-            .post_in(&mut tx, &request)
-            .await?
-            .map_err(|err| {
-                ApiError::internal(anyhow::anyhow!("settling order {order_id}: {err}"))
-            })?;
-        store::set_transactions(&mut tx, order_id, None, Some(posted.transaction_id)).await?;
-        committed = Some((request, posted));
+        let committed = state.ledger.post_in(tx, &request).await?.map_err(|err| {
+            ApiError::internal(anyhow::anyhow!("settling order {order_id}: {err}"))
+        })?;
+        store::set_transactions(tx, order_id, None, Some(committed.transaction_id)).await?;
+        posted = Some((request, committed));
     }
     if change.next.settlement() == Settlement::Release {
-        store::return_stock(&mut tx, order_id).await?;
+        store::return_stock(tx, order_id).await?;
+        if row.card_amount > 0 {
+            super::payments::on_order_ended(tx, &row, now).await?;
+        }
     }
     store::set_status(
-        &mut tx,
+        tx,
         order_id,
         current.as_str(),
         change.next.as_str(),
@@ -614,7 +745,7 @@ pub async fn move_to(state: &AppState, order_id: i64, change: Change<'_>) -> Api
     )
     .await?;
     store::insert_history(
-        &mut tx,
+        tx,
         order_id,
         change.next.as_str(),
         change.note.or(change.failure_reason),
@@ -622,17 +753,23 @@ pub async fn move_to(state: &AppState, order_id: i64, change: Change<'_>) -> Api
         now,
     )
     .await?;
-    tx.commit().await?;
-    if let Some((request, posted)) = &committed {
-        state.live.committed_elsewhere(request, posted);
-    }
-    push(
-        state,
-        row.participant_id,
+    Ok(Moved {
+        participant_id: row.participant_id,
         order_id,
-        change.next,
-        change.failure_reason.map(str::to_string),
-    );
+        next: change.next,
+        failure_reason: change.failure_reason.map(str::to_string),
+        posted,
+    })
+}
+
+/// [`move_in`] in a transaction of its own; answers the order as it now is.
+pub async fn move_to(state: &AppState, order_id: i64, change: Change<'_>) -> ApiResult<OrderRow> {
+    let now = state.clock.now_ms();
+    let mut tx = state.db.begin().await?;
+    let moved = move_in(state, &mut tx, order_id, change, now).await?;
+    tx.commit().await?;
+    moved.announce(state);
+    state.effects.ring();
     store::order(&state.db.pool, order_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("order {order_id}")))
@@ -739,7 +876,10 @@ async fn complete_if_delivered(state: &AppState, order_id: i64) -> ApiResult<()>
 
 /// Gets an order's rewards delivered (see the module header). Holds the provider.
 pub struct FulfilEffect {
+    /// Certificates and virtual cards.
     pub provider: Box<dyn RewardProvider>,
+    /// Phone top-ups.
+    pub topups: Box<dyn TopupProvider>,
     /// Tries before an order the provider never answered is failed and its points
     /// returned (`rewards.max_attempts`).
     pub max_attempts: u32,
@@ -759,7 +899,8 @@ impl EffectHandler for FulfilEffect {
             )));
         };
         let status = parse_status(&row.status)?;
-        if status.is_final() {
+        if status.is_final() || status == OrderStatus::AwaitingPayment {
+            // Ended, or not paid yet (its payment queues the delivery once confirmed).
             return Ok(());
         }
         if status == OrderStatus::Placed {
@@ -784,7 +925,25 @@ impl EffectHandler for FulfilEffect {
                 continue;
             }
             let id = provider_id(order_id, item.id);
-            let answer = if item.provider_reference.is_some() {
+            let asked_before = item.provider_reference.is_some();
+            let answer = if kind == RewardKind::PhoneTopup {
+                let Some(phone) = delivery.phone.clone() else {
+                    fail(state, order_id, "a top-up needs a phone number").await?;
+                    return Ok(());
+                };
+                if asked_before {
+                    self.topups.status(&id).await
+                } else {
+                    let amount =
+                        Points::from_hundredths(item.unit_price.saturating_mul(item.quantity));
+                    let topup = Topup {
+                        id: id.clone(),
+                        phone,
+                        amount: amount.to_string(),
+                    };
+                    self.topups.top_up(&topup).await
+                }
+            } else if asked_before {
                 self.provider.status(&id).await
             } else {
                 let order = ProviderOrder {
@@ -794,9 +953,6 @@ impl EffectHandler for FulfilEffect {
                     network: item.network.clone(),
                     amount: Points::from_hundredths(item.unit_price).to_string(),
                     quantity: item.quantity,
-                    phone: (kind == RewardKind::PhoneTopup)
-                        .then(|| delivery.phone.clone())
-                        .flatten(),
                 };
                 self.provider.order(&order).await
             };
@@ -830,7 +986,8 @@ impl EffectHandler for FulfilEffect {
     }
 }
 
-/// A provider's signed callback about one order line (`status` as in its API).
+/// A provider's signed callback: the rewards or top-up provider's about one order line
+/// (`status` as in its API), or the payment provider's about an order's card payment.
 #[tracing::instrument(skip(state, body, signature))]
 pub async fn callback(
     state: &AppState,
@@ -838,28 +995,13 @@ pub async fn callback(
     body: &[u8],
     signature: Option<&str>,
 ) -> ApiResult<()> {
-    if provider != "rewards" {
-        return Err(ApiError::not_found(format!("provider {provider:?}")));
-    }
-    let secret = state
-        .settings
-        .rewards
-        .callback_secret
-        .as_ref()
-        .map(|s| s.expose().clone());
-    let signed = match (secret.as_deref(), signature) {
-        (Some(secret), Some(signature)) => {
-            crate::integrations::rewards::signature_valid(secret, body, signature)
-        }
-        _ => false,
+    let secret = match provider {
+        "rewards" => state.settings.rewards.callback_secret.as_ref(),
+        "topups" => state.settings.topups.callback_secret.as_ref(),
+        "payments" => return super::payments::callback(state, body, signature).await,
+        _ => return Err(ApiError::not_found(format!("provider {provider:?}"))),
     };
-    if !signed {
-        tracing::warn!("a provider callback with a missing or wrong signature was refused");
-        return Err(ApiError::new(
-            ErrorCode::InvalidSignature,
-            "the callback's X-Signature does not match its body",
-        ));
-    }
+    crate::integrations::signature::verify_callback(secret, body, signature)?;
     let answer: crate::integrations::rewards::ProviderAnswer = serde_json::from_slice(body)
         .map_err(|err| {
             ApiError::new(
@@ -959,7 +1101,7 @@ pub async fn list(
     Ok(page_of(orders, limit, |order| order.id))
 }
 
-/// `cancelOrder`: the participant while it is placed; staff (`rewards.edit`) until a
+/// `cancelOrder`: the participant while it is placed or waits for its payment; staff (`rewards.edit`) until a
 /// provider delivered any of it or the goods shipped. Points and stock go back.
 #[tracing::instrument(skip(state, caller, reason))]
 pub async fn cancel(
@@ -977,7 +1119,7 @@ pub async fn cancel(
         caller.require_program_wide(Permission::edit(Section::Rewards))?;
     }
     let status = parse_status(&row.status)?;
-    if own && status != OrderStatus::Placed {
+    if own && !matches!(status, OrderStatus::Placed | OrderStatus::AwaitingPayment) {
         return Err(ApiError::invalid_state(format!(
             "order {id} is {}; ask support to cancel it",
             status.as_str()
@@ -1019,10 +1161,13 @@ pub async fn set_status(
 ) -> ApiResult<Order> {
     caller.require_program_wide(Permission::edit(Section::Rewards))?;
     let next = OrderStatus::parse(input.status.trim()).map_err(|e| ApiError::field("status", e))?;
-    if matches!(next, OrderStatus::Placed | OrderStatus::Cancelled) {
+    if matches!(
+        next,
+        OrderStatus::Placed | OrderStatus::Cancelled | OrderStatus::AwaitingPayment
+    ) {
         return Err(ApiError::field(
             "status",
-            "cancel with cancelOrder; an order is never placed again",
+            "cancel with cancelOrder; an order is placed only by its checkout or its payment",
         ));
     }
     if input

@@ -170,6 +170,63 @@ fn limits(state: &AppState) -> ApiResult<PayoutLimits> {
     })
 }
 
+/// The payout rules as they apply to the caller now (`getPayoutRules`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PayoutRules {
+    #[schema(value_type = String)]
+    pub minimum: Points,
+    #[schema(value_type = String)]
+    pub per_day: Points,
+    #[schema(value_type = String)]
+    pub per_month: Points,
+    /// What may still be paid out in the next 24 hours and 30 days.
+    #[schema(value_type = String)]
+    pub left_today: Points,
+    #[schema(value_type = String)]
+    pub left_this_month: Points,
+}
+
+/// `getPayoutRules`: the program's minimum and limits, and what is left of them.
+pub async fn rules(state: &AppState, caller: &Principal) -> ApiResult<PayoutRules> {
+    participant_only(caller)?;
+    let limits = limits(state)?;
+    let now = state.clock.now_ms();
+    let mut conn = state.db.pool.acquire().await?;
+    let last_day = store::paid_out_since(&mut *conn, caller.id(), now - DAY_MS, 0).await?;
+    let last_month = store::paid_out_since(&mut *conn, caller.id(), now - 30 * DAY_MS, 0).await?;
+    drop(conn);
+    let left =
+        |limit: Points, used: i64| Points::from_hundredths((limit.hundredths() - used).max(0));
+    Ok(PayoutRules {
+        minimum: limits.minimum,
+        per_day: limits.per_day,
+        per_month: limits.per_month,
+        left_today: left(limits.per_day, last_day),
+        left_this_month: left(limits.per_month, last_month),
+    })
+}
+
+/// The `payout_status` event on `me`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PayoutStatusChanged {
+    pub payout_id: i64,
+    /// As in [`Payout::status`].
+    pub status: String,
+    pub failure_reason: Option<String>,
+}
+
+fn push(state: &AppState, participant: i64, payout_id: i64, status: &str, reason: Option<&str>) {
+    state.live.push(
+        &stimul_actors::participant::topic(participant),
+        "payout_status",
+        &PayoutStatusChanged {
+            payout_id,
+            status: status.into(),
+            failure_reason: reason.map(str::to_string),
+        },
+    );
+}
+
 /// `requestPayout`: answers the payout and whether an earlier request with the same
 /// key made it.
 #[tracing::instrument(skip(state, caller, input, key))]
@@ -269,8 +326,8 @@ pub async fn request(
     };
     // Counted after the reservation locked the participant's account: racing requests
     // of one participant are counted one after the other.
-    let last_day = store::paid_out_since(&mut tx, participant, now - DAY_MS, id).await?;
-    let last_month = store::paid_out_since(&mut tx, participant, now - 30 * DAY_MS, id).await?;
+    let last_day = store::paid_out_since(&mut *tx, participant, now - DAY_MS, id).await?;
+    let last_month = store::paid_out_since(&mut *tx, participant, now - 30 * DAY_MS, id).await?;
     if let Err(refusal) = limits.check(
         amount,
         Points::from_hundredths(last_day),
@@ -448,6 +505,7 @@ async fn settle(
     .await?;
     tx.commit().await?;
     state.live.committed_elsewhere(&request, &posted);
+    push(state, row.participant_id, row.id, status, reason);
     Ok(())
 }
 
@@ -475,7 +533,11 @@ impl EffectHandler for PayoutEffect {
                 settle(state, &row, false, "rejected", None, None).await?;
                 return Ok(());
             }
-            "approved" => {}
+            "approved" => {
+                if effect.attempt == 1 {
+                    push(state, row.participant_id, row.id, "approved", None);
+                }
+            }
             _ => return Ok(()),
         }
         let id = format!("payout-{payout_id}");

@@ -227,7 +227,7 @@ pub async fn return_stock(tx: &mut Tx, order_id: i64) -> Result<(), sqlx::Error>
     .map(|_| ())
 }
 
-pub const ORDER_COLUMNS: &str = "id, program_id, participant_id, status, total, delivery, hold_transaction_id, settled_transaction_id, failure_reason, request_key, created_at, updated_at";
+pub const ORDER_COLUMNS: &str = "id, program_id, participant_id, status, total, card_amount, delivery, hold_transaction_id, settled_transaction_id, failure_reason, request_key, created_at, updated_at";
 
 #[derive(Debug, Clone, FromRow)]
 pub struct OrderRow {
@@ -236,6 +236,8 @@ pub struct OrderRow {
     pub participant_id: i64,
     pub status: String,
     pub total: i64,
+    /// The part of `total` paid by card; the rest is the participant's points.
+    pub card_amount: i64,
     /// JSON.
     pub delivery: Option<String>,
     pub hold_transaction_id: Option<i64>,
@@ -273,24 +275,35 @@ pub struct HistoryRow {
     pub created_at: i64,
 }
 
-#[tracing::instrument(skip(tx, delivery))]
+/// An order to write: its first status, total and card part.
+#[derive(Debug)]
+pub struct NewOrder<'a> {
+    pub program_id: i64,
+    pub participant_id: i64,
+    pub status: &'a str,
+    pub total: i64,
+    pub card_amount: i64,
+    /// JSON.
+    pub delivery: Option<&'a str>,
+}
+
+#[tracing::instrument(skip(tx))]
 pub async fn insert_order(
     tx: &mut Tx,
-    program_id: i64,
-    participant_id: i64,
-    total: i64,
-    delivery: Option<&str>,
+    order: &NewOrder<'_>,
     request_key: Option<&str>,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO orders (program_id, participant_id, status, total, delivery, request_key, created_at, updated_at)
-         VALUES ($1, $2, 'placed', $3, $4, $5, $6, $6) RETURNING id",
+        "INSERT INTO orders (program_id, participant_id, status, total, card_amount, delivery, request_key, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
     )
-    .bind(program_id)
-    .bind(participant_id)
-    .bind(total)
-    .bind(delivery)
+    .bind(order.program_id)
+    .bind(order.participant_id)
+    .bind(order.status)
+    .bind(order.total)
+    .bind(order.card_amount)
+    .bind(order.delivery)
     .bind(request_key)
     .bind(now)
     .fetch_one(&mut **tx)
@@ -689,13 +702,16 @@ pub async fn payouts_of(
 
 /// What a participant has paid out, or has on its way, since `since` (the limits),
 /// not counting payout `except`.
-#[tracing::instrument(skip(tx))]
-pub async fn paid_out_since(
-    tx: &mut Tx,
+#[tracing::instrument(skip(executor))]
+pub async fn paid_out_since<'e, E>(
+    executor: E,
     participant_id: i64,
     since: i64,
     except: i64,
-) -> Result<i64, sqlx::Error> {
+) -> Result<i64, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     sqlx::query_scalar(
         "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM payouts
          WHERE participant_id = $1 AND created_at >= $2 AND id <> $3 AND status IN ('review', 'approved', 'paid')",
@@ -703,7 +719,7 @@ pub async fn paid_out_since(
     .bind(participant_id)
     .bind(since)
     .bind(except)
-    .fetch_one(&mut **tx)
+    .fetch_one(executor)
     .await
 }
 
@@ -747,4 +763,124 @@ pub async fn set_payout_hold(tx: &mut Tx, id: i64, hold: i64) -> Result<(), sqlx
         .execute(&mut **tx)
         .await
         .map(|_| ())
+}
+
+/// An order's card payment (`order_payments`).
+#[derive(Debug, Clone, FromRow)]
+pub struct PaymentRow {
+    pub order_id: i64,
+    pub program_id: i64,
+    pub amount: i64,
+    /// `pending`, `succeeded`, `cancelled`, `refund_pending`, `refunded`.
+    pub status: String,
+    pub provider_reference: Option<String>,
+    pub confirmation_url: Option<String>,
+    pub reason: Option<String>,
+    pub expires_at: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const PAYMENT_COLUMNS: &str = "order_id, program_id, amount, status, provider_reference, confirmation_url, reason, expires_at, created_at, updated_at";
+
+#[tracing::instrument(skip(tx))]
+pub async fn insert_payment(
+    tx: &mut Tx,
+    order_id: i64,
+    program_id: i64,
+    amount: i64,
+    expires_at: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO order_payments (order_id, program_id, amount, status, expires_at, created_at, updated_at)
+         VALUES ($1, $2, $3, 'pending', $4, $5, $5)",
+    )
+    .bind(order_id)
+    .bind(program_id)
+    .bind(amount)
+    .bind(expires_at)
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
+
+#[tracing::instrument(skip(executor))]
+pub async fn payment<'e, E>(executor: E, order_id: i64) -> Result<Option<PaymentRow>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {PAYMENT_COLUMNS} FROM order_payments WHERE order_id = $1"
+    )))
+    .bind(order_id)
+    .fetch_optional(executor)
+    .await
+}
+
+/// Moves a payment from `from` to `status` (with a reason when it ends unpaid); answers
+/// whether it moved, so two reports of the same thing act once.
+#[tracing::instrument(skip(tx))]
+pub async fn set_payment_status(
+    tx: &mut Tx,
+    order_id: i64,
+    from: &str,
+    status: &str,
+    reason: Option<&str>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let moved = sqlx::query(
+        "UPDATE order_payments SET status = $1, reason = COALESCE($2, reason), updated_at = $3
+         WHERE order_id = $4 AND status = $5",
+    )
+    .bind(status)
+    .bind(reason)
+    .bind(now)
+    .bind(order_id)
+    .bind(from)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(moved == 1)
+}
+
+/// Records the provider's reference and payment page of a payment not yet settled.
+#[tracing::instrument(skip(executor, confirmation_url))]
+pub async fn record_payment_page<'e, E>(
+    executor: E,
+    order_id: i64,
+    reference: Option<&str>,
+    confirmation_url: Option<&str>,
+    now: i64,
+) -> Result<(), sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "UPDATE order_payments SET provider_reference = COALESCE($1, provider_reference),
+                confirmation_url = COALESCE($2, confirmation_url), updated_at = $3
+         WHERE order_id = $4 AND status IN ('pending', 'cancelled')",
+    )
+    .bind(reference)
+    .bind(confirmation_url)
+    .bind(now)
+    .bind(order_id)
+    .execute(executor)
+    .await
+    .map(|_| ())
+}
+
+/// Marks a refund done.
+#[tracing::instrument(skip(db))]
+pub async fn record_refunded(db: &Db, order_id: i64, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE order_payments SET status = 'refunded', updated_at = $1
+         WHERE order_id = $2 AND status = 'refund_pending'",
+    )
+    .bind(now)
+    .bind(order_id)
+    .execute(&db.pool)
+    .await
+    .map(|_| ())
 }

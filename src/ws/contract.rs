@@ -74,7 +74,8 @@ pub struct EventFrame {
     /// `LevelUpEvent`), `task_submission` (data `Submission`: a submission recorded or
     /// decided), `quest_progress` (data `QuestProgress`), `rank_changed` (data
     /// `RankChanged`: the participant's rank on a campaign's whole-campaign board moved),
-    /// `order_status` (data `OrderStatusChanged`: one of their orders changed status).
+    /// `order_status` (data `OrderStatusChanged`: one of their orders changed status),
+    /// `payout_status` (data `PayoutStatusChanged`: one of their payouts changed status).
     /// On `store:{id}`: `progress` (data `StoreProgress`). On a leaderboard topic:
     /// `leaderboard` (data `BoardView`: the top entries, at most two a second; `around`
     /// and `my_rank` are empty there, read them with `getLeaderboard`). On
@@ -120,7 +121,8 @@ pub struct ErrorFrame {
         QuestProgress,
         BoardView,
         RankChanged,
-        crate::rewards::orders::OrderStatusChanged
+        crate::rewards::orders::OrderStatusChanged,
+        crate::rewards::payouts::PayoutStatusChanged
     ))
 )]
 pub struct WebSocketContract;

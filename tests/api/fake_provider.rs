@@ -38,6 +38,12 @@ struct ProviderState {
     script: VecDeque<Behaviour>,
     /// Card numbers received for tokens.
     cards: Vec<String>,
+    /// Card payments asked, by our id: (amount, status).
+    payments: HashMap<String, (String, String)>,
+    /// Refunds made, by payment id (once per idempotency key, like a real one).
+    refunds: HashMap<String, usize>,
+    /// Top-ups asked: (our id, phone, amount).
+    topups: Vec<(String, String, String)>,
 }
 
 #[derive(Clone)]
@@ -69,6 +75,17 @@ async fn place(
     if body["id"].as_str() != Some(id.as_str()) {
         return HttpResponse::BadRequest()
             .json(json!({"error": "the idempotency key is not the order id"}));
+    }
+    if request.path() == "/topups" {
+        let mut state = state.lock().expect("provider state");
+        let asked = (
+            id.clone(),
+            body["phone"].as_str().unwrap_or_default().to_string(),
+            body["amount"].as_str().unwrap_or_default().to_string(),
+        );
+        if !state.topups.contains(&asked) {
+            state.topups.push(asked);
+        }
     }
     match behaviour {
         Some(Behaviour::Fail) => return HttpResponse::InternalServerError().body("upstream down"),
@@ -168,6 +185,82 @@ async fn pay(
         .json(json!({ "id": id, "status": "done", "reference": format!("bank-{id}") }))
 }
 
+fn payment_answer(id: &str, amount: &str, status: &str) -> Value {
+    json!({ "id": id, "status": status, "amount": amount, "reference": format!("pay-{id}"),
+            "confirmation_url": format!("https://pay.example/{id}") })
+}
+
+async fn create_payment(
+    state: web::Data<Arc<Mutex<ProviderState>>>,
+    request: HttpRequest,
+    body: web::Json<Value>,
+) -> HttpResponse {
+    let id = request
+        .headers()
+        .get("Idempotency-Key")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let mut state = state.lock().expect("provider state");
+    state.received += 1;
+    let behaviour = state.script.pop_front();
+    let amount = body["amount"].as_str().unwrap_or_default().to_string();
+    if body["id"].as_str() != Some(id.as_str()) || amount.is_empty() {
+        return HttpResponse::BadRequest().json(json!({"error": "bad payment request"}));
+    }
+    match behaviour {
+        Some(Behaviour::Fail) => return HttpResponse::InternalServerError().body("acquirer down"),
+        Some(Behaviour::Garbage) => return HttpResponse::Ok().body("<html>maintenance</html>"),
+        Some(Behaviour::Refuse) => {
+            return HttpResponse::BadRequest().json(json!({"error": "merchant blocked"}));
+        }
+        _ => {}
+    }
+    let (amount, status) = state
+        .payments
+        .entry(id.clone())
+        .or_insert((amount, "pending".into()))
+        .clone();
+    HttpResponse::Ok().json(payment_answer(&id, &amount, &status))
+}
+
+async fn payment_status(
+    state: web::Data<Arc<Mutex<ProviderState>>>,
+    id: web::Path<String>,
+) -> HttpResponse {
+    let mut state = state.lock().expect("provider state");
+    state.received += 1;
+    match state.payments.get(id.as_str()) {
+        Some((amount, status)) => HttpResponse::Ok().json(payment_answer(&id, amount, status)),
+        None => HttpResponse::NotFound().json(json!({"error": "no such payment"})),
+    }
+}
+
+async fn refund_payment(
+    state: web::Data<Arc<Mutex<ProviderState>>>,
+    request: HttpRequest,
+    id: web::Path<String>,
+) -> HttpResponse {
+    let key = request
+        .headers()
+        .get("Idempotency-Key")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let mut state = state.lock().expect("provider state");
+    state.received += 1;
+    if key != format!("refund-{id}") {
+        return HttpResponse::BadRequest().json(json!({"error": "bad refund key"}));
+    }
+    match state.payments.get(id.as_str()) {
+        Some((_, status)) if status == "succeeded" => {
+            *state.refunds.entry(id.into_inner()).or_insert(0) = 1;
+            HttpResponse::Ok().json(json!({ "status": "refunded" }))
+        }
+        _ => HttpResponse::BadRequest().json(json!({"error": "nothing was paid"})),
+    }
+}
+
 impl FakeProvider {
     pub async fn start() -> Self {
         let state = Arc::new(Mutex::new(ProviderState::default()));
@@ -180,6 +273,11 @@ impl FakeProvider {
                 .route("/cards", web::post().to(tokenize))
                 .route("/payouts", web::post().to(pay))
                 .route("/payouts/{id}", web::get().to(status))
+                .route("/topups", web::post().to(place))
+                .route("/topups/{id}", web::get().to(status))
+                .route("/payments", web::post().to(create_payment))
+                .route("/payments/{id}", web::get().to(payment_status))
+                .route("/payments/{id}/refund", web::post().to(refund_payment))
         })
         .workers(1)
         .bind(("127.0.0.1", 0))
@@ -210,6 +308,40 @@ impl FakeProvider {
     /// Card numbers the provider was given.
     pub fn cards(&self) -> Vec<String> {
         self.state.lock().expect("provider state").cards.clone()
+    }
+
+    /// The buyer pays (or, with `"failed"`, is declined) on the payment page.
+    pub fn settle_payment(&self, id: &str, status: &str) {
+        if let Some(payment) = self
+            .state
+            .lock()
+            .expect("provider state")
+            .payments
+            .get_mut(id)
+        {
+            payment.1 = status.into();
+        }
+    }
+
+    /// Top-ups asked: (our id, phone, amount), each once.
+    pub fn topups(&self) -> Vec<(String, String, String)> {
+        self.state.lock().expect("provider state").topups.clone()
+    }
+
+    /// Card payments asked (each once, however often asked).
+    pub fn payments(&self) -> usize {
+        self.state.lock().expect("provider state").payments.len()
+    }
+
+    /// Refunds of the payment `id`.
+    pub fn refunds(&self, id: &str) -> usize {
+        self.state
+            .lock()
+            .expect("provider state")
+            .refunds
+            .get(id)
+            .copied()
+            .unwrap_or(0)
     }
 
     pub fn received(&self) -> usize {

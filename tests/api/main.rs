@@ -5,6 +5,7 @@ mod access;
 mod auth;
 mod bad_input;
 mod campaigns;
+mod card_payments;
 mod codes;
 mod contract;
 mod effects;

@@ -8,7 +8,7 @@ use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use stimul::config::{ProviderKind, Secret};
-use stimul::integrations::rewards::sign;
+use stimul::integrations::signature::sign;
 
 use crate::fake_provider::{Behaviour, FakeProvider};
 use crate::helpers::{TestApp, expect_problem, expect_status, spawn_app_with, test_photo};
@@ -22,6 +22,9 @@ async fn rewards_app() -> (TestApp, FakeProvider) {
         settings.payouts.provider = ProviderKind::Http;
         settings.payouts.url = Some(url.clone());
         settings.payouts.timeout_ms = 500;
+        settings.topups.provider = ProviderKind::Http;
+        settings.topups.url = Some(url.clone());
+        settings.topups.timeout_ms = 500;
         settings.rewards.provider = ProviderKind::Http;
         settings.rewards.url = Some(url);
         settings.rewards.timeout_ms = 500;
@@ -902,6 +905,45 @@ async fn the_showcase_shows_each_participant_what_is_on_offer_to_them() {
 }
 
 #[actix_web::test]
+async fn a_phone_topup_goes_to_the_topup_provider_with_the_number() {
+    let (app, provider) = rewards_app().await;
+    let admin = app.login("admin", "demo").await;
+    let topup = create_reward(
+        &app,
+        &admin,
+        json!({ "sku": "TOPUP", "kind": "phone_topup", "title": "Mobile top-up",
+                 "min_amount": "100", "max_amount": "3000" }),
+    )
+    .await;
+    let (_, seller) = seller_with(&app, &admin, "seller1", "1000").await;
+    let placed = expect_status(
+        order(
+            &app,
+            &seller,
+            json!({ "items": [{ "reward_id": topup, "amount": "250" }],
+                     "delivery": { "phone": "+7 999 123-45-67" } }),
+            "topup-1",
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = placed["id"].as_i64().expect("order id");
+    wait_for_status(&app, &seller, id, "fulfilled").await;
+    let asked = provider.topups();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert_eq!(asked[0].1, "+7 999 123-45-67");
+    assert_eq!(asked[0].2, "250.00");
+    assert_eq!(
+        provider.purchases(),
+        1,
+        "bought once, by the top-up provider"
+    );
+    assert_eq!(available(&app, &seller).await, "750.00");
+    app.assert_ledger_sound().await;
+}
+
+#[actix_web::test]
 async fn the_demo_showcase_is_ready_to_order_from() {
     let (app, _provider) = rewards_app().await;
     for _ in 0..2 {
@@ -1061,6 +1103,8 @@ async fn payouts_are_moderated_limited_and_paid_once() {
     assert_eq!(available(&app, &seller).await, "20000.00");
 
     // A payout reserves at once, waits for a moderator, is paid once.
+    let mut ws = app.ws(&seller).await;
+    ws.subscribe("me").await;
     let body = json!({ "card_id": card_id, "amount": "1000" });
     let requested = expect_status(
         app.post_idempotent("/api/v1/payouts", Some(&seller), &body, "payout-1")
@@ -1085,6 +1129,21 @@ async fn payouts_are_moderated_limited_and_paid_once() {
     assert!(paid["settled_transaction_id"].is_i64());
     assert_eq!(provider.purchases(), 1);
     assert_eq!(available(&app, &seller).await, "19000.00");
+    // Each change is pushed to the seller.
+    let approved = ws.next_event("payout_status").await;
+    assert_eq!(approved["data"]["payout_id"], first);
+    assert_eq!(approved["data"]["status"], "approved");
+    let pushed = ws.next_event("payout_status").await;
+    assert_eq!(pushed["data"]["status"], "paid");
+    let rules = expect_status(
+        app.get("/api/v1/me/payout-rules", Some(&seller)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(rules["minimum"], "500.00");
+    assert_eq!(rules["per_day"], "15000.00");
+    assert_eq!(rules["left_today"], "14000.00");
+    assert_eq!(rules["left_this_month"], "49000.00");
 
     // The limits count what was paid and what is waiting: 15,000 a day.
     let second = expect_status(

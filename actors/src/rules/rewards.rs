@@ -169,7 +169,11 @@ pub fn on_offer(active_from: Option<i64>, active_to: Option<i64>, now_ms: i64) -
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
-    /// Points reserved, nothing asked of anyone yet.
+    /// Points reserved for part of the total; the rest waits for a card payment the
+    /// payment provider has not confirmed yet. Nothing is delivered on a payment not
+    /// seen confirmed.
+    AwaitingPayment,
+    /// Points reserved (and any card part paid), nothing asked of anyone yet.
     Placed,
     /// A provider is working on it, or staff are preparing the goods.
     Processing,
@@ -197,7 +201,8 @@ pub enum Settlement {
 }
 
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 7] = [
+    pub const ALL: [OrderStatus; 8] = [
+        OrderStatus::AwaitingPayment,
         OrderStatus::Placed,
         OrderStatus::Processing,
         OrderStatus::Shipped,
@@ -209,6 +214,7 @@ impl OrderStatus {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            OrderStatus::AwaitingPayment => "awaiting_payment",
             OrderStatus::Placed => "placed",
             OrderStatus::Processing => "processing",
             OrderStatus::Shipped => "shipped",
@@ -254,6 +260,7 @@ impl OrderStatus {
     pub fn may_become(self, next: OrderStatus, shipped_goods: bool) -> bool {
         use OrderStatus::*;
         match (self, next) {
+            (AwaitingPayment, Placed | Cancelled | Failed) => true,
             (Placed, Processing) => true,
             (Placed | Processing, Cancelled | Failed) => true,
             (Placed | Processing, Fulfilled) => !shipped_goods,
@@ -264,9 +271,107 @@ impl OrderStatus {
     }
 }
 
+/// How an order's total is paid: points always, a card for what they do not cover
+/// when the program takes card payments and the buyer asked for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaymentSplit {
+    /// Reserved from the participant's available points.
+    pub points: Points,
+    /// Asked of the buyer's card; zero when the points cover the total.
+    pub card: Points,
+}
+
+/// Why an order's total cannot be paid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShortfallError {
+    #[error("the order costs {total} points, more than the {available} available")]
+    NotEnoughPoints { total: Points, available: Points },
+    #[error(
+        "this program does not take card payments; the order costs {total} points, more than the {available} available"
+    )]
+    CardsNotTaken { total: Points, available: Points },
+    #[error(
+        "a card pays only the rest of an order paid partly with points; there are none available"
+    )]
+    NoPoints,
+}
+
+/// Splits `total` between the participant's `available` points and a card. The card
+/// pays only a shortfall (so an order always spends points: the program is a reward
+/// scheme, not a shop), only when the buyer asked (`pay_shortfall`) and the program
+/// takes cards (`cards_taken`).
+pub fn split_payment(
+    total: Points,
+    available: Points,
+    pay_shortfall: bool,
+    cards_taken: bool,
+) -> Result<PaymentSplit, ShortfallError> {
+    if available >= total {
+        return Ok(PaymentSplit {
+            points: total,
+            card: Points::ZERO,
+        });
+    }
+    if !pay_shortfall {
+        return Err(ShortfallError::NotEnoughPoints { total, available });
+    }
+    if !cards_taken {
+        return Err(ShortfallError::CardsNotTaken { total, available });
+    }
+    if available <= Points::ZERO {
+        return Err(ShortfallError::NoPoints);
+    }
+    Ok(PaymentSplit {
+        points: available,
+        card: Points::from_hundredths(total.hundredths() - available.hundredths()),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_card_pays_only_the_shortfall_when_asked_and_taken() {
+        let total = p("500");
+        assert_eq!(
+            split_payment(total, p("800"), true, true),
+            Ok(PaymentSplit {
+                points: total,
+                card: Points::ZERO
+            })
+        );
+        assert_eq!(
+            split_payment(total, p("300"), true, true),
+            Ok(PaymentSplit {
+                points: p("300"),
+                card: p("200")
+            })
+        );
+        assert!(matches!(
+            split_payment(total, p("300"), false, true),
+            Err(ShortfallError::NotEnoughPoints { .. })
+        ));
+        assert!(matches!(
+            split_payment(total, p("300"), true, false),
+            Err(ShortfallError::CardsNotTaken { .. })
+        ));
+        assert_eq!(
+            split_payment(total, Points::ZERO, true, true),
+            Err(ShortfallError::NoPoints)
+        );
+    }
+
+    #[test]
+    fn an_order_waiting_for_its_payment_is_placed_or_ends_without_delivery() {
+        use OrderStatus::*;
+        assert!(AwaitingPayment.may_become(Placed, false));
+        assert!(AwaitingPayment.may_become(Cancelled, true));
+        assert!(!AwaitingPayment.may_become(Processing, false));
+        assert!(!AwaitingPayment.may_become(Fulfilled, false));
+        assert!(!AwaitingPayment.is_final());
+        assert_eq!(AwaitingPayment.settlement(), Settlement::Keep);
+    }
 
     fn p(s: &str) -> Points {
         Points::parse(s).expect("points")
