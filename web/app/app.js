@@ -25,6 +25,7 @@ const routes = [
   { path: '/tasks', nav: 'nav.tasks', allow: activeParticipant, load: () => import('./pages/tasks.js') },
   { path: '/rewards', nav: 'nav.rewards', allow: activeParticipant, load: () => import('./pages/rewards.js') },
   { path: '/orders', nav: 'nav.orders', allow: activeParticipant, load: () => import('./pages/orders.js') },
+  { path: '/payouts', nav: 'nav.payouts', allow: activeParticipant, load: () => import('./pages/payouts.js') },
   {
     path: '/my-stores',
     nav: 'nav.myStores',

@@ -684,10 +684,86 @@ const en = {
   'effects.status.pending': 'Pending',
   'effects.status.done': 'Done',
   'effects.status.dead': 'Dead',
+
+  'nav.payouts': 'Payouts',
+  'slot.payouts': 'Payouts',
+  'slot.payoutsText': 'Turn your points into money on a bank card.',
+  'reason.payout': 'Payout',
+  'problem.payout_limit_exceeded': 'Over the payout limit',
+
+  'payouts.title': 'Payouts to a card',
+  'payouts.intro':
+    'Points become money on your bank card. A moderator checks each request; until then its points are reserved, and they come back if it is rejected or fails.',
+  'payouts.rules': 'Limits',
+  'payouts.minimum': 'Smallest payout',
+  'payouts.perDay': 'Per day',
+  'payouts.perMonth': 'Per month',
+  'payouts.leftToday': 'Left today',
+  'payouts.leftMonth': 'Left this month',
+  'payouts.request': 'Request a payout',
+  'payouts.card': 'Card',
+  'payouts.amount': 'Amount',
+  'payouts.amountHint': 'At least {min}; at most {max} now.',
+  'payouts.amountMin': 'A payout is at least {min}',
+  'payouts.needCard': 'Add a card below first.',
+  'payouts.submit': 'Request payout',
+  'payouts.requested': 'Payout #{id} requested ({amount}): a moderator will check it.',
+  'payouts.cards': 'My cards',
+  'payouts.noCards': 'No cards yet: add one to request a payout.',
+  'payouts.cardSince': 'added {when}',
+  'payouts.addCard': 'Add a card',
+  'payouts.number': 'Card number',
+  'payouts.numberHint': 'Sent to the bank once to link the card; only its first six and last four digits are kept.',
+  'payouts.numberFormat': 'A card number is 13 to 19 digits',
+  'payouts.numberCleared': 'For safety the number was cleared: type it again.',
+  'payouts.adding': 'Adding…',
+  'payouts.cardAdded': 'Card {card} added.',
+  'payouts.history': 'My payouts',
+  'payouts.none': 'No payouts yet.',
+  'payouts.when': 'Requested',
+  'payouts.updated': 'Updated',
+  'payouts.status': 'Status',
+  'payouts.failure': 'Why: {reason}',
+  'payouts.changed': 'Payout #{id}: {status}',
+
+  'payout.status.review': 'Being checked',
+  'payout.status.approved': 'Approved, being paid',
+  'payout.status.paid': 'Paid',
+  'payout.status.rejected': 'Rejected',
+  'payout.status.failed': 'Failed',
+
+  'money.rub': '{n}\u00a0₽',
+  'cart.payByCard': 'Pay the remaining {n} by card',
+  'cart.payByCardHint': 'Points pay {points}, the card {card}; the order waits for the card payment.',
+  'cart.awaitingPayment': 'Order #{id} placed: it waits for the card payment ({amount}).',
+
+  'payment.title': 'Order #{id}: pay by card',
+  'payment.pay': 'Pay by card',
+  'payment.newTab': 'The payment page opens in a new tab.',
+  'payment.noLink': 'The payment page is not ready yet: its link will appear on the order in My orders.',
+  'payment.toOrders': 'Go to my orders',
+  'payment.status.pending': 'Waiting for payment',
+  'payment.status.succeeded': 'Paid',
+  'payment.status.cancelled': 'Cancelled',
+  'payment.status.refund_pending': 'Being refunded',
+  'payment.status.refunded': 'Refunded',
+
+  'order.status.awaiting_payment': 'Awaiting payment',
+  'orders.withPoints': 'With points',
+  'orders.byCard': 'By card',
+  'orders.paymentUntil': 'The order waits for the card payment ({amount}) until {when}.',
+  'orders.paymentReason': 'Payment: {reason}',
+  'orders.paid': 'Order #{id}: the card payment has arrived.',
+  'orders.cancelQuestionPayment':
+    'Cancel order #{id}? The points come back to you; the card payment is cancelled or refunded.',
+
+  'program.cardPayments': 'Sellers may pay the shortfall of an order by card',
+  'program.cardPaymentsHint':
+    'When the points do not cover an order, the seller may pay the rest by bank card; the order waits for the payment.',
 };
 
 /**
- * Russian: so far only the rewards, orders and effects pages (with the menu entries
+ * Russian: so far only the rewards, orders, payouts and effects pages (with the menu entries
  * and the shared texts they show); every other key falls back to English. Plural forms are keys ending in
  * `.one`, `.few`, `.many`, `.other` (see `tn`).
  */
@@ -865,6 +941,83 @@ const ru = {
   'effects.status.done': 'Выполнен',
   'effects.status.dead': 'Мёртвый',
 
+  'nav.payouts': 'Выплаты',
+  'slot.payouts': 'Выплаты',
+  'slot.payoutsText': 'Переведите баллы в деньги на банковскую карту.',
+  'reason.payout': 'Выплата',
+  'problem.payout_limit_exceeded': 'Превышен лимит выплат',
+
+  'payouts.title': 'Выплаты на карту',
+  'payouts.intro':
+    'Баллы превращаются в деньги на вашей банковской карте. Каждую заявку проверяет модератор; до тех пор её баллы зарезервированы и вернутся, если заявку отклонят или выплата не пройдёт.',
+  'payouts.rules': 'Лимиты',
+  'payouts.minimum': 'Минимальная выплата',
+  'payouts.perDay': 'В сутки',
+  'payouts.perMonth': 'В месяц',
+  'payouts.leftToday': 'Осталось на сегодня',
+  'payouts.leftMonth': 'Осталось в этом месяце',
+  'payouts.request': 'Заявка на выплату',
+  'payouts.card': 'Карта',
+  'payouts.amount': 'Сумма',
+  'payouts.amountHint': 'Не меньше: {min}; сейчас не больше: {max}.',
+  'payouts.amountMin': 'Минимальная выплата: {min}',
+  'payouts.needCard': 'Сначала добавьте карту ниже.',
+  'payouts.submit': 'Запросить выплату',
+  'payouts.requested': 'Заявка на выплату №{id} отправлена ({amount}): её проверит модератор.',
+  'payouts.cards': 'Мои карты',
+  'payouts.noCards': 'Карт пока нет: добавьте карту, чтобы запросить выплату.',
+  'payouts.cardSince': 'добавлена {when}',
+  'payouts.addCard': 'Добавить карту',
+  'payouts.number': 'Номер карты',
+  'payouts.numberHint':
+    'Передаётся банку один раз, чтобы привязать карту; сохраняются только первые шесть и последние четыре цифры.',
+  'payouts.numberFormat': 'Номер карты — от 13 до 19 цифр',
+  'payouts.numberCleared': 'Для безопасности номер стёрт: введите его ещё раз.',
+  'payouts.adding': 'Добавляем…',
+  'payouts.cardAdded': 'Карта {card} добавлена.',
+  'payouts.history': 'Мои выплаты',
+  'payouts.none': 'Выплат пока нет.',
+  'payouts.when': 'Запрошена',
+  'payouts.updated': 'Обновлена',
+  'payouts.status': 'Статус',
+  'payouts.failure': 'Причина: {reason}',
+  'payouts.changed': 'Выплата №{id}: {status}',
+
+  'payout.status.review': 'На проверке',
+  'payout.status.approved': 'Одобрена, выплачивается',
+  'payout.status.paid': 'Выплачена',
+  'payout.status.rejected': 'Отклонена',
+  'payout.status.failed': 'Не прошла',
+
+  'money.rub': '{n}\u00a0₽',
+  'cart.payByCard': 'Оплатить остаток картой: {n}',
+  'cart.payByCardHint': 'Баллами: {points}, картой: {card}; заказ подождёт оплаты картой.',
+  'cart.awaitingPayment': 'Заказ №{id} оформлен и ждёт оплаты картой ({amount}).',
+
+  'payment.title': 'Заказ №{id}: оплата картой',
+  'payment.pay': 'Оплатить картой',
+  'payment.newTab': 'Страница оплаты откроется в новой вкладке.',
+  'payment.noLink': 'Страница оплаты ещё не готова: ссылка на неё появится в заказе в разделе «Мои заказы».',
+  'payment.toOrders': 'К моим заказам',
+  'payment.status.pending': 'Ожидает оплаты',
+  'payment.status.succeeded': 'Оплачено',
+  'payment.status.cancelled': 'Отменена',
+  'payment.status.refund_pending': 'Возвращается',
+  'payment.status.refunded': 'Возвращена',
+
+  'order.status.awaiting_payment': 'Ждёт оплаты',
+  'orders.withPoints': 'Баллами',
+  'orders.byCard': 'Картой',
+  'orders.paymentUntil': 'Заказ ждёт оплаты картой ({amount}) до {when}.',
+  'orders.paymentReason': 'Оплата: {reason}',
+  'orders.paid': 'Заказ №{id}: оплата картой получена.',
+  'orders.cancelQuestionPayment':
+    'Отменить заказ №{id}? Баллы вернутся к вам, оплата картой будет отменена или возвращена.',
+
+  'program.cardPayments': 'Продавцы могут доплатить картой, если баллов на заказ не хватает',
+  'program.cardPaymentsHint':
+    'Когда баллов на заказ не хватает, продавец может оплатить остаток банковской картой; заказ ждёт оплаты.',
+
   // Shared texts these pages show (dialogs, lists, forms, the balance).
   'common.loading': 'Загрузка…',
   'common.loadMore': 'Показать ещё',
@@ -905,8 +1058,8 @@ const ru = {
   'import.message': 'Ошибка',
 };
 
-/** Translations by language; a missing key falls back to English. */
-const dictionaries = { en, ru };
+/** Translations by language; a missing key falls back to English. Exported for the dictionary test. */
+export const dictionaries = { en, ru };
 
 /**
  * Dictionaries complete enough to be chosen from the browser's language alone. Russian

@@ -19,5 +19,6 @@ if [ ! -d node_modules/playwright-core ]; then
   npm install --omit=dev --no-audit --no-fund --loglevel=error || fail "npm install failed"
 fi
 
-node --test format.test.mjs >/dev/null || fail "the unit tests of format.js failed (node --test web/tests/format.test.mjs)"
+node --test format.test.mjs i18n.test.mjs >/dev/null ||
+  fail "the unit tests of format.js and the dictionaries failed (node --test web/tests/format.test.mjs web/tests/i18n.test.mjs)"
 node smoke.mjs || fail "the smoke test failed (screenshots in ${OUT:-/tmp/stimul-smoke})"

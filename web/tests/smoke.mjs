@@ -12,7 +12,19 @@
 //    the tasks page lists the demo tasks;
 // 6. seller1 puts a gift certificate (made for this run through the API) into the cart
 //    on /rewards and checks out; on /orders the order moves to `fulfilled` live, without
-//    a reload, and the certificate's code shows behind its button.
+//    a reload, and the certificate's code shows behind its button;
+// 7. seller7 opens /payouts from their page: the rules show (or, on a server without
+//    `getPayoutRules`, the rules block shows its problem), their cards or the empty
+//    state; a mistyped card number is refused under the field, a valid one shows masked
+//    while the number is gone from the field, the page and the tab's storage; a payout
+//    of 500.00 reserves its points live and waits for review; the moderator approves it
+//    on their page and the seller sees it paid (live where the server sends
+//    `payout_status`);
+// 8. where the program has `card_payments`: the admin turns them on at /admin/program,
+//    seller8 puts a certificate costing 200.00 more than their points into the cart,
+//    ticks "pay the remaining by card", checks out, is told the order waits for the
+//    payment, and on /orders watches it get paid and fulfilled live (skipped, and said
+//    so, on a server without card payments).
 // Issued codes come from the code-batches API (a pool, a batch for a demo product, its
 // CSV), or from SMOKE_CODES (comma-separated) on a server without it.
 // Prints "N passed, N failed" and exits non-zero on any failure; screenshots of
@@ -125,6 +137,31 @@ function shownCents(text) {
   if (!match) throw new Error(`not an amount on screen: ${JSON.stringify(text)}`);
   const cents = BigInt(match[2]) * 100n + BigInt(match[3]);
   return match[1] ? -cents : cents;
+}
+
+/** Points as shown with their word ("1 250.00 points") → hundredths. */
+function pointsShown(text) {
+  return shownCents(text.replace(/[^\d.\u2212-]/g, ''));
+}
+
+/** Hundredths → "12.50". */
+function decimal(cents) {
+  return `${cents / 100n}.${String(cents % 100n).padStart(2, '0')}`;
+}
+
+/** A 16-digit card number that passes the Luhn check: 427600, nine digits, the check digit. */
+function testCardNumber(nine) {
+  const body = `427600${nine}`.slice(0, 15).padEnd(15, '0');
+  let sum = 0;
+  for (let i = 0; i < 15; i += 1) {
+    let d = Number(body[i]);
+    if ((15 - i) % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return `${body}${(10 - (sum % 10)) % 10}`;
 }
 
 const browser = await launch();
@@ -357,6 +394,201 @@ try {
     await order.locator('[data-action=show-certificate]').click();
     await cert.waitFor({ state: 'visible' });
     if (!/\w{4,}/.test(await cert.locator('dd').first().textContent())) throw new Error('no certificate code shown');
+  });
+
+  await check('on /payouts a card shows masked only and a payout is reserved, reviewed and paid', async () => {
+    const admin = await loginApi('admin');
+    const people = await call(`/participants?q=${encodeURIComponent('+79002000007')}`, { token: admin });
+    const sellerId = people.items.find((p) => p.login === 'seller7').id;
+    // Enough for the smallest payout, whatever earlier runs took.
+    await call(`/participants/${sellerId}/awards`, {
+      token: admin,
+      method: 'POST',
+      body: { amount: '500.00', comment: `smoke payout ${stamp}` },
+    });
+    const token = await loginApi('seller7');
+    let rules = null;
+    try {
+      rules = await call('/me/payout-rules', { token });
+    } catch (error) {
+      if (error.status !== 404) throw error;
+    }
+    const listed = await call('/me/payout-cards', { token });
+    const cardsBefore = Array.isArray(listed) ? listed : listed.items;
+
+    const seller = await newPage('seller7-payouts');
+    await login(seller, base, 'seller7');
+    await seller.click('a.slot[data-slot=payouts]');
+    await seller.waitForURL(/\/payouts$/);
+    await seller.locator('.live-online').waitFor();
+    await seller.evaluate(() => {
+      window.__smokeMarker = true;
+    });
+
+    const rulesEl = seller.locator('[data-testid=payout-rules]');
+    if (rules) {
+      const minimum = rulesEl.locator('[data-rule=minimum]');
+      await minimum.waitFor();
+      if (pointsShown(await minimum.textContent()) !== shownCents(rules.minimum))
+        throw new Error(`the minimum shows as ${await minimum.textContent()}, the server says ${rules.minimum}`);
+      await rulesEl.locator('[data-rule=left_today]').waitFor();
+    } else {
+      await rulesEl.locator('.problem').waitFor();
+      console.log('  note: this server has no GET /me/payout-rules; the rules block shows its problem');
+    }
+    const cardsEl = seller.locator('[data-testid=payout-cards]');
+    if (cardsBefore.length === 0) {
+      await cardsEl.locator('[data-testid=no-cards]').waitFor();
+      await seller.locator('[data-testid=need-card]').waitFor();
+    } else {
+      await cardsEl.locator('li[data-card-id]').first().waitFor();
+    }
+
+    // A typo in the number: the server's check digit refuses it, under the field.
+    const number = testCardNumber(stamp.slice(-9));
+    const spaced = number.replace(/(\d{4})(?=\d)/g, '$1 ');
+    const mistyped = `${spaced.slice(0, -1)}${(Number(number.at(-1)) + 1) % 10}`;
+    const field = seller.locator('input[name=number]');
+    await field.fill(mistyped);
+    await seller.click('.card-form button[type=submit]');
+    await seller.locator('.card-form .field-error:not(:empty)').waitFor();
+    if ((await field.inputValue()) !== '') throw new Error('the card number stayed in the field after it was sent');
+
+    await field.fill(spaced);
+    await seller.click('.card-form button[type=submit]');
+    const masked = `${number.slice(0, 6)}******${number.slice(-4)}`;
+    const card = cardsEl.locator(`li:has([data-masked="${masked}"])`);
+    await card.waitFor();
+    if ((await field.inputValue()) !== '') throw new Error('the card number stayed in the field after it was sent');
+    const leaked = await seller.evaluate((digits) => {
+      const page = document.documentElement.outerHTML.replace(/[\s\u00a0\u202f-]/g, '');
+      const fields = [...document.querySelectorAll('input, textarea')].map((i) => i.value.replace(/\D/g, ''));
+      const stored = JSON.stringify({ ...sessionStorage }) + JSON.stringify({ ...localStorage });
+      return page.includes(digits) || fields.some((v) => v.includes(digits)) || stored.includes(digits);
+    }, number);
+    if (leaked) throw new Error('the card number is still in the page or the tab’s storage');
+    const cardId = await card.getAttribute('data-card-id');
+
+    // A payout to it: its points are reserved at once (live), it waits for review.
+    const available = seller.locator('[data-testid=available]');
+    const before = shownCents(await available.textContent());
+    await seller.selectOption('select[name=card_id]', cardId);
+    await seller.fill('input[name=amount]', '500');
+    await seller.click('form:has(select[name=card_id]) button[type=submit]');
+    await seller.waitForFunction(
+      ([want]) => {
+        const text = document.querySelector('[data-testid=available]')?.textContent ?? '';
+        return text.replace(/[\s\u202f\u2009]/g, '') === want;
+      },
+      [decimal(before - 50000n)],
+    );
+    const payout = await until('the payout in the API', async () => {
+      const page = await call('/me/payouts?limit=200', { token });
+      return page.items.find((p) => String(p.card_id) === cardId);
+    });
+    const row = seller.locator('tr', { has: seller.locator(`[data-payout-id="${payout.id}"]`) });
+    await row.locator('[data-status=review]').waitFor();
+
+    // The moderator's queue receives it; approved, the console provider pays it.
+    let moderator = pages.find((p) => p.name === 'moderator')?.page;
+    if (!moderator) {
+      moderator = await newPage('moderator-payouts');
+      await login(moderator, base, 'moderator');
+      await moderator.goto(`${base}/moderation`);
+      await moderator.selectOption('#capacity', '50');
+    }
+    const item = moderator.locator('article.item', { hasText: masked });
+    await item.waitFor({ timeout: 30_000 });
+    await item.locator('[data-decision=approve]').click();
+    await item.waitFor({ state: 'detached' });
+    const paid = row.locator('[data-status=paid]');
+    if (rules) {
+      await paid.waitFor({ timeout: 30_000 });
+      if (!(await seller.evaluate(() => window.__smokeMarker === true))) throw new Error('the page was reloaded');
+    } else {
+      await until('the payout to be paid', async () => {
+        const page = await call('/me/payouts?limit=200', { token });
+        return page.items.find((p) => p.id === payout.id)?.status === 'paid';
+      });
+      await seller.reload();
+      await paid.waitFor();
+      console.log('  note: this server sends no payout_status; the paid payout was checked after a reload');
+    }
+  });
+
+  await check('a shortfall paid by card waits for its payment, then is paid and fulfilled', async () => {
+    const admin = await loginApi('admin');
+    const program = await call('/program', { token: admin });
+    if (!('card_payments' in program)) {
+      console.log('  skipped: this server’s program has no card_payments');
+      return;
+    }
+    try {
+      const adminPage = await newPage('admin-program');
+      await login(adminPage, base, 'admin');
+      await adminPage.goto(`${base}/admin/program`);
+      const box = adminPage.locator('input[name=card_payments]');
+      await box.waitFor();
+      if (!(await box.isChecked())) {
+        await box.check();
+        await adminPage.click('form button[type=submit]');
+        await until('card payments to be on', async () => (await call('/program', { token: admin })).card_payments);
+      }
+
+      const token = await loginApi('seller8');
+      const me = await call('/me', { token });
+      const have = shownCents(me.balance.available);
+      if (have <= 0n) throw new Error('seller8 has no points to pay part of an order with');
+      const category = `Smoke card ${stamp}`;
+      const reward = await call('/rewards', {
+        token: admin,
+        method: 'POST',
+        body: {
+          sku: `SMOKE-CARD-${stamp}`,
+          kind: 'gift_certificate',
+          title: `Smoke certificate by card ${stamp}`,
+          category,
+          price: decimal(have + 20000n),
+        },
+      });
+
+      const seller = await newPage('seller8-card');
+      await login(seller, base, 'seller8');
+      await seller.click('header nav a[href="/rewards"]');
+      await seller.locator('.live-online').waitFor();
+      await seller.evaluate(() => {
+        window.__smokeMarker = true;
+      });
+      await seller.locator(`select[name=category] option[value="${category}"]`).waitFor({ state: 'attached' });
+      await seller.selectOption('select[name=category]', category);
+      await seller.locator(`article.reward[data-reward-id="${reward.id}"] [data-action=add]`).click();
+      const offer = seller.locator('[data-testid=pay-shortfall]');
+      await offer.waitFor();
+      const offered = await offer.textContent();
+      if (!offered.includes('200.00')) throw new Error(`the offer reads ${offered}`);
+      await offer.locator('input[type=checkbox]').check();
+      await seller.click('[data-action=checkout]');
+
+      const notice = seller.locator('[data-testid=payment-notice]');
+      await notice.waitFor();
+      const orderId = await notice.getAttribute('data-order-id');
+      const told = await notice.textContent();
+      if (!told.includes('200.00')) throw new Error(`the notice does not say what the card pays: ${told}`);
+      await notice.locator('.payment-until').waitFor();
+      await notice.locator('[data-action=to-orders]').click();
+      await seller.waitForURL(new RegExp(`/orders\\?placed=${orderId}$`));
+      const order = seller.locator(`article.order[data-order-id="${orderId}"]`);
+      await order.locator('[data-testid=payment]').waitFor();
+      // The console provider confirms in a few seconds, then delivers the certificate.
+      const fulfilled = seller.locator(`article.order[data-order-id="${orderId}"][data-status=fulfilled]`);
+      await fulfilled.waitFor({ timeout: 40_000 });
+      await order.locator('[data-payment-status=succeeded]').waitFor();
+      if (!(await seller.evaluate(() => window.__smokeMarker === true))) throw new Error('the page was reloaded');
+    } finally {
+      if (!program.card_payments) {
+        await call('/program', { token: admin, method: 'PATCH', body: { card_payments: false } });
+      }
+    }
   });
 } finally {
   await browser.close();

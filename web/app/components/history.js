@@ -22,6 +22,7 @@ const REASONS = [
   'loyalty',
   'bonus',
   'order',
+  'payout',
 ];
 
 function signedAmount(value) {

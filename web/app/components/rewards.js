@@ -1,6 +1,6 @@
 // Pieces of the rewards showcase shared by the seller's pages and the admin's: the
 // kinds with their labels, a reward's price (fixed, or the range of a chosen amount),
-// and points with their plural ("1 point", "5 баллов").
+// points with their plural ("1 point", "5 баллов"), and money paid by card.
 
 import { h } from '../dom.js';
 import { t, tn, tOr } from '../i18n.js';
@@ -15,6 +15,14 @@ export const SHIPPED = new Set(['goods', 'merch']);
 /** "1 250.00 points" with the plural the language wants. */
 export function pointsText(value) {
   return tn('points.n', value, { n: points(value) });
+}
+
+/**
+ * Money paid by card (the part of an order points do not cover): roubles, not points,
+ * so it says so ("200.00 ₽"); the number is formatted as points are.
+ */
+export function moneyText(value) {
+  return t('money.rub', { n: points(value) });
 }
 
 /** A kind's label. */

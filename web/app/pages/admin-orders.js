@@ -1,5 +1,6 @@
 // Staff with program-wide `rewards.view`: the program's orders (`listOrders`), filtered
-// by status, participant and dates, each with its details; with `rewards.edit`, a
+// by status (`awaiting_payment` too: a shortfall paid by card), participant and dates,
+// each with its details (the card payment among them); with `rewards.edit`, a
 // status set by hand (goods shipped and delivered, or fulfilled / failed outside the
 // provider: a move the order's status does not allow is refused as `invalid_state`,
 // shown in the dialog) and a cancellation with a reason (the points go back).
@@ -15,7 +16,7 @@ import { filterBar } from '../components/filters.js';
 import { formDialog, actionButton } from '../components/actions.js';
 import { openDialog } from '../components/dialog.js';
 import { notify } from '../components/toast.js';
-import { pointsText, SHIPPED } from '../components/rewards.js';
+import { pointsText, moneyText, SHIPPED } from '../components/rewards.js';
 import { ORDER_STATUSES, FINAL, orderStatusBadge, orderStatusLabel, orderBody } from '../components/orders.js';
 
 /** The statuses staff may set, and which of them suit an order now (the server decides). */
@@ -47,7 +48,16 @@ export function mount(root, { query }) {
         label: t('orders.lines'),
         render: (o) => o.items.map((i) => h('div', null, `${i.quantity} × ${i.title}`)),
       },
-      { label: t('orders.total'), numeric: true, render: (o) => pointsText(o.total) },
+      {
+        label: t('orders.total'),
+        numeric: true,
+        render: (o) => [
+          pointsText(o.total),
+          o.payment
+            ? h('div', { class: 'muted small' }, `${t('orders.byCard')}: ${moneyText(o.payment.amount)}`)
+            : null,
+        ],
+      },
       { label: t('effects.status'), render: (o) => orderStatusBadge(o.status) },
       { label: t('common.actions'), render: actions },
     ],

@@ -1,4 +1,5 @@
-// Program settings: name, time zone, the owner's share and the level scale. The levels
+// Program settings: name, time zone, the owner's share, whether sellers may pay an
+// order's shortfall by card (`card_payments`) and the level scale. The levels
 // are edited as JSON with feedback while typing (syntax, shape, thresholds) and a
 // preview; the server checks again and its answer lands under the same field.
 
@@ -80,6 +81,13 @@ function settingsForm(program) {
         hint: t('program.ownerShareHint'),
       },
       {
+        name: 'card_payments',
+        label: t('program.cardPayments'),
+        type: 'checkbox',
+        value: program.card_payments === true,
+        hint: t('program.cardPaymentsHint'),
+      },
+      {
         name: 'levels',
         label: t('program.levels'),
         type: 'textarea',
@@ -105,6 +113,7 @@ function settingsForm(program) {
       if (v.name !== current.name) change.name = v.name;
       if (v.timezone !== current.timezone) change.timezone = v.timezone;
       if (v.owner_share_percent !== current.owner_share_percent) change.owner_share_percent = v.owner_share_percent;
+      if (v.card_payments !== (current.card_payments === true)) change.card_payments = v.card_payments;
       const levels = JSON.parse(v.levels);
       if (JSON.stringify(levels) !== JSON.stringify(current.levels)) change.levels = levels;
       return api('/program', { method: 'PATCH', body: change });
@@ -112,6 +121,7 @@ function settingsForm(program) {
     onSuccess: (updated) => {
       current = updated;
       f.setValue('levels', JSON.stringify(updated.levels, null, 2));
+      f.setValue('card_payments', updated.card_payments === true);
       showPreview();
       notify(t('program.saved'), 'success');
     },

@@ -1,8 +1,11 @@
 // The participant's orders (`listMyOrders`, oldest first as the API pages them): each
 // with its status, lines, a delivered certificate's code and PIN behind a button, the
-// delivery address, why it failed, and its history. `order_status` on `me` says an
-// order moved: that order is asked again (`getOrder`) and its card replaced, without a
-// reload. An order still `placed` can be cancelled (its points come back).
+// delivery address, why it failed, and its history. An order whose shortfall is paid
+// by card shows the points part and the card part, the payment's status and, while it
+// is pending, the link to pay and until when the order waits. `order_status` on `me`
+// says an order moved: that order is asked again (`getOrder`) and its card replaced,
+// without a reload. An order still `placed` or `awaiting_payment` can be cancelled
+// (its points come back; a card payment is cancelled or refunded).
 
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
@@ -21,8 +24,10 @@ import {
   deliveryBlock,
   failureBlock,
   historyBlock,
+  paymentBlock,
   orderStatusLabel,
   FINAL,
+  CANCELLABLE,
 } from '../components/orders.js';
 
 export function mount(root, { query }) {
@@ -64,19 +69,24 @@ export function mount(root, { query }) {
         ' · ',
         h('strong', { class: 'order-total' }, `${t('orders.total')}: ${pointsText(order.total)}`),
       ),
+      paymentBlock(order),
       orderLines(order),
       deliveryBlock(order.delivery),
       failureBlock(order),
       historyBlock(order),
-      order.status === 'placed'
+      CANCELLABLE.has(order.status)
         ? h(
             'div',
             { class: 'actions' },
             actionButton(
               t('orders.cancel'),
               async () => {
-                if (!(await confirmDialog(t('orders.cancelQuestion', { id: order.id }), { confirm: t('orders.cancel'), danger: true })))
-                  return;
+                const question = order.payment ? 'orders.cancelQuestionPayment' : 'orders.cancelQuestion';
+                const yes = await confirmDialog(t(question, { id: order.id }), {
+                  confirm: t('orders.cancel'),
+                  danger: true,
+                });
+                if (!yes) return;
                 try {
                   show(await api(`/orders/${order.id}/cancel`, { method: 'POST', body: {} }));
                   notify(t('orders.cancelled', { id: order.id }), 'success');
@@ -117,8 +127,13 @@ export function mount(root, { query }) {
     } else if (frame.type === 'event' && frame.event === 'order_status') {
       const { order_id: id, status } = frame.data;
       const known = list.rows().find((o) => o.id === id);
-      if (known?.status !== status && (FINAL.has(status) || status === 'shipped')) {
-        notify(t('orders.changed', { id, status: orderStatusLabel(status) }), status === 'failed' ? 'error' : 'success');
+      if (known?.status === 'awaiting_payment' && status === 'placed') {
+        notify(t('orders.paid', { id }), 'success');
+      } else if (known?.status !== status && (FINAL.has(status) || status === 'shipped')) {
+        notify(
+          t('orders.changed', { id, status: orderStatusLabel(status) }),
+          status === 'failed' ? 'error' : 'success',
+        );
       }
       refresh(id);
     }

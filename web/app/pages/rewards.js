@@ -4,7 +4,11 @@
 // line and, for a reward sold by amount, the chosen amount within its bounds. Checkout
 // (`placeOrder`) sends one Idempotency-Key per attempt: when the answer is lost, a retry
 // of the same cart reuses it (the key is kept with the cart), so the order is placed
-// once. Goods and merch need a delivery address. The balance is live on `me`.
+// once. Goods and merch need a delivery address. When the cart costs more than the
+// available points, the program takes card payments (`card_payments` of `getProgram`)
+// and some points are there, the rest may be paid by card (`pay_shortfall`): the order
+// then waits in `awaiting_payment`, and the answer's payment page is offered before
+// going on to the orders. The balance is live on `me`.
 
 import { h, replace, debounce } from '../dom.js';
 import { t, tn } from '../i18n.js';
@@ -18,7 +22,18 @@ import { cardList } from '../components/cards.js';
 import { problemBox } from '../components/problem.js';
 import { photoGallery } from '../components/photos.js';
 import { notify } from '../components/toast.js';
-import { KINDS, SHIPPED, kindBadge, kindLabel, priceText, pointsText, chosenAmount } from '../components/rewards.js';
+import { openDialog } from '../components/dialog.js';
+import { paymentBlock } from '../components/orders.js';
+import {
+  KINDS,
+  SHIPPED,
+  kindBadge,
+  kindLabel,
+  priceText,
+  pointsText,
+  moneyText,
+  chosenAmount,
+} from '../components/rewards.js';
 
 /** Most units of one reward in one line (the server's limit). */
 const MAX_QUANTITY = 100;
@@ -32,10 +47,13 @@ function fromCents(cents) {
   return `${sign}${abs / 100n}.${String(abs % 100n).padStart(2, '0')}`;
 }
 
-/** The cart of this tab: lines, delivery, and a checkout whose outcome is unknown. */
+/**
+ * The cart of this tab: lines, delivery, whether a shortfall is paid by card, and a
+ * checkout whose outcome is unknown.
+ */
 function cartStore(userId) {
   const key = `stimul.cart.${userId}`;
-  let state = { lines: [], delivery: {}, pending: null };
+  let state = { lines: [], delivery: {}, payShortfall: false, pending: null };
   try {
     state = { ...state, ...JSON.parse(sessionStorage.getItem(key) ?? '{}') };
   } catch {
@@ -45,7 +63,7 @@ function cartStore(userId) {
     state: () => state,
     save: () => sessionStorage.setItem(key, JSON.stringify(state)),
     clear() {
-      state = { lines: [], delivery: state.delivery, pending: null };
+      state = { lines: [], delivery: state.delivery, payShortfall: false, pending: null };
       sessionStorage.setItem(key, JSON.stringify(state));
     },
   };
@@ -88,6 +106,9 @@ function checkLine(line) {
 export function mount(root, { me, navigate }) {
   const cart = cartStore(me.id);
   let available = me.balance?.available ?? null;
+  let cardPayments = false; // whether the program takes card payments (`getProgram`)
+  let closePayment = null; // the payment dialog after a checkout, while open
+  let leaving = false;
   const galleries = new Map(); // reward id → its picture (blob URLs to free)
 
   const balance = balanceStrip();
@@ -191,6 +212,27 @@ export function mount(root, { me, navigate }) {
   const alert = h('div', { class: 'form-alert', tabindex: -1 });
   const totalEl = h('strong', { class: 'num cart-total', 'data-testid': 'cart-total' });
   const shortEl = h('p', { class: 'small debit' });
+  // Paying the shortfall by card: offered only when it applies (`renderTotals`).
+  const payCardId = 'cart-pay-card';
+  const payCardBox = h('input', {
+    id: payCardId,
+    type: 'checkbox',
+    name: 'pay_shortfall',
+    'aria-describedby': `${payCardId}-hint`,
+    onchange: () => {
+      cart.state().payShortfall = payCardBox.checked;
+      cart.save();
+    },
+  });
+  const payCardLabel = h('label', { for: payCardId });
+  const payCardHint = h('div', { class: 'hint', id: `${payCardId}-hint` });
+  const payCard = h(
+    'div',
+    { class: 'field field-check cart-card', hidden: true, 'data-testid': 'pay-shortfall' },
+    payCardBox,
+    payCardLabel,
+    payCardHint,
+  );
   const checkoutButton = h(
     'button',
     { type: 'button', 'data-action': 'checkout', onclick: () => checkout() },
@@ -391,6 +433,7 @@ export function mount(root, { me, navigate }) {
       message('items'),
       h('div', { class: 'cart-sum' }, h('span', null, t('cart.total')), totalEl),
       shortEl,
+      payCard,
       delivery,
       alert,
       h('div', { class: 'actions' }, checkoutButton),
@@ -398,21 +441,45 @@ export function mount(root, { me, navigate }) {
     renderTotals();
   }
 
-  function renderTotals() {
+  /**
+   * The cart's sum in hundredths (null while a line is incomplete), what the points
+   * leave uncovered, and whether paying that by card is offered: only when the program
+   * takes card payments and some points are there to pay the rest.
+   */
+  function totals() {
     let sum = 0n;
     let complete = true;
+    for (const line of cart.state().lines) {
+      const { total } = checkLine(line);
+      if (total === null) complete = false;
+      else sum += total;
+    }
+    if (!complete) return { sum: null, short: 0n, byCard: false };
+    const have = available === null ? null : toCents(available);
+    const short = have === null ? 0n : sum - have;
+    return { sum, short, byCard: cardPayments && short > 0n && have > 0n };
+  }
+
+  function renderTotals() {
     cart.state().lines.forEach((line, index) => {
       const { total } = checkLine(line);
       const cell = cartBody.querySelector(`[data-line="${index}"]`);
       if (cell) cell.textContent = total === null ? t('common.none') : points(fromCents(total));
-      if (total === null) complete = false;
-      else sum += total;
     });
-    totalEl.textContent = complete ? pointsText(fromCents(sum)) : t('common.none');
-    const short = complete && available !== null ? sum - toCents(available) : 0n;
+    const { sum, short, byCard } = totals();
+    totalEl.textContent = sum === null ? t('common.none') : pointsText(fromCents(sum));
     shortEl.textContent =
       short > 0n ? t('cart.short', { available: pointsText(available), missing: pointsText(fromCents(short)) }) : '';
     shortEl.hidden = short <= 0n;
+    payCard.hidden = !byCard;
+    if (byCard) {
+      payCardBox.checked = Boolean(cart.state().payShortfall);
+      payCardLabel.textContent = t('cart.payByCard', { n: moneyText(fromCents(short)) });
+      payCardHint.textContent = t('cart.payByCardHint', {
+        points: pointsText(available),
+        card: moneyText(fromCents(short)),
+      });
+    }
   }
 
   function clearErrors() {
@@ -453,7 +520,10 @@ export function mount(root, { me, navigate }) {
     let sent = null;
     if (ship) sent = { name: value('name'), phone: value('phone'), address: value('address'), comment: value('comment') };
     else if (topup && value('phone')) sent = { phone: value('phone') };
-    return sent ? { items, delivery: sent } : { items };
+    const body = sent ? { items, delivery: sent } : { items };
+    // Only when it is offered and ticked: a cart the points cover is paid with points.
+    if (cart.state().payShortfall && totals().byCard) body.pay_shortfall = true;
+    return body;
   }
 
   function validate() {
@@ -494,9 +564,15 @@ export function mount(root, { me, navigate }) {
       const order = await api('/orders', { method: 'POST', body, idempotencyKey: state.pending.key });
       const ids = state.lines.map((l) => l.reward.id);
       cart.clear();
-      notify(t('cart.placed', { id: order.id, total: pointsText(order.total) }), 'success');
       ids.forEach(refreshCard);
-      navigate(`/orders?placed=${order.id}`);
+      if (order.status === 'awaiting_payment' && order.payment) {
+        notify(t('cart.awaitingPayment', { id: order.id, amount: moneyText(order.payment.amount) }), 'success');
+        renderCart();
+        showPayment(order);
+      } else {
+        notify(t('cart.placed', { id: order.id, total: pointsText(order.total) }), 'success');
+        navigate(`/orders?placed=${order.id}`);
+      }
     } catch (error) {
       // A refusal settles the attempt; a lost answer (network, server error, the same
       // request still running) leaves it open, so the next press reuses the key.
@@ -514,6 +590,37 @@ export function mount(root, { me, navigate }) {
     }
   }
 
+  /**
+   * An order waiting for its card payment: what points and the card pay, until when it
+   * waits, and the payment page (a new tab) when the provider has given one. Closing
+   * goes on to the orders, as after any checkout.
+   */
+  function showPayment(order) {
+    closePayment = openDialog({
+      title: t('payment.title', { id: order.id }),
+      content: (close) =>
+        h(
+          'div',
+          { class: 'order payment-notice', 'data-testid': 'payment-notice', 'data-order-id': order.id },
+          paymentBlock(order),
+          order.payment.confirmation_url ? null : h('p', { class: 'muted' }, t('payment.noLink')),
+          h(
+            'div',
+            { class: 'actions' },
+            h(
+              'button',
+              { type: 'button', class: 'secondary', 'data-action': 'to-orders', onclick: close },
+              t('payment.toOrders'),
+            ),
+          ),
+        ),
+      onClose: () => {
+        closePayment = null;
+        if (!leaving) navigate(`/orders?placed=${order.id}`);
+      },
+    });
+  }
+
   // ---- the page -------------------------------------------------------------------
   root.append(
     h('h1', null, t('rewards.title')),
@@ -528,6 +635,12 @@ export function mount(root, { me, navigate }) {
   renderCart();
 
   const controller = new AbortController();
+  api('/program', { signal: controller.signal })
+    .then((program) => {
+      cardPayments = program?.card_payments === true;
+      renderTotals();
+    })
+    .catch(() => {}); // no card payments offered: the points pay, or the server says they are short
   api('/rewards/categories', { signal: controller.signal })
     .then((c) =>
       filters.setOptions('category', [
@@ -555,6 +668,8 @@ export function mount(root, { me, navigate }) {
   });
 
   return () => {
+    leaving = true;
+    closePayment?.();
     stop();
     controller.abort();
     paged.abort();

@@ -1,6 +1,6 @@
 // The seller's page (every participant): balance, level and the way to the next level,
-// kept live over the `me` topic, then the points history. Three cards lead to the
-// ways of earning: codes and receipts, tasks, the leaderboard.
+// kept live over the `me` topic, then the points history. Cards lead to the ways of
+// earning (codes and receipts, tasks, the leaderboard) and to payouts to a card.
 
 import { h, debounce } from '../dom.js';
 import { t } from '../i18n.js';
@@ -14,11 +14,12 @@ import { problemBox } from '../components/problem.js';
 
 const PENDING_POLL_MS = 30_000;
 
-/** The ways of earning, one card each, linked to its page. */
+/** The ways of earning, and of cashing out, one card each, linked to its page. */
 const SLOTS = [
   { path: '/codes', title: 'slot.codes', text: 'slot.codesText' },
   { path: '/tasks', title: 'slot.tasks', text: 'slot.tasksText' },
   { path: '/leaderboard', title: 'slot.leaderboard', text: 'slot.leaderboardText' },
+  { path: '/payouts', title: 'slot.payouts', text: 'slot.payoutsText' },
 ];
 
 export function mount(root, { me }) {
