@@ -27,6 +27,7 @@ pub mod ledger;
 pub mod metrics;
 pub mod moderation;
 pub mod org;
+pub mod paging;
 pub mod photos;
 pub mod ratelimit;
 pub mod rewards;

@@ -19,12 +19,13 @@ use stimul_actors::bus::{EventBus, LocalBus};
 use stimul_actors::live::{Live, Stores};
 
 use crate::api;
+use crate::auth::otp::{SMS_EFFECT, SmsEffect};
 use crate::bus::RedisBus;
 use crate::config::Settings;
 use crate::db::{Clock, Db};
 use crate::domain::Slug;
 use crate::effects::Effects;
-use crate::integrations::sms::{SMS_EFFECT, SmsEffect, SmsSender, sender_from_settings};
+use crate::integrations::sms::{SmsSender, sender_from_settings};
 use crate::ledger::SqlLedger;
 use crate::metrics::Metrics;
 use crate::org::programs;

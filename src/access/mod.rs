@@ -13,6 +13,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub mod scoped;
 pub mod store;
 
 /// The parts of the program a permission can be about.
@@ -301,6 +302,23 @@ impl Visibility {
 }
 
 impl Access {
+    /// Whether `permissions` may be handed out over `target`: nobody hands out what
+    /// they do not hold there themselves. Unknown permission names are left to the
+    /// caller's validation.
+    pub fn may_grant(&self, permissions: &[String], target: &Target) -> Result<(), String> {
+        for permission in permissions {
+            let Ok(permission) = permission.parse::<Permission>() else {
+                continue;
+            };
+            if !self.allows(permission, target) {
+                return Err(format!(
+                    "you cannot hand out {permission}, which you do not hold over this scope"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     pub fn has_permission_anywhere(&self, wanted: Permission) -> bool {
         self.grants
             .iter()
@@ -448,6 +466,34 @@ pub fn builtin_role(name: &str) -> Option<&'static BuiltinRole> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cannot_grant_what_you_do_not_hold() {
+        let access = Access {
+            program_id: 1,
+            grants: vec![Grant {
+                role: "lead".into(),
+                permissions: [
+                    Permission::edit(Section::Roles),
+                    Permission::view(Section::Stores),
+                ]
+                .into_iter()
+                .collect(),
+                scope: Scope::Region(4),
+            }],
+        };
+        let region = Target {
+            region_id: Some(4),
+            ..Target::program(1)
+        };
+        assert!(access.may_grant(&["stores.view".into()], &region).is_ok());
+        assert!(access.may_grant(&["stores.edit".into()], &region).is_err());
+        assert!(
+            access
+                .may_grant(&["stores.view".into()], &Target::program(1))
+                .is_err()
+        );
+    }
 
     fn grant(role: &str, permissions: &[Permission], scope: Scope) -> Grant {
         Grant {

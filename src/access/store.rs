@@ -20,15 +20,148 @@ pub async fn seed_builtin_roles(tx: &mut Tx, program_id: i64, now_ms: i64) -> sq
         .bind(now_ms)
         .fetch_one(&mut **tx)
         .await?;
-        for permission in role.permissions {
-            sqlx::query("INSERT INTO role_permissions (role_id, permission) VALUES ($1, $2)")
-                .bind(role_id)
-                .bind(permission.to_string())
-                .execute(&mut **tx)
-                .await?;
-        }
+        let permissions: BTreeSet<Permission> = role.permissions.iter().copied().collect();
+        write_permissions(tx, role_id, &permissions).await?;
     }
     Ok(())
+}
+
+/// A role with one of its permissions (none for a role without any), as read.
+#[derive(Debug, sqlx::FromRow)]
+pub struct RolePermissionRow {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    /// 1 for the built-in roles.
+    pub builtin: i64,
+    pub permission: Option<String>,
+}
+
+/// The program's roles (or the one `only`) with their permissions, a row per
+/// permission, by role id.
+pub async fn roles<'e, E>(
+    executor: E,
+    program_id: i64,
+    only: Option<i64>,
+) -> sqlx::Result<Vec<RolePermissionRow>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query_as(
+        "SELECT r.id, r.name, r.description, r.builtin, p.permission FROM roles r
+         LEFT JOIN role_permissions p ON p.role_id = r.id
+         WHERE r.program_id = $1 AND ($2 = 0 OR r.id = $2) ORDER BY r.id, p.permission",
+    )
+    .bind(program_id)
+    .bind(only.unwrap_or(0))
+    .fetch_all(executor)
+    .await
+}
+
+/// Creates a custom role; a name the program already uses is a unique violation.
+pub async fn insert_role(
+    tx: &mut Tx,
+    program_id: i64,
+    name: &str,
+    description: &str,
+    now_ms: i64,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO roles (program_id, name, description, builtin, created_at)
+         VALUES ($1, $2, $3, 0, $4) RETURNING id",
+    )
+    .bind(program_id)
+    .bind(name)
+    .bind(description)
+    .bind(now_ms)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+pub async fn set_role_description(
+    tx: &mut Tx,
+    role_id: i64,
+    description: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE roles SET description = $1 WHERE id = $2")
+        .bind(description)
+        .bind(role_id)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
+/// Replaces a role's permissions.
+pub async fn write_permissions(
+    tx: &mut Tx,
+    role_id: i64,
+    permissions: &BTreeSet<Permission>,
+) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM role_permissions WHERE role_id = $1")
+        .bind(role_id)
+        .execute(&mut **tx)
+        .await?;
+    for permission in permissions {
+        sqlx::query("INSERT INTO role_permissions (role_id, permission) VALUES ($1, $2)")
+            .bind(role_id)
+            .bind(permission.to_string())
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// How many assignments use a role.
+pub async fn holders(tx: &mut Tx, role_id: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM role_assignments WHERE role_id = $1")
+        .bind(role_id)
+        .fetch_one(&mut **tx)
+        .await
+}
+
+/// Deletes a role nobody holds, with its permissions.
+pub async fn delete_role(tx: &mut Tx, role_id: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM role_permissions WHERE role_id = $1")
+        .bind(role_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM roles WHERE id = $1")
+        .bind(role_id)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
+/// One of a user's assignments, with its role's name.
+#[derive(Debug, sqlx::FromRow)]
+pub struct AssignmentRow {
+    pub id: i64,
+    pub role_id: i64,
+    pub role: String,
+    pub scope_kind: String,
+    pub scope_id: i64,
+}
+
+pub async fn assignments<'e, E>(executor: E, user_id: i64) -> sqlx::Result<Vec<AssignmentRow>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query_as(
+        "SELECT a.id, a.role_id, r.name AS role, a.scope_kind, a.scope_id
+         FROM role_assignments a JOIN roles r ON r.id = a.role_id
+         WHERE a.user_id = $1 ORDER BY a.id",
+    )
+    .bind(user_id)
+    .fetch_all(executor)
+    .await
+}
+
+pub async fn delete_assignment(tx: &mut Tx, id: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM role_assignments WHERE id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
 }
 
 /// The id of a role of the program by name.

@@ -127,12 +127,7 @@ pub async fn login_with_password(
 )]
 #[post("/api/v1/auth/logout")]
 pub async fn logout(state: web::Data<AppState>, caller: AnyCaller) -> ApiResult<HttpResponse> {
-    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
-        .bind(state.clock.now_ms())
-        .bind(&caller.token_hash)
-        .execute(&state.db.pool)
-        .await?;
-    crate::auth::cache::session_ended(&state, &caller.token_hash);
+    crate::auth::end_session(&state, &caller.token_hash).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

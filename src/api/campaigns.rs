@@ -14,8 +14,8 @@ use crate::campaigns::registration::{self, CodeRegistration, RegisterCode};
 use crate::campaigns::{self, Campaign, CampaignFilter, CampaignInput, CampaignPatch, PlanInput};
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::idempotency::{self, IdempotencyKey, Reply};
-use crate::org::imports::{self, CsvTable, ImportSummary};
-use crate::org::{Page, PageParams};
+use crate::org::imports::{CsvTable, ImportSummary};
+use crate::paging::{Page, PageParams};
 use crate::state::AppState;
 
 /// Creates a campaign as a draft; activate it with `updateCampaign` `{"status":"active"}`
@@ -276,9 +276,9 @@ pub async fn import_products(
     let body =
         crate::api::imports::read_csv(&request, payload, state.settings.limits.csv_body_bytes)
             .await?;
-    let (required, optional) = imports::PRODUCT_COLUMNS;
+    let (required, optional) = products::IMPORT_COLUMNS;
     let table = CsvTable::parse(&body, required, optional)?;
-    let summary = imports::import_products(
+    let summary = products::import(
         &state.db,
         &caller,
         &table,

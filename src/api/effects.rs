@@ -10,7 +10,7 @@ use crate::access::{Permission, Section};
 use crate::auth::Caller;
 use crate::effects::{self, EffectView};
 use crate::error::{ApiResult, Problem};
-use crate::org::{Page, PageParams};
+use crate::paging::{Page, PageParams};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -94,7 +94,7 @@ pub async fn import_stores(
     .await?;
     if !params.dry_run {
         // People may have moved stores or become owners.
-        crate::auth::cache::everyone_changed(&state);
+        crate::auth::cache::everyone_changed(&state.live);
     }
     Ok(HttpResponse::Ok().json(summary))
 }
@@ -128,7 +128,7 @@ pub async fn import_participants(
     .await?;
     if !params.dry_run {
         // People may have moved stores or become owners.
-        crate::auth::cache::everyone_changed(&state);
+        crate::auth::cache::everyone_changed(&state.live);
     }
     Ok(HttpResponse::Ok().json(summary))
 }

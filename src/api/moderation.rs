@@ -13,14 +13,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::access::{Permission, Section, Visibility};
 use crate::auth::{Caller, Principal};
-use crate::db::{Bind, SqlFilter};
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::idempotency::{self, IdempotencyKey, Reply};
-use crate::moderation::{
-    self, Decided, DecisionRequest, SqlModeration,
-    store::{ITEM_COLUMNS, item_from_row},
-};
-use crate::org::{Page, PageParams, ScopeColumns, page_of, restrict_to};
+use crate::moderation::{self, Decided, DecisionRequest, SqlModeration};
+use crate::paging::{Page, PageParams, page_of};
 use crate::state::AppState;
 
 /// The regions a moderator may take items from, from their `moderation.edit` grants.
@@ -178,53 +174,35 @@ pub async fn list_items(
 ) -> ApiResult<HttpResponse> {
     let visibility = caller.require_anywhere(Permission::view(Section::Moderation))?;
     let (after, limit) = page.resolve()?;
-    let mut sql = SqlFilter::new();
-    restrict_to(
-        &mut sql,
-        caller.program_id(),
-        &visibility,
-        &ScopeColumns {
-            program: "program_id",
-            region: Some("region_id"),
-            partner: None,
-            brand: None,
-            store: Some("store_id"),
-        },
-    );
-    let after_p = sql.placeholder(Bind::Int(after));
-    sql.push(format!("id > {after_p}"));
-    if let Some(status) = &filter.status {
-        if !["queued", "assigned", "decided", "withdrawn"].contains(&status.as_str()) {
-            return Err(ApiError::field(
-                "status",
-                "one of queued, assigned, decided, withdrawn",
-            ));
-        }
-        let p = sql.placeholder(Bind::Text(status.clone()));
-        sql.push(format!("status = {p}"));
-    }
-    if let Some(kind) = &filter.kind {
-        let kind: ItemKind =
-            kind.parse()
-                .map_err(|e: stimul_actors::rules::routing::UnknownItemKind| {
-                    ApiError::field("kind", e.to_string())
-                })?;
-        let p = sql.placeholder(Bind::Text(kind.as_str().into()));
-        sql.push(format!("kind = {p}"));
-    }
-    let limit_p = sql.placeholder(Bind::Int(limit + 1));
-    let text = format!(
-        "SELECT {ITEM_COLUMNS} FROM moderation_items{} ORDER BY id LIMIT {limit_p}",
-        sql.where_sql()
-    );
-    let rows = sql
-        .bind_all(sqlx::query(sqlx::AssertSqlSafe(text)))
-        .fetch_all(&state.db.pool)
-        .await?;
-    let items = rows
-        .iter()
-        .map(item_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
+    let status = filter
+        .status
+        .as_deref()
+        .map(|status| {
+            ["queued", "assigned", "decided", "withdrawn"]
+                .contains(&status)
+                .then_some(status)
+                .ok_or_else(|| {
+                    ApiError::field("status", "one of queued, assigned, decided, withdrawn")
+                })
+        })
+        .transpose()?;
+    let kind = filter
+        .kind
+        .as_deref()
+        .map(|kind| {
+            kind.parse::<ItemKind>()
+                .map_err(|e| ApiError::field("kind", e.to_string()))
+        })
+        .transpose()?;
+    let query = moderation::store::ItemQuery {
+        program_id: caller.program_id(),
+        visibility: &visibility,
+        status,
+        kind,
+        after,
+        limit: limit + 1,
+    };
+    let items = moderation::store::items(&state.db, &query).await?;
     Ok(HttpResponse::Ok().json(page_of(items, limit, |i| i.id)))
 }
 

@@ -2,7 +2,6 @@
 
 use actix_web::{HttpResponse, get, patch, post, web};
 use serde::{Deserialize, Serialize};
-use sqlx::FromRow;
 use utoipa::ToSchema;
 
 use stimul_actors::bus::BusEvent;
@@ -12,8 +11,9 @@ use stimul_actors::rules::points::Percent;
 use crate::access::{Permission, Section};
 use crate::auth::Caller;
 use crate::domain::{TimeZoneName, Title, optional};
-use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
+use crate::error::{ApiResult, Problem};
 use crate::idempotency::{self, IdempotencyKey, Reply};
+use crate::org::catalogs::{self, NamedItem};
 use crate::org::programs::{self, Program};
 use crate::state::AppState;
 use crate::validate;
@@ -102,88 +102,40 @@ pub async fn update_program(
     Ok(HttpResponse::Ok().json(after))
 }
 
-/// A region, partner or brand.
-#[derive(Debug, Serialize, FromRow, ToSchema)]
-pub struct NamedItem {
-    pub id: i64,
-    pub name: String,
-    pub created_at: i64,
-}
-
+/// A new region, partner or brand.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 pub struct NamedItemRequest {
     pub name: String,
 }
 
-/// A reference list: its table (a fixed name, never input) and the section guarding it.
-struct Catalog {
-    table: &'static str,
-    section: Section,
-    noun: &'static str,
-}
-
-const REGIONS: Catalog = Catalog {
-    table: "regions",
-    section: Section::Regions,
-    noun: "region",
-};
-const PARTNERS: Catalog = Catalog {
-    table: "partners",
-    section: Section::Partners,
-    noun: "partner",
-};
-const BRANDS: Catalog = Catalog {
-    table: "brands",
-    section: Section::Brands,
-    noun: "brand",
-};
-
 async fn create_item(
     state: &AppState,
     caller: &Caller,
     key: &IdempotencyKey,
-    catalog: &Catalog,
+    catalog: &catalogs::Catalog,
     body: &NamedItemRequest,
 ) -> ApiResult<HttpResponse> {
     validate! { name = "name" => Title::parse(&body.name) }
     caller.require_program_wide(Permission::edit(catalog.section))?;
-    idempotency::run(state, &idempotency::owner_user(caller.id()), key, &(catalog.table, body), || async {
-        let item: NamedItem = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO {} (program_id, name, created_at) VALUES ($1, $2, $3) RETURNING id, name, created_at",
-            catalog.table
-        )))
-        .bind(caller.program_id())
-        .bind(name.as_str())
-        .bind(state.clock.now_ms())
-        .fetch_one(&state.db.pool)
-        .await
-        .map_err(|err| match &err {
-            sqlx::Error::Database(db) if db.is_unique_violation() => {
-                let mut e = ApiError::field("name", format!("a {} with this name exists", catalog.noun));
-                e.code = ErrorCode::Conflict;
-                e
-            }
-            _ => err.into(),
-        })?;
-        Reply::created(&item)
-    })
+    idempotency::run(
+        state,
+        &idempotency::owner_user(caller.id()),
+        key,
+        &(catalog.table, body),
+        || async {
+            Reply::created(&catalogs::create(state, caller.program_id(), catalog, &name).await?)
+        },
+    )
     .await
 }
 
 async fn list_items(
     state: &AppState,
     caller: &Caller,
-    catalog: &Catalog,
+    catalog: &catalogs::Catalog,
 ) -> ApiResult<HttpResponse> {
     caller.require_anywhere(Permission::view(catalog.section))?;
-    let items: Vec<NamedItem> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT id, name, created_at FROM {} WHERE program_id = $1 ORDER BY name",
-        catalog.table
-    )))
-    .bind(caller.program_id())
-    .fetch_all(&state.db.pool)
-    .await?;
-    Ok(HttpResponse::Ok().json(items))
+    Ok(HttpResponse::Ok().json(catalogs::list(&state.db, caller.program_id(), catalog).await?))
 }
 
 /// Adds a region.
@@ -196,14 +148,14 @@ pub async fn create_region(
     key: IdempotencyKey,
     body: web::Json<NamedItemRequest>,
 ) -> ApiResult<HttpResponse> {
-    create_item(&state, &caller, &key, &REGIONS, &body).await
+    create_item(&state, &caller, &key, &catalogs::REGIONS, &body).await
 }
 
 /// The program's regions.
 #[utoipa::path(operation_id = "listRegions", tag = "program", security(("bearer" = [])), responses((status = 200, body = Vec<NamedItem>)))]
 #[get("/api/v1/regions")]
 pub async fn list_regions(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
-    list_items(&state, &caller, &REGIONS).await
+    list_items(&state, &caller, &catalogs::REGIONS).await
 }
 
 /// Adds a partner company.
@@ -216,14 +168,14 @@ pub async fn create_partner(
     key: IdempotencyKey,
     body: web::Json<NamedItemRequest>,
 ) -> ApiResult<HttpResponse> {
-    create_item(&state, &caller, &key, &PARTNERS, &body).await
+    create_item(&state, &caller, &key, &catalogs::PARTNERS, &body).await
 }
 
 /// The program's partners.
 #[utoipa::path(operation_id = "listPartners", tag = "program", security(("bearer" = [])), responses((status = 200, body = Vec<NamedItem>)))]
 #[get("/api/v1/partners")]
 pub async fn list_partners(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
-    list_items(&state, &caller, &PARTNERS).await
+    list_items(&state, &caller, &catalogs::PARTNERS).await
 }
 
 /// Adds a manufacturer (brand).
@@ -236,12 +188,12 @@ pub async fn create_brand(
     key: IdempotencyKey,
     body: web::Json<NamedItemRequest>,
 ) -> ApiResult<HttpResponse> {
-    create_item(&state, &caller, &key, &BRANDS, &body).await
+    create_item(&state, &caller, &key, &catalogs::BRANDS, &body).await
 }
 
 /// The program's brands.
 #[utoipa::path(operation_id = "listBrands", tag = "program", security(("bearer" = [])), responses((status = 200, body = Vec<NamedItem>)))]
 #[get("/api/v1/brands")]
 pub async fn list_brands(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
-    list_items(&state, &caller, &BRANDS).await
+    list_items(&state, &caller, &catalogs::BRANDS).await
 }

@@ -11,9 +11,10 @@ use crate::domain::{Address, Login, NewPassword, PersonName, Phone, Slug, Title,
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, Problem};
 use crate::idempotency::{self, IdempotencyKey, Reply};
 use crate::org::people::{self, NewPerson, ParticipantRole, Person, PersonQuery, PersonStatus};
+use crate::org::programs;
 use crate::org::registration::{self, Applicant, Decision, Invitation, Joining, Registered};
 use crate::org::stores::{self, StoreFields};
-use crate::org::{Page, PageParams, programs};
+use crate::paging::{Page, PageParams};
 use crate::state::AppState;
 use crate::validate;
 
@@ -207,7 +208,7 @@ async fn decide(
     .await?;
     tx.commit().await?;
     for user in &user_ids {
-        crate::auth::cache::user_changed(state, *user);
+        crate::auth::cache::user_changed(&state.live, *user);
     }
     if let Some(item) = item {
         crate::moderation::settled(
@@ -482,7 +483,7 @@ pub async fn update_participant(
     }
     let person = people::get(&mut *tx, caller.program_id(), person.id).await?;
     tx.commit().await?;
-    crate::auth::cache::user_changed(&state, person.id);
+    crate::auth::cache::user_changed(&state.live, person.id);
     Ok(HttpResponse::Ok().json(person))
 }
 
@@ -538,7 +539,7 @@ pub async fn set_participant_status(
     .await?;
     let person = people::get(&mut *tx, caller.program_id(), person.id).await?;
     tx.commit().await?;
-    crate::auth::cache::user_changed(&state, person.id);
+    crate::auth::cache::user_changed(&state.live, person.id);
     Ok(HttpResponse::Ok().json(person))
 }
 

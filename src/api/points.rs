@@ -15,7 +15,8 @@ use crate::domain::{Text, optional};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::idempotency::{self, IdempotencyKey, Reply};
 use crate::ledger::queries::{self, HistoryFilter, HistoryItem, LedgerCheck};
-use crate::org::{Page, PageParams, people, stores};
+use crate::org::{people, stores};
+use crate::paging::{Page, PageParams};
 use crate::state::AppState;
 use crate::validate;
 
@@ -259,16 +260,10 @@ async fn settle(
     body: &SettleRequest,
 ) -> ApiResult<HttpResponse> {
     validate! { comment = "comment" => optional(body.comment.as_deref(), Text::<500>::parse) }
-    let participant: Option<Option<i64>> = sqlx::query_scalar(
-        "SELECT participant_id FROM ledger_transactions WHERE id = $1 AND program_id = $2",
-    )
-    .bind(hold_id)
-    .bind(caller.program_id())
-    .fetch_optional(&state.db.pool)
-    .await?;
-    let participant = participant
-        .flatten()
-        .ok_or_else(|| ApiError::not_found(format!("hold {hold_id}")))?;
+    let participant =
+        crate::ledger::queries::participant_of(&state.db, caller.program_id(), hold_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("hold {hold_id}")))?;
     let person = participant_in_scope(
         state,
         caller,

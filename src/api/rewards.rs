@@ -9,7 +9,7 @@ use crate::auth::Caller;
 use crate::error::{ApiResult, Problem};
 use crate::idempotency::{self, IdempotencyKey, Reply};
 use crate::org::imports::{CsvTable, ImportSummary};
-use crate::org::{Page, PageParams};
+use crate::paging::{Page, PageParams};
 use crate::rewards::orders::{self, Order, OrderFilter, OrderInput, StatusInput};
 use crate::rewards::payouts::{self, CardInput, Payout, PayoutCard, PayoutInput};
 use crate::rewards::{self, Reward, RewardFilter, RewardInput};

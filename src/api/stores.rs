@@ -9,8 +9,9 @@ use crate::auth::Caller;
 use crate::domain::{Address, Title, optional};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::idempotency::{self, IdempotencyKey, Reply};
+use crate::org::people;
 use crate::org::stores::{self, Store, StoreFields, StoreQuery, StoreStatus};
-use crate::org::{Page, PageParams, people};
+use crate::paging::{Page, PageParams};
 use crate::state::AppState;
 use crate::validate;
 
@@ -102,7 +103,7 @@ pub async fn create_store(
             }
             tx.commit().await?;
             if let Some(owner) = body.owner_user_id {
-                crate::auth::cache::user_changed(&state, owner);
+                crate::auth::cache::user_changed(&state.live, owner);
             }
             Reply::created(&store)
         },
@@ -261,7 +262,7 @@ pub async fn update_store(
         .into_iter()
         .flatten()
     {
-        crate::auth::cache::user_changed(&state, owner);
+        crate::auth::cache::user_changed(&state.live, owner);
     }
     // Store actors on every node reload the plan and owner.
     state

@@ -14,7 +14,7 @@ use crate::access::{Permission, Section};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::idempotency::{self, IdempotencyKey, Reply};
-use crate::org::{Page, PageParams, page_of};
+use crate::paging::{Page, PageParams, page_of};
 use crate::state::AppState;
 use crate::tasks::mine::{self, MyTasks};
 use crate::tasks::quests::{self, Quest, QuestInput, QuestPatch};

@@ -8,7 +8,7 @@ use dashmap::DashMap;
 use stimul_actors::bus::BusEvent;
 
 use super::Principal;
-use crate::state::AppState;
+use stimul_actors::live::Live;
 
 /// How long a cached principal is trusted without asking the database.
 pub const TTL_MS: i64 = 30_000;
@@ -73,8 +73,8 @@ impl AccessCache {
 }
 
 /// Tells every node that `user_id`'s access changed (after the change committed).
-pub fn user_changed(state: &AppState, user_id: i64) {
-    state.live.bus.publish(BusEvent::AccessChanged {
+pub fn user_changed(live: &Live, user_id: i64) {
+    live.bus.publish(BusEvent::AccessChanged {
         user_id: Some(user_id),
         token_hash: None,
     });
@@ -82,16 +82,16 @@ pub fn user_changed(state: &AppState, user_id: i64) {
 
 /// Tells every node that access changed for many people at once (a role's
 /// permissions, an import).
-pub fn everyone_changed(state: &AppState) {
-    state.live.bus.publish(BusEvent::AccessChanged {
+pub fn everyone_changed(live: &Live) {
+    live.bus.publish(BusEvent::AccessChanged {
         user_id: None,
         token_hash: None,
     });
 }
 
 /// Tells every node that a session ended.
-pub fn session_ended(state: &AppState, token_hash: &str) {
-    state.live.bus.publish(BusEvent::AccessChanged {
+pub fn session_ended(live: &Live, token_hash: &str) {
+    live.bus.publish(BusEvent::AccessChanged {
         user_id: None,
         token_hash: Some(token_hash.to_string()),
     });

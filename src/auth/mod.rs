@@ -101,6 +101,17 @@ pub async fn create_session(
     Ok((token, expires_at))
 }
 
+/// Ends one session (logout): its token stops working at once, on every node.
+pub async fn end_session(state: &AppState, token_hash: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
+        .bind(state.clock.now_ms())
+        .bind(token_hash)
+        .execute(&state.db.pool)
+        .await?;
+    cache::session_ended(&state.live, token_hash);
+    Ok(())
+}
+
 /// Revokes every session of a user (blocking, password change).
 pub async fn revoke_all_sessions(tx: &mut Tx, user_id: i64, now_ms: i64) -> sqlx::Result<()> {
     sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")

@@ -15,7 +15,7 @@ use super::login::{AccountKey, SessionIssued, find_account, issue_session, throt
 use crate::domain::{Phone, Slug};
 use crate::effects::{self, NewEffect};
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::integrations::sms::{SMS_EFFECT, SmsMessage};
+use crate::integrations::sms::{SmsMessage, SmsSender};
 use crate::state::AppState;
 
 const CODE_DIGITS: u32 = 6;
@@ -203,6 +203,32 @@ pub async fn verify_code(
         ));
     }
     issue_session(state, &account).await
+}
+
+/// The effect kind that sends one SMS; its payload is an [`SmsMessage`].
+pub const SMS_EFFECT: &str = "sms";
+
+/// Sends SMS written to the effect queue as [`SMS_EFFECT`].
+pub struct SmsEffect {
+    pub sender: Box<dyn SmsSender>,
+    /// Tries before a message is parked as dead (`sms.max_attempts`).
+    pub max_attempts: u32,
+}
+
+#[async_trait::async_trait]
+impl effects::EffectHandler for SmsEffect {
+    fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    async fn run(
+        &self,
+        _state: &AppState,
+        effect: &effects::Effect,
+    ) -> Result<(), effects::Failure> {
+        let message: SmsMessage = effect.payload()?;
+        Ok(self.sender.send(&message).await?)
+    }
 }
 
 #[cfg(test)]

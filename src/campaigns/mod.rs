@@ -38,12 +38,13 @@ use stimul_actors::rules::points::Points;
 use stimul_actors::rules::windows::start_of_local_day;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::access::scoped::{ScopeColumns, restrict_to};
 use crate::access::{Permission, Section, Target};
 use crate::auth::Principal;
 use crate::db::{Bind, Sql, SqlFilter, Tx};
 use crate::domain::{Text, Title};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
-use crate::org::{Page, ScopeColumns, page_of, restrict_to};
+use crate::paging::{Page, page_of};
 use crate::state::AppState;
 use crate::tasks::{check_ids_exist, positive_points, program_zone, push};
 

@@ -7,12 +7,16 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::access::scoped::{ScopeColumns, restrict_to};
 use crate::access::{Permission, Section, Target};
 use crate::auth::Principal;
 use crate::db::{Bind, SqlFilter, Tx};
 use crate::domain::{Text, Title};
-use crate::error::{ApiError, ApiResult, FieldError};
-use crate::org::{Page, ScopeColumns, page_of, restrict_to};
+use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, RowError};
+use crate::org::imports::{
+    CsvTable, ImportSummary, RowCheck, finish, lookup, names_to_ids, reject_if_any,
+};
+use crate::paging::{Page, page_of};
 use crate::state::AppState;
 
 /// The largest pack a code may stand for: more is a typo.
@@ -302,4 +306,93 @@ pub async fn list(
         .map(product_from_row)
         .collect::<Result<Vec<_>, _>>()?;
     Ok(page_of(products, limit, |p| p.id))
+}
+
+/// The columns of `importProducts`: required, then optional.
+pub const IMPORT_COLUMNS: (&[&str], &[&str]) = (&["sku", "name"], &["kind", "pack_size", "brand"]);
+
+/// `importProducts`: the product catalog from CSV, all rows or none: new SKUs are created, known SKUs updated.
+pub async fn import(
+    db: &crate::db::Db,
+    caller: &Principal,
+    table: &CsvTable,
+    dry_run: bool,
+    now_ms: i64,
+) -> ApiResult<ImportSummary> {
+    let program_id = caller.program_id();
+    let brands = names_to_ids(db, "brands", program_id).await?;
+    let mut seen = std::collections::HashSet::new();
+    let mut bad = Vec::new();
+    let mut good = Vec::new();
+    for (number, record) in table.rows() {
+        let mut check = RowCheck::default();
+        let brand_id = lookup(
+            &brands,
+            &mut check,
+            "brand",
+            "brand",
+            table.cell(record, "brand"),
+        );
+        let pack_size = match table.cell(record, "pack_size") {
+            "" => None,
+            text => check.take(
+                "pack_size",
+                text.parse::<i64>()
+                    .map_err(|_| "a whole number of units".to_string()),
+            ),
+        };
+        let product = ValidProduct::check(
+            table.cell(record, "sku"),
+            table.cell(record, "name"),
+            table.cell(record, "kind"),
+            pack_size.or(Some(1)),
+            brand_id,
+            &mut check.errors,
+        );
+        if let Some(product) = &product
+            && !seen.insert(product.sku.to_lowercase())
+        {
+            check.fail(
+                "sku",
+                format!("SKU {:?} appears more than once in the file", product.sku),
+            );
+        }
+        match product {
+            Some(product) if check.errors.is_empty() => good.push((*number, product)),
+            _ => bad.push(RowError {
+                row: *number,
+                errors: check.errors,
+            }),
+        }
+    }
+    reject_if_any(bad)?;
+    let mut tx = db.begin().await?;
+    let mut summary = ImportSummary {
+        rows: table.rows().len() as u64,
+        created: 0,
+        updated: 0,
+        dry_run,
+    };
+    let mut bad = Vec::new();
+    for (number, product) in &good {
+        match upsert(&mut tx, caller, product, now_ms).await {
+            Ok((_, Written::Created)) => summary.created += 1,
+            Ok((_, Written::Updated)) => summary.updated += 1,
+            Err(err)
+                if err.code == ErrorCode::Forbidden || err.code == ErrorCode::ValidationFailed =>
+            {
+                bad.push(RowError {
+                    row: *number,
+                    errors: vec![FieldError {
+                        field: "sku".into(),
+                        message: err.detail,
+                    }],
+                })
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    reject_if_any(bad)?;
+    finish(tx, dry_run).await?;
+    Ok(summary)
 }

@@ -28,7 +28,7 @@ use crate::auth::Principal;
 use crate::db::Tx;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::moderation::{self, DecisionKind, DecisionRequest, Effect, NewItem};
-use crate::org::{Page, page_of};
+use crate::paging::{Page, page_of};
 use crate::state::AppState;
 
 /// Units one receipt may report: more is a typo or a wholesale deal, not a shop sale.

@@ -30,7 +30,8 @@ use utoipa::ToSchema;
 
 use crate::db::{Db, Tx};
 use crate::error::{ApiError, ApiResult};
-use crate::org::{Page, page_of};
+use crate::integrations::DeliveryError;
+use crate::paging::{Page, page_of};
 use crate::state::AppState;
 
 pub use store::EffectRow;
@@ -71,6 +72,16 @@ impl From<ApiError> for Failure {
 impl From<sqlx::Error> for Failure {
     fn from(err: sqlx::Error) -> Self {
         Failure::Retry(format!("database: {err}"))
+    }
+}
+
+/// A provider's temporary failure is retried; its refusal parks the effect.
+impl From<DeliveryError> for Failure {
+    fn from(err: DeliveryError) -> Self {
+        match err {
+            DeliveryError::Retryable(reason) => Failure::Retry(reason),
+            DeliveryError::Permanent(reason) => Failure::Permanent(reason),
+        }
     }
 }
 

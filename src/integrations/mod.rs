@@ -1,7 +1,8 @@
 //! Third-party services the server talks to. Each has one trait, a real reqwest
 //! implementation with timeouts, a console implementation for development, and is
 //! tested against a local fake server. Deliveries are effects on the one durable queue
-//! (`crate::effects`), never a retry loop of their own.
+//! (`crate::effects`, whose handlers live with the areas that send), never a retry loop
+//! of their own; this module knows no area.
 
 pub mod http;
 pub mod payments;
@@ -20,15 +21,6 @@ pub enum DeliveryError {
     /// Retrying cannot help: the provider refused the message itself (4xx).
     #[error("permanent failure: {0}")]
     Permanent(String),
-}
-
-impl From<DeliveryError> for crate::effects::Failure {
-    fn from(err: DeliveryError) -> Self {
-        match err {
-            DeliveryError::Retryable(reason) => crate::effects::Failure::Retry(reason),
-            DeliveryError::Permanent(reason) => crate::effects::Failure::Permanent(reason),
-        }
-    }
 }
 
 /// The TLS crypto provider for reqwest and sqlx: ring, installed once per process.

@@ -120,29 +120,3 @@ pub fn sender_from_settings(settings: &SmsSettings) -> anyhow::Result<Box<dyn Sm
         ProviderKind::Http => Box::new(HttpSms::new(settings)?),
     })
 }
-
-/// The effect kind that sends one SMS; its payload is an [`SmsMessage`].
-pub const SMS_EFFECT: &str = "sms";
-
-/// Sends SMS written to the effect queue as [`SMS_EFFECT`].
-pub struct SmsEffect {
-    pub sender: Box<dyn SmsSender>,
-    /// Tries before a message is parked as dead (`sms.max_attempts`).
-    pub max_attempts: u32,
-}
-
-#[async_trait]
-impl crate::effects::EffectHandler for SmsEffect {
-    fn max_attempts(&self) -> u32 {
-        self.max_attempts
-    }
-
-    async fn run(
-        &self,
-        _state: &crate::state::AppState,
-        effect: &crate::effects::Effect,
-    ) -> Result<(), crate::effects::Failure> {
-        let message: SmsMessage = effect.payload()?;
-        Ok(self.sender.send(&message).await?)
-    }
-}

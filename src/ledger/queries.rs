@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::db::{Db, Sql, Tx};
 use crate::error::{ApiError, ApiResult};
-use crate::org::Page;
+use crate::paging::Page;
 
 /// One line of a participant's history: a ledger transaction and what it did to the
 /// participant's available and pending points.
@@ -226,4 +226,21 @@ pub async fn available_in(
     .fetch_optional(&mut **tx)
     .await?;
     Ok(Points::from_hundredths(balance.unwrap_or(0)))
+}
+
+/// The participant of a ledger transaction of the program (none for a system
+/// transaction or another program's).
+pub async fn participant_of(
+    db: &Db,
+    program_id: i64,
+    transaction_id: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    let participant: Option<Option<i64>> = sqlx::query_scalar(
+        "SELECT participant_id FROM ledger_transactions WHERE id = $1 AND program_id = $2",
+    )
+    .bind(transaction_id)
+    .bind(program_id)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(participant.flatten())
 }

@@ -7,7 +7,9 @@ use sqlx::any::AnyRow;
 use stimul_actors::moderation::{Assign, ItemView, ModerationStore, QueueStats};
 use stimul_actors::rules::routing::{Item, ItemKind};
 
-use crate::db::{Backend, Db, Sql};
+use crate::access::Visibility;
+use crate::access::scoped::{ScopeColumns, restrict_to};
+use crate::db::{Backend, Bind, Db, Sql, SqlFilter};
 
 pub const ITEM_COLUMNS: &str = "id, kind, subject_id, participant_id, store_id, region_id, summary, created_at, assigned_to, lease_expires_at";
 
@@ -30,6 +32,55 @@ pub fn item_from_row(row: &AnyRow) -> Result<ItemView, sqlx::Error> {
         assigned_to: row.try_get(8)?,
         lease_expires_at: row.try_get(9)?,
     })
+}
+
+/// What a listing of the queue and its history asks for.
+pub struct ItemQuery<'a> {
+    pub program_id: i64,
+    /// Only items in the caller's regions and stores.
+    pub visibility: &'a Visibility,
+    /// `queued`, `assigned`, `decided` or `withdrawn`.
+    pub status: Option<&'a str>,
+    pub kind: Option<ItemKind>,
+    pub after: i64,
+    pub limit: i64,
+}
+
+/// Items by id, as far as the caller's scope reaches.
+pub async fn items(db: &Db, query: &ItemQuery<'_>) -> Result<Vec<ItemView>, sqlx::Error> {
+    let mut sql = SqlFilter::new();
+    restrict_to(
+        &mut sql,
+        query.program_id,
+        query.visibility,
+        &ScopeColumns {
+            program: "program_id",
+            region: Some("region_id"),
+            partner: None,
+            brand: None,
+            store: Some("store_id"),
+        },
+    );
+    let after = sql.placeholder(Bind::Int(query.after));
+    sql.push(format!("id > {after}"));
+    if let Some(status) = query.status {
+        let p = sql.placeholder(Bind::Text(status.to_string()));
+        sql.push(format!("status = {p}"));
+    }
+    if let Some(kind) = query.kind {
+        let p = sql.placeholder(Bind::Text(kind.as_str().into()));
+        sql.push(format!("kind = {p}"));
+    }
+    let limit = sql.placeholder(Bind::Int(query.limit));
+    let text = format!(
+        "SELECT {ITEM_COLUMNS} FROM moderation_items{} ORDER BY id LIMIT {limit}",
+        sql.where_sql()
+    );
+    let rows = sql
+        .bind_all(sqlx::query(sqlx::AssertSqlSafe(text)))
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter().map(item_from_row).collect()
 }
 
 pub struct SqlModeration {

@@ -220,7 +220,8 @@ pub fn reject_if_any(mut bad: Vec<RowError>) -> ApiResult<()> {
     Err(err)
 }
 
-async fn names_to_ids(
+/// A reference list's names (lower-cased) to ids, for looking up a file's names.
+pub async fn names_to_ids(
     db: &Db,
     table: &'static str,
     program_id: i64,
@@ -237,7 +238,8 @@ async fn names_to_ids(
         .collect())
 }
 
-fn lookup(
+/// The id of `value` in `names` (empty is none); an unknown name fails the row.
+pub fn lookup(
     names: &HashMap<String, i64>,
     check: &mut RowCheck,
     field: &str,
@@ -577,95 +579,6 @@ pub async fn import_participants(
                 )),
                 _ => stores::set_owner(&mut tx, &current, Some(person_id), now_ms).await?,
             }
-        }
-    }
-    reject_if_any(bad)?;
-    finish(tx, dry_run).await?;
-    Ok(summary)
-}
-
-pub const PRODUCT_COLUMNS: (&[&str], &[&str]) = (&["sku", "name"], &["kind", "pack_size", "brand"]);
-
-/// Imports the product catalog: new SKUs are created, known SKUs updated.
-pub async fn import_products(
-    db: &Db,
-    caller: &Principal,
-    table: &CsvTable,
-    dry_run: bool,
-    now_ms: i64,
-) -> ApiResult<ImportSummary> {
-    use crate::campaigns::products::{self, ValidProduct, Written};
-    let program_id = caller.program_id();
-    let brands = names_to_ids(db, "brands", program_id).await?;
-    let mut seen = HashSet::new();
-    let mut bad = Vec::new();
-    let mut good = Vec::new();
-    for (number, record) in &table.rows {
-        let mut check = RowCheck::default();
-        let brand_id = lookup(
-            &brands,
-            &mut check,
-            "brand",
-            "brand",
-            table.cell(record, "brand"),
-        );
-        let pack_size = match table.cell(record, "pack_size") {
-            "" => None,
-            text => check.take(
-                "pack_size",
-                text.parse::<i64>()
-                    .map_err(|_| "a whole number of units".to_string()),
-            ),
-        };
-        let product = ValidProduct::check(
-            table.cell(record, "sku"),
-            table.cell(record, "name"),
-            table.cell(record, "kind"),
-            pack_size.or(Some(1)),
-            brand_id,
-            &mut check.errors,
-        );
-        if let Some(product) = &product
-            && !seen.insert(product.sku.to_lowercase())
-        {
-            check.fail(
-                "sku",
-                format!("SKU {:?} appears more than once in the file", product.sku),
-            );
-        }
-        match product {
-            Some(product) if check.errors.is_empty() => good.push((*number, product)),
-            _ => bad.push(RowError {
-                row: *number,
-                errors: check.errors,
-            }),
-        }
-    }
-    reject_if_any(bad)?;
-    let mut tx = db.begin().await?;
-    let mut summary = ImportSummary {
-        rows: table.rows.len() as u64,
-        created: 0,
-        updated: 0,
-        dry_run,
-    };
-    let mut bad = Vec::new();
-    for (number, product) in &good {
-        match products::upsert(&mut tx, caller, product, now_ms).await {
-            Ok((_, Written::Created)) => summary.created += 1,
-            Ok((_, Written::Updated)) => summary.updated += 1,
-            Err(err)
-                if err.code == ErrorCode::Forbidden || err.code == ErrorCode::ValidationFailed =>
-            {
-                bad.push(RowError {
-                    row: *number,
-                    errors: vec![FieldError {
-                        field: "sku".into(),
-                        message: err.detail,
-                    }],
-                })
-            }
-            Err(err) => return Err(err),
         }
     }
     reject_if_any(bad)?;

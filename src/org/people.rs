@@ -6,12 +6,13 @@ use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use utoipa::ToSchema;
 
-use super::{Page, ScopeColumns, page_of, restrict_to};
+use crate::access::scoped::{ScopeColumns, restrict_to};
 use crate::access::store::{assign, role_id};
 use crate::access::{Scope, Target, Visibility};
 use crate::db::{Bind, Db, SqlFilter, Tx};
 use crate::domain::{Login, Phone};
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::paging::{Page, page_of};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -494,7 +494,7 @@ impl crate::moderation::DecisionHandler for RegistrationDecisions {
             .await
             .unwrap_or_default();
         for user in members.into_iter().chain([item.subject_id]) {
-            crate::auth::cache::user_changed(state, user);
+            crate::auth::cache::user_changed(&state.live, user);
         }
     }
 }

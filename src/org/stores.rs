@@ -6,11 +6,12 @@ use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use utoipa::ToSchema;
 
-use super::{Page, ScopeColumns, page_of, restrict_to};
+use crate::access::scoped::{ScopeColumns, restrict_to};
 use crate::access::store::{assign, role_id, unassign_named};
 use crate::access::{OWNER, Scope, Target, Visibility};
 use crate::db::{Bind, Db, SqlFilter, Tx};
 use crate::error::{ApiError, ApiResult};
+use crate::paging::{Page, page_of};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -22,7 +22,7 @@ use crate::access::{Permission, Section, Target};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, RowError};
 use crate::org::imports::{CsvTable, ImportSummary, RowCheck, finish, reject_if_any};
-use crate::org::{Page, page_of};
+use crate::paging::{Page, page_of};
 use crate::state::AppState;
 use store::{RewardFields, RewardQuery, RewardRow};
 

@@ -38,7 +38,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 use crate::integrations::DeliveryError;
 use crate::integrations::rewards::{ProviderOrder, ProviderStatus, RewardProvider};
 use crate::integrations::topups::{Topup, TopupProvider};
-use crate::org::{Page, page_of};
+use crate::paging::{Page, page_of};
 use crate::state::AppState;
 
 /// The effect kind that gets an order's rewards delivered.

@@ -32,7 +32,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::integrations::DeliveryError;
 use crate::integrations::rewards::ProviderStatus;
 use crate::moderation::{self, DecisionKind, DecisionRequest, NewItem};
-use crate::org::{Page, page_of};
+use crate::paging::{Page, page_of};
 use crate::state::AppState;
 
 /// The effect kind that pays an approved payout, or returns a rejected one's points.

@@ -20,12 +20,14 @@ use stimul_actors::rules::tasks::{
 };
 use utoipa::ToSchema;
 
+use crate::access::scoped::{ScopeColumns, restrict_to};
 use crate::access::{Permission, Section, Target};
 use crate::auth::Principal;
 use crate::db::{Bind, Sql, SqlFilter, Tx};
 use crate::domain::Text;
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::org::{Page, ScopeColumns, page_of, people, programs, restrict_to};
+use crate::org::{people, programs};
+use crate::paging::{Page, page_of};
 use crate::state::AppState;
 
 /// The most one task or quest may pay: a typo guard (a hundred thousand points).

@@ -2,6 +2,7 @@
 //! on PostgreSQL when `TEST_DATABASE_URL` is set (CI runs both).
 
 mod access;
+mod architecture;
 mod auth;
 mod bad_input;
 mod campaigns;
