@@ -209,7 +209,7 @@ impl Metrics {
             let (p, s) = live.live_counts();
             participants.set(p as i64);
             stores.set(s as i64);
-            topics.set(live.hub.topic_count() as i64);
+            topics.set(live.topic_count() as i64);
         }
         let mut buffer = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;

@@ -103,7 +103,7 @@ impl Application {
             &settings,
             &clock,
             &metrics,
-            live.node.clone(),
+            live.node().to_string(),
         )?;
         let state = AppState {
             answers,
@@ -112,7 +112,7 @@ impl Application {
             clock: clock.clone(),
             limiter,
             effects: Arc::new(effect_handlers(
-                live.node.clone(),
+                live.node().to_string(),
                 background_db.clone(),
                 sms,
                 &settings,

@@ -15,12 +15,15 @@ use serde::Serialize;
 
 use crate::bus::{BusEvent, Dispatch, EventBus, LedgerFact};
 use crate::campaign::{BoardView, CampaignActor, CampaignInfo, Earned, GetBoard, LeaderboardStore};
-use crate::hub::TopicHub;
+use crate::hub::{Subscriber, TopicHub};
 use crate::ledger::{
-    AccountKey, CommitListener, Committed, GroupCommitter, LedgerStore, ParticipantBalance,
-    TransactionRequest,
+    AccountKey, CommitListener, Committed, GroupCommitter, LedgerError, LedgerStore,
+    ParticipantBalance, TransactionRequest,
 };
-use crate::moderation::{DEFAULT_LEASE, ModerationActor, ModerationStore, Route, Settled};
+use crate::moderation::{
+    DEFAULT_LEASE, GetStats, ItemView, Join, Leave, ModerationActor, ModerationStore, QueueStats,
+    Route, Settled,
+};
 use crate::participant::{
     Adjust, ApplyChange, ChangeOutcome, Earn, GetView, ParticipantActor, ParticipantError,
     ParticipantView, Reload, Settle,
@@ -120,15 +123,18 @@ pub struct Stores {
     pub leaderboards: Arc<dyn LeaderboardStore>,
 }
 
+/// The live core of a node. Its parts are private to this crate: the server calls the
+/// named methods below, never an actor's address, the committer or the bus directly,
+/// so every message keeps one typed entry point.
 pub struct Live {
-    pub store: Arc<dyn LiveStore>,
+    pub(crate) store: Arc<dyn LiveStore>,
     /// The moderation queue of this node.
-    pub moderation: Addr<ModerationActor>,
-    pub committer: GroupCommitter,
-    pub hub: Arc<TopicHub>,
-    pub bus: Arc<dyn EventBus>,
+    pub(crate) moderation: Addr<ModerationActor>,
+    pub(crate) committer: GroupCommitter,
+    pub(crate) hub: Arc<TopicHub>,
+    pub(crate) bus: Arc<dyn EventBus>,
     /// Identifies this node in presence events.
-    pub node: String,
+    pub(crate) node: String,
     clock: Clock,
     participants: DashMap<i64, (Addr<ParticipantActor>, i64)>,
     stores: DashMap<i64, Addr<StoreActor>>,
@@ -220,6 +226,65 @@ impl Live {
 
     pub fn now_ms(&self) -> i64 {
         (self.clock)()
+    }
+
+    /// This node's name (presence events, effect claims).
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// Tells every node (this one included) about `event`.
+    pub fn publish(&self, event: BusEvent) {
+        self.bus.publish(event);
+    }
+
+    /// A new WebSocket session's id on this node's topic hub.
+    pub fn subscriber_id(&self) -> u64 {
+        self.hub.subscriber_id()
+    }
+
+    /// Registers a session on `topic` (shown to clients as `display`); answers the
+    /// topic's sequence number, which the session's snapshot carries.
+    pub fn subscribe(&self, topic: &str, display: &str, subscriber: Subscriber) -> u64 {
+        self.hub.subscribe(topic, display, subscriber)
+    }
+
+    pub fn unsubscribe(&self, topic: &str, subscriber_id: u64) {
+        self.hub.unsubscribe(topic, subscriber_id);
+    }
+
+    /// Topics with subscribers on this node (metrics).
+    pub fn topic_count(&self) -> usize {
+        self.hub.topic_count()
+    }
+
+    /// Posts a transaction through the group committer and tells the live actors, for
+    /// postings without a participant's actor (a campaign's funding).
+    pub async fn commit(&self, request: TransactionRequest) -> Result<Committed, LedgerError> {
+        self.committer.commit(request).await
+    }
+
+    /// A moderator's session joins this node's queue; answers the items it holds.
+    pub async fn join_moderation(&self, join: Join) -> Result<Vec<ItemView>, LiveError> {
+        self.moderation
+            .send(join)
+            .await
+            .map_err(|_| LiveError::Gone)?
+            .map_err(LiveError::Storage)
+    }
+
+    /// A moderator's session leaves the queue; its items go back to it.
+    pub fn leave_moderation(&self, leave: Leave) {
+        self.moderation.do_send(leave);
+    }
+
+    /// The queue's figures for a program.
+    pub async fn moderation_stats(&self, program_id: i64) -> Result<QueueStats, LiveError> {
+        self.moderation
+            .send(GetStats { program_id })
+            .await
+            .map_err(|_| LiveError::Gone)?
+            .map_err(LiveError::Storage)
     }
 
     fn arbiter_for(&self, id: i64) -> &ArbiterHandle {

@@ -4,8 +4,9 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
+use stimul_actors::live::LiveError;
 use stimul_actors::moderation::ModerationStore;
-use stimul_actors::moderation::{GetStats, ItemView, QueueStats};
+use stimul_actors::moderation::{ItemView, QueueStats};
 use stimul_actors::rules::routing::{
     Item, ItemKind, Moderator, PriorityBoosts, Scope, assign_batch,
 };
@@ -217,18 +218,15 @@ pub async fn get_stats(state: web::Data<AppState>, caller: Caller) -> ApiResult<
     caller.require_anywhere(Permission::view(Section::Moderation))?;
     let stats = state
         .live
-        .moderation
-        .send(GetStats {
-            program_id: caller.program_id(),
-        })
+        .moderation_stats(caller.program_id())
         .await
-        .map_err(|_| {
-            ApiError::new(
+        .map_err(|e| match e {
+            LiveError::Gone => ApiError::new(
                 ErrorCode::ServiceUnavailable,
                 "the moderation queue is restarting",
-            )
-        })?
-        .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
+            ),
+            other => ApiError::internal(anyhow::anyhow!(other)),
+        })?;
     Ok(HttpResponse::Ok().json(stats))
 }
 

@@ -96,7 +96,7 @@ pub async fn update_program(
     .await?;
     tx.commit().await?;
     // Every node's actors reload the rules they apply.
-    state.live.bus.publish(BusEvent::ProgramChanged {
+    state.live.publish(BusEvent::ProgramChanged {
         program_id: after.id,
     });
     Ok(HttpResponse::Ok().json(after))

@@ -267,7 +267,6 @@ pub async fn update_store(
     // Store actors on every node reload the plan and owner.
     state
         .live
-        .bus
         .publish(stimul_actors::bus::BusEvent::StoreChanged { store_id: store.id });
     Ok(HttpResponse::Ok().json(updated))
 }

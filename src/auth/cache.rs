@@ -74,7 +74,7 @@ impl AccessCache {
 
 /// Tells every node that `user_id`'s access changed (after the change committed).
 pub fn user_changed(live: &Live, user_id: i64) {
-    live.bus.publish(BusEvent::AccessChanged {
+    live.publish(BusEvent::AccessChanged {
         user_id: Some(user_id),
         token_hash: None,
     });
@@ -83,7 +83,7 @@ pub fn user_changed(live: &Live, user_id: i64) {
 /// Tells every node that access changed for many people at once (a role's
 /// permissions, an import).
 pub fn everyone_changed(live: &Live) {
-    live.bus.publish(BusEvent::AccessChanged {
+    live.publish(BusEvent::AccessChanged {
         user_id: None,
         token_hash: None,
     });
@@ -91,7 +91,7 @@ pub fn everyone_changed(live: &Live) {
 
 /// Tells every node that a session ended.
 pub fn session_ended(live: &Live, token_hash: &str) {
-    live.bus.publish(BusEvent::AccessChanged {
+    live.publish(BusEvent::AccessChanged {
         user_id: None,
         token_hash: Some(token_hash.to_string()),
     });

@@ -673,7 +673,7 @@ pub async fn fund(state: &AppState, campaign: &Campaign, actor: Option<i64>) -> 
         campaign_id: None,
         fingerprint: None,
     };
-    state.live.committer.commit(request).await.map_err(|e| {
+    state.live.commit(request).await.map_err(|e| {
         ApiError::internal(anyhow::anyhow!("funding campaign {}: {e}", campaign.id))
     })?;
     sqlx::query("UPDATE campaigns SET funded = $1 WHERE id = $2 AND funded < $1")

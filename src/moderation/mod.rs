@@ -93,7 +93,6 @@ pub async fn enqueue(tx: &mut Tx, program_id: i64, item: &NewItem, now_ms: i64) 
 pub fn announce(state: &AppState, program_id: i64) {
     state
         .live
-        .bus
         .publish(BusEvent::ModerationQueued { program_id });
 }
 
@@ -128,7 +127,6 @@ pub async fn withdraw(
 pub fn settled(state: &AppState, item: ItemView, reason: SettleReason) {
     state
         .live
-        .bus
         .publish(BusEvent::ModerationSettled { item, reason });
 }
 

@@ -26,7 +26,7 @@ use serde::Deserialize;
 use serde_json::json;
 use stimul_actors::campaign::{Cohort, GetBoard};
 use stimul_actors::hub::{Backlog, MAX_BACKLOG, Push, Subscriber};
-use stimul_actors::moderation::{GetStats, Join, Leave};
+use stimul_actors::moderation::{Join, Leave};
 use stimul_actors::rules::routing::{ItemKind, Scope};
 use stimul_actors::rules::windows::Window;
 
@@ -170,7 +170,7 @@ pub struct Session {
 
 impl Session {
     fn new(state: AppState, principal: Principal) -> Self {
-        let subscriber_id = state.live.hub.subscriber_id();
+        let subscriber_id = state.live.subscriber_id();
         Self {
             state,
             principal,
@@ -320,13 +320,7 @@ impl Session {
                     kinds,
                     regions,
                 };
-                let held = state.live.moderation.send(join).await.map_err(|_| {
-                    ApiError::new(
-                        ErrorCode::ServiceUnavailable,
-                        "the moderation queue is restarting",
-                    )
-                })?;
-                let held = held.map_err(|e| {
+                let held = state.live.join_moderation(join).await.map_err(|e| {
                     ApiError::new(
                         ErrorCode::ServiceUnavailable,
                         format!("the moderation queue is unavailable: {e}"),
@@ -357,18 +351,10 @@ impl Session {
             Topic::ModerationStats(program_id) => {
                 let stats = state
                     .live
-                    .moderation
-                    .send(GetStats { program_id })
+                    .moderation_stats(program_id)
                     .await
-                    .map_err(|_| {
-                        ApiError::new(
-                            ErrorCode::ServiceUnavailable,
-                            "the moderation queue is restarting",
-                        )
-                    })?;
-                serde_json::to_value(
-                    stats.map_err(|e| ApiError::new(ErrorCode::ServiceUnavailable, e))?,
-                )
+                    .map_err(|e| ApiError::new(ErrorCode::ServiceUnavailable, e.to_string()))?;
+                serde_json::to_value(stats)
             }
         }
         .map_err(ApiError::internal)
@@ -377,7 +363,7 @@ impl Session {
     /// Leaves the moderation queue if this session joined it.
     fn leave_moderation(&self, topic: &Topic) {
         if let Topic::Moderation { moderator_id, .. } = topic {
-            self.state.live.moderation.do_send(Leave {
+            self.state.live.leave_moderation(Leave {
                 moderator_id: *moderator_id,
                 session: self.subscriber_id,
             });
@@ -447,7 +433,6 @@ impl Session {
         let seq = self
             .state
             .live
-            .hub
             .subscribe(&topic.internal(), &name, subscriber);
         self.topics.insert(name.clone(), topic.clone());
         let (state, session_id) = (self.state.clone(), self.subscriber_id);
@@ -468,7 +453,6 @@ impl Session {
         if let Some(topic) = self.topics.remove(name) {
             self.state
                 .live
-                .hub
                 .unsubscribe(&topic.internal(), self.subscriber_id);
             self.leave_moderation(&topic);
         }
@@ -531,7 +515,6 @@ impl Actor for Session {
         for topic in self.topics.values() {
             self.state
                 .live
-                .hub
                 .unsubscribe(&topic.internal(), self.subscriber_id);
             self.leave_moderation(topic);
         }

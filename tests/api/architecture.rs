@@ -209,3 +209,22 @@ fn the_circle_finder_finds_circles() {
     .collect();
     assert_eq!(circles(&graph), vec![vec!["a", "b", "c"]]);
 }
+
+#[test]
+fn the_live_core_is_reached_through_named_methods_only() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("actors/src/live.rs");
+    let text = std::fs::read_to_string(path).expect("read live.rs");
+    let start = text.find("pub struct Live {").expect("struct Live");
+    let body = &text[start..];
+    let body = &body[..body.find("\n}").expect("end of struct Live")];
+    let public: Vec<&str> = body
+        .lines()
+        .skip(1)
+        .map(str::trim)
+        .filter(|line| line.starts_with("pub ") && !line.starts_with("pub(crate)"))
+        .collect();
+    assert!(
+        public.is_empty(),
+        "Live's fields are the actors crate's own; add a method instead: {public:?}"
+    );
+}
