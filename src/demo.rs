@@ -10,6 +10,7 @@ use crate::access::store::{assign, role_id};
 use crate::access::{ADMIN, MANAGER, MANUFACTURER, MODERATOR, Scope};
 use crate::auth::hash_password;
 use crate::db::{Clock, Db, Tx};
+use crate::domain::AccountKind;
 use crate::domain::{Login, Phone, Slug};
 use crate::org::people::{self, NewPerson, ParticipantRole, PersonStatus};
 use crate::org::programs::{self, Program};
@@ -79,7 +80,7 @@ pub async fn load(db: &Db, clock: &Clock, program_slug: &str) -> anyhow::Result<
             login,
             name,
             None,
-            "staff",
+            AccountKind::Staff,
             None,
             &password_hash,
             now,
@@ -127,7 +128,7 @@ pub async fn load(db: &Db, clock: &Clock, program_slug: &str) -> anyhow::Result<
             owner_login,
             &format!("Owner {}", index + 1),
             Some(&owner_phone),
-            "participant",
+            AccountKind::Participant,
             Some(store.id),
             &password_hash,
             now,
@@ -152,7 +153,7 @@ pub async fn load(db: &Db, clock: &Clock, program_slug: &str) -> anyhow::Result<
                 &login,
                 &format!("Seller {number}"),
                 Some(&phone),
-                "participant",
+                AccountKind::Participant,
                 Some(store.id),
                 &password_hash,
                 now,
@@ -175,7 +176,7 @@ pub async fn load(db: &Db, clock: &Clock, program_slug: &str) -> anyhow::Result<
         "brand",
         "Boris Brand",
         None,
-        "staff",
+        AccountKind::Staff,
         None,
         &password_hash,
         now,
@@ -359,7 +360,7 @@ async fn person(
     login: &str,
     name: &str,
     phone: Option<&str>,
-    kind: &'static str,
+    kind: AccountKind,
     store_id: Option<i64>,
     password_hash: &str,
     now: i64,
@@ -388,8 +389,8 @@ async fn person(
         brand_id: None,
         registration_id: None,
     };
-    let is_seller = kind == "participant" && !login.starts_with("owner");
-    let id = if kind == "participant" {
+    let is_seller = kind.is_participant() && !login.starts_with("owner");
+    let id = if kind.is_participant() {
         let role = if is_seller {
             ParticipantRole::Seller
         } else {

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use crate::auth::login::{SessionIssued, login_with_password as password_login};
 use crate::auth::otp::{self, OtpRequested};
 use crate::auth::{AnyCaller, client_ip};
+use crate::domain::{AccountKind, PersonStatus};
 use crate::domain::{Login, Phone, Slug, optional};
 use crate::error::{ApiResult, Problem};
 use crate::org::programs;
@@ -145,9 +146,9 @@ pub struct Me {
     pub phone: Option<String>,
     pub name: String,
     /// `participant` or `staff`.
-    pub kind: String,
+    pub kind: AccountKind,
     /// `pending` until a registration is approved, then `active`.
-    pub status: String,
+    pub status: PersonStatus,
     pub program_id: i64,
     pub program: String,
     /// The participant's store.
@@ -185,7 +186,7 @@ pub async fn get_me(state: web::Data<AppState>, caller: AnyCaller) -> ApiResult<
         .collect();
     permissions.sort();
     permissions.dedup();
-    let standing = if account.kind == "participant" {
+    let standing = if account.kind.is_participant() {
         Some(state.live.participant_view(account.id).await.map_err(|e| {
             crate::error::ApiError::new(
                 crate::error::ErrorCode::ServiceUnavailable,
@@ -200,8 +201,8 @@ pub async fn get_me(state: web::Data<AppState>, caller: AnyCaller) -> ApiResult<
         login: account.login.clone(),
         phone: account.phone.clone(),
         name: account.name.clone(),
-        kind: account.kind.clone(),
-        status: account.status.clone(),
+        kind: account.kind,
+        status: account.status,
         program_id: account.program_id,
         program: program.slug,
         store_id: account.store_id,

@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::access::{Permission, Section};
 use crate::auth::{Caller, hash_password};
+use crate::domain::AccountKind;
 use crate::domain::{Address, Login, NewPassword, PersonName, Phone, Slug, Title, optional};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, Problem};
 use crate::idempotency::{self, IdempotencyKey, Reply};
@@ -302,7 +303,7 @@ pub async fn list_participants(
     let (after, limit) = page.resolve()?;
     validate! { status = "status" => optional(filter.status.as_deref(), PersonStatus::parse) }
     let query = PersonQuery {
-        kind: Some("participant"),
+        kind: Some(AccountKind::Participant),
         status,
         store_id: filter.store_id,
         search: filter.q.clone(),
@@ -403,7 +404,7 @@ pub async fn create_participant(
             let now = state.clock.now_ms();
             let mut tx = state.db.begin().await?;
             let new = NewPerson {
-                kind: "participant",
+                kind: AccountKind::Participant,
                 name: name.into_string(),
                 phone: Some(phone),
                 login,
@@ -517,7 +518,7 @@ pub async fn set_participant_status(
     let mut tx = state.db.begin().await?;
     let person = people::get(&mut *tx, caller.program_id(), id.into_inner()).await?;
     caller.require(Permission::edit(Section::Participants), &person.target())?;
-    if person.status == PersonStatus::Pending.as_str() {
+    if person.status == PersonStatus::Pending {
         return Err(ApiError::invalid_state(
             "the person is pending; approve or reject the registration",
         ));

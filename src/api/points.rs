@@ -85,7 +85,7 @@ async fn participant_in_scope(
 ) -> ApiResult<people::Person> {
     let person = people::get(&state.db.pool, caller.program_id(), id).await?;
     caller.require(wanted, &person.target())?;
-    if person.kind != "participant" {
+    if !person.kind.is_participant() {
         return Err(ApiError::field(
             "id",
             "points belong to participants, not staff accounts",

@@ -120,7 +120,7 @@ async fn check_owner(tx: &mut crate::db::Tx, program_id: i64, owner: i64) -> Api
                 format!("there is no user {owner} in this program"),
             )
         })?;
-    if person.kind != "participant" {
+    if !person.kind.is_participant() {
         return Err(ApiError::field(
             "owner_user_id",
             "an owner is a participant, not a staff account",

@@ -107,11 +107,11 @@ mod tests {
         let account = Account {
             id: user,
             program_id: 1,
-            kind: "participant".into(),
+            kind: crate::domain::AccountKind::Participant,
             login: None,
             phone: None,
             name: "x".into(),
-            status: "active".into(),
+            status: crate::domain::PersonStatus::Active,
             store_id: None,
             partner_id: None,
             brand_id: None,

@@ -20,6 +20,7 @@ use sqlx::FromRow;
 use crate::access::store::load_access;
 use crate::access::{Access, Permission, Target, Visibility};
 use crate::db::Tx;
+use crate::domain::{AccountKind, PersonStatus};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::state::AppState;
 
@@ -127,11 +128,13 @@ pub async fn revoke_all_sessions(tx: &mut Tx, user_id: i64, now_ms: i64) -> sqlx
 pub struct Account {
     pub id: i64,
     pub program_id: i64,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: AccountKind,
     pub login: Option<String>,
     pub phone: Option<String>,
     pub name: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: PersonStatus,
     pub store_id: Option<i64>,
     pub partner_id: Option<i64>,
     pub brand_id: Option<i64>,
@@ -227,7 +230,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Principal>
             "the token is unknown, expired or revoked; log in again",
         )
     })?;
-    if account.status == "blocked" {
+    if account.status == PersonStatus::Blocked {
         return Err(ApiError::new(
             ErrorCode::AccountBlocked,
             "the account is blocked",
@@ -277,7 +280,7 @@ impl FromRequest for Caller {
         let request = request.clone();
         Box::pin(async move {
             let principal = principal_from_request(request).await?;
-            if principal.account.status == "pending" {
+            if principal.account.status == PersonStatus::Pending {
                 return Err(ApiError::new(
                     ErrorCode::AccountPending,
                     "your registration is waiting for approval by a moderator",

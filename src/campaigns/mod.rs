@@ -744,7 +744,7 @@ pub async fn list(
 ) -> ApiResult<Page<Campaign>> {
     let program_id = caller.program_id();
     let mut sql = SqlFilter::new();
-    let participant = caller.account.kind == "participant";
+    let participant = caller.account.kind.is_participant();
     if participant {
         let p = sql.placeholder(Bind::Int(program_id));
         sql.push(format!(
@@ -822,7 +822,7 @@ pub async fn visible(state: &AppState, caller: &Principal, id: i64) -> ApiResult
     let mut conn = state.db.pool.acquire().await?;
     let campaign = get(&mut conn, caller.program_id(), id).await?;
     drop(conn);
-    if caller.account.kind == "participant" {
+    if caller.account.kind.is_participant() {
         let earner = earner(state, caller.id()).await?;
         if campaign.status == CampaignStatus::Draft || campaign.audience.admits(&earner).is_err() {
             return Err(ApiError::not_found(format!("campaign {id}")));

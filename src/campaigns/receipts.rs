@@ -129,7 +129,7 @@ pub async fn register(
     input: &SaleInput,
     photos: &[Vec<u8>],
 ) -> ApiResult<Receipt> {
-    if caller.account.kind != "participant" {
+    if !caller.account.kind.is_participant() {
         return Err(ApiError::forbidden(
             "sales are registered by participants; staff accounts earn no points",
         ));

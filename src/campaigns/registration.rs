@@ -285,7 +285,7 @@ pub async fn register(
     limits: &FraudLimits,
     input: &RegisterCode,
 ) -> ApiResult<CodeRegistration> {
-    if caller.account.kind != "participant" {
+    if !caller.account.kind.is_participant() {
         return Err(ApiError::forbidden(
             "codes are registered by participants; staff accounts earn no points",
         ));

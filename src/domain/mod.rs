@@ -4,6 +4,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// A phone number in E.164 form (`+79001234567`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -262,6 +263,80 @@ pub fn optional<T>(
     parse: impl Fn(&str) -> Result<T, String>,
 ) -> Result<Option<T>, String> {
     value.map(parse).transpose()
+}
+
+/// Where a person stands in the program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PersonStatus {
+    /// Registered, waiting for a moderator; may log in but not act.
+    Pending,
+    Active,
+    /// Cannot log in; sessions are revoked.
+    Blocked,
+}
+
+impl PersonStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PersonStatus::Pending => "pending",
+            PersonStatus::Active => "active",
+            PersonStatus::Blocked => "blocked",
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value {
+            "pending" => Ok(PersonStatus::Pending),
+            "active" => Ok(PersonStatus::Active),
+            "blocked" => Ok(PersonStatus::Blocked),
+            other => Err(format!(
+                "unknown status {other:?}; expected pending, active or blocked"
+            )),
+        }
+    }
+}
+
+impl TryFrom<String> for PersonStatus {
+    type Error = String;
+
+    fn try_from(stored: String) -> Result<Self, Self::Error> {
+        PersonStatus::parse(&stored)
+    }
+}
+
+/// What an account is: a participant earns points (sellers and store owners), staff
+/// run the program (admins, managers, moderators, brand and partner users).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountKind {
+    Participant,
+    Staff,
+}
+
+impl AccountKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountKind::Participant => "participant",
+            AccountKind::Staff => "staff",
+        }
+    }
+
+    pub fn is_participant(self) -> bool {
+        self == AccountKind::Participant
+    }
+}
+
+impl TryFrom<String> for AccountKind {
+    type Error = String;
+
+    fn try_from(stored: String) -> Result<Self, Self::Error> {
+        match stored.as_str() {
+            "participant" => Ok(AccountKind::Participant),
+            "staff" => Ok(AccountKind::Staff),
+            other => Err(format!("unknown account kind {other:?}")),
+        }
+    }
 }
 
 #[cfg(test)]

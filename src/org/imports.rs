@@ -19,6 +19,7 @@ use super::stores::{self, Store, StoreFields, StoreStatus};
 use crate::access::{Permission, Section, Target};
 use crate::auth::Principal;
 use crate::db::Db;
+use crate::domain::AccountKind;
 use crate::domain::{Address, Login, PersonName, Phone, Text, Title};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, RowError};
 
@@ -512,7 +513,7 @@ pub async fn import_participants(
             }],
         };
         let person_id = match people::by_phone(&mut tx, program_id, &phone).await? {
-            Some(existing) if existing.kind != "participant" => {
+            Some(existing) if !existing.kind.is_participant() => {
                 bad.push(row_error(
                     "phone",
                     format!("{phone} belongs to a staff account"),
@@ -540,7 +541,7 @@ pub async fn import_participants(
             }
             None => {
                 let new = NewPerson {
-                    kind: "participant",
+                    kind: AccountKind::Participant,
                     name: name.into_string(),
                     phone: Some(phone.clone()),
                     login,

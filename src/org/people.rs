@@ -14,36 +14,7 @@ use crate::domain::{Login, Phone};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::paging::{Page, page_of};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PersonStatus {
-    /// Registered, waiting for a moderator; may log in but not act.
-    Pending,
-    Active,
-    /// Cannot log in; sessions are revoked.
-    Blocked,
-}
-
-impl PersonStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PersonStatus::Pending => "pending",
-            PersonStatus::Active => "active",
-            PersonStatus::Blocked => "blocked",
-        }
-    }
-
-    pub fn parse(value: &str) -> Result<Self, String> {
-        match value {
-            "pending" => Ok(PersonStatus::Pending),
-            "active" => Ok(PersonStatus::Active),
-            "blocked" => Ok(PersonStatus::Blocked),
-            other => Err(format!(
-                "unknown status {other:?}; expected pending, active or blocked"
-            )),
-        }
-    }
-}
+pub use crate::domain::{AccountKind, PersonStatus};
 
 /// The participant role someone holds in a store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -75,12 +46,13 @@ pub struct Person {
     pub id: i64,
     pub program_id: i64,
     /// `participant` (earns points) or `staff`.
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: AccountKind,
     pub login: Option<String>,
     pub phone: Option<String>,
     pub name: String,
-    #[schema(value_type = PersonStatus)]
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: PersonStatus,
     pub store_id: Option<i64>,
     pub partner_id: Option<i64>,
     pub brand_id: Option<i64>,
@@ -139,7 +111,7 @@ pub async fn by_phone(tx: &mut Tx, program_id: i64, phone: &Phone) -> sqlx::Resu
 /// What is needed to create a person.
 #[derive(Debug, Clone)]
 pub struct NewPerson {
-    pub kind: &'static str,
+    pub kind: AccountKind,
     pub name: String,
     pub phone: Option<Phone>,
     pub login: Option<Login>,
@@ -164,7 +136,7 @@ pub async fn insert(tx: &mut Tx, program_id: i64, new: &NewPerson, now_ms: i64) 
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
     )
     .bind(program_id)
-    .bind(new.kind)
+    .bind(new.kind.as_str())
     .bind(new.login.as_ref().map(|l| l.as_str().to_string()))
     .bind(new.phone.as_ref().map(|p| p.as_str().to_string()))
     .bind(&new.name)
@@ -321,7 +293,7 @@ pub async fn update_profile(
 
 #[derive(Debug, Default)]
 pub struct PersonQuery {
-    pub kind: Option<&'static str>,
+    pub kind: Option<AccountKind>,
     pub status: Option<PersonStatus>,
     pub store_id: Option<i64>,
     /// Case-insensitive part of the name, phone or login.
@@ -352,7 +324,7 @@ pub async fn list(
     let after = filter.placeholder(Bind::Int(after_id));
     filter.push(format!("u.id > {after}"));
     if let Some(kind) = query.kind {
-        let p = filter.placeholder(Bind::Text(kind.into()));
+        let p = filter.placeholder(Bind::Text(kind.as_str().into()));
         filter.push(format!("u.kind = {p}"));
     }
     if let Some(status) = query.status {
@@ -401,7 +373,7 @@ pub async fn create_admin(
     let password_hash = crate::auth::hash_password(password.expose().to_string()).await?;
     let mut tx = db.begin().await?;
     let new = NewPerson {
-        kind: "staff",
+        kind: AccountKind::Staff,
         name: name.into_string(),
         phone: None,
         login: Some(login),

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use super::people::{self, NewPerson, ParticipantRole, Person, PersonStatus};
 use super::stores::{self, StoreFields, StoreStatus};
 use crate::db::Tx;
+use crate::domain::AccountKind;
 use crate::domain::{Login, PersonName, Phone};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 
@@ -225,7 +226,7 @@ fn new_person(
     registration_id: i64,
 ) -> NewPerson {
     NewPerson {
-        kind: "participant",
+        kind: AccountKind::Participant,
         name: applicant.name.as_str().to_string(),
         phone: Some(applicant.phone.clone()),
         login: applicant.login.clone(),
@@ -295,10 +296,11 @@ pub async fn decide(
     decided_by: i64,
     now_ms: i64,
 ) -> ApiResult<Vec<i64>> {
-    if person.status != PersonStatus::Pending.as_str() {
+    if person.status != PersonStatus::Pending {
         return Err(ApiError::invalid_state(format!(
             "user {} is {}, not pending",
-            person.id, person.status
+            person.id,
+            person.status.as_str()
         )));
     }
     let (new_status, registration_status) = match decision {

@@ -15,6 +15,7 @@ use super::stores;
 use crate::access::store::{self as access_store, assign};
 use crate::access::{Permission, Scope, Section, Target};
 use crate::auth::Principal;
+use crate::domain::AccountKind;
 use crate::domain::{Login, PersonName, Phone};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::state::AppState;
@@ -421,7 +422,7 @@ pub async fn create_staff(
     let now = state.clock.now_ms();
     let mut tx = state.db.begin().await?;
     let new = NewPerson {
-        kind: "staff",
+        kind: AccountKind::Staff,
         name: staff.name.into_string(),
         phone: staff.phone,
         login: Some(staff.login),

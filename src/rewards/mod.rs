@@ -319,7 +319,7 @@ pub async fn customer(state: &AppState, caller: &Principal) -> ApiResult<(Custom
 }
 
 fn is_participant(caller: &Principal) -> bool {
-    caller.account.kind == "participant"
+    caller.account.kind.is_participant()
 }
 
 /// Who may change a reward of `brand_id`.

@@ -261,7 +261,7 @@ pub async fn place(
     input: &OrderInput,
     key: Option<&str>,
 ) -> ApiResult<(Order, bool)> {
-    if caller.account.kind != "participant" {
+    if !caller.account.kind.is_participant() {
         return Err(ApiError::forbidden(
             "orders are placed by participants with their own points",
         ));

@@ -105,7 +105,7 @@ impl From<PayoutRow> for Payout {
 }
 
 fn participant_only(caller: &Principal) -> ApiResult<()> {
-    if caller.account.kind == "participant" {
+    if caller.account.kind.is_participant() {
         Ok(())
     } else {
         Err(ApiError::forbidden(

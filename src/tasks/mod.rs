@@ -724,7 +724,7 @@ pub async fn participant(
     user_id: i64,
 ) -> ApiResult<Participant> {
     let person = people::get(&state.db.pool, program_id, user_id).await?;
-    if person.kind != "participant" {
+    if !person.kind.is_participant() {
         return Err(ApiError::forbidden(
             "tasks are done by participants; staff accounts have none",
         ));

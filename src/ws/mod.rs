@@ -72,7 +72,7 @@ pub async fn connect(
         .into());
     };
     let principal = authenticate(&state, &token).await?;
-    if principal.account.status == "pending" {
+    if principal.account.status == crate::domain::PersonStatus::Pending {
         return Err(ApiError::new(
             ErrorCode::AccountPending,
             "your registration is waiting for approval",
@@ -196,7 +196,7 @@ impl Session {
     }
 
     fn store_of_participant(&self) -> Option<i64> {
-        (self.principal.account.kind == "participant")
+        (self.principal.account.kind.is_participant())
             .then_some(self.principal.account.store_id)
             .flatten()
     }
@@ -243,7 +243,7 @@ impl Session {
             return Ok(Topic::ModerationStats(principal.program_id()));
         }
         if name == "me" {
-            if principal.account.kind != "participant" {
+            if !principal.account.kind.is_participant() {
                 return Err(ApiError::forbidden(
                     "`me` is the points of a participant; staff accounts have none",
                 ));
@@ -265,7 +265,7 @@ impl Session {
                 campaign_id,
                 window,
                 cohort,
-                participant: (principal.account.kind == "participant").then_some(principal.id()),
+                participant: (principal.account.kind.is_participant()).then_some(principal.id()),
             });
         }
         Err(ApiError::new(
