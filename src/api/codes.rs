@@ -8,8 +8,6 @@
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::access::{Permission, Section};
 use crate::auth::Caller;
@@ -85,19 +83,14 @@ pub async fn get_code_pool(
     Ok(HttpResponse::Ok().json(codes::pool_status(&state, caller.program_id(), *id).await?))
 }
 
-/// The refill a request started or found running.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RefillStarted {
-    pub refill_id: i64,
-}
-
-/// Refills the pool to its target now, whatever the hour. Answers with the running
-/// refill when there is one already; `invalid_state` when the pool is full.
+/// Refills the pool to its target now, whatever the hour. Answers with the refill
+/// serving the request (started now, running already, or one that ran meanwhile) and
+/// the pool as it is now; `invalid_state` when the pool is full.
 #[utoipa::path(
     operation_id = "refillCodePool", tag = "codes", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Code pool id")),
     responses(
-        (status = 202, body = RefillStarted),
+        (status = 202, body = codes::RefillStarted),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "invalid_state: the pool is full", body = Problem, content_type = "application/problem+json"),
@@ -110,8 +103,8 @@ pub async fn refill_code_pool(
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     caller.require_anywhere(Permission::edit(Section::Codes))?;
-    let refill_id = codes::refill_now(&state, caller.program_id(), *id).await?;
-    Ok(HttpResponse::Accepted().json(RefillStarted { refill_id }))
+    let refill = codes::refill_now(&state, caller.program_id(), *id).await?;
+    Ok(HttpResponse::Accepted().json(refill))
 }
 
 /// Orders `quantity` codes for a product. The codes are reserved at once and move out

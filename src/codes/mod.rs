@@ -389,10 +389,30 @@ pub async fn pool_status(state: &AppState, program_id: i64, pool_id: i64) -> Api
     })
 }
 
-/// Starts a refill of the pool now. `None` when the pool is full; the running refill's
-/// id when one runs already.
-pub async fn refill_now(state: &AppState, program_id: i64, pool_id: i64) -> ApiResult<i64> {
+/// What a manual refill found: the refill serving it and the pool as it is now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefillStarted {
+    pub refill_id: i64,
+    /// `running`, or `done` when the refill that served this request finished before
+    /// the answer was written.
+    pub status: String,
+    /// The pool's available codes and target, read after the refill was found.
+    pub available: i64,
+    pub target_size: i64,
+}
+
+/// Starts a refill of the pool now, or answers the one already serving it: one that
+/// runs, or one that ran while this request was being handled (the automatic refill
+/// can start and finish between the generator's answer and this look-up). A pool
+/// that is full and has no such refill is `invalid_state`, with its numbers as they
+/// are now, so the message never contradicts itself.
+pub async fn refill_now(
+    state: &AppState,
+    program_id: i64,
+    pool_id: i64,
+) -> ApiResult<RefillStarted> {
     let pool = pool(&state.db, program_id, pool_id).await?;
+    let asked_at = state.clock.now_ms();
     let planned = state
         .codegen
         .refill(pool.id, RefillTrigger::Manual)
@@ -404,20 +424,33 @@ pub async fn refill_now(state: &AppState, program_id: i64, pool_id: i64) -> ApiR
             )
             .with_source(anyhow::anyhow!(err))
         })?;
-    if let Some(refill_id) = planned {
-        return Ok(refill_id);
-    }
-    let running: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM code_refills WHERE pool_id = $1 AND status = 'running'")
+    let serving: Option<(i64, String)> = match planned {
+        Some(refill_id) => Some((refill_id, "running".into())),
+        None => {
+            sqlx::query_as(
+                "SELECT id, status FROM code_refills
+                 WHERE pool_id = $1 AND (status = 'running' OR finished_at >= $2)
+                 ORDER BY id DESC LIMIT 1",
+            )
             .bind(pool.id)
+            .bind(asked_at)
             .fetch_optional(&state.db.pool)
-            .await?;
-    running.ok_or_else(|| {
-        ApiError::invalid_state(format!(
+            .await?
+        }
+    };
+    let now = self::pool(&state.db, program_id, pool_id).await?;
+    match serving {
+        Some((refill_id, status)) => Ok(RefillStarted {
+            refill_id,
+            status,
+            available: now.available,
+            target_size: now.target_size,
+        }),
+        None => Err(ApiError::invalid_state(format!(
             "code pool {pool_id} is full ({} of {} codes available)",
-            pool.available, pool.target_size
-        ))
-    })
+            now.available, now.target_size
+        ))),
+    }
 }
 
 /// An order of codes for one product.

@@ -234,8 +234,8 @@ async fn a_new_pool_is_filled_to_exactly_its_target_with_unique_valid_codes() {
     )
     .await;
 
-    // A full pool needs no refill.
-    expect_problem(
+    // A full pool needs no refill, and says so with its numbers as they are now.
+    let full = expect_problem(
         app.post(
             &format!("/api/v1/code-pools/{pool}/refills"),
             Some(&admin),
@@ -246,6 +246,12 @@ async fn a_new_pool_is_filled_to_exactly_its_target_with_unique_valid_codes() {
         "invalid_state",
     )
     .await;
+    assert!(
+        full["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("3000 of 3000 codes available")),
+        "{full}"
+    );
 }
 
 /// A server of its own on a database the test keeps, so a second one can take over.
@@ -372,8 +378,8 @@ async fn two_nodes_never_run_one_pools_refill_twice() {
     let mut ids = HashSet::new();
     for outcome in started {
         match outcome {
-            Ok(id) => {
-                ids.insert(id);
+            Ok(refill) => {
+                ids.insert(refill.refill_id);
             }
             // Only possible once the one refill has finished.
             Err(err) => assert_eq!(err.code, stimul::error::ErrorCode::InvalidState, "{err}"),
