@@ -26,7 +26,8 @@ use stimul_actors::ledger::{
 };
 use stimul_actors::rules::points::Points;
 use stimul_actors::rules::rewards::{
-    OrderStatus, PaymentSplit, RewardKind, Settlement, on_offer, order_total, split_payment,
+    CardPaymentStatus, OrderStatus, PaymentSplit, RewardKind, Settlement, on_offer, order_total,
+    split_payment,
 };
 use utoipa::{IntoParams, ToSchema};
 
@@ -110,9 +111,7 @@ pub struct OrderEvent {
 pub struct Order {
     pub id: i64,
     pub participant_id: i64,
-    /// `awaiting_payment`, `placed`, `processing`, `shipped`, `delivered`, `fulfilled`,
-    /// `failed`, `cancelled`.
-    pub status: String,
+    pub status: OrderStatus,
     #[schema(value_type = String)]
     pub total: Points,
     /// The part of the total paid with points (all of it unless a card pays the rest).
@@ -136,9 +135,7 @@ pub struct Order {
 pub struct OrderPayment {
     #[schema(value_type = String)]
     pub amount: Points,
-    /// `pending` (waiting for the buyer), `succeeded`, `cancelled` (never paid),
-    /// `refund_pending`, `refunded` (paid, the order ended undelivered).
-    pub status: String,
+    pub status: CardPaymentStatus,
     /// The provider's payment page, while pending; shown to the buyer only.
     pub confirmation_url: Option<String>,
     /// When an unpaid order is cancelled (epoch ms).
@@ -151,17 +148,13 @@ pub struct OrderPayment {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct OrderStatusChanged {
     pub order_id: i64,
-    pub status: String,
+    pub status: OrderStatus,
     pub failure_reason: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 struct FulfilPayload {
     order_id: i64,
-}
-
-fn parse_status(status: &str) -> ApiResult<OrderStatus> {
-    OrderStatus::parse(status).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))
 }
 
 fn kind_of(item: &OrderItemRow) -> ApiResult<RewardKind> {
@@ -187,7 +180,7 @@ async fn view(state: &AppState, row: OrderRow, owner_view: bool) -> ApiResult<Or
         total: Points::from_hundredths(row.total),
         payment: payment.map(|payment| OrderPayment {
             amount: Points::from_hundredths(payment.amount),
-            confirmation_url: (owner_view && payment.status == "pending")
+            confirmation_url: (owner_view && payment.status == CardPaymentStatus::Pending)
                 .then_some(payment.confirmation_url)
                 .flatten(),
             status: payment.status,
@@ -433,7 +426,7 @@ pub async fn place(
         &store::NewOrder {
             program_id,
             participant_id: participant,
-            status: first.as_str(),
+            status: first,
             total: total.hundredths(),
             card_amount: split.card.hundredths(),
             delivery: delivery_json.as_deref(),
@@ -608,7 +601,7 @@ fn push(
         "order_status",
         &OrderStatusChanged {
             order_id,
-            status: status.as_str().into(),
+            status,
             failure_reason,
         },
     );
@@ -669,7 +662,7 @@ pub(super) async fn move_in(
     let row = store::order_for_update(tx, state.db.backend, order_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("order {order_id}")))?;
-    let current = parse_status(&row.status)?;
+    let current = row.status;
     let items = store::items(&mut **tx, order_id).await?;
     let shipped = items
         .iter()
@@ -738,8 +731,8 @@ pub(super) async fn move_in(
     store::set_status(
         tx,
         order_id,
-        current.as_str(),
-        change.next.as_str(),
+        current,
+        change.next,
         change.failure_reason,
         now,
     )
@@ -846,7 +839,7 @@ async fn complete_if_delivered(state: &AppState, order_id: i64) -> ApiResult<()>
     let Some(row) = store::order(&state.db.pool, order_id).await? else {
         return Ok(());
     };
-    if parse_status(&row.status)?.is_final() {
+    if row.status.is_final() {
         return Ok(());
     }
     let items = store::items(&state.db.pool, order_id).await?;
@@ -898,7 +891,7 @@ impl EffectHandler for FulfilEffect {
                 "order {order_id} does not exist"
             )));
         };
-        let status = parse_status(&row.status)?;
+        let status = row.status;
         if status.is_final() || status == OrderStatus::AwaitingPayment {
             // Ended, or not paid yet (its payment queues the delivery once confirmed).
             return Ok(());
@@ -1029,7 +1022,7 @@ pub async fn callback(
     let Some(row) = store::order(&state.db.pool, order_id).await? else {
         return Err(ApiError::not_found(format!("order {order_id}")));
     };
-    if parse_status(&row.status)?.is_final() {
+    if row.status.is_final() {
         // A second report of the same end (or one after staff ended it): nothing to do.
         return Ok(());
     }
@@ -1118,7 +1111,7 @@ pub async fn cancel(
     if !own {
         caller.require_program_wide(Permission::edit(Section::Rewards))?;
     }
-    let status = parse_status(&row.status)?;
+    let status = row.status;
     if own && !matches!(status, OrderStatus::Placed | OrderStatus::AwaitingPayment) {
         return Err(ApiError::invalid_state(format!(
             "order {id} is {}; ask support to cancel it",

@@ -22,6 +22,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use stimul_actors::rules::points::Points;
+use stimul_actors::rules::rewards::CardPaymentStatus::{
+    Cancelled, Pending, RefundPending, Succeeded,
+};
 use stimul_actors::rules::rewards::OrderStatus;
 
 use super::orders::{self, Change};
@@ -96,15 +99,15 @@ pub(super) async fn open(
 /// paid after all, [`confirm`] refunds it.
 pub(super) async fn on_order_ended(tx: &mut Tx, order: &OrderRow, now: i64) -> ApiResult<()> {
     let refund =
-        store::set_payment_status(tx, order.id, "succeeded", "refund_pending", None, now).await?;
+        store::set_payment_status(tx, order.id, Succeeded, RefundPending, None, now).await?;
     if refund {
         enqueue_refund(tx, order.program_id, order.id, now).await?;
     } else {
         store::set_payment_status(
             tx,
             order.id,
-            "pending",
-            "cancelled",
+            Pending,
+            Cancelled,
             Some("the order ended before it was paid"),
             now,
         )
@@ -196,33 +199,26 @@ async fn confirm(
             ),
         ));
     }
-    if payment.status != "pending" && payment.status != "cancelled" {
+    if !payment.status.awaits_confirmation() {
         // Already confirmed (or being refunded): a repeated report.
         return Ok(());
     }
     store::record_payment_page(&mut *tx, order_id, reference, None, now).await?;
-    let awaiting = order.status == OrderStatus::AwaitingPayment.as_str();
-    if !(awaiting && payment.status == "pending") {
+    let awaiting = order.status == OrderStatus::AwaitingPayment;
+    if !(awaiting && payment.status == Pending) {
         // Paid after the order was cancelled or expired: returned in full.
         tracing::warn!(
             order_id,
             "a payment arrived for an order that no longer waits for it; refunding"
         );
-        store::set_payment_status(
-            &mut tx,
-            order_id,
-            &payment.status,
-            "refund_pending",
-            None,
-            now,
-        )
-        .await?;
+        store::set_payment_status(&mut tx, order_id, payment.status, RefundPending, None, now)
+            .await?;
         enqueue_refund(&mut tx, order.program_id, order_id, now).await?;
         tx.commit().await?;
         state.effects.ring();
         return Ok(());
     }
-    store::set_payment_status(&mut tx, order_id, "pending", "succeeded", None, now).await?;
+    store::set_payment_status(&mut tx, order_id, Pending, Succeeded, None, now).await?;
     let change = Change {
         next: OrderStatus::Placed,
         note: Some("paid by card"),
@@ -293,7 +289,7 @@ impl EffectHandler for PaymentEffect {
                 "order {order_id} has no card payment"
             )));
         };
-        if payment.status != "pending" {
+        if payment.status != Pending {
             return Ok(());
         }
         let id = payment_id(order_id);
@@ -348,7 +344,7 @@ impl EffectHandler for RefundEffect {
                 "order {order_id} has no card payment"
             )));
         };
-        if payment.status != "refund_pending" {
+        if payment.status != RefundPending {
             return Ok(());
         }
         let amount = Points::from_hundredths(payment.amount).to_string();

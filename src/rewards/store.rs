@@ -3,6 +3,7 @@
 //! the use cases.
 
 use sqlx::FromRow;
+use stimul_actors::rules::rewards::{CardPaymentStatus, OrderStatus};
 
 use crate::db::{Bind, Db, Sql, Tx};
 
@@ -234,7 +235,8 @@ pub struct OrderRow {
     pub id: i64,
     pub program_id: i64,
     pub participant_id: i64,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: OrderStatus,
     pub total: i64,
     /// The part of `total` paid by card; the rest is the participant's points.
     pub card_amount: i64,
@@ -280,7 +282,7 @@ pub struct HistoryRow {
 pub struct NewOrder<'a> {
     pub program_id: i64,
     pub participant_id: i64,
-    pub status: &'a str,
+    pub status: OrderStatus,
     pub total: i64,
     pub card_amount: i64,
     /// JSON.
@@ -300,7 +302,7 @@ pub async fn insert_order(
     )
     .bind(order.program_id)
     .bind(order.participant_id)
-    .bind(order.status)
+    .bind(order.status.as_str())
     .bind(order.total)
     .bind(order.card_amount)
     .bind(order.delivery)
@@ -476,8 +478,8 @@ pub async fn orders(
 pub async fn set_status(
     tx: &mut Tx,
     id: i64,
-    from: &str,
-    status: &str,
+    from: OrderStatus,
+    status: OrderStatus,
     failure_reason: Option<&str>,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
@@ -485,11 +487,11 @@ pub async fn set_status(
         "UPDATE orders SET status = $1, failure_reason = COALESCE($2, failure_reason), updated_at = $3
          WHERE id = $4 AND status = $5",
     )
-    .bind(status)
+    .bind(status.as_str())
     .bind(failure_reason)
     .bind(now)
     .bind(id)
-    .bind(from)
+    .bind(from.as_str())
     .execute(&mut **tx)
     .await?
     .rows_affected();
@@ -771,8 +773,8 @@ pub struct PaymentRow {
     pub order_id: i64,
     pub program_id: i64,
     pub amount: i64,
-    /// `pending`, `succeeded`, `cancelled`, `refund_pending`, `refunded`.
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: CardPaymentStatus,
     pub provider_reference: Option<String>,
     pub confirmation_url: Option<String>,
     pub reason: Option<String>,
@@ -825,8 +827,8 @@ where
 pub async fn set_payment_status(
     tx: &mut Tx,
     order_id: i64,
-    from: &str,
-    status: &str,
+    from: CardPaymentStatus,
+    status: CardPaymentStatus,
     reason: Option<&str>,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
@@ -834,11 +836,11 @@ pub async fn set_payment_status(
         "UPDATE order_payments SET status = $1, reason = COALESCE($2, reason), updated_at = $3
          WHERE order_id = $4 AND status = $5",
     )
-    .bind(status)
+    .bind(status.as_str())
     .bind(reason)
     .bind(now)
     .bind(order_id)
-    .bind(from)
+    .bind(from.as_str())
     .execute(&mut **tx)
     .await?
     .rows_affected();

@@ -166,7 +166,7 @@ pub fn on_offer(active_from: Option<i64>, active_to: Option<i64>, now_ms: i64) -
 }
 
 /// Where an order stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     /// Points reserved for part of the total; the rest waits for a card payment the
@@ -187,6 +187,68 @@ pub enum OrderStatus {
     Failed,
     /// Cancelled by staff or the participant before fulfilment: final, points returned.
     Cancelled,
+}
+
+impl TryFrom<String> for OrderStatus {
+    type Error = String;
+
+    fn try_from(stored: String) -> Result<Self, Self::Error> {
+        OrderStatus::parse(&stored)
+    }
+}
+
+/// Where the card payment of an order's shortfall stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CardPaymentStatus {
+    /// Asked, not confirmed: the buyer pays on the provider's page.
+    Pending,
+    /// The provider confirmed the amount asked.
+    Succeeded,
+    /// Never paid: declined, expired, or the order ended first.
+    Cancelled,
+    /// Paid, but the order ended undelivered: the money is on its way back.
+    RefundPending,
+    Refunded,
+}
+
+impl CardPaymentStatus {
+    pub const ALL: [CardPaymentStatus; 5] = [
+        CardPaymentStatus::Pending,
+        CardPaymentStatus::Succeeded,
+        CardPaymentStatus::Cancelled,
+        CardPaymentStatus::RefundPending,
+        CardPaymentStatus::Refunded,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CardPaymentStatus::Pending => "pending",
+            CardPaymentStatus::Succeeded => "succeeded",
+            CardPaymentStatus::Cancelled => "cancelled",
+            CardPaymentStatus::RefundPending => "refund_pending",
+            CardPaymentStatus::Refunded => "refunded",
+        }
+    }
+
+    /// Whether a confirmed payment for it is still news: not yet recorded as taken.
+    pub fn awaits_confirmation(self) -> bool {
+        matches!(
+            self,
+            CardPaymentStatus::Pending | CardPaymentStatus::Cancelled
+        )
+    }
+}
+
+impl TryFrom<String> for CardPaymentStatus {
+    type Error = String;
+
+    fn try_from(stored: String) -> Result<Self, Self::Error> {
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == stored)
+            .ok_or_else(|| format!("{stored:?} is not a card payment status"))
+    }
 }
 
 /// What reaching a status does to the order's reserved points.
