@@ -18,7 +18,6 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::state::AppState;
 
 pub const HEADER: &str = "Idempotency-Key";
 const REPLAYED_HEADER: &str = "Idempotent-Replayed";
@@ -113,6 +112,34 @@ pub fn fingerprint_of(request: &impl Serialize) -> ApiResult<String> {
     )))
 }
 
+/// What idempotent requests need: the database (reserved keys, saved answers), the
+/// background writer of answers, the clock and the replay counter. Built at start-up;
+/// every use case reaches it as `state.idempotency`.
+#[derive(Clone)]
+pub struct Idempotency {
+    db: crate::db::Db,
+    answers: AnswerWriter,
+    clock: crate::db::Clock,
+    /// Requests answered from a saved answer (`idempotent_replays_total`).
+    replays: prometheus::IntCounter,
+}
+
+impl Idempotency {
+    pub fn new(
+        db: crate::db::Db,
+        answers: AnswerWriter,
+        clock: crate::db::Clock,
+        replays: prometheus::IntCounter,
+    ) -> Self {
+        Self {
+            db,
+            answers,
+            clock,
+            replays,
+        }
+    }
+}
+
 /// Like [`run`], for operations that are idempotent by themselves: their effect carries
 /// the key (the ledger's unique key) and they refuse a key reused with another
 /// fingerprint. Nothing is reserved before running and the answer is stored in the
@@ -121,7 +148,7 @@ pub fn fingerprint_of(request: &impl Serialize) -> ApiResult<String> {
 /// nothing (the operation sees its key) and answers with the same transaction, marked
 /// replayed.
 pub async fn run_self_idempotent<F, Fut>(
-    state: &AppState,
+    idem: &Idempotency,
     owner: &str,
     key: &IdempotencyKey,
     request_hash: &str,
@@ -137,7 +164,7 @@ where
     let saved = sqlx::query("SELECT request_hash, status_code, response FROM idempotency_keys WHERE owner = $1 AND key = $2")
         .bind(owner)
         .bind(key)
-        .fetch_optional(&state.db.pool)
+        .fetch_optional(&idem.db.pool)
         .await?;
     if let Some(saved) = saved {
         let stored_hash: String = saved.try_get(0)?;
@@ -150,7 +177,7 @@ where
         let status: Option<i64> = saved.try_get(1)?;
         let response: Option<String> = saved.try_get(2)?;
         if let (Some(status), Some(response)) = (status, response) {
-            state.metrics.idempotent_replays.inc();
+            idem.replays.inc();
             let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK);
             let body = serde_json::from_str(&response).map_err(ApiError::internal)?;
             return Ok(Reply {
@@ -163,15 +190,15 @@ where
     }
     let reply = operation().await?;
     if reply.replayed {
-        state.metrics.idempotent_replays.inc();
+        idem.replays.inc();
     } else {
-        state.answers.save(SavedAnswer {
+        idem.answers.save(SavedAnswer {
             owner: owner.to_string(),
             key: key.to_string(),
             request_hash: request_hash.to_string(),
             status: reply.status.as_u16(),
             body: reply.body.to_string(),
-            at: state.clock.now_ms(),
+            at: idem.clock.now_ms(),
         });
     }
     let replayed = reply.replayed;
@@ -285,7 +312,7 @@ pub const OWNER_ANONYMOUS: &str = "anon";
 /// Runs `operation` at most once per (`owner`, key). `fingerprint` identifies the
 /// request (operation name, path ids, body) to catch a key reused for another one.
 pub async fn run<F, Fut>(
-    state: &AppState,
+    idem: &Idempotency,
     owner: &str,
     key: &IdempotencyKey,
     fingerprint: &impl Serialize,
@@ -299,7 +326,7 @@ where
         return operation().await.map(|reply| reply.into_response(false));
     };
     let request_hash = fingerprint_of(fingerprint)?;
-    let now = state.clock.now_ms();
+    let now = idem.clock.now_ms();
     let reserved = sqlx::query(
         "INSERT INTO idempotency_keys (owner, key, request_hash, created_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (owner, key) DO NOTHING",
@@ -308,7 +335,7 @@ where
     .bind(key)
     .bind(&request_hash)
     .bind(now)
-    .execute(&state.db.pool)
+    .execute(&idem.db.pool)
     .await?
     .rows_affected()
         == 1;
@@ -320,7 +347,7 @@ where
         )
         .bind(owner)
         .bind(key)
-        .fetch_optional(&state.db.pool)
+        .fetch_optional(&idem.db.pool)
         .await?;
         let Some(existing) = existing else {
             // Released between our insert and select: the first attempt failed.
@@ -338,7 +365,7 @@ where
         }
         match (status, response) {
             (Some(status), Some(response)) => {
-                state.metrics.idempotent_replays.inc();
+                idem.replays.inc();
                 let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK);
                 let body = serde_json::from_str(&response).map_err(ApiError::internal)?;
                 return Ok(Reply {
@@ -358,7 +385,7 @@ where
                 .bind(owner)
                 .bind(key)
                 .bind(created_at)
-                .execute(&state.db.pool)
+                .execute(&idem.db.pool)
                 .await?
                 .rows_affected();
                 if taken == 0 {
@@ -377,7 +404,7 @@ where
             .bind(reply.body.to_string())
             .bind(owner)
             .bind(key)
-            .execute(&state.db.pool)
+            .execute(&idem.db.pool)
             .await?;
             Ok(reply.into_response(false))
         }
@@ -386,7 +413,7 @@ where
                 sqlx::query("DELETE FROM idempotency_keys WHERE owner = $1 AND key = $2")
                     .bind(owner)
                     .bind(key)
-                    .execute(&state.db.pool)
+                    .execute(&idem.db.pool)
                     .await;
             if let Err(release_err) = released {
                 tracing::warn!(error = ?release_err, "could not release an idempotency key");

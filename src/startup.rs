@@ -106,7 +106,12 @@ impl Application {
             live.node().to_string(),
         )?;
         let state = AppState {
-            answers,
+            idempotency: crate::idempotency::Idempotency::new(
+                db.clone(),
+                answers,
+                clock.clone(),
+                metrics.idempotent_replays.clone(),
+            ),
             db: db.clone(),
             settings: Arc::new(settings.clone()),
             clock: clock.clone(),

@@ -29,8 +29,8 @@ pub struct AppState {
     /// The payout provider: cards are tokenised by a direct call (a card number must
     /// never be stored, so it cannot wait on the effect queue).
     pub payouts: Arc<dyn crate::integrations::payouts::PayoutProvider>,
-    /// Stores answers of self-idempotent operations off the request path.
-    pub answers: crate::idempotency::AnswerWriter,
+    /// Idempotent requests: reserved keys, saved answers (stored off the request path).
+    pub idempotency: crate::idempotency::Idempotency,
     /// Tokens resolved recently, so most requests skip two queries.
     pub access_cache: Arc<crate::auth::cache::AccessCache>,
     /// This node's code generator: pool refills and batch issuance.

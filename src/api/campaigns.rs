@@ -33,7 +33,7 @@ pub async fn create_campaign(
     body: web::Json<CampaignInput>,
 ) -> ApiResult<HttpResponse> {
     idempotency::run(
-        &state,
+        &state.idempotency,
         &idempotency::owner_user(caller.id()),
         &key,
         &("createCampaign", &*body),
@@ -213,7 +213,7 @@ pub async fn register_code(
     body: web::Json<RegisterCode>,
 ) -> ApiResult<HttpResponse> {
     idempotency::run(
-        &state,
+        &state.idempotency,
         &idempotency::owner_user(caller.id()),
         &key,
         &("registerCode", &*body),
@@ -338,7 +338,7 @@ pub async fn register_sale(
         .map(|p| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(p)))
         .collect();
     idempotency::run(
-        &state,
+        &state.idempotency,
         &idempotency::owner_user(caller.id()),
         &key,
         &("registerSale", &input, &photo_hashes),

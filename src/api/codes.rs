@@ -37,7 +37,7 @@ pub async fn create_code_pool(
 ) -> ApiResult<HttpResponse> {
     caller.require_anywhere(Permission::edit(Section::Codes))?;
     idempotency::run(
-        &state,
+        &state.idempotency,
         &idempotency::owner_user(caller.id()),
         &key,
         &("createCodePool", &*body),
@@ -131,7 +131,7 @@ pub async fn create_code_batch(
 ) -> ApiResult<HttpResponse> {
     caller.require_anywhere(Permission::edit(Section::Codes))?;
     idempotency::run(
-        &state,
+        &state.idempotency,
         &idempotency::owner_user(caller.id()),
         &key,
         &("createCodeBatch", &*body),

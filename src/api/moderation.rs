@@ -76,7 +76,7 @@ pub async fn decide_moderation(
     caller.require_anywhere(Permission::edit(Section::Moderation))?;
     let id = id.into_inner();
     idempotency::run(
-        &state,
+        &state.idempotency,
         &idempotency::owner_user(caller.id()),
         &key,
         &("decideModeration", id, &*body),

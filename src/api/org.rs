@@ -118,7 +118,7 @@ async fn create_item(
     validate! { name = "name" => Title::parse(&body.name) }
     caller.require_program_wide(Permission::edit(catalog.section))?;
     idempotency::run(
-        state,
+        &state.idempotency,
         &idempotency::owner_user(caller.id()),
         key,
         &(catalog.table, body),

@@ -94,7 +94,7 @@ pub async fn register_participant(
         .await?
         .ok_or_else(|| ApiError::field("program", format!("there is no program {slug:?}")))?;
     idempotency::run(
-        &state,
+        &state.idempotency,
         idempotency::OWNER_ANONYMOUS,
         &key,
         &("registerParticipant", &body),
@@ -240,7 +240,7 @@ pub async fn approve_participant(
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     idempotency::run(
-        &state,
+        &state.idempotency,
         &idempotency::owner_user(caller.id()),
         &key,
         &("approveParticipant", id),
@@ -266,7 +266,7 @@ pub async fn reject_participant(
     let id = id.into_inner();
     validate! { reason = "reason" => Title::parse(&body.reason) }
     idempotency::run(
-        &state,
+        &state.idempotency,
         &idempotency::owner_user(caller.id()),
         &key,
         &("rejectParticipant", id, &*body),
@@ -392,7 +392,7 @@ pub async fn create_participant(
         ));
     }
     idempotency::run(
-        &state,
+        &state.idempotency,
         &idempotency::owner_user(caller.id()),
         &key,
         &("createParticipant", &body),
@@ -595,7 +595,7 @@ pub async fn create_invitation(
         ));
     }
     idempotency::run(
-        &state,
+        &state.idempotency,
         &idempotency::owner_user(caller.id()),
         &key,
         &("createInvitation", store.id, &*body),

@@ -130,7 +130,7 @@ pub async fn adjust_points(
     .await?;
     let fingerprint = idempotency::fingerprint_of(&("adjustPoints", person.id, &*body))?;
     idempotency::run_self_idempotent(
-        &state,
+        &state.idempotency,
         &idempotency::owner_user(caller.id()),
         &key,
         &fingerprint,
@@ -217,7 +217,7 @@ pub async fn award_points(
     .await?;
     let fingerprint = idempotency::fingerprint_of(&("awardPoints", person.id, &*body))?;
     idempotency::run_self_idempotent(
-        &state,
+        &state.idempotency,
         &idempotency::owner_user(caller.id()),
         &key,
         &fingerprint,
@@ -274,7 +274,7 @@ async fn settle(
     let operation = if confirm { "confirmHold" } else { "cancelHold" };
     let fingerprint = idempotency::fingerprint_of(&(operation, hold_id, body))?;
     idempotency::run_self_idempotent(
-        state,
+        &state.idempotency,
         &idempotency::owner_user(caller.id()),
         key,
         &fingerprint,

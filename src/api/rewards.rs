@@ -218,7 +218,7 @@ pub async fn place_order(
 ) -> ApiResult<HttpResponse> {
     let fingerprint = idempotency::fingerprint_of(&("placeOrder", &*body))?;
     idempotency::run_self_idempotent(
-        &state,
+        &state.idempotency,
         &idempotency::owner_user(caller.id()),
         &key,
         &fingerprint,
@@ -432,7 +432,7 @@ pub async fn request_payout(
 ) -> ApiResult<HttpResponse> {
     let fingerprint = idempotency::fingerprint_of(&("requestPayout", &*body))?;
     idempotency::run_self_idempotent(
-        &state,
+        &state.idempotency,
         &idempotency::owner_user(caller.id()),
         &key,
         &fingerprint,

@@ -88,7 +88,7 @@ pub async fn create_role(
     }
     caller.require_program_wide(Permission::edit(Section::Roles))?;
     idempotency::run(
-        &state,
+        &state.idempotency,
         &idempotency::owner_user(caller.id()),
         &key,
         &("createRole", &*body),
@@ -187,7 +187,7 @@ pub async fn assign_role(
     let grant =
         roles::check_grant(&state, &caller, id.into_inner(), body.role_id, body.scope).await?;
     idempotency::run(
-        &state,
+        &state.idempotency,
         &idempotency::owner_user(caller.id()),
         &key,
         &("assignRole", grant.person.id, &*body),
@@ -254,7 +254,7 @@ pub async fn create_staff_user(
         body.brand_id,
     );
     idempotency::run(
-        &state,
+        &state.idempotency,
         &idempotency::owner_user(caller.id()),
         &key,
         &fingerprint,

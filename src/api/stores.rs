@@ -87,7 +87,7 @@ pub async fn create_store(
         monthly_plan: plan,
     };
     idempotency::run(
-        &state,
+        &state.idempotency,
         &idempotency::owner_user(caller.id()),
         &key,
         &("createStore", &*body),

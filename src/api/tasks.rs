@@ -35,7 +35,7 @@ pub async fn create_task(
     body: web::Json<TaskInput>,
 ) -> ApiResult<HttpResponse> {
     idempotency::run(
-        &state,
+        &state.idempotency,
         &idempotency::owner_user(caller.id()),
         &key,
         &("createTask", &*body),
@@ -236,7 +236,7 @@ pub async fn submit_task(
         .map(|p| hex::encode(Sha256::digest(p)))
         .collect();
     idempotency::run(
-        &state,
+        &state.idempotency,
         &idempotency::owner_user(caller.id()),
         &key,
         &("submitTask", id, &body, &photo_hashes),
@@ -304,7 +304,7 @@ pub async fn create_quest(
     body: web::Json<QuestInput>,
 ) -> ApiResult<HttpResponse> {
     idempotency::run(
-        &state,
+        &state.idempotency,
         &idempotency::owner_user(caller.id()),
         &key,
         &("createQuest", &*body),
