@@ -44,6 +44,8 @@ pub struct Application {
     server: Server,
     state: AppState,
     shutdown: watch::Sender<bool>,
+    /// Tells WebSocket sessions to close (see [`AppState::closing`]).
+    closing: watch::Sender<bool>,
     background: Vec<JoinHandle<()>>,
     /// The pools reserved for the committer and background writers, closed last.
     reserved: Vec<Db>,
@@ -95,6 +97,7 @@ impl Application {
             None => sender_from_settings(&settings.sms)?,
         };
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let (closing, closing_rx) = watch::channel(false);
         let (answers, answers_task) =
             crate::idempotency::AnswerWriter::start(background_db.clone(), shutdown_rx.clone());
         let metrics = Metrics::new()?;
@@ -129,6 +132,7 @@ impl Application {
             payouts: crate::integrations::payouts::payouts_from_settings(&settings.payouts)?,
             access_cache: Arc::new(crate::auth::cache::AccessCache::default()),
             codegen,
+            closing: closing_rx,
         };
         let cache = state.access_cache.clone();
         state
@@ -158,6 +162,7 @@ impl Application {
             server,
             state,
             shutdown,
+            closing,
             background,
             reserved: vec![committer_db, background_db],
         })
@@ -176,16 +181,38 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until SIGINT/SIGTERM (or the server handle stops it), then drains
-    /// requests, stops background work and closes the database.
+    /// Serves until SIGINT/SIGTERM (or the server handle stops it), then stops in the
+    /// order that loses nothing: WebSocket sessions are told to reconnect elsewhere and
+    /// in-flight requests finish; the effect worker, the answer writer and the presence
+    /// beat stop; code generation hands its shards back; the actor threads stop; the
+    /// group committer's last batch is awaited; the databases close.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.server.await?;
-        // Workers finish the chunk in hand and give their shards back for the next start.
-        self.state.codegen.stop(SHUTDOWN_GRACE).await;
-        self.state.live.shutdown();
+        let handle = self.server.handle();
+        let mut server = self.server;
+        tokio::select! {
+            served = &mut server => served?,
+            () = stop_signal() => {
+                tracing::info!("stopping: closing WebSocket sessions and finishing requests");
+                let _ = self.closing.send(true);
+                // The stop is sent now; the server future must be polled to carry it out.
+                let stopped = handle.stop(true);
+                server.await?;
+                stopped.await;
+            }
+        }
+        let _ = self.closing.send(true);
         let _ = self.shutdown.send(true);
         for task in self.background {
             let _ = tokio::time::timeout(SHUTDOWN_GRACE, task).await;
+        }
+        // Workers finish the chunk in hand and give their shards back for the next start.
+        self.state.codegen.stop(SHUTDOWN_GRACE).await;
+        self.state.live.shutdown();
+        if tokio::time::timeout(SHUTDOWN_GRACE, self.state.live.drain_commits())
+            .await
+            .is_err()
+        {
+            tracing::warn!("the ledger's last batch did not commit in time");
         }
         self.state.db.close().await;
         for db in &self.reserved {
@@ -193,6 +220,32 @@ impl Application {
         }
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// SIGINT or SIGTERM. The server's own signal handling is off, so that sessions can
+/// be closed before the server waits for its connections to end.
+async fn stop_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
     }
 }
 
@@ -400,6 +453,7 @@ fn build_server(listener: TcpListener, state: AppState, workers: usize) -> anyho
             .default_service(web::to(api::not_found))
     })
     .listen(listener)?
+    .disable_signals()
     .shutdown_timeout(SHUTDOWN_GRACE.as_secs());
     if workers > 0 {
         server = server.workers(workers);

@@ -33,6 +33,8 @@ pub struct AppState {
     pub idempotency: crate::idempotency::Idempotency,
     /// Tokens resolved recently, so most requests skip two queries.
     pub access_cache: Arc<crate::auth::cache::AccessCache>,
+    /// Flips to true when the server starts stopping: WebSocket sessions close at once.
+    pub closing: tokio::sync::watch::Receiver<bool>,
     /// This node's code generator: pool refills and batch issuance.
     pub codegen: stimul_actors::codegen::Codegen,
 }

@@ -268,10 +268,17 @@ pub trait LedgerStore: Send + Sync + 'static {
 /// that turns commits into pushed events.
 pub type CommitListener = Arc<dyn Fn(&TransactionRequest, &Committed) + Send + Sync>;
 
-type Job = (
-    TransactionRequest,
-    oneshot::Sender<Result<Committed, LedgerError>>,
-);
+/// What the committer is asked: a transaction to commit, or to say when everything
+/// asked before is committed (shutdown waits for it).
+// A flush is rare; boxing every commit instead would cost an allocation per credit.
+#[allow(clippy::large_enum_variant)]
+enum Job {
+    Commit(
+        TransactionRequest,
+        oneshot::Sender<Result<Committed, LedgerError>>,
+    ),
+    Flush(oneshot::Sender<()>),
+}
 
 /// Batches transactions from every actor into few database transactions: while one
 /// batch commits, the next one gathers. Throughput is then bounded by commits per
@@ -307,10 +314,19 @@ impl GroupCommitter {
         }
         let (reply, answer) = oneshot::channel();
         self.sender
-            .send((request, reply))
+            .send(Job::Commit(request, reply))
             .await
             .map_err(|_| LedgerError::ShuttingDown)?;
         answer.await.map_err(|_| LedgerError::ShuttingDown)?
+    }
+
+    /// Answers once every transaction asked before this call is committed (or
+    /// refused): the last batch a shutdown waits for.
+    pub async fn flush(&self) {
+        let (reply, done) = oneshot::channel();
+        if self.sender.send(Job::Flush(reply)).await.is_ok() {
+            let _ = done.await;
+        }
     }
 }
 
@@ -320,18 +336,32 @@ async fn run(
     mut receiver: mpsc::Receiver<Job>,
 ) {
     let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    let mut commits = Vec::with_capacity(MAX_BATCH);
+    let mut flushes = Vec::new();
     while receiver.recv_many(&mut jobs, MAX_BATCH).await > 0 {
-        let requests: Vec<TransactionRequest> =
-            jobs.iter().map(|(request, _)| request.clone()).collect();
-        let answers = commit_with_fallback(store.as_ref(), &requests).await;
-        for ((request, reply), answer) in jobs.drain(..).zip(answers) {
-            if let Ok(committed) = &answer
-                && !committed.replayed
-            {
-                listener(&request, committed);
+        for job in jobs.drain(..) {
+            match job {
+                Job::Commit(request, reply) => commits.push((request, reply)),
+                Job::Flush(reply) => flushes.push(reply),
             }
-            // The caller may have gone (request cancelled); the commit stands.
-            let _ = reply.send(answer);
+        }
+        if !commits.is_empty() {
+            let requests: Vec<TransactionRequest> =
+                commits.iter().map(|(request, _)| request.clone()).collect();
+            let answers = commit_with_fallback(store.as_ref(), &requests).await;
+            for ((request, reply), answer) in commits.drain(..).zip(answers) {
+                if let Ok(committed) = &answer
+                    && !committed.replayed
+                {
+                    listener(&request, committed);
+                }
+                // The caller may have gone (request cancelled); the commit stands.
+                let _ = reply.send(answer);
+            }
+        }
+        // Everything received before a flush was in this batch or an earlier one.
+        for reply in flushes.drain(..) {
+            let _ = reply.send(());
         }
     }
     tracing::debug!("group committer stopped");

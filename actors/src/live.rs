@@ -684,10 +684,17 @@ impl Live {
 
     /// Stops every actor thread of this node (after the HTTP server has drained): the
     /// actors stop with them and nothing keeps polling the database.
+    /// Stops the actor threads. Call [`Live::drain_commits`] after it.
     pub fn shutdown(&self) {
         for arbiter in &self.arbiters {
             arbiter.stop();
         }
+    }
+
+    /// Waits until every transaction handed to the group committer so far is
+    /// committed: the last batch is durable before the process exits.
+    pub async fn drain_commits(&self) {
+        self.committer.flush().await;
     }
 
     /// Pushes `event` to the subscribers of `topic` on every node.

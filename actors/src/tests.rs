@@ -131,6 +131,21 @@ async fn group_commit_batches_concurrent_transactions() {
 }
 
 #[actix::test]
+async fn a_flush_answers_once_everything_asked_before_it_is_committed() {
+    let memory = store();
+    let (committer, _task) = GroupCommitter::start(memory.clone(), Arc::new(|_, _| {}));
+    // Commits whose callers are gone (a stopped actor) still commit before the flush.
+    for i in 0..300 {
+        let committer = committer.clone();
+        let request = request(&format!("f{i}"), "award", 1, 10);
+        tokio::spawn(async move { committer.commit(request).await });
+    }
+    tokio::task::yield_now().await;
+    committer.flush().await;
+    assert_eq!(memory.balance(AccountKey::Participant(1)), 3_000);
+}
+
+#[actix::test]
 async fn one_bad_request_does_not_fail_its_batch() {
     let memory = store();
     let (committer, _task) = GroupCommitter::start(memory.clone(), Arc::new(|_, _| {}));

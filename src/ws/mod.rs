@@ -509,6 +509,22 @@ impl Actor for Session {
             ctx.ping(b"");
             session.handle_lag(ctx);
         });
+        // On shutdown every session says goodbye at once, so the server need not wait
+        // out its grace period for connections that never end by themselves.
+        let mut closing = self.state.closing.clone();
+        ctx.spawn(
+            async move {
+                let _ = closing.wait_for(|closing| *closing).await;
+            }
+            .into_actor(self)
+            .map(|_, _session, ctx| {
+                ctx.close(Some(ws::CloseReason {
+                    code: ws::CloseCode::Restart,
+                    description: Some("the server is restarting; reconnect".into()),
+                }));
+                ctx.stop();
+            }),
+        );
     }
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {

@@ -23,6 +23,7 @@ mod process;
 mod registration;
 mod rewards;
 mod saturation;
+mod shutdown;
 mod spending_crash;
 mod tasks;
 mod ws_client;

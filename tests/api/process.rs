@@ -116,6 +116,30 @@ impl ServerProcess {
         }
     }
 
+    /// `kill -TERM`: asks for a graceful stop.
+    pub fn terminate(&self) {
+        let pid = self.child.lock().map(|child| child.id().to_string());
+        let pid = pid.expect("the child");
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid}");
+    }
+
+    /// Waits for the process to exit; `false` if it had not within `limit` (it is then
+    /// killed).
+    pub async fn exited_within(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        while tokio::time::Instant::now() < deadline {
+            if let Ok(mut child) = self.child.lock()
+                && let Ok(Some(_)) = child.try_wait()
+            {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.kill();
+        false
+    }
+
     pub async fn login(&self, login: &str, password: &str) -> String {
         let response = self
             .http

@@ -58,6 +58,26 @@ impl WsClient {
         }
     }
 
+    /// Reads until the server closes the connection; answers the close code (`None`
+    /// when the connection ended without a Close frame or nothing came in `timeout`).
+    pub async fn close_code_within(&mut self, timeout: Duration) -> Option<u16> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let remaining = deadline.checked_duration_since(tokio::time::Instant::now())?;
+            let frame = tokio::time::timeout(remaining, self.framed.next())
+                .await
+                .ok()??;
+            if let Frame::Close(reason) = frame.ok()? {
+                return reason.map(|reason| u16::from(reason.code));
+            }
+        }
+    }
+
+    /// Answers the server's Close, ending the connection as a well-behaved client does.
+    pub async fn close(&mut self) {
+        let _ = self.framed.send(Message::Close(None)).await;
+    }
+
     /// The next JSON frame; panics after 10 s.
     pub async fn next(&mut self) -> Value {
         self.next_within(Duration::from_secs(10))
