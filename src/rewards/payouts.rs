@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use stimul_actors::ledger::{AccountKey, LedgerError, Movement, Purpose};
 use stimul_actors::moderation::ItemView;
 use stimul_actors::rules::points::Points;
-use stimul_actors::rules::rewards::{CardNumber, PayoutLimits, PayoutRefusal};
+use stimul_actors::rules::rewards::{CardNumber, PayoutLimits, PayoutRefusal, PayoutStatus};
 use stimul_actors::rules::routing::ItemKind;
 use utoipa::ToSchema;
 
@@ -77,9 +77,7 @@ pub struct Payout {
     pub card: String,
     #[schema(value_type = String)]
     pub amount: Points,
-    /// `review` (waiting for a moderator), `approved` (being paid), `paid`, `rejected`,
-    /// `failed`.
-    pub status: String,
+    pub status: PayoutStatus,
     pub failure_reason: Option<String>,
     pub hold_transaction_id: Option<i64>,
     pub settled_transaction_id: Option<i64>,
@@ -210,18 +208,23 @@ pub async fn rules(state: &AppState, caller: &Principal) -> ApiResult<PayoutRule
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PayoutStatusChanged {
     pub payout_id: i64,
-    /// As in [`Payout::status`].
-    pub status: String,
+    pub status: PayoutStatus,
     pub failure_reason: Option<String>,
 }
 
-fn push(state: &AppState, participant: i64, payout_id: i64, status: &str, reason: Option<&str>) {
+fn push(
+    state: &AppState,
+    participant: i64,
+    payout_id: i64,
+    status: PayoutStatus,
+    reason: Option<&str>,
+) {
     state.live.push(
         &stimul_actors::participant::topic(participant),
         "payout_status",
         &PayoutStatusChanged {
             payout_id,
-            status: status.into(),
+            status,
             failure_reason: reason.map(str::to_string),
         },
     );
@@ -389,7 +392,7 @@ pub async fn decide_in_transaction(
 ) -> ApiResult<i64> {
     let row = store::payout(&mut **tx, item.subject_id)
         .await?
-        .filter(|row| row.status == "review")
+        .filter(|row| row.status == PayoutStatus::Review)
         .ok_or_else(|| {
             ApiError::invalid_state(format!(
                 "payout {} is not waiting for a decision",
@@ -397,13 +400,23 @@ pub async fn decide_in_transaction(
             ))
         })?;
     let (status, reason) = match request.decision {
-        DecisionKind::Approve => ("approved", None),
+        DecisionKind::Approve => (PayoutStatus::Approved, None),
         DecisionKind::Reject | DecisionKind::Rework => (
-            "rejected",
+            PayoutStatus::Rejected,
             request.comment.as_deref().or(request.reason.as_deref()),
         ),
     };
-    store::set_payout_status(tx, row.id, "review", status, reason, None, None, now).await?;
+    store::set_payout_status(
+        tx,
+        row.id,
+        PayoutStatus::Review,
+        status,
+        reason,
+        None,
+        None,
+        now,
+    )
+    .await?;
     effects::enqueue_for_caller(
         tx,
         &NewEffect {
@@ -443,7 +456,7 @@ async fn settle(
     state: &AppState,
     row: &PayoutRow,
     capture: bool,
-    status: &str,
+    status: PayoutStatus,
     reason: Option<&str>,
     reference: Option<&str>,
 ) -> ApiResult<()> {
@@ -495,7 +508,7 @@ async fn settle(
     store::set_payout_status(
         &mut tx,
         row.id,
-        &row.status,
+        row.status,
         status,
         reason,
         reference,
@@ -528,14 +541,20 @@ impl EffectHandler for PayoutEffect {
                 "payout {payout_id} does not exist"
             )));
         };
-        match row.status.as_str() {
-            "rejected" if row.settled_transaction_id.is_none() => {
-                settle(state, &row, false, "rejected", None, None).await?;
+        match row.status {
+            PayoutStatus::Rejected if row.settled_transaction_id.is_none() => {
+                settle(state, &row, false, PayoutStatus::Rejected, None, None).await?;
                 return Ok(());
             }
-            "approved" => {
+            PayoutStatus::Approved => {
                 if effect.attempt == 1 {
-                    push(state, row.participant_id, row.id, "approved", None);
+                    push(
+                        state,
+                        row.participant_id,
+                        row.id,
+                        PayoutStatus::Approved,
+                        None,
+                    );
                 }
             }
             _ => return Ok(()),
@@ -549,21 +568,33 @@ impl EffectHandler for PayoutEffect {
         };
         match answer {
             Ok(ProviderStatus::Done { reference, .. }) => {
-                settle(state, &row, true, "paid", None, reference.as_deref()).await?;
+                settle(
+                    state,
+                    &row,
+                    true,
+                    PayoutStatus::Paid,
+                    None,
+                    reference.as_deref(),
+                )
+                .await?;
                 Ok(())
             }
             Ok(ProviderStatus::Processing { reference }) => {
                 if let Some(reference) = reference {
-                    sqlx::query("UPDATE payouts SET provider_reference = $1 WHERE id = $2")
-                        .bind(reference)
-                        .bind(payout_id)
-                        .execute(&state.db.pool)
-                        .await?;
+                    store::record_payout_reference(&state.db, payout_id, &reference).await?;
                 }
                 Err(Failure::Retry("the provider is still paying".into()))
             }
             Ok(ProviderStatus::Failed { reason }) | Err(DeliveryError::Permanent(reason)) => {
-                settle(state, &row, false, "failed", Some(&reason), None).await?;
+                settle(
+                    state,
+                    &row,
+                    false,
+                    PayoutStatus::Failed,
+                    Some(&reason),
+                    None,
+                )
+                .await?;
                 Ok(())
             }
             Err(DeliveryError::Retryable(reason)) => {
@@ -572,7 +603,15 @@ impl EffectHandler for PayoutEffect {
                         "the provider did not answer after {} tries: {reason}",
                         effect.attempt
                     );
-                    settle(state, &row, false, "failed", Some(&reason), None).await?;
+                    settle(
+                        state,
+                        &row,
+                        false,
+                        PayoutStatus::Failed,
+                        Some(&reason),
+                        None,
+                    )
+                    .await?;
                     return Ok(());
                 }
                 Err(Failure::Retry(reason))

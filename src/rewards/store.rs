@@ -3,7 +3,7 @@
 //! the use cases.
 
 use sqlx::FromRow;
-use stimul_actors::rules::rewards::{CardPaymentStatus, OrderStatus};
+use stimul_actors::rules::rewards::{CardPaymentStatus, OrderStatus, PayoutStatus};
 
 use crate::db::{Bind, Db, Sql, Tx};
 
@@ -620,7 +620,8 @@ pub struct PayoutRow {
     pub masked: String,
     pub token: String,
     pub amount: i64,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: PayoutStatus,
     pub hold_transaction_id: Option<i64>,
     pub settled_transaction_id: Option<i64>,
     pub provider_reference: Option<String>,
@@ -731,8 +732,8 @@ where
 pub async fn set_payout_status(
     tx: &mut Tx,
     id: i64,
-    from: &str,
-    status: &str,
+    from: PayoutStatus,
+    status: PayoutStatus,
     reason: Option<&str>,
     reference: Option<&str>,
     settled: Option<i64>,
@@ -744,17 +745,28 @@ pub async fn set_payout_status(
                 settled_transaction_id = COALESCE($4, settled_transaction_id), updated_at = $5
          WHERE id = $6 AND status = $7",
     )
-    .bind(status)
+    .bind(status.as_str())
     .bind(reason)
     .bind(reference)
     .bind(settled)
     .bind(now)
     .bind(id)
-    .bind(from)
+    .bind(from.as_str())
     .execute(&mut **tx)
     .await?
     .rows_affected();
     Ok(moved == 1)
+}
+
+/// Records the provider's reference of a payout it is still paying.
+#[tracing::instrument(skip(db))]
+pub async fn record_payout_reference(db: &Db, id: i64, reference: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE payouts SET provider_reference = $1 WHERE id = $2")
+        .bind(reference)
+        .bind(id)
+        .execute(&db.pool)
+        .await
+        .map(|_| ())
 }
 
 #[tracing::instrument(skip(tx))]

@@ -251,6 +251,53 @@ impl TryFrom<String> for CardPaymentStatus {
     }
 }
 
+/// Where a payout to a bank card stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PayoutStatus {
+    /// Waiting for a moderator; the amount is reserved.
+    Review,
+    /// Approved, being paid by the provider.
+    Approved,
+    /// Paid: the points are captured.
+    Paid,
+    /// Rejected by a moderator: the points are returned.
+    Rejected,
+    /// The provider could not pay: the points are returned.
+    Failed,
+}
+
+impl PayoutStatus {
+    pub const ALL: [PayoutStatus; 5] = [
+        PayoutStatus::Review,
+        PayoutStatus::Approved,
+        PayoutStatus::Paid,
+        PayoutStatus::Rejected,
+        PayoutStatus::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayoutStatus::Review => "review",
+            PayoutStatus::Approved => "approved",
+            PayoutStatus::Paid => "paid",
+            PayoutStatus::Rejected => "rejected",
+            PayoutStatus::Failed => "failed",
+        }
+    }
+}
+
+impl TryFrom<String> for PayoutStatus {
+    type Error = String;
+
+    fn try_from(stored: String) -> Result<Self, Self::Error> {
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == stored)
+            .ok_or_else(|| format!("{stored:?} is not a payout status"))
+    }
+}
+
 /// What reaching a status does to the order's reserved points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Settlement {
