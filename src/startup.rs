@@ -381,6 +381,8 @@ fn build_server(listener: TcpListener, state: AppState, workers: usize) -> anyho
     let mut server = HttpServer::new(move || {
         let admission = admission.clone();
         App::new()
+            // Inside admission: a shed request costs no authentication.
+            .wrap(actix_web::middleware::from_fn(authenticate_first))
             .wrap_fn(
                 move |request, service| match admission.admit(request.path()) {
                     Ok(permit) => {
@@ -459,6 +461,18 @@ fn build_server(listener: TcpListener, state: AppState, workers: usize) -> anyho
         server = server.workers(workers);
     }
     Ok(server.run())
+}
+
+/// Settles who the caller is before the handler's arguments are read (see
+/// [`crate::auth::authenticate_early`]).
+async fn authenticate_first(
+    request: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<actix_web::body::BoxBody>,
+) -> Result<ServiceResponse, actix_web::Error> {
+    if request.path().starts_with("/api/") {
+        crate::auth::authenticate_early(request.request()).await;
+    }
+    next.call(request).await
 }
 
 /// Bounds the API requests this node serves at once. Past the bound a request is

@@ -246,7 +246,44 @@ pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Principal>
     Ok(principal)
 }
 
+/// The outcome of authenticating a request's bearer token, settled before the handler's
+/// arguments are read ([`authenticate_early`]), so a refusal for who the caller is
+/// always comes before anything about what they sent.
+#[derive(Clone)]
+enum Authenticated {
+    Yes(Principal),
+    No { code: ErrorCode, detail: String },
+}
+
+/// Authenticates a request that carries a token before its handler runs (a
+/// middleware step): the extractors then answer at once, so a body that fails to
+/// parse never answers in place of `unauthorized` or `account_pending`.
+pub async fn authenticate_early(request: &HttpRequest) {
+    let Some(state) = request.app_data::<web::Data<AppState>>() else {
+        return;
+    };
+    let Some(token) = request_token(request) else {
+        return;
+    };
+    let outcome = match authenticate(state, &token).await {
+        Ok(principal) => Authenticated::Yes(principal),
+        Err(err) => Authenticated::No {
+            code: err.code,
+            detail: err.detail,
+        },
+    };
+    actix_web::HttpMessage::extensions_mut(request).insert(outcome);
+}
+
 async fn principal_from_request(request: HttpRequest) -> ApiResult<Principal> {
+    let settled = actix_web::HttpMessage::extensions(&request)
+        .get::<Authenticated>()
+        .cloned();
+    match settled {
+        Some(Authenticated::Yes(principal)) => return Ok(principal),
+        Some(Authenticated::No { code, detail }) => return Err(ApiError::new(code, detail)),
+        None => {}
+    }
     let state = request
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;

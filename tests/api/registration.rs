@@ -343,3 +343,82 @@ async fn registration_input_is_checked_field_by_field() {
     .await;
     assert_eq!(app.count("users").await, DEMO_USERS);
 }
+
+/// Every operation that changes something, called by a participant still waiting for
+/// approval, is refused with `account_pending` before it reads its input; so is the
+/// WebSocket. Only logging out is left to them (and reading `getMe`).
+#[actix_web::test]
+async fn a_pending_participant_is_refused_on_every_write_and_on_the_websocket() {
+    let app = spawn_app().await;
+    app.load_demo().await;
+    let store = app.store_id("DEMO-1").await;
+    expect_status(
+        app.post(
+            "/api/v1/registrations",
+            None,
+            &json!({ "phone": "+79005550009", "name": "Waiting Seller", "store_id": store }),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let token = app.otp_login("+79005550009").await;
+    let document = expect_status(app.get("/api/v1/openapi.json", None).await, StatusCode::OK).await;
+    let paths = document["paths"].as_object().expect("paths");
+    let mut tried = 0;
+    let mut wrong = Vec::new();
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().expect("operations") {
+            let writes = matches!(method.as_str(), "post" | "put" | "patch" | "delete");
+            let signed_in = operation["security"].is_array();
+            let id = operation["operationId"].as_str().unwrap_or_default();
+            if !writes || !signed_in || id == "logout" {
+                continue;
+            }
+            // Any id will do: the refusal comes before anything is looked up.
+            let concrete = path
+                .split('/')
+                .map(|part| if part.starts_with('{') { "1" } else { part })
+                .collect::<Vec<_>>()
+                .join("/");
+            let response = app
+                .http
+                .request(
+                    method.to_uppercase().parse().expect("method"),
+                    app.url(&concrete),
+                )
+                .bearer_auth(&token)
+                .header("Idempotency-Key", format!("pending-{tried}"))
+                .json(&json!({}))
+                .send()
+                .await
+                .expect("answered");
+            tried += 1;
+            let status = response.status();
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            if status != StatusCode::FORBIDDEN || body["code"] != "account_pending" {
+                wrong.push(format!(
+                    "{} {path} ({id}): {status} {}",
+                    method.to_uppercase(),
+                    body["code"]
+                ));
+            }
+        }
+    }
+    assert!(tried > 40, "only {tried} writes found in the contract");
+    assert!(
+        wrong.is_empty(),
+        "not refused as pending:\n{}",
+        wrong.join("\n")
+    );
+    // Seeing themselves still works.
+    let me = expect_status(app.get("/api/v1/me", Some(&token)).await, StatusCode::OK).await;
+    assert_eq!(me["status"], "pending");
+
+    let refused = crate::ws_client::WsClient::connect(&app.address, &token).await;
+    assert_eq!(
+        refused.err(),
+        Some(403),
+        "the WebSocket refuses a pending account"
+    );
+}
