@@ -146,6 +146,50 @@ pub struct BoardView {
     pub my_rank: Option<u64>,
 }
 
+/// Most others told of a rank change one credit caused: a newcomer high on a long board
+/// moves everyone below by one, and only the nearest hear it at once (the rest see
+/// their rank when they next look).
+const DISPLACED_NOTICES: usize = 500;
+
+/// The entries whose rank changed by one because a participant moved from `before`
+/// to `after` on `board` (already updated), each with its previous rank.
+fn displaced_by(
+    board: &crate::rules::leaderboard::Leaderboard,
+    before: Option<u64>,
+    after: Option<u64>,
+) -> Vec<(crate::rules::leaderboard::Entry, u64)> {
+    let len = board.len() as u64;
+    match (before, after) {
+        // Moved up (or arrived): those now at after+1 ..= before were one place higher.
+        (before, Some(to)) if before.is_none_or(|from| from > to) => {
+            let last = before.unwrap_or(len).min(len);
+            let count = usize::try_from(last.saturating_sub(to)).unwrap_or(usize::MAX);
+            board
+                .from_rank(to + 1, count.min(DISPLACED_NOTICES))
+                .into_iter()
+                .map(|entry| {
+                    let previous = entry.rank - 1;
+                    (entry, previous)
+                })
+                .collect()
+        }
+        // Moved down (or left): those now at before ..= after-1 were one place lower.
+        (Some(from), after) => {
+            let last = after.map_or(len, |to| to.saturating_sub(1)).min(len);
+            let count = usize::try_from((last + 1).saturating_sub(from)).unwrap_or(usize::MAX);
+            board
+                .from_rank(from, count.min(DISPLACED_NOTICES))
+                .into_iter()
+                .map(|entry| {
+                    let previous = entry.rank + 1;
+                    (entry, previous)
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// Data of `rank_changed` on a participant's `me` topic.
 #[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct RankChanged {
@@ -426,6 +470,23 @@ impl CampaignActor {
                 "rank_changed",
                 &change,
             );
+            // Those this move passed (or who passed it back) moved by one place too.
+            let displaced = campaign_board
+                .map(|board| displaced_by(board, before, after))
+                .unwrap_or_default();
+            for (entry, previous) in displaced {
+                let topic = crate::participant::topic(entry.participant_id);
+                if !self.hub.has_subscribers(&topic) {
+                    continue;
+                }
+                let change = RankChanged {
+                    campaign_id: self.info.campaign_id,
+                    rank: Some(entry.rank),
+                    previous: Some(previous),
+                    score: Self::render(entry.score),
+                };
+                self.hub.publish(&topic, "rank_changed", &change);
+            }
         }
     }
 
@@ -522,5 +583,43 @@ impl Handler<GetBoard> for CampaignActor {
             request.limit,
             request.around,
         ))
+    }
+}
+
+#[cfg(test)]
+mod displaced_tests {
+    use super::displaced_by;
+    use crate::rules::leaderboard::Leaderboard;
+
+    fn moved(board: &Leaderboard, before: Option<u64>, after: Option<u64>) -> Vec<(i64, u64, u64)> {
+        displaced_by(board, before, after)
+            .into_iter()
+            .map(|(entry, previous)| (entry.participant_id, entry.rank, previous))
+            .collect()
+    }
+
+    #[test]
+    fn those_passed_or_passing_back_move_by_one_place() {
+        let mut board = Leaderboard::new();
+        board.set_score(1, 300, 1);
+        board.set_score(2, 200, 2);
+        board.set_score(3, 100, 3);
+        // 3 jumps from third to first: 1 and 2 each drop a place.
+        board.set_score(3, 400, 4);
+        assert_eq!(moved(&board, Some(3), Some(1)), [(1, 2, 1), (2, 3, 2)]);
+        // A newcomer at second place pushes everyone below it down.
+        board.set_score(4, 350, 5);
+        assert_eq!(moved(&board, None, Some(2)), [(1, 3, 2), (2, 4, 3)]);
+        // 3 falls from first to last (reversed points): the others rise a place.
+        board.set_score(3, 50, 6);
+        assert_eq!(
+            moved(&board, Some(1), Some(4)),
+            [(4, 1, 2), (1, 2, 3), (2, 3, 4)]
+        );
+        // 2 leaves the board: the one below rises.
+        board.set_score(2, 0, 7);
+        assert_eq!(moved(&board, Some(3), None), [(3, 3, 4)]);
+        // No move, nobody told.
+        assert!(moved(&board, Some(2), Some(2)).is_empty());
     }
 }

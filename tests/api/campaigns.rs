@@ -782,6 +782,50 @@ async fn leaderboards_rank_live_and_days_start_over_at_local_midnight() {
     assert_eq!(outsider.next_of("error").await["code"], "not_found");
 }
 
+#[actix_web::test]
+async fn a_seller_hears_when_their_rank_moves_whoever_moved_it() {
+    let app = spawn_app().await;
+    app.load_demo().await;
+    let first = app.login("seller1", "demo").await;
+    let second = app.login("seller2", "demo").await;
+    let (campaign, body) = demo_campaign(&app, &first).await;
+    let codes = issue(&app, product_id(&body, "AQ-FLT-3"), 3, 11).await;
+    let mut ws = app.ws(&second).await;
+    ws.subscribe("me").await;
+    ws.next_of("snapshot").await;
+    // The seller has the campaign's board open (its live actor runs on this node).
+    expect_status(
+        app.get(
+            &format!("/api/v1/campaigns/{campaign}/leaderboard"),
+            Some(&second),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+
+    // seller2 leads with one code…
+    expect_status(
+        register(&app, &second, &codes[0]).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let own = ws.next_event("rank_changed").await;
+    assert_eq!(own["data"]["campaign_id"], campaign);
+    assert_eq!(own["data"]["rank"], 1);
+    assert!(own["data"]["previous"].is_null());
+
+    // …until seller1 registers two: seller2 is told they dropped to second place,
+    // though they did nothing themselves.
+    for code in &codes[1..] {
+        expect_status(register(&app, &first, code).await, StatusCode::CREATED).await;
+    }
+    let passed = ws.next_event("rank_changed").await;
+    assert_eq!(passed["data"]["rank"], 2, "{passed}");
+    assert_eq!(passed["data"]["previous"], 1);
+    assert_eq!(passed["data"]["score"], "12.00");
+}
+
 #[test]
 fn check_letter_catches_every_substitution_and_adjacent_swap_on_a_sample() {
     let mut rng = StdRng::seed_from_u64(42);

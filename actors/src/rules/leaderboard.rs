@@ -243,6 +243,12 @@ impl Leaderboard {
         self.entries_from_rank(1, n)
     }
 
+    /// Up to `count` consecutive entries from 1-based rank `first` (fewer at the end of
+    /// the board). O(log n + count).
+    pub fn from_rank(&self, first: u64, count: usize) -> Vec<Entry> {
+        self.entries_from_rank(first, count)
+    }
+
     /// The participant's entry with up to `k` neighbours on each side, clipped at both
     /// ends of the board; empty when the participant is not on the board. O(log n + k).
     pub fn around(&self, participant_id: i64, k: usize) -> Vec<Entry> {
