@@ -8,6 +8,7 @@ use sqlx::FromRow;
 use utoipa::ToSchema;
 
 use super::{create_session, verify_password};
+use crate::domain::PersonStatus;
 use crate::domain::{Login, Phone, Slug};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::ratelimit::Decision;
@@ -23,7 +24,8 @@ pub enum AccountKey<'a> {
 pub struct LoginCandidate {
     pub id: i64,
     pub program_id: i64,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: PersonStatus,
     pub password_hash: Option<String>,
 }
 
@@ -72,7 +74,7 @@ pub struct SessionIssued {
     pub user_id: i64,
     pub program_id: i64,
     /// `active`, or `pending` while a registration waits for approval.
-    pub status: String,
+    pub status: PersonStatus,
 }
 
 pub async fn issue_session(state: &AppState, account: &LoginCandidate) -> ApiResult<SessionIssued> {
@@ -91,7 +93,7 @@ pub async fn issue_session(state: &AppState, account: &LoginCandidate) -> ApiRes
         expires_at,
         user_id: account.id,
         program_id: account.program_id,
-        status: account.status.clone(),
+        status: account.status,
     })
 }
 
@@ -152,7 +154,7 @@ pub async fn login_with_password(
             ));
         }
     };
-    if account.status == "blocked" {
+    if account.status == PersonStatus::Blocked {
         return Err(ApiError::new(
             ErrorCode::AccountBlocked,
             "the account is blocked",

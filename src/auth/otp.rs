@@ -57,7 +57,7 @@ pub async fn request_code(
         tracing::info!(phone = %phone.masked(), "otp requested for an unknown phone");
         return Ok(answer);
     };
-    if account.status == "blocked" {
+    if account.status == crate::domain::PersonStatus::Blocked {
         tracing::info!(user_id = account.id, "otp requested for a blocked account");
         return Ok(answer);
     }
@@ -125,7 +125,7 @@ pub async fn verify_code(
     throttle_ip(state, ip).await?;
     let wrong = || ApiError::new(ErrorCode::OtpInvalid, "the code is wrong");
     let account = match find_account(state, AccountKey::Phone(phone), program).await? {
-        Some(account) if account.status != "blocked" => account,
+        Some(account) if account.status != crate::domain::PersonStatus::Blocked => account,
         _ => return Err(wrong()),
     };
     let latest = sqlx::query(
