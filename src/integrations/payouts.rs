@@ -110,22 +110,17 @@ impl PayoutProvider for HttpPayouts {
         token: &str,
         amount: &str,
     ) -> Result<ProviderStatus, DeliveryError> {
-        let request = self
-            .client
-            .post("/payouts")
-            .header("Idempotency-Key", id)
-            .json(&PayRequest { id, token, amount });
-        self.client
-            .send::<ProviderAnswer>(request)
-            .await?
-            .into_status()
+        ProviderAnswer::placed(
+            &self.client,
+            "/payouts",
+            id,
+            &PayRequest { id, token, amount },
+        )
+        .await
     }
 
     async fn status(&self, id: &str) -> Result<ProviderStatus, DeliveryError> {
-        self.client
-            .send::<ProviderAnswer>(self.client.get(&format!("/payouts/{id}")))
-            .await?
-            .into_status()
+        ProviderAnswer::looked_up(&self.client, &format!("/payouts/{id}")).await
     }
 }
 

@@ -150,6 +150,30 @@ pub struct ProviderAnswer {
 }
 
 impl ProviderAnswer {
+    /// Asks a provider to do something under our `id` (its idempotency key), with
+    /// `body` as JSON, and reads where it stands: how every provider of this answer
+    /// shape (rewards, top-ups, payouts) is asked.
+    pub async fn placed(
+        client: &ProviderClient,
+        path: &str,
+        id: &str,
+        body: &impl Serialize,
+    ) -> Result<ProviderStatus, DeliveryError> {
+        let request = client.post(path).header("Idempotency-Key", id).json(body);
+        client.send::<ProviderAnswer>(request).await?.into_status()
+    }
+
+    /// Where something asked earlier stands (`GET {path}`).
+    pub async fn looked_up(
+        client: &ProviderClient,
+        path: &str,
+    ) -> Result<ProviderStatus, DeliveryError> {
+        client
+            .send::<ProviderAnswer>(client.get(path))
+            .await?
+            .into_status()
+    }
+
     /// The status it reports; an unknown status is the provider's mistake.
     pub fn into_status(self) -> Result<ProviderStatus, DeliveryError> {
         match self.status.as_str() {
@@ -190,22 +214,11 @@ impl HttpProvider {
 #[async_trait]
 impl RewardProvider for HttpProvider {
     async fn order(&self, order: &ProviderOrder) -> Result<ProviderStatus, DeliveryError> {
-        let request = self
-            .client
-            .post("/orders")
-            .header("Idempotency-Key", &order.id)
-            .json(order);
-        self.client
-            .send::<ProviderAnswer>(request)
-            .await?
-            .into_status()
+        ProviderAnswer::placed(&self.client, "/orders", &order.id, order).await
     }
 
     async fn status(&self, id: &str) -> Result<ProviderStatus, DeliveryError> {
-        self.client
-            .send::<ProviderAnswer>(self.client.get(&format!("/orders/{id}")))
-            .await?
-            .into_status()
+        ProviderAnswer::looked_up(&self.client, &format!("/orders/{id}")).await
     }
 }
 

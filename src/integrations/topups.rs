@@ -85,22 +85,11 @@ impl HttpTopups {
 #[async_trait]
 impl TopupProvider for HttpTopups {
     async fn top_up(&self, topup: &Topup) -> Result<ProviderStatus, DeliveryError> {
-        let request = self
-            .client
-            .post("/topups")
-            .header("Idempotency-Key", &topup.id)
-            .json(topup);
-        self.client
-            .send::<ProviderAnswer>(request)
-            .await?
-            .into_status()
+        ProviderAnswer::placed(&self.client, "/topups", &topup.id, topup).await
     }
 
     async fn status(&self, id: &str) -> Result<ProviderStatus, DeliveryError> {
-        self.client
-            .send::<ProviderAnswer>(self.client.get(&format!("/topups/{id}")))
-            .await?
-            .into_status()
+        ProviderAnswer::looked_up(&self.client, &format!("/topups/{id}")).await
     }
 }
 

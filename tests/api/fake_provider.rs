@@ -52,6 +52,16 @@ pub struct FakeProvider {
     state: Arc<Mutex<ProviderState>>,
 }
 
+/// The request's `Idempotency-Key` (empty when missing).
+fn idempotency_key(request: &HttpRequest) -> String {
+    request
+        .headers()
+        .get("Idempotency-Key")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
 fn done(id: &str) -> Value {
     json!({ "id": id, "status": "done", "reference": format!("ref-{id}"), "code": format!("CODE-{id}"), "pin": "4321" })
 }
@@ -61,12 +71,7 @@ async fn place(
     request: HttpRequest,
     body: web::Json<Value>,
 ) -> HttpResponse {
-    let id = request
-        .headers()
-        .get("Idempotency-Key")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let id = idempotency_key(&request);
     let behaviour = {
         let mut state = state.lock().expect("provider state");
         state.received += 1;
@@ -153,12 +158,7 @@ async fn pay(
     request: HttpRequest,
     body: web::Json<Value>,
 ) -> HttpResponse {
-    let id = request
-        .headers()
-        .get("Idempotency-Key")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let id = idempotency_key(&request);
     let behaviour = {
         let mut state = state.lock().expect("provider state");
         state.received += 1;
@@ -195,12 +195,7 @@ async fn create_payment(
     request: HttpRequest,
     body: web::Json<Value>,
 ) -> HttpResponse {
-    let id = request
-        .headers()
-        .get("Idempotency-Key")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let id = idempotency_key(&request);
     let mut state = state.lock().expect("provider state");
     state.received += 1;
     let behaviour = state.script.pop_front();
@@ -241,12 +236,7 @@ async fn refund_payment(
     request: HttpRequest,
     id: web::Path<String>,
 ) -> HttpResponse {
-    let key = request
-        .headers()
-        .get("Idempotency-Key")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let key = idempotency_key(&request);
     let mut state = state.lock().expect("provider state");
     state.received += 1;
     if key != format!("refund-{id}") {
