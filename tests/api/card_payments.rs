@@ -3,28 +3,21 @@
 //! cancelled with its points and stock back when nobody pays in time, and a payment
 //! taken for an order that ends undelivered is refunded once.
 
-use std::time::Duration;
-
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use stimul::config::{ProviderKind, Secret};
+use stimul::config::Secret;
 use stimul::integrations::signature::sign;
 
 use crate::fake_provider::{Behaviour, FakeProvider};
 use crate::helpers::{TestApp, expect_problem, expect_status, spawn_app_with};
+use crate::rewards::{available, wait_for_order};
 
 const SECRET: &str = "payments-secret";
 
 async fn payments_app(expire_ms: i64) -> (TestApp, FakeProvider) {
     let provider = FakeProvider::start().await;
-    let url = provider.url();
-    let app = spawn_app_with(move |settings| {
-        settings.rewards.provider = ProviderKind::Http;
-        settings.rewards.url = Some(url.clone());
-        settings.rewards.timeout_ms = 500;
-        settings.payments.provider = ProviderKind::Http;
-        settings.payments.url = Some(url);
-        settings.payments.timeout_ms = 500;
+    let app = spawn_app_with(|settings| {
+        provider.serve(settings);
         settings.payments.callback_secret = Some(Secret::new(SECRET.into()));
         settings.payments.expire_ms = expire_ms;
     })
@@ -68,36 +61,12 @@ async fn take_cards(app: &TestApp, admin: &str, on: bool) {
     assert_eq!(program["card_payments"], on);
 }
 
-async fn available(app: &TestApp, token: &str) -> String {
-    let me = expect_status(app.get("/api/v1/me", Some(token)).await, StatusCode::OK).await;
-    me["balance"]["available"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-}
-
 async fn get_order(app: &TestApp, token: &str, id: i64) -> Value {
     expect_status(
         app.get(&format!("/api/v1/orders/{id}"), Some(token)).await,
         StatusCode::OK,
     )
     .await
-}
-
-/// Waits until `check` holds for the order, answering it.
-async fn wait_for(app: &TestApp, token: &str, id: i64, check: impl Fn(&Value) -> bool) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let order = get_order(app, token, id).await;
-        if check(&order) {
-            return order;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "order {id} never got there: {order}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
 }
 
 async fn callback(app: &TestApp, body: &Value, secret: &str) -> reqwest::Response {
@@ -221,7 +190,7 @@ async fn a_shortfall_waits_for_its_card_payment_and_proceeds_only_once_confirmed
     provider.settle_payment(&payment_id, "succeeded");
     expect_status(callback(&app, &paid, SECRET).await, StatusCode::NO_CONTENT).await;
     expect_status(callback(&app, &paid, SECRET).await, StatusCode::NO_CONTENT).await;
-    let done = wait_for(&app, &seller, id, |o| o["status"] == "fulfilled").await;
+    let done = wait_for_order(&app, &seller, id, |o| o["status"] == "fulfilled").await;
     assert_eq!(done["payment"]["status"], "succeeded");
     assert!(done["payment"]["confirmation_url"].is_null());
     let statuses: Vec<&str> = done["history"]
@@ -266,7 +235,7 @@ async fn an_unpaid_order_is_cancelled_in_time_and_a_late_payment_is_refunded() {
     assert_eq!(stock_of(&app, reward).await, Some(0));
 
     // Nobody pays: the provider keeps saying pending until the wait runs out.
-    let cancelled = wait_for(&app, &seller, id, |o| o["status"] == "cancelled").await;
+    let cancelled = wait_for_order(&app, &seller, id, |o| o["status"] == "cancelled").await;
     assert_eq!(cancelled["payment"]["status"], "cancelled");
     assert!(
         cancelled["failure_reason"]
@@ -283,7 +252,8 @@ async fn an_unpaid_order_is_cancelled_in_time_and_a_late_payment_is_refunded() {
     provider.settle_payment(&payment_id, "succeeded");
     let paid = json!({ "id": payment_id, "status": "succeeded", "amount": "200.00" });
     expect_status(callback(&app, &paid, SECRET).await, StatusCode::NO_CONTENT).await;
-    let refunded = wait_for(&app, &seller, id, |o| o["payment"]["status"] == "refunded").await;
+    let refunded =
+        wait_for_order(&app, &seller, id, |o| o["payment"]["status"] == "refunded").await;
     assert_eq!(refunded["status"], "cancelled");
     assert_eq!(provider.refunds(&payment_id), 1);
     assert_eq!(provider.purchases(), 0);
@@ -308,7 +278,7 @@ async fn a_paid_order_the_provider_cannot_deliver_returns_points_and_money() {
     let payment_id = format!("payment-{id}");
     // No callback this time: the server learns of the payment by asking.
     provider.settle_payment(&payment_id, "succeeded");
-    let failed = wait_for(&app, &seller, id, |o| {
+    let failed = wait_for_order(&app, &seller, id, |o| {
         o["status"] == "failed" && o["payment"]["status"] == "refunded"
     })
     .await;
@@ -331,7 +301,7 @@ async fn a_paid_order_the_provider_cannot_deliver_returns_points_and_money() {
     .await;
     let second_id = second["id"].as_i64().expect("order id");
     provider.settle_payment(&format!("payment-{second_id}"), "failed");
-    let declined = wait_for(&app, &seller, second_id, |o| o["status"] == "cancelled").await;
+    let declined = wait_for_order(&app, &seller, second_id, |o| o["status"] == "cancelled").await;
     assert_eq!(declined["payment"]["status"], "cancelled");
     assert_eq!(available(&app, &seller).await, "300.00");
     assert_eq!(provider.refunds(&format!("payment-{second_id}")), 0);

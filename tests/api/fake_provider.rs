@@ -281,6 +281,25 @@ impl FakeProvider {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// Points every HTTP provider of `settings` (rewards, top-ups, payouts, card
+    /// payments) at this fake, with a short timeout so slow answers are tried again.
+    pub fn serve(&self, settings: &mut stimul::config::Settings) {
+        use stimul::config::ProviderKind::Http;
+        let url = Some(self.url());
+        settings.rewards.provider = Http;
+        settings.rewards.url = url.clone();
+        settings.rewards.timeout_ms = 500;
+        settings.topups.provider = Http;
+        settings.topups.url = url.clone();
+        settings.topups.timeout_ms = 500;
+        settings.payouts.provider = Http;
+        settings.payouts.url = url.clone();
+        settings.payouts.timeout_ms = 500;
+        settings.payments.provider = Http;
+        settings.payments.url = url;
+        settings.payments.timeout_ms = 500;
+    }
+
     /// Queues behaviours for the next order requests (then it answers normally).
     pub fn script(&self, behaviours: impl IntoIterator<Item = Behaviour>) {
         self.state

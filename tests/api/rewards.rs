@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use stimul::config::{ProviderKind, Secret};
+use stimul::config::Secret;
 use stimul::integrations::signature::sign;
 
 use crate::fake_provider::{Behaviour, FakeProvider};
@@ -17,17 +17,8 @@ const CALLBACK_SECRET: &str = "callback-secret";
 
 async fn rewards_app() -> (TestApp, FakeProvider) {
     let provider = FakeProvider::start().await;
-    let url = provider.url();
-    let app = spawn_app_with(move |settings| {
-        settings.payouts.provider = ProviderKind::Http;
-        settings.payouts.url = Some(url.clone());
-        settings.payouts.timeout_ms = 500;
-        settings.topups.provider = ProviderKind::Http;
-        settings.topups.url = Some(url.clone());
-        settings.topups.timeout_ms = 500;
-        settings.rewards.provider = ProviderKind::Http;
-        settings.rewards.url = Some(url);
-        settings.rewards.timeout_ms = 500;
+    let app = spawn_app_with(|settings| {
+        provider.serve(settings);
         settings.rewards.callback_secret = Some(Secret::new(CALLBACK_SECRET.into()));
     })
     .await;
@@ -54,7 +45,7 @@ async fn certificate(app: &TestApp, admin: &str, sku: &str, price: &str) -> i64 
     .await
 }
 
-async fn available(app: &TestApp, token: &str) -> String {
+pub(crate) async fn available(app: &TestApp, token: &str) -> String {
     let me = expect_status(app.get("/api/v1/me", Some(token)).await, StatusCode::OK).await;
     me["balance"]["available"]
         .as_str()
@@ -67,8 +58,13 @@ async fn order(app: &TestApp, token: &str, body: Value, key: &str) -> reqwest::R
         .await
 }
 
-/// Waits until the order reaches `status`, answering it.
-async fn wait_for_status(app: &TestApp, token: &str, id: i64, status: &str) -> Value {
+/// Waits until `check` holds for the order, answering it.
+pub(crate) async fn wait_for_order(
+    app: &TestApp,
+    token: &str,
+    id: i64,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let order = expect_status(
@@ -76,15 +72,20 @@ async fn wait_for_status(app: &TestApp, token: &str, id: i64, status: &str) -> V
             StatusCode::OK,
         )
         .await;
-        if order["status"] == status {
+        if check(&order) {
             return order;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "order {id} never became {status}: {order}"
+            "order {id} never got there: {order}"
         );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+}
+
+/// Waits until the order reaches `status`, answering it.
+async fn wait_for_status(app: &TestApp, token: &str, id: i64, status: &str) -> Value {
+    wait_for_order(app, token, id, |order| order["status"] == status).await
 }
 
 async fn seller_with(app: &TestApp, admin: &str, login: &str, points: &str) -> (i64, String) {
