@@ -623,13 +623,19 @@ pub(super) struct Moved {
     next: OrderStatus,
     failure_reason: Option<String>,
     posted: Option<(TransactionRequest, Committed)>,
+    /// A refund of the order's card payment was queued with the move.
+    refund_queued: bool,
 }
 
 impl Moved {
-    /// Tells the live side: the ledger posting (balances, levels) and `order_status`.
+    /// Tells the live side: the ledger posting (balances, levels) and `order_status`;
+    /// wakes the effect worker for a queued refund.
     pub(super) fn announce(&self, state: &AppState) {
         if let Some((request, posted)) = &self.posted {
             state.live.committed_elsewhere(request, posted);
+        }
+        if self.refund_queued {
+            state.effects.ring();
         }
         push(
             state,
@@ -722,10 +728,11 @@ pub(super) async fn move_in(
         store::set_transactions(tx, order_id, None, Some(committed.transaction_id)).await?;
         posted = Some((request, committed));
     }
+    let mut refund_queued = false;
     if change.next.settlement() == Settlement::Release {
         store::return_stock(tx, order_id).await?;
         if row.card_amount > 0 {
-            super::payments::on_order_ended(tx, &row, now).await?;
+            refund_queued = super::payments::on_order_ended(tx, &row, now).await?;
         }
     }
     store::set_status(
@@ -752,6 +759,7 @@ pub(super) async fn move_in(
         next: change.next,
         failure_reason: change.failure_reason.map(str::to_string),
         posted,
+        refund_queued,
     })
 }
 
@@ -762,7 +770,6 @@ pub async fn move_to(state: &AppState, order_id: i64, change: Change<'_>) -> Api
     let moved = move_in(state, &mut tx, order_id, change, now).await?;
     tx.commit().await?;
     moved.announce(state);
-    state.effects.ring();
     store::order(&state.db.pool, order_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("order {order_id}")))

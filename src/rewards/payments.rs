@@ -95,9 +95,9 @@ pub(super) async fn open(
 }
 
 /// An order with a card part ended undelivered (in the transaction that ends it): a
-/// paid payment is queued for refund; one still pending is cancelled, and should it be
-/// paid after all, [`confirm`] refunds it.
-pub(super) async fn on_order_ended(tx: &mut Tx, order: &OrderRow, now: i64) -> ApiResult<()> {
+/// paid payment is queued for refund (answers true); one still pending is cancelled,
+/// and should it be paid after all, [`confirm`] refunds it.
+pub(super) async fn on_order_ended(tx: &mut Tx, order: &OrderRow, now: i64) -> ApiResult<bool> {
     let refund =
         store::set_payment_status(tx, order.id, Succeeded, RefundPending, None, now).await?;
     if refund {
@@ -113,7 +113,7 @@ pub(super) async fn on_order_ended(tx: &mut Tx, order: &OrderRow, now: i64) -> A
         )
         .await?;
     }
-    Ok(())
+    Ok(refund)
 }
 
 async fn enqueue_refund(tx: &mut Tx, program_id: i64, order_id: i64, now: i64) -> ApiResult<()> {
