@@ -21,7 +21,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::hub::TopicHub;
+use crate::hub::{LiveEvent, TopicHub};
 use crate::live::Clock;
 use crate::rules::leaderboard::Leaderboard;
 use crate::rules::points::Points;
@@ -197,6 +197,15 @@ pub struct RankChanged {
     pub rank: Option<u64>,
     pub previous: Option<u64>,
     pub score: String,
+}
+
+impl LiveEvent for RankChanged {
+    const NAME: &'static str = "rank_changed";
+}
+
+/// Pushed on a leaderboard topic with the top entries only.
+impl LiveEvent for BoardView {
+    const NAME: &'static str = "leaderboard";
 }
 
 struct Person {
@@ -465,11 +474,8 @@ impl CampaignActor {
                 previous: before,
                 score: Self::render(score),
             };
-            self.hub.publish(
-                &crate::participant::topic(participant),
-                "rank_changed",
-                &change,
-            );
+            self.hub
+                .publish(&crate::participant::topic(participant), &change);
             // Those this move passed (or who passed it back) moved by one place too.
             let displaced = campaign_board
                 .map(|board| displaced_by(board, before, after))
@@ -485,7 +491,7 @@ impl CampaignActor {
                     previous: Some(previous),
                     score: Self::render(entry.score),
                 };
-                self.hub.publish(&topic, "rank_changed", &change);
+                self.hub.publish(&topic, &change);
             }
         }
     }
@@ -496,7 +502,7 @@ impl CampaignActor {
             let topic = topic(self.info.campaign_id, window, cohort);
             if self.hub.has_subscribers(&topic) {
                 let view = self.view(window, cohort, PUSHED_TOP, None);
-                self.hub.publish(&topic, "leaderboard", &view);
+                self.hub.publish(&topic, &view);
             }
         }
     }

@@ -88,6 +88,14 @@ pub struct TopicHub {
     next_subscriber: AtomicU64,
 }
 
+/// A payload pushed to clients on a topic. The event's name belongs to its type, so a
+/// name always comes with the same shape: the WebSocket contract's union of events is
+/// keyed by these names (`stimul::ws::contract` checks each at compile time).
+pub trait LiveEvent: Serialize {
+    /// The frame's `event`.
+    const NAME: &'static str;
+}
+
 #[derive(Serialize)]
 struct EventFrame<'a, T: Serialize> {
     #[serde(rename = "type")]
@@ -166,9 +174,20 @@ impl TopicHub {
         })
     }
 
-    /// Sends `event` with `data` to every subscriber of `topic`; returns the sequence
-    /// number it got, or `None` when nobody listens (nothing is numbered then).
-    pub fn publish<T: Serialize>(&self, topic: &str, event: &str, data: &T) -> Option<u64> {
+    /// Sends `event` to every subscriber of `topic`; returns the sequence number it got,
+    /// or `None` when nobody listens (nothing is numbered then).
+    pub fn publish<T: LiveEvent>(&self, topic: &str, event: &T) -> Option<u64> {
+        self.publish_named(topic, T::NAME, event)
+    }
+
+    /// Sends an event already split into name and payload: one that another node
+    /// published as a [`LiveEvent`] and the bus carried here.
+    pub(crate) fn publish_named<T: Serialize>(
+        &self,
+        topic: &str,
+        event: &str,
+        data: &T,
+    ) -> Option<u64> {
         let state = self.topics.get(topic)?.clone();
         let Ok(mut state) = state.lock() else {
             return None;
@@ -230,6 +249,13 @@ mod tests {
         }
     }
 
+    #[derive(Serialize)]
+    struct Tick(usize);
+
+    impl LiveEvent for Tick {
+        const NAME: &'static str = "tick";
+    }
+
     #[actix::test]
     async fn numbers_events_per_topic_and_bounds_backlog() {
         let hub = TopicHub::new();
@@ -245,19 +271,19 @@ mod tests {
             recipient: sink.recipient(),
             backlog: backlog.clone(),
         };
-        assert_eq!(hub.publish("user:1", "x", &1), None, "nobody listens yet");
+        assert_eq!(hub.publish("user:1", &Tick(1)), None, "nobody listens yet");
         assert_eq!(hub.subscribe("user:1", "me", subscriber.clone()), 0);
-        assert_eq!(hub.publish("user:1", "x", &1), Some(1));
-        assert_eq!(hub.publish("user:1", "x", &2), Some(2));
+        assert_eq!(hub.publish("user:1", &Tick(1)), Some(1));
+        assert_eq!(hub.publish("user:1", &Tick(2)), Some(2));
         assert_eq!(
-            hub.publish("user:2", "x", &2),
+            hub.publish("user:2", &Tick(2)),
             None,
             "other topics are separate"
         );
 
         // Without yielding, the sink cannot drain: the backlog fills and the topic lags.
         for n in 0..(MAX_BACKLOG * 2) {
-            hub.publish("user:1", "x", &n);
+            hub.publish("user:1", &Tick(n));
         }
         assert_eq!(backlog.queued(), MAX_BACKLOG);
         assert!(backlog.is_lagging());

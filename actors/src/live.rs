@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::bus::{BusEvent, Dispatch, EventBus, LedgerFact};
 use crate::campaign::{BoardView, CampaignActor, CampaignInfo, Earned, GetBoard, LeaderboardStore};
-use crate::hub::{Subscriber, TopicHub};
+use crate::hub::{LiveEvent, Subscriber, TopicHub};
 use crate::ledger::{
     AccountKey, CommitListener, Committed, GroupCommitter, LedgerError, LedgerStore,
     ParticipantBalance, TransactionRequest,
@@ -461,7 +461,7 @@ impl Live {
             }
             BusEvent::AccessChanged { .. } => {}
             BusEvent::Push { topic, event, data } => {
-                self.hub.publish(&topic, &event, &data);
+                self.hub.publish_named(&topic, &event, &data);
             }
             BusEvent::Presence {
                 node,
@@ -698,15 +698,15 @@ impl Live {
     }
 
     /// Pushes `event` to the subscribers of `topic` on every node.
-    pub fn push<T: Serialize>(&self, topic: &str, event: &str, data: &T) {
-        match serde_json::to_value(data) {
+    pub fn push<T: LiveEvent>(&self, topic: &str, event: &T) {
+        match serde_json::to_value(event) {
             Ok(data) => self.bus.publish(BusEvent::Push {
                 topic: topic.to_string(),
-                event: event.to_string(),
+                event: T::NAME.to_string(),
                 data,
             }),
             Err(err) => {
-                tracing::warn!(topic, event, error = %err, "an event could not be serialised")
+                tracing::warn!(topic, event = T::NAME, error = %err, "an event could not be serialised")
             }
         }
     }

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::bus::BusEvent;
-use crate::hub::TopicHub;
+use crate::hub::{LiveEvent, TopicHub};
 use crate::live::Clock;
 use crate::rules::routing::{Item, ItemKind, Moderator, PriorityBoosts, Scope, assign_batch};
 
@@ -151,6 +151,19 @@ pub struct Revoked {
     pub reason: SettleReason,
 }
 
+impl LiveEvent for Revoked {
+    const NAME: &'static str = "item_revoked";
+}
+
+/// Pushed on `moderation` when the item is routed to the moderator.
+impl LiveEvent for ItemView {
+    const NAME: &'static str = "item_assigned";
+}
+
+impl LiveEvent for QueueStats {
+    const NAME: &'static str = "stats";
+}
+
 impl ModerationActor {
     pub fn new(
         store: Arc<dyn ModerationStore>,
@@ -233,9 +246,7 @@ impl ModerationActor {
                             if let Some(moderator) = actor.moderators.get_mut(&moderator_id) {
                                 moderator.held += 1;
                             }
-                            actor
-                                .hub
-                                .publish(&topic(moderator_id), "item_assigned", &item);
+                            actor.hub.publish(&topic(moderator_id), &item);
                         }
                         // More may be claimable (items skipped for eligibility).
                         if any {
@@ -298,7 +309,7 @@ impl Actor for ModerationActor {
                         .map(move |stats, actor, _| {
                             if let Ok(mut stats) = stats {
                                 stats.moderators_online = online;
-                                actor.hub.publish(&stats_topic(program_id), "stats", &stats);
+                                actor.hub.publish(&stats_topic(program_id), &stats);
                             }
                         }),
                 );
@@ -428,7 +439,6 @@ impl Handler<Settled> for ModerationActor {
         if let (Some(holder), true) = (holder, settled.reason != SettleReason::Decided) {
             self.hub.publish(
                 &topic(holder),
-                "item_revoked",
                 &Revoked {
                     item_id: settled.item.id,
                     reason: settled.reason,

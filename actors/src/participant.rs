@@ -15,6 +15,7 @@ use actix::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::hub::LiveEvent;
 use crate::ledger::{
     AccountKey, Committed, LedgerError, Movement, ParticipantBalance, Purpose, Settlement,
     TransactionRequest, TransactionStatus,
@@ -257,7 +258,6 @@ impl ParticipantActor {
         let topic = topic(self.user_id());
         self.live.hub.publish(
             &topic,
-            "balance_changed",
             &BalanceChanged {
                 reason,
                 transaction_id,
@@ -269,7 +269,6 @@ impl ParticipantActor {
         if let Some(up) = self.rules().levels.level_up(before, after) {
             self.live.hub.publish(
                 &topic,
-                "level_up",
                 &LevelUpEvent {
                     from: level_view(up.from_index, up.from),
                     to: level_view(up.to_index, up.to),
@@ -290,7 +289,6 @@ impl ParticipantActor {
                         let view = actor.view();
                         actor.live.hub.publish(
                             &topic(user_id),
-                            "balance_changed",
                             &BalanceChanged {
                                 reason: "resync",
                                 transaction_id: 0,
@@ -334,11 +332,19 @@ pub struct BalanceChanged<'a> {
     pub balance: &'a ParticipantView,
 }
 
+impl LiveEvent for BalanceChanged<'_> {
+    const NAME: &'static str = "balance_changed";
+}
+
 /// Data of the `level_up` event on `me`.
 #[derive(Serialize, ToSchema)]
 pub struct LevelUpEvent {
     pub from: LevelView,
     pub to: LevelView,
+}
+
+impl LiveEvent for LevelUpEvent {
+    const NAME: &'static str = "level_up";
 }
 
 impl Actor for ParticipantActor {

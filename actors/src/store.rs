@@ -15,6 +15,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::hub::LiveEvent;
 use crate::live::{Live, PeriodTotals, StoreInfo};
 use crate::rules::points::Points;
 use crate::rules::windows::{Window, WindowBucket};
@@ -54,6 +55,10 @@ pub struct StoreProgress {
     pub plan_attainment: Option<String>,
     pub sellers_total: i64,
     pub sellers_online: usize,
+}
+
+impl LiveEvent for StoreProgress {
+    const NAME: &'static str = "progress";
 }
 
 struct Period {
@@ -213,9 +218,7 @@ impl StoreActor {
 
     fn push(&mut self) {
         let progress = self.progress();
-        self.live
-            .hub
-            .publish(&topic(self.info.store_id), "progress", &progress);
+        self.live.hub.publish(&topic(self.info.store_id), &progress);
     }
 }
 

@@ -152,6 +152,10 @@ pub struct OrderStatusChanged {
     pub failure_reason: Option<String>,
 }
 
+impl stimul_actors::hub::LiveEvent for OrderStatusChanged {
+    const NAME: &'static str = "order_status";
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct FulfilPayload {
     order_id: i64,
@@ -598,7 +602,6 @@ fn push(
 ) {
     state.live.push(
         &stimul_actors::participant::topic(participant),
-        "order_status",
         &OrderStatusChanged {
             order_id,
             status,

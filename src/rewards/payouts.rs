@@ -212,6 +212,10 @@ pub struct PayoutStatusChanged {
     pub failure_reason: Option<String>,
 }
 
+impl stimul_actors::hub::LiveEvent for PayoutStatusChanged {
+    const NAME: &'static str = "payout_status";
+}
+
 fn push(
     state: &AppState,
     participant: i64,
@@ -221,7 +225,6 @@ fn push(
 ) {
     state.live.push(
         &stimul_actors::participant::topic(participant),
-        "payout_status",
         &PayoutStatusChanged {
             payout_id,
             status,

@@ -509,6 +509,10 @@ pub struct QuestProgress {
     pub bonus_transaction_id: Option<i64>,
 }
 
+impl stimul_actors::hub::LiveEvent for QuestProgress {
+    const NAME: &'static str = "quest_progress";
+}
+
 /// Approved completions of `task_ids` by a participant in `[from, until)`.
 async fn completions(
     db: &Db,
@@ -712,11 +716,9 @@ pub async fn on_completion(state: &AppState, submission: &Submission) -> ApiResu
             progress.completed = true;
             progress.bonus_transaction_id = Some(outcome.transaction_id);
         }
-        state.live.push(
-            &stimul_actors::participant::topic(user),
-            "quest_progress",
-            &progress,
-        );
+        state
+            .live
+            .push(&stimul_actors::participant::topic(user), &progress);
     }
     Ok(())
 }

@@ -106,6 +106,11 @@ pub struct Submission {
     pub followup_done: bool,
 }
 
+/// Pushed on `me` when a submission is recorded or decided.
+impl stimul_actors::hub::LiveEvent for Submission {
+    const NAME: &'static str = "task_submission";
+}
+
 const SUBMISSION_COLUMNS: &str = "id, program_id, task_id, participant_id, store_id, region_id, period_key, attempt, resubmission_of, status, answers, photos, score, max_score, points, credited, moderated, auto_approved, decision_reason, decision_comment, decided_at, hold_transaction_id, transaction_id, completed_at, followup, created_at";
 
 fn submission_from_row(row: &AnyRow) -> sqlx::Result<Submission> {
@@ -682,7 +687,6 @@ pub async fn follow_up(state: &AppState, id: i64) -> ApiResult<()> {
     let fresh = load(&state.db.pool, id).await?;
     state.live.push(
         &stimul_actors::participant::topic(fresh.participant_id),
-        "task_submission",
         &fresh,
     );
     // Only if no decision came meanwhile: it reset the follow-up to pending, and its

@@ -1,101 +1,20 @@
-//! The WebSocket contract as JSON Schemas, published in
-//! `mobile-contracts/websocket.json` (a test keeps the committed copy equal to this).
+//! The WebSocket contract, generated from the frame types in `frames.rs`: JSON Schemas
+//! in `mobile-contracts/websocket.json` and the same messages as an AsyncAPI 3 document
+//! in `mobile-contracts/asyncapi.json` (a test keeps both committed copies equal to
+//! these, and the tests validate every frame they receive against the first).
 
-use serde::Serialize;
+use serde_json::{Map, Value, json};
 use stimul_actors::campaign::{BoardView, RankChanged};
 use stimul_actors::moderation::{ItemView, QueueStats, Revoked};
 use stimul_actors::participant::{BalanceChanged, LevelUpEvent, ParticipantView};
 use stimul_actors::store::StoreProgress;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::OpenApi;
 
+use super::frames::{ClientFrame, Event, ModerationSnapshot, ServerFrame, Snapshot};
 use crate::error::ErrorCode;
-use crate::moderation::DecisionKind;
+use crate::moderation::{Decided, DecisionKind};
 use crate::tasks::quests::QuestProgress;
 use crate::tasks::submissions::Submission;
-
-/// Client → server.
-#[derive(Serialize, ToSchema)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ClientFrame {
-    /// Start watching a topic: `me` (a participant's own points), `store:{id}`
-    /// (owners and managers of the store), `moderation` (a moderator's items, routed to
-    /// them live: `capacity` items at once, default 5, optionally only some `kinds`),
-    /// `moderation_stats` (queue figures) or `campaign:{id}:leaderboard:{window}`
-    /// (`window` one of `campaign`, `day`, `week`, `month`; optionally followed by
-    /// `:region:{id}` or `:store:{id}` for a cohort's board). Answered with a `snapshot`; sending it again
-    /// (after a gap in `seq`) gets a fresh one.
-    Subscribe {
-        topic: String,
-        capacity: Option<u32>,
-        kinds: Option<Vec<String>>,
-    },
-    Unsubscribe {
-        topic: String,
-    },
-    /// Answered with `{"type":"pong"}`.
-    Ping,
-    /// Decide a held moderation item. Answered with `{"type":"decided","item_id",
-    /// "decision","effect"}` or an `error` frame with `item_id`.
-    Decide {
-        item_id: i64,
-        decision: DecisionKind,
-        reason: Option<String>,
-        comment: Option<String>,
-    },
-}
-
-/// Server → client: the state of a topic when subscribing, numbered with the topic's
-/// current sequence number; the next event carries `seq + 1`.
-#[derive(Serialize, ToSchema)]
-pub struct SnapshotFrame {
-    /// Always `snapshot`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub topic: String,
-    pub seq: u64,
-    /// `ParticipantView` for `me`, `StoreProgress` for `store:{id}`,
-    /// `{"items": [ItemView], "capacity"}` for `moderation`, `QueueStats` for
-    /// `moderation_stats`, `BoardView` for a leaderboard (with the participant's own
-    /// rank and neighbours in `around` and `my_rank`).
-    pub data: serde_json::Value,
-}
-
-/// Server → client: a change on a topic.
-#[derive(Serialize, ToSchema)]
-pub struct EventFrame {
-    /// Always `event`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub topic: String,
-    /// Consecutive per topic on a connection; a gap means events were missed:
-    /// subscribe again for a fresh snapshot.
-    pub seq: u64,
-    /// On `me`: `balance_changed` (data `BalanceChanged`), `level_up` (data
-    /// `LevelUpEvent`), `task_submission` (data `Submission`: a submission recorded or
-    /// decided), `quest_progress` (data `QuestProgress`), `rank_changed` (data
-    /// `RankChanged`: the participant's rank on a campaign's whole-campaign board moved),
-    /// `order_status` (data `OrderStatusChanged`: one of their orders changed status),
-    /// `payout_status` (data `PayoutStatusChanged`: one of their payouts changed status).
-    /// On `store:{id}`: `progress` (data `StoreProgress`). On a leaderboard topic:
-    /// `leaderboard` (data `BoardView`: the top entries, at most two a second; `around`
-    /// and `my_rank` are empty there, read them with `getLeaderboard`). On
-    /// `moderation`: `item_assigned` (data `ItemView`), `item_revoked` (data `Revoked`).
-    /// On `moderation_stats`: `stats` (data `QueueStats`).
-    pub event: String,
-    pub data: serde_json::Value,
-}
-
-/// Server → client: a refused request (codes as in the HTTP API).
-#[derive(Serialize, ToSchema)]
-pub struct ErrorFrame {
-    /// Always `error`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub code: ErrorCode,
-    pub message: String,
-    /// The topic the error is about, if any.
-    pub topic: Option<String>,
-}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -105,9 +24,11 @@ pub struct ErrorFrame {
     ),
     components(schemas(
         ClientFrame,
-        SnapshotFrame,
-        EventFrame,
-        ErrorFrame,
+        ServerFrame,
+        Snapshot,
+        ModerationSnapshot,
+        Event,
+        Decided,
         ErrorCode,
         ParticipantView,
         BalanceChanged,
@@ -133,4 +54,147 @@ pub fn websocket_json() -> String {
         .to_pretty_json()
         .unwrap_or_default()
         + "\n"
+}
+
+/// Where the channel lives, for the AsyncAPI document.
+const CHANNEL: &str = "live";
+
+/// The document committed as `mobile-contracts/asyncapi.json`: the frames of
+/// [`websocket_json`] as AsyncAPI 3 messages on one channel, from the server's side
+/// (it receives client frames and sends the rest), with one message per event so a
+/// client generator gets a type per payload. Its schemas are the same components.
+pub fn asyncapi_json() -> String {
+    let contract = serde_json::to_value(WebSocketContract::openapi()).unwrap_or_default();
+    let schemas = &contract["components"]["schemas"];
+    let mut messages = Map::new();
+    let mut operations = Map::new();
+    let mut add = |id: String, action: &str, payload: Value| {
+        let description = payload
+            .get("description")
+            .cloned()
+            .unwrap_or_else(|| json!(""));
+        messages.insert(
+            id.clone(),
+            json!({
+                "name": id,
+                "contentType": "application/json",
+                "description": description,
+                "payload": payload,
+            }),
+        );
+        operations.insert(
+            format!("{action}.{id}"),
+            json!({
+                "action": action,
+                "channel": { "$ref": format!("#/channels/{CHANNEL}") },
+                "messages": [{ "$ref": format!("#/channels/{CHANNEL}/messages/{id}") }],
+            }),
+        );
+    };
+    for variant in variants(&schemas["ClientFrame"]) {
+        if let Some(tag) = tag_of(variant, "type") {
+            add(tag, "receive", variant.clone());
+        }
+    }
+    let event_ref = json!({ "$ref": "#/components/schemas/Event" });
+    for variant in variants(&schemas["ServerFrame"]) {
+        let Some(tag) = tag_of(variant, "type") else {
+            continue;
+        };
+        if tag != "event" {
+            add(tag, "send", variant.clone());
+            continue;
+        }
+        // One message per event: the event frame with the union narrowed to the event.
+        for event in variants(&schemas["Event"]) {
+            if let Some(name) = tag_of(event, "event") {
+                let mut payload = replace(variant, &event_ref, event);
+                if let (Some(object), Some(description)) =
+                    (payload.as_object_mut(), event.get("description"))
+                {
+                    object.insert("description".into(), description.clone());
+                }
+                add(format!("event.{name}"), "send", payload);
+            }
+        }
+    }
+    let channel_messages: Map<String, Value> = messages
+        .keys()
+        .map(|id| {
+            (
+                id.clone(),
+                json!({ "$ref": format!("#/components/messages/{id}") }),
+            )
+        })
+        .collect();
+    let document = json!({
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "Stimul live messages",
+            "version": contract["info"]["version"],
+            "description": "The WebSocket of GET /api/v1/ws?token=<session token> (or an Authorization: Bearer header): JSON text frames only. Sequence numbers are consecutive per topic on one connection; a gap means missed events: subscribe again for a fresh snapshot. Generated from the server's frame types, like websocket.json.",
+            "license": {
+                "name": contract["info"]["license"]["name"],
+                "url": "https://www.gnu.org/licenses/agpl-3.0.html",
+            },
+        },
+        "servers": {
+            "local": {
+                "host": "localhost:8080",
+                "protocol": "ws",
+                "pathname": "/api/v1",
+                "description": "A server run with the README's first command.",
+            }
+        },
+        "defaultContentType": "application/json",
+        "channels": {
+            CHANNEL: {
+                "address": "/ws",
+                "title": "Live topics",
+                "description": "Subscriptions to `me`, `store:{id}`, `moderation`, `moderation_stats` and `campaign:{id}:leaderboard:{window}`, with snapshots, events and moderation decisions.",
+                "messages": channel_messages,
+            }
+        },
+        "operations": operations,
+        "components": {
+            "messages": messages,
+            "schemas": schemas,
+        },
+    });
+    serde_json::to_string_pretty(&document).unwrap_or_default() + "\n"
+}
+
+/// The alternatives of a union schema.
+fn variants(schema: &Value) -> impl Iterator<Item = &Value> {
+    schema["oneOf"].as_array().into_iter().flatten()
+}
+
+/// The value of the discriminating property `key` of a union's alternative (looked
+/// for through `allOf`).
+fn tag_of(schema: &Value, key: &str) -> Option<String> {
+    let property = &schema["properties"][key];
+    if let Some(tag) = property["enum"][0].as_str().or(property["const"].as_str()) {
+        return Some(tag.to_string());
+    }
+    schema["allOf"]
+        .as_array()?
+        .iter()
+        .find_map(|part| tag_of(part, key))
+}
+
+/// `schema` with every occurrence of `from` replaced by `to`.
+fn replace(schema: &Value, from: &Value, to: &Value) -> Value {
+    if schema == from {
+        return to.clone();
+    }
+    match schema {
+        Value::Array(items) => Value::Array(items.iter().map(|v| replace(v, from, to)).collect()),
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(k, v)| (k.clone(), replace(v, from, to)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }

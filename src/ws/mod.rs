@@ -1,7 +1,8 @@
 //! WebSocket sessions (`GET /api/v1/ws`). All actix-web-actors code lives in this
 //! module, so moving to `actix-ws` later stays local.
 //!
-//! Protocol (JSON text frames; schemas in `mobile-contracts/websocket.json`):
+//! Protocol (JSON text frames, typed in `frames.rs`; schemas generated from those types
+//! in `mobile-contracts/websocket.json` and `mobile-contracts/asyncapi.json`):
 //! - client → `{"type":"subscribe","topic":"me"}`, `{"type":"unsubscribe","topic":…}`,
 //!   `{"type":"ping"}`; moderators subscribe to `moderation` with an optional
 //!   `capacity` and `kinds`, and decide with `{"type":"decide","item_id":…,"decision":…}`;
@@ -14,6 +15,7 @@
 //! fresh snapshot instead of the events it missed, and is closed if it stays behind.
 
 pub mod contract;
+pub mod frames;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,14 +24,13 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_web_actors::ws;
-use serde::Deserialize;
-use serde_json::json;
 use stimul_actors::campaign::{Cohort, GetBoard};
 use stimul_actors::hub::{Backlog, MAX_BACKLOG, Push, Subscriber};
 use stimul_actors::moderation::{Join, Leave};
 use stimul_actors::rules::routing::{ItemKind, Scope};
 use stimul_actors::rules::windows::Window;
 
+use self::frames::{ClientFrame, ModerationSnapshot, ServerFrame, Snapshot};
 use crate::api::moderation::{kinds_of, moderation_regions};
 use crate::moderation::DecisionRequest;
 
@@ -136,27 +137,6 @@ impl Topic {
 const DEFAULT_CAPACITY: u32 = 5;
 const MAX_CAPACITY: u32 = 50;
 
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum ClientMessage {
-    Subscribe {
-        topic: String,
-        /// For `moderation`: items held at once (1 to 50, default 5).
-        capacity: Option<u32>,
-        /// For `moderation`: only these kinds.
-        kinds: Option<Vec<String>>,
-    },
-    Unsubscribe {
-        topic: String,
-    },
-    Ping,
-    Decide {
-        item_id: i64,
-        #[serde(flatten)]
-        request: DecisionRequest,
-    },
-}
-
 pub struct Session {
     state: AppState,
     principal: Principal,
@@ -182,6 +162,14 @@ impl Session {
         }
     }
 
+    /// Writes a frame the session itself answers with (events come from the hub).
+    fn send(ctx: &mut ws::WebsocketContext<Self>, frame: &ServerFrame) {
+        match serde_json::to_string(frame) {
+            Ok(text) => ctx.text(text),
+            Err(err) => tracing::error!(error = %err, "a frame could not be serialised"),
+        }
+    }
+
     fn error(
         &self,
         ctx: &mut ws::WebsocketContext<Self>,
@@ -189,10 +177,7 @@ impl Session {
         message: &str,
         topic: Option<&str>,
     ) {
-        ctx.text(
-            json!({ "type": "error", "code": code.as_str(), "message": message, "topic": topic })
-                .to_string(),
-        );
+        Self::send(ctx, &ServerFrame::error(code, message, topic));
     }
 
     fn store_of_participant(&self) -> Option<i64> {
@@ -277,11 +262,7 @@ impl Session {
     }
 
     /// The topic's current state, for a snapshot.
-    async fn snapshot(
-        state: AppState,
-        topic: Topic,
-        session: u64,
-    ) -> Result<serde_json::Value, ApiError> {
+    async fn snapshot(state: AppState, topic: Topic, session: u64) -> Result<Snapshot, ApiError> {
         let unavailable = |e: stimul_actors::live::LiveError| {
             ApiError::new(
                 ErrorCode::ServiceUnavailable,
@@ -289,20 +270,20 @@ impl Session {
             )
         };
         match topic {
-            Topic::Me(user) => serde_json::to_value(
+            Topic::Me(user) => Ok(Snapshot::Me(
                 state
                     .live
                     .participant_view(user)
                     .await
                     .map_err(unavailable)?,
-            ),
-            Topic::Store(store) => serde_json::to_value(
+            )),
+            Topic::Store(store) => Ok(Snapshot::Store(
                 state
                     .live
                     .store_progress(store)
                     .await
                     .map_err(unavailable)?,
-            ),
+            )),
             // Joining the queue answers with what the moderator already holds; routing
             // to them starts right after, as `item_assigned` events.
             Topic::Moderation {
@@ -326,7 +307,10 @@ impl Session {
                         format!("the moderation queue is unavailable: {e}"),
                     )
                 })?;
-                serde_json::to_value(serde_json::json!({ "items": held, "capacity": capacity }))
+                Ok(Snapshot::Moderation(ModerationSnapshot {
+                    items: held,
+                    capacity,
+                }))
             }
             Topic::Leaderboard {
                 campaign_id,
@@ -340,13 +324,13 @@ impl Session {
                     limit: stimul_actors::campaign::PUSHED_TOP,
                     around: participant.map(|id| (id, 5)),
                 };
-                serde_json::to_value(
+                Ok(Snapshot::Leaderboard(
                     state
                         .live
                         .leaderboard(campaign_id, request)
                         .await
                         .map_err(unavailable)?,
-                )
+                ))
             }
             Topic::ModerationStats(program_id) => {
                 let stats = state
@@ -354,10 +338,9 @@ impl Session {
                     .moderation_stats(program_id)
                     .await
                     .map_err(|e| ApiError::new(ErrorCode::ServiceUnavailable, e.to_string()))?;
-                serde_json::to_value(stats)
+                Ok(Snapshot::ModerationStats(stats))
             }
         }
-        .map_err(ApiError::internal)
     }
 
     /// Leaves the moderation queue if this session joined it.
@@ -384,8 +367,16 @@ impl Session {
             }
             .into_actor(self)
             .map(move |result, _session, ctx| match result {
-                Ok(decided) => ctx.text(json!({ "type": "decided", "item_id": decided.item_id, "decision": decided.decision, "effect": decided.effect }).to_string()),
-                Err(err) => ctx.text(json!({ "type": "error", "code": err.code.as_str(), "message": err.detail, "item_id": item_id }).to_string()),
+                Ok(decided) => Self::send(ctx, &ServerFrame::Decided(decided)),
+                Err(err) => Self::send(
+                    ctx,
+                    &ServerFrame::Error {
+                        code: err.code,
+                        message: err.detail,
+                        topic: None,
+                        item_id: Some(item_id),
+                    },
+                ),
             }),
         );
     }
@@ -440,9 +431,13 @@ impl Session {
             async move { Self::snapshot(state, topic, session_id).await }
                 .into_actor(self)
                 .map(move |snapshot, session, ctx| match snapshot {
-                    Ok(data) => ctx.text(
-                        json!({ "type": "snapshot", "topic": name, "seq": seq, "data": data })
-                            .to_string(),
+                    Ok(data) => Self::send(
+                        ctx,
+                        &ServerFrame::Snapshot {
+                            topic: name,
+                            seq,
+                            data,
+                        },
                     ),
                     Err(err) => session.error(ctx, err.code, &err.detail, Some(&name)),
                 }),
@@ -456,7 +451,12 @@ impl Session {
                 .unsubscribe(&topic.internal(), self.subscriber_id);
             self.leave_moderation(&topic);
         }
-        ctx.text(json!({ "type": "unsubscribed", "topic": name }).to_string());
+        Self::send(
+            ctx,
+            &ServerFrame::Unsubscribed {
+                topic: name.to_string(),
+            },
+        );
     }
 
     /// Replaces dropped events with fresh snapshots once the backlog has drained, and
@@ -565,17 +565,28 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for Session {
         match message {
             ws::Message::Ping(bytes) => ctx.pong(&bytes),
             ws::Message::Pong(_) => {}
-            ws::Message::Text(text) => match serde_json::from_str::<ClientMessage>(&text) {
-                Ok(ClientMessage::Subscribe {
+            ws::Message::Text(text) => match serde_json::from_str::<ClientFrame>(&text) {
+                Ok(ClientFrame::Subscribe {
                     topic,
                     capacity,
                     kinds,
                 }) => self.subscribe(topic, capacity, kinds, ctx),
-                Ok(ClientMessage::Decide { item_id, request }) => {
-                    self.decide(item_id, request, ctx)
-                }
-                Ok(ClientMessage::Unsubscribe { topic }) => self.unsubscribe(&topic, ctx),
-                Ok(ClientMessage::Ping) => ctx.text(r#"{"type":"pong"}"#),
+                Ok(ClientFrame::Decide {
+                    item_id,
+                    decision,
+                    reason,
+                    comment,
+                }) => self.decide(
+                    item_id,
+                    DecisionRequest {
+                        decision,
+                        reason,
+                        comment,
+                    },
+                    ctx,
+                ),
+                Ok(ClientFrame::Unsubscribe { topic }) => self.unsubscribe(&topic, ctx),
+                Ok(ClientFrame::Ping) => Self::send(ctx, &ServerFrame::Pong),
                 Err(err) => self.error(
                     ctx,
                     ErrorCode::InvalidJson,

@@ -1,6 +1,7 @@
 //! The published contract for the mobile app must equal what the server serves.
 
 use reqwest::StatusCode;
+use serde_json::json;
 
 use crate::helpers::{expect_status, spawn_app};
 
@@ -60,28 +61,31 @@ async fn committed_openapi_equals_served_document() {
     expect_status(app.get("/api/v1/openapi.json", None).await, StatusCode::OK).await;
 }
 
-const COMMITTED_WS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/mobile-contracts/websocket.json"
-);
-
-#[test]
-fn committed_websocket_schemas_equal_the_code() {
-    let current = stimul::ws::contract::websocket_json();
+/// Compares a generated contract with its committed copy (rewriting the copy first
+/// under `UPDATE_CONTRACTS=1`).
+fn assert_committed(file: &str, current: &str) {
+    let path = format!("{}/mobile-contracts/{file}", env!("CARGO_MANIFEST_DIR"));
     if std::env::var("UPDATE_CONTRACTS").is_ok_and(|v| v == "1") {
-        std::fs::write(COMMITTED_WS, &current).expect("write the contract");
+        std::fs::write(&path, current).expect("write the contract");
     }
-    let committed = std::fs::read_to_string(COMMITTED_WS).unwrap_or_default();
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == current,
-        "mobile-contracts/websocket.json is stale; regenerate it with `UPDATE_CONTRACTS=1 cargo test --test api contract` and commit it"
+        "mobile-contracts/{file} is stale; regenerate it with `UPDATE_CONTRACTS=1 cargo test --test api contract` and commit it"
     );
+}
+
+#[test]
+fn committed_websocket_contracts_equal_the_code() {
+    let current = stimul::ws::contract::websocket_json();
+    assert_committed("websocket.json", &current);
+    assert_committed("asyncapi.json", &stimul::ws::contract::asyncapi_json());
     let document: serde_json::Value = serde_json::from_str(&current).unwrap_or_default();
     for schema in [
         "ClientFrame",
-        "SnapshotFrame",
-        "EventFrame",
-        "ErrorFrame",
+        "ServerFrame",
+        "Snapshot",
+        "Event",
         "ParticipantView",
         "BalanceChanged",
         "LevelUpEvent",
@@ -94,4 +98,58 @@ fn committed_websocket_schemas_equal_the_code() {
             "{schema} is missing"
         );
     }
+    let asyncapi: serde_json::Value =
+        serde_json::from_str(&stimul::ws::contract::asyncapi_json()).unwrap_or_default();
+    for event in stimul::ws::frames::EVENT_NAMES {
+        assert!(
+            asyncapi["components"]["messages"][format!("event.{event}")].is_object(),
+            "the AsyncAPI document has no message for {event}"
+        );
+    }
+    for message in [
+        "subscribe",
+        "decide",
+        "snapshot",
+        "error",
+        "decided",
+        "pong",
+    ] {
+        assert!(
+            asyncapi["channels"]["live"]["messages"][message].is_object(),
+            "the AsyncAPI channel has no message {message}"
+        );
+    }
+}
+
+/// The frame check the WebSocket tests run is not vacuous: it takes a real frame and
+/// refuses a changed one.
+#[test]
+fn frames_off_the_contract_are_refused() {
+    use crate::ws_client::frame_errors;
+    let balance = json!({
+        "type": "event", "topic": "me", "seq": 3, "event": "level_up",
+        "data": {
+            "from": { "index": 0, "name": "Bronze", "multiplier": "1" },
+            "to": { "index": 1, "name": "Silver", "multiplier": "1.1" }
+        }
+    });
+    let errors = frame_errors(&balance);
+    assert!(errors.is_empty(), "a well-formed level_up: {errors:?}");
+    let mut renamed = balance.clone();
+    renamed["event"] = json!("levelled_up");
+    assert!(!frame_errors(&renamed).is_empty(), "an unknown event");
+    let mut reshaped = balance.clone();
+    reshaped["data"]["to"] = json!(1);
+    assert!(
+        !frame_errors(&reshaped).is_empty(),
+        "a payload off its schema"
+    );
+    let mut unnumbered = balance;
+    unnumbered.as_object_mut().map(|f| f.remove("seq"));
+    assert!(
+        !frame_errors(&unnumbered).is_empty(),
+        "an event without seq"
+    );
+    assert!(frame_errors(&json!({ "type": "pong" })).is_empty());
+    assert!(!frame_errors(&json!({ "type": "pang" })).is_empty());
 }

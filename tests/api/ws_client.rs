@@ -1,6 +1,8 @@
 //! A WebSocket test client over awc: sends JSON frames, answers pings, waits for the
-//! next JSON frame with a timeout.
+//! next JSON frame with a timeout, and checks every frame it receives against the
+//! committed contract (`mobile-contracts/websocket.json`).
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use actix_codec::Framed;
@@ -48,7 +50,11 @@ impl WsClient {
                 .await
                 .ok()??;
             match frame.ok()? {
-                Frame::Text(bytes) => return serde_json::from_slice(&bytes).ok(),
+                Frame::Text(bytes) => {
+                    let frame: Value = serde_json::from_slice(&bytes).expect("a JSON frame");
+                    assert_frame_in_contract(&frame);
+                    return Some(frame);
+                }
                 Frame::Ping(bytes) => {
                     let _ = self.framed.send(Message::Pong(bytes)).await;
                 }
@@ -104,4 +110,37 @@ impl WsClient {
             }
         }
     }
+}
+
+/// The committed WebSocket contract as one JSON Schema whose root is a server frame.
+fn server_frame_validator() -> &'static jsonschema::Validator {
+    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/mobile-contracts/websocket.json"
+        );
+        let text = std::fs::read_to_string(path).expect("read mobile-contracts/websocket.json");
+        let mut document: Value = serde_json::from_str(&text).expect("the contract is JSON");
+        document["$ref"] = json!("#/components/schemas/ServerFrame");
+        jsonschema::validator_for(&document).expect("the contract compiles as a JSON Schema")
+    })
+}
+
+/// How `frame` departs from the contract's server frames (empty when it conforms).
+pub fn frame_errors(frame: &Value) -> Vec<String> {
+    server_frame_validator()
+        .iter_errors(frame)
+        .map(|error| format!("{error} at {}", error.instance_path()))
+        .collect()
+}
+
+/// Panics with every violation when `frame` is not a server frame of the contract.
+pub fn assert_frame_in_contract(frame: &Value) {
+    let errors = frame_errors(frame);
+    assert!(
+        errors.is_empty(),
+        "a frame the server sent is not in mobile-contracts/websocket.json:\n{frame}\n{}",
+        errors.join("\n")
+    );
 }

@@ -15,10 +15,10 @@ chromium="${CHROMIUM:-/usr/bin/chromium}"
 curl -fsS --max-time 5 "$BASE_URL/healthz" >/dev/null || fail "no server answers at $BASE_URL/healthz"
 curl -fsS --max-time 5 "$BASE_URL/" | grep -q '/app.js' || fail "$BASE_URL serves no web UI (is the binary built with web/app?)"
 
-if [ ! -d node_modules/playwright-core ]; then
+if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/@asyncapi/parser ]; then
   npm install --omit=dev --no-audit --no-fund --loglevel=error || fail "npm install failed"
 fi
 
-node --test format.test.mjs i18n.test.mjs >/dev/null ||
-  fail "the unit tests of format.js and the dictionaries failed (node --test web/tests/format.test.mjs web/tests/i18n.test.mjs)"
+node --test format.test.mjs i18n.test.mjs contracts.test.mjs >/dev/null ||
+  fail "the unit tests of format.js, the dictionaries or the AsyncAPI document failed (node --test web/tests/format.test.mjs web/tests/i18n.test.mjs web/tests/contracts.test.mjs)"
 node smoke.mjs || fail "the smoke test failed (screenshots in ${OUT:-/tmp/stimul-smoke})"
