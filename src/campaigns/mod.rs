@@ -793,27 +793,18 @@ pub async fn list(
         .bind_all(sqlx::query(sqlx::AssertSqlSafe(text)))
         .fetch_all(&mut *conn)
         .await?;
-    let mut campaigns = rows
+    let campaigns = rows
         .iter()
         .map(|row| campaign_from_row(row, zone))
         .collect::<Result<Vec<_>, _>>()?;
-    let more = campaigns.len() as i64 > limit;
+    // The cursor names the last campaign read, so the audience filter below may leave
+    // a page short without skipping or repeating one.
+    let mut page = page_of(campaigns, limit, |c| c.id);
     if let Some(earner) = &earner {
-        campaigns.truncate(limit as usize);
-        let last = campaigns.last().map(|c| c.id);
-        campaigns.retain(|c| c.audience.admits(earner).is_ok());
-        load_products(&mut conn, &mut campaigns).await?;
-        return Ok(Page {
-            items: campaigns,
-            next_cursor: if more {
-                last.map(|id| id.to_string())
-            } else {
-                None
-            },
-        });
+        page.items.retain(|c| c.audience.admits(earner).is_ok());
     }
-    load_products(&mut conn, &mut campaigns).await?;
-    Ok(page_of(campaigns, limit, |c| c.id))
+    load_products(&mut conn, &mut page.items).await?;
+    Ok(page)
 }
 
 /// A campaign the caller may see: staff by scope, a participant one they take part in
