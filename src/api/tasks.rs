@@ -7,7 +7,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, put, web};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use stimul_actors::rules::tasks::TrustPolicy;
+use stimul_actors::rules::tasks::trust::TrustPolicy;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::access::{Permission, Section};

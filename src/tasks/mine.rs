@@ -6,7 +6,10 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 use sqlx::Row;
-use stimul_actors::rules::tasks::{Period, PlanProgress, TaskSpec, TaskState, Usage};
+use stimul_actors::rules::tasks::answers::PlanProgress;
+use stimul_actors::rules::tasks::limits::{TaskState, Usage};
+use stimul_actors::rules::tasks::schedule::Period;
+use stimul_actors::rules::tasks::spec::TaskSpec;
 use utoipa::ToSchema;
 
 use super::quests::{self, QuestProgress};

@@ -15,9 +15,12 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use stimul_actors::rules::points::Points;
-use stimul_actors::rules::tasks::{
-    Audience, Issue, Limits, Member, Recurrence, Schedule, TaskSpec, TrustPolicy,
-};
+use stimul_actors::rules::tasks::Issue;
+use stimul_actors::rules::tasks::audience::{Audience, Member};
+use stimul_actors::rules::tasks::limits::Limits;
+use stimul_actors::rules::tasks::schedule::{Recurrence, Schedule};
+use stimul_actors::rules::tasks::spec::TaskSpec;
+use stimul_actors::rules::tasks::trust::TrustPolicy;
 use utoipa::ToSchema;
 
 use crate::access::scoped::{ScopeColumns, restrict_to};
@@ -315,7 +318,7 @@ pub(crate) async fn check_ids_exist(
     errors: &mut Vec<FieldError>,
 ) -> ApiResult<()> {
     let wanted: BTreeSet<i64> = ids.iter().copied().collect();
-    if wanted.is_empty() || wanted.len() > stimul_actors::rules::tasks::MAX_AUDIENCE {
+    if wanted.is_empty() || wanted.len() > stimul_actors::rules::tasks::audience::MAX_AUDIENCE {
         return Ok(());
     }
     let mut sql = Sql::new(&format!("SELECT id FROM {table} WHERE program_id = "));

@@ -15,10 +15,11 @@ use sqlx::any::AnyRow;
 use stimul_actors::ledger::AccountKey;
 use stimul_actors::participant::Earn;
 use stimul_actors::rules::points::Points;
-use stimul_actors::rules::tasks::{
-    Audience, Member, Period, QuestKind, Recurrence, Schedule, StreakUnit, steps_done,
-    streak_bonus_due, streak_run,
+use stimul_actors::rules::tasks::audience::{Audience, Member};
+use stimul_actors::rules::tasks::quests::{
+    QuestKind, StreakUnit, steps_done, streak_bonus_due, streak_run,
 };
+use stimul_actors::rules::tasks::schedule::{Period, Recurrence, Schedule};
 use utoipa::ToSchema;
 
 use super::submissions::Submission;

@@ -27,10 +27,11 @@ use stimul_actors::moderation::ItemView;
 use stimul_actors::participant::Earn;
 use stimul_actors::rules::points::Points;
 use stimul_actors::rules::routing::ItemKind;
-use stimul_actors::rules::tasks::{
-    self as rules, Answers, Context, Period, PlanProgress, Refusal, Routing, TaskSpec,
-    TrustHistory, Usage,
-};
+use stimul_actors::rules::tasks::answers::{self, Answers, Context, PlanProgress};
+use stimul_actors::rules::tasks::limits::{Refusal, Usage};
+use stimul_actors::rules::tasks::schedule::Period;
+use stimul_actors::rules::tasks::spec::TaskSpec;
+use stimul_actors::rules::tasks::trust::{self, Routing, TrustHistory};
 use utoipa::ToSchema;
 
 use super::{Task, count_column, json_column};
@@ -371,7 +372,7 @@ pub async fn submit(
         photos: photos.len(),
         plan,
     };
-    let checked = rules::check(&task.spec, &request.answers, &context)
+    let checked = answers::check(&task.spec, &request.answers, &context)
         .map_err(|issues| ApiError::fields(super::field_errors(issues).collect()))?;
     if let (TaskSpec::SalesPlan { .. }, Some(progress)) = (&task.spec, plan)
         && !checked.passed
@@ -479,7 +480,7 @@ pub async fn submit(
         let policy = super::trust_policy(&mut *tx, program_id).await?;
         let routing = if policy.enabled {
             let history = trust_history(&mut tx, caller.id()).await?;
-            rules::route(
+            trust::route(
                 &policy,
                 &history,
                 task.points,
