@@ -46,7 +46,8 @@ use crate::domain::{Text, Title};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 use crate::paging::{Page, page_of};
 use crate::state::AppState;
-use crate::tasks::{check_ids_exist, positive_points, program_zone, push};
+use crate::tasks::checks::{check_ids_exist, positive_points, push};
+use crate::tasks::settings::program_zone;
 
 /// The largest fund one campaign may have: a typo guard (a billion points).
 pub const MAX_BUDGET_HUNDREDTHS: i64 = 100_000_000_000;

@@ -22,10 +22,10 @@ use stimul_actors::rules::tasks::quests::{
 use stimul_actors::rules::tasks::schedule::{Period, Recurrence, Schedule};
 use utoipa::ToSchema;
 
+use super::checks::{check_audience_and_schedule, positive_points, push, window_error};
+use super::rows::json_column;
 use super::submissions::Submission;
-use super::{
-    Description, check_audience_and_schedule, json_column, positive_points, push, window_error, yes,
-};
+use super::{Description, yes};
 use crate::access::{Permission, Section};
 use crate::auth::Principal;
 use crate::db::{Db, Sql, Tx};
@@ -676,8 +676,9 @@ pub async fn on_completion(state: &AppState, submission: &Submission) -> ApiResu
         return Ok(());
     }
     let participant =
-        super::participant(state, submission.program_id, submission.participant_id).await?;
-    let zone = super::program_zone(&state.db.pool, submission.program_id).await?;
+        super::visibility::participant(state, submission.program_id, submission.participant_id)
+            .await?;
+    let zone = super::settings::program_zone(&state.db.pool, submission.program_id).await?;
     let now = state.clock.now_ms();
     let user = submission.participant_id;
     for quest in quests
