@@ -52,6 +52,7 @@ use crate::db::Tx;
 use crate::domain::Text;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::tasks::create_branded;
 use crate::tasks::settings::program_zone;
 use checks::validate;
 use funding::fund;
@@ -279,22 +280,14 @@ pub async fn create(
     caller: &Principal,
     input: &CampaignInput,
 ) -> ApiResult<Campaign> {
-    let program_id = caller.program_id();
-    caller.require(
-        Permission::edit(Section::Campaigns),
-        &Target::branded(program_id, input.brand_id),
-    )?;
-    let mut tx = state.db.begin().await?;
-    let campaign = insert(
-        &mut tx,
-        program_id,
-        input,
-        Some(caller.id()),
-        state.clock.now_ms(),
+    create_branded(
+        state,
+        caller,
+        Section::Campaigns,
+        input.brand_id,
+        async |tx: &mut Tx, program_id, actor, now| insert(tx, program_id, input, actor, now).await,
     )
-    .await?;
-    tx.commit().await?;
-    Ok(campaign)
+    .await
 }
 
 /// Changes a campaign (`updateCampaign`); a campaign that becomes active, or whose

@@ -222,22 +222,36 @@ impl TaskPatch {
 
 /// Creates a task, audited.
 pub async fn create(state: &AppState, caller: &Principal, input: &TaskInput) -> ApiResult<Task> {
+    create_branded(
+        state,
+        caller,
+        Section::Tasks,
+        input.brand_id,
+        async |tx: &mut Tx, program_id, actor, now| insert(tx, program_id, input, actor, now).await,
+    )
+    .await
+}
+
+/// Creates a definition a program or one of its brands owns (a task, a campaign) in the
+/// caller's name: the caller must be allowed to edit `section` for the brand the input
+/// names (the program's own when none), and `insert` checks, stores and audits it in
+/// one transaction, as done by the caller, now.
+pub(crate) async fn create_branded<T>(
+    state: &AppState,
+    caller: &Principal,
+    section: Section,
+    brand_id: Option<i64>,
+    insert: impl AsyncFnOnce(&mut Tx, i64, Option<i64>, i64) -> ApiResult<T>,
+) -> ApiResult<T> {
     let program_id = caller.program_id();
     caller.require(
-        Permission::edit(Section::Tasks),
-        &Target::branded(program_id, input.brand_id),
+        Permission::edit(section),
+        &Target::branded(program_id, brand_id),
     )?;
     let mut tx = state.db.begin().await?;
-    let task = insert(
-        &mut tx,
-        program_id,
-        input,
-        Some(caller.id()),
-        state.clock.now_ms(),
-    )
-    .await?;
+    let created = insert(&mut tx, program_id, Some(caller.id()), state.clock.now_ms()).await?;
     tx.commit().await?;
-    Ok(task)
+    Ok(created)
 }
 
 /// Checks and stores a new task in the caller's transaction, audited as done by
