@@ -236,7 +236,7 @@ async fn demo_tasks(db: &Db, program_id: i64, now: i64) -> anyhow::Result<()> {
 
 /// The AquaLine catalog and an active campaign paying for it, running from the first
 /// of last month for six months; added when no campaign has its name yet. Its fund is
-/// posted by the server at start (`campaigns::fund_pending`), as for any campaign
+/// posted by the server at start (`campaigns::funding::fund_pending`), as for any campaign
 /// activated before a crash.
 async fn demo_campaign(db: &Db, program: &Program, brand: i64, now: i64) -> anyhow::Result<()> {
     let mut tx = db.begin().await?;

@@ -139,7 +139,7 @@ impl Application {
             .live
             .on_event(Arc::new(move |event| cache.forget(event)));
         state.metrics.register_live(state.live.clone())?;
-        if let Err(err) = crate::campaigns::fund_pending(&state, None).await {
+        if let Err(err) = crate::campaigns::funding::fund_pending(&state, None).await {
             // Not fatal: a credit that finds its fund short funds it then.
             tracing::warn!(error = %err, "funding started campaigns failed");
         }

@@ -8,6 +8,7 @@
 //! caused it. Sums are therefore zero by construction; balances never go below zero
 //! unless the account allows it (system accounts, overdraft funds).
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -202,6 +203,92 @@ pub struct TransactionRequest {
     /// Identifies the request behind the key: the same key with another fingerprint is
     /// refused ([`LedgerError::KeyReused`]) rather than replayed.
     pub fingerprint: Option<String>,
+}
+
+/// What a request does to balances and progress, worked out once for every store: the
+/// SQL store and the in-memory one apply the same arithmetic.
+impl TransactionRequest {
+    /// The movements with `StoreOwner` replaced by the owner's participant account
+    /// (`owner_of` answers a store's owner), dropping the movement when the store has no
+    /// owner or the owner is the earner.
+    pub fn resolve_owners(&self, owner_of: impl Fn(i64) -> Option<i64>) -> Vec<Movement> {
+        self.movements
+            .iter()
+            .filter_map(|movement| {
+                let resolve = |key: AccountKey| match key {
+                    AccountKey::StoreOwner(store) => owner_of(store)
+                        .filter(|owner| Some(*owner) != self.participant_id)
+                        .map(AccountKey::Participant),
+                    other => Some(other),
+                };
+                Some(Movement {
+                    from: resolve(movement.from)?,
+                    to: resolve(movement.to)?,
+                    ..movement.clone()
+                })
+            })
+            .collect()
+    }
+
+    /// Every participant the request touches, given its resolved `movements`: its own
+    /// participant and everyone whose account a movement uses, in id order. Each gets a
+    /// new version.
+    pub fn touched_participants(&self, movements: &[Movement]) -> BTreeSet<i64> {
+        self.participant_id
+            .into_iter()
+            .chain(
+                movements
+                    .iter()
+                    .flat_map(|m| [m.from.participant(), m.to.participant()])
+                    .flatten(),
+            )
+            .collect()
+    }
+
+    /// What the request adds to `user`'s progress besides the new version: the lifetime
+    /// points of its resolved `movements`, and its completed tasks when `user` is the
+    /// request's participant.
+    pub fn progress_change(&self, movements: &[Movement], user: i64) -> ProgressChange {
+        ProgressChange {
+            lifetime: movements.iter().map(|m| m.lifetime_effect(user)).sum(),
+            completed_tasks: if Some(user) == self.participant_id {
+                self.completed_tasks
+            } else {
+                0
+            },
+        }
+    }
+
+    /// Income its resolved `movements` credit to the request's participant (for store
+    /// progress and leaderboards).
+    pub fn earned(&self, movements: &[Movement]) -> i64 {
+        self.participant_id
+            .map_or(0, |p| movements.iter().map(|m| m.earned_effect(p)).sum())
+    }
+}
+
+/// What one transaction adds to a touched participant's progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProgressChange {
+    pub lifetime: i64,
+    pub completed_tasks: i64,
+}
+
+/// The net change `movements` make to `account`'s balance, in hundredths: what comes
+/// in less what goes out.
+pub fn net_change(movements: &[Movement], account: AccountKey) -> i64 {
+    movements
+        .iter()
+        .map(|m| {
+            if m.to == account {
+                m.amount.hundredths()
+            } else if m.from == account {
+                -m.amount.hundredths()
+            } else {
+                0
+            }
+        })
+        .sum()
 }
 
 /// A participant's balances after a commit, and what the commit changed.

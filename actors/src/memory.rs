@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use async_trait::async_trait;
 
 use crate::ledger::{
-    AccountKey, Committed, LedgerError, LedgerStore, Movement, ParticipantBalance, Purpose,
-    TransactionRequest, TransactionStatus,
+    AccountKey, Committed, LedgerError, LedgerStore, ParticipantBalance, Purpose,
+    TransactionRequest, TransactionStatus, net_change,
 };
 use crate::live::{
     HoldRecord, LiveStore, ParticipantRecord, PeriodTotals, ProgramRules, StoreInfo,
@@ -147,25 +147,7 @@ impl MemoryStore {
                 }
             }
         }
-        let movements: Vec<Movement> = request
-            .movements
-            .iter()
-            .filter_map(|m| {
-                let resolve = |key| match key {
-                    AccountKey::StoreOwner(store) => owners
-                        .get(&store)
-                        .copied()
-                        .filter(|o| Some(*o) != request.participant_id)
-                        .map(AccountKey::Participant),
-                    other => Some(other),
-                };
-                Some(Movement {
-                    from: resolve(m.from)?,
-                    to: resolve(m.to)?,
-                    ..m.clone()
-                })
-            })
-            .collect();
+        let movements = request.resolve_owners(|store| owners.get(&store).copied());
         let mut scratch = state.balances.clone();
         for m in &movements {
             let from = scratch.entry(m.from).or_default();
@@ -203,49 +185,23 @@ impl MemoryStore {
         {
             hold.1 = true;
         }
-        let mut touched: Vec<i64> = movements
-            .iter()
-            .flat_map(|m| [m.from.participant(), m.to.participant()])
-            .flatten()
-            .chain(request.participant_id)
-            .collect();
-        touched.sort_unstable();
-        touched.dedup();
         let mut participants = Vec::new();
-        for user in touched {
-            let lifetime: i64 = movements.iter().map(|m| m.lifetime_effect(user)).sum();
+        for user in request.touched_participants(&movements) {
+            let change = request.progress_change(&movements, user);
             let progress = state.progress.entry(user).or_default();
-            progress.0 += lifetime;
-            if Some(user) == request.participant_id {
-                progress.1 += request.completed_tasks;
-            }
+            progress.0 += change.lifetime;
+            progress.1 += change.completed_tasks;
             progress.2 += 1;
             let progress = *progress;
-            let delta = |key: AccountKey| {
-                movements
-                    .iter()
-                    .map(|m| {
-                        if m.to == key {
-                            m.amount.hundredths()
-                        } else if m.from == key {
-                            -m.amount.hundredths()
-                        } else {
-                            0
-                        }
-                    })
-                    .sum()
-            };
             participants.push(balance(
                 state,
                 user,
                 progress,
-                delta(AccountKey::Participant(user)),
-                delta(AccountKey::Pending(user)),
+                net_change(&movements, AccountKey::Participant(user)),
+                net_change(&movements, AccountKey::Pending(user)),
             ));
         }
-        let earned = request
-            .participant_id
-            .map_or(0, |p| movements.iter().map(|m| m.earned_effect(p)).sum());
+        let earned = request.earned(&movements);
         Ok(Committed {
             transaction_id: id,
             replayed: false,

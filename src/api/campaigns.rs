@@ -8,10 +8,12 @@ use utoipa::IntoParams;
 
 use crate::access::{Permission, Section};
 use crate::auth::Caller;
+use crate::campaigns::plans::{self, PlanInput};
 use crate::campaigns::products::{self, Product, ProductFilter, ProductInput};
 use crate::campaigns::receipts::{self, Receipt, SaleInput};
 use crate::campaigns::registration::{self, CodeRegistration, RegisterCode};
-use crate::campaigns::{self, Campaign, CampaignFilter, CampaignInput, CampaignPatch, PlanInput};
+use crate::campaigns::visibility::{self, CampaignFilter};
+use crate::campaigns::{self, Campaign, CampaignInput, CampaignPatch};
 use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::idempotency::{self, IdempotencyKey, Reply};
 use crate::org::imports::{CsvTable, ImportSummary};
@@ -74,7 +76,7 @@ pub async fn list_campaigns(
     page: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     let (after, limit) = page.resolve()?;
-    Ok(HttpResponse::Ok().json(campaigns::list(&state, &caller, &filter, after, limit).await?))
+    Ok(HttpResponse::Ok().json(visibility::list(&state, &caller, &filter, after, limit).await?))
 }
 
 #[utoipa::path(
@@ -87,7 +89,7 @@ pub async fn get_campaign(
     caller: Caller,
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(campaigns::visible(&state, &caller, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(visibility::visible(&state, &caller, id.into_inner()).await?))
 }
 
 /// Sets participants' personal plans, for campaigns ranked by percent of plan.
@@ -102,7 +104,7 @@ pub async fn set_campaign_plans(
     id: web::Path<i64>,
     body: web::Json<Vec<PlanInput>>,
 ) -> ApiResult<HttpResponse> {
-    let written = campaigns::set_plans(&state, &caller, id.into_inner(), &body).await?;
+    let written = plans::set_plans(&state, &caller, id.into_inner(), &body).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "plans": written })))
 }
 
@@ -149,7 +151,7 @@ pub async fn get_leaderboard(
     id: web::Path<i64>,
     params: web::Query<LeaderboardParams>,
 ) -> ApiResult<HttpResponse> {
-    let campaign = campaigns::visible(&state, &caller, id.into_inner()).await?;
+    let campaign = visibility::visible(&state, &caller, id.into_inner()).await?;
     let window: Window = params
         .window
         .as_deref()

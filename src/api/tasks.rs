@@ -7,7 +7,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, put, web};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use stimul_actors::rules::tasks::TrustPolicy;
+use stimul_actors::rules::tasks::trust::TrustPolicy;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::access::{Permission, Section};
@@ -19,7 +19,8 @@ use crate::state::AppState;
 use crate::tasks::mine::{self, MyTasks};
 use crate::tasks::quests::{self, Quest, QuestInput, QuestPatch};
 use crate::tasks::submissions::{self, Submission, SubmissionRequest};
-use crate::tasks::{self, Task, TaskFilter, TaskInput, TaskPatch};
+use crate::tasks::visibility::{self, TaskFilter};
+use crate::tasks::{self, Task, TaskInput, TaskPatch};
 
 /// Creates a task.
 #[utoipa::path(
@@ -75,11 +76,11 @@ pub async fn list_tasks(
     page: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     let (after, limit) = page.resolve()?;
-    Ok(HttpResponse::Ok().json(tasks::list(&state, &caller, &filter, after, limit).await?))
+    Ok(HttpResponse::Ok().json(visibility::list(&state, &caller, &filter, after, limit).await?))
 }
 
 async fn visible_task(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Task> {
-    let task = tasks::get(&state.db.pool, caller.program_id(), id).await?;
+    let task = tasks::rows::get(&state.db.pool, caller.program_id(), id).await?;
     caller.require(Permission::view(Section::Tasks), &task.target())?;
     Ok(task)
 }
@@ -352,7 +353,8 @@ pub async fn get_task_settings(
     caller: Caller,
 ) -> ApiResult<HttpResponse> {
     caller.require_program_wide(Permission::view(Section::Tasks))?;
-    Ok(HttpResponse::Ok().json(tasks::trust_policy(&state.db.pool, caller.program_id()).await?))
+    Ok(HttpResponse::Ok()
+        .json(tasks::settings::trust_policy(&state.db.pool, caller.program_id()).await?))
 }
 
 /// Replaces the program's task settings. With `enabled`, a moderated submission of a
@@ -369,5 +371,5 @@ pub async fn update_task_settings(
     caller: Caller,
     body: web::Json<TrustPolicy>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(tasks::set_trust_policy(&state, &caller, &body).await?))
+    Ok(HttpResponse::Ok().json(tasks::settings::set_trust_policy(&state, &caller, &body).await?))
 }

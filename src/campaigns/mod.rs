@@ -13,40 +13,50 @@
 //!   participants' hands cannot be taken back by editing a number.
 //! - A finished campaign stays finished; its leaderboards remain readable.
 //!
+//! | file | owns |
+//! | --- | --- |
+//! | here | the campaign, its input and patch: creating and changing one |
+//! | [`checks`] | a campaign input checked in full |
+//! | [`rows`] | campaigns as stored: columns, a row decoded, products attached, one campaign |
+//! | [`funding`] | the prize fund in the ledger: funding, topping up, earning from it |
+//! | [`visibility`] | who sees which campaign: staff by scope, participants by audience |
+//! | [`plans`] | participants' personal plans for plan-percent campaigns |
+//!
 //! The pure rules (statuses, audiences, what a code pays, which campaign pays, fraud
 //! verdicts) are `stimul_actors::rules::campaigns`; the product catalog is
 //! [`products`], code registration [`registration`], sale receipts [`receipts`].
 
+pub mod checks;
+pub mod funding;
+pub mod plans;
 pub mod products;
 pub mod receipts;
 pub mod registration;
+pub mod rows;
+pub mod visibility;
 
-use std::collections::BTreeSet;
+// Named from outside the area (the WebSocket session checks a campaign's leaderboard
+// subscription with it).
+pub use visibility::visible;
 
 use chrono::NaiveDate;
-use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
-use sqlx::any::AnyRow;
 use stimul_actors::campaign::Ranking;
-use stimul_actors::ledger::{
-    AccountKey, LedgerError, Movement, Purpose, TransactionRequest, TransactionStatus,
-};
-use stimul_actors::participant::{ChangeOutcome, Earn, ParticipantError};
-use stimul_actors::rules::campaigns::{CampaignAudience, CampaignStatus, Earner, Offer};
+use stimul_actors::rules::campaigns::{CampaignAudience, CampaignStatus, Offer};
 use stimul_actors::rules::points::Points;
-use stimul_actors::rules::windows::start_of_local_day;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
-use crate::access::scoped::{ScopeColumns, restrict_to};
 use crate::access::{Permission, Section, Target};
 use crate::auth::Principal;
-use crate::db::{Bind, Sql, SqlFilter, Tx};
-use crate::domain::{Text, Title};
-use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
-use crate::paging::{Page, page_of};
+use crate::db::Tx;
+use crate::domain::Text;
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::tasks::{check_ids_exist, positive_points, program_zone, push};
+use crate::tasks::create_branded;
+use crate::tasks::settings::program_zone;
+use checks::validate;
+use funding::fund;
+use rows::{get, ranking_name, to_json, write_products};
 
 /// The largest fund one campaign may have: a typo guard (a billion points).
 pub const MAX_BUDGET_HUNDREDTHS: i64 = 100_000_000_000;
@@ -211,250 +221,6 @@ impl CampaignPatch {
     }
 }
 
-struct ValidCampaign {
-    name: String,
-    description: String,
-    starts_at: i64,
-    ends_at: i64,
-    audience: CampaignAudience,
-    budget: Points,
-    allow_overdraft: bool,
-    ranking: Ranking,
-    products: Vec<(i64, Points)>,
-    brand_id: Option<i64>,
-}
-
-/// Epoch ms of the first moment of `day` in `zone`.
-fn day_start(day: NaiveDate, zone: Tz) -> Result<i64, String> {
-    start_of_local_day(day, zone).map_err(|e| e.to_string())
-}
-
-async fn validate(
-    tx: &mut Tx,
-    program_id: i64,
-    zone: Tz,
-    input: &CampaignInput,
-) -> ApiResult<ValidCampaign> {
-    let mut errors: Vec<FieldError> = Vec::new();
-    let name = Title::parse(&input.name)
-        .map_err(|e| push(&mut errors, "name", e))
-        .ok();
-    let description = Description::parse_optional(&input.description)
-        .map_err(|e| push(&mut errors, "description", e))
-        .ok();
-    let budget = Points::parse(&input.budget)
-        .map_err(|e| e.to_string())
-        .and_then(|b| {
-            if b.is_negative() {
-                Err("must not be negative".into())
-            } else if b.hundredths() > MAX_BUDGET_HUNDREDTHS {
-                Err(format!(
-                    "at most {}",
-                    Points::from_hundredths(MAX_BUDGET_HUNDREDTHS)
-                ))
-            } else {
-                Ok(b)
-            }
-        })
-        .map_err(|e| push(&mut errors, "budget", e))
-        .ok();
-    let starts_at = day_start(input.starts_on, zone)
-        .map_err(|e| push(&mut errors, "starts_on", e))
-        .ok();
-    let ends_at = input
-        .ends_on
-        .succ_opt()
-        .ok_or_else(|| "beyond the calendar".to_string())
-        .and_then(|next| day_start(next, zone))
-        .map_err(|e| push(&mut errors, "ends_on", e))
-        .ok();
-    if input.ends_on < input.starts_on {
-        push(&mut errors, "ends_on", "must not be before starts_on");
-    }
-    for (field, message) in input.audience.validate() {
-        push(&mut errors, &field, message);
-    }
-    for (field, table, ids) in [
-        ("audience.regions", "regions", &input.audience.regions),
-        ("audience.stores", "stores", &input.audience.stores),
-        ("audience.partners", "partners", &input.audience.partners),
-    ] {
-        check_ids_exist(tx, program_id, field, table, ids, &mut errors).await?;
-    }
-    if input.products.len() > MAX_PRODUCTS {
-        push(
-            &mut errors,
-            "products",
-            format!("at most {MAX_PRODUCTS} products"),
-        );
-    }
-    let mut products = Vec::new();
-    let mut seen = BTreeSet::new();
-    for (i, product) in input.products.iter().enumerate() {
-        if !seen.insert(product.product_id) {
-            push(
-                &mut errors,
-                &format!("products[{i}].product_id"),
-                "listed twice",
-            );
-        }
-        match positive_points(&product.points_per_unit) {
-            Ok(points) => products.push((product.product_id, points)),
-            Err(e) => push(&mut errors, &format!("products[{i}].points_per_unit"), e),
-        }
-    }
-    let listed: Vec<i64> = seen.iter().copied().collect();
-    check_ids_exist(tx, program_id, "products", "products", &listed, &mut errors).await?;
-    if let Some(brand) = input.brand_id
-        && !crate::org::stores::exists_in_program(&mut **tx, "brands", program_id, brand).await?
-    {
-        push(
-            &mut errors,
-            "brand_id",
-            format!("there is no brand {brand} in this program"),
-        );
-    }
-    match (name, description, budget, starts_at, ends_at) {
-        (Some(name), Some(description), Some(budget), Some(starts_at), Some(ends_at))
-            if errors.is_empty() =>
-        {
-            Ok(ValidCampaign {
-                name: name.into_string(),
-                description: description.into_string(),
-                starts_at,
-                ends_at,
-                audience: input.audience.clone(),
-                budget,
-                allow_overdraft: input.allow_overdraft,
-                ranking: input.ranking,
-                products,
-                brand_id: input.brand_id,
-            })
-        }
-        _ => Err(ApiError::fields(errors)),
-    }
-}
-
-fn to_json<T: Serialize>(value: &T) -> ApiResult<String> {
-    serde_json::to_string(value).map_err(ApiError::internal)
-}
-
-const CAMPAIGN_COLUMNS: &str = "c.id, c.program_id, c.brand_id, c.name, c.description, c.starts_at, c.ends_at, c.status, c.audience, c.budget, c.allow_overdraft, c.ranking, c.created_at, c.updated_at, COALESCE(a.balance, 0)";
-const CAMPAIGN_FROM: &str = "campaigns c LEFT JOIN accounts a ON a.program_id = c.program_id AND a.kind = 'campaign_fund' AND a.owner_id = c.id";
-
-fn decode<T>(result: Result<T, String>) -> sqlx::Result<T> {
-    result.map_err(|e| sqlx::Error::Decode(e.into()))
-}
-
-fn campaign_from_row(row: &AnyRow, zone: Tz) -> sqlx::Result<Campaign> {
-    let starts_at: i64 = row.try_get(5)?;
-    let ends_at: i64 = row.try_get(6)?;
-    let local_day = |ms: i64| {
-        chrono::DateTime::from_timestamp_millis(ms)
-            .map(|t| t.with_timezone(&zone).date_naive())
-            .ok_or_else(|| format!("{ms} is beyond the calendar"))
-    };
-    let status: String = row.try_get(7)?;
-    let audience: String = row.try_get(8)?;
-    let ranking: String = row.try_get(11)?;
-    Ok(Campaign {
-        id: row.try_get(0)?,
-        program_id: row.try_get(1)?,
-        brand_id: row.try_get(2)?,
-        name: row.try_get(3)?,
-        description: row.try_get(4)?,
-        starts_on: decode(local_day(starts_at))?,
-        // The stored end is exclusive: the last day is the one before it.
-        ends_on: decode(local_day(ends_at - 1))?,
-        starts_at,
-        ends_at,
-        status: decode(CampaignStatus::parse(&status))?,
-        audience: decode(serde_json::from_str(&audience).map_err(|e| e.to_string()))?,
-        budget: Points::from_hundredths(row.try_get(9)?),
-        allow_overdraft: row.try_get::<i64, _>(10)? != 0,
-        ranking: decode(
-            serde_json::from_value(serde_json::Value::String(ranking)).map_err(|e| e.to_string()),
-        )?,
-        products: Vec::new(),
-        created_at: row.try_get(12)?,
-        updated_at: row.try_get(13)?,
-        fund_balance: Points::from_hundredths(row.try_get(14)?),
-    })
-}
-
-async fn load_products(
-    conn: &mut sqlx::AnyConnection,
-    campaigns: &mut [Campaign],
-) -> ApiResult<()> {
-    if campaigns.is_empty() {
-        return Ok(());
-    }
-    let mut sql = Sql::new(
-        "SELECT cp.campaign_id, p.id, p.sku, p.name, p.pack_size, cp.points_per_unit
-         FROM campaign_products cp JOIN products p ON p.id = cp.product_id WHERE cp.campaign_id IN ",
-    );
-    sql.bind_list(campaigns.iter().map(|c| c.id))
-        .push(" ORDER BY cp.campaign_id, p.id");
-    for row in sql.query().fetch_all(&mut *conn).await? {
-        let campaign_id: i64 = row.try_get(0)?;
-        let pack_size: i64 = row.try_get(4)?;
-        let per_unit = Points::from_hundredths(row.try_get(5)?);
-        let product = CampaignProduct {
-            product_id: row.try_get(1)?,
-            sku: row.try_get(2)?,
-            name: row.try_get(3)?,
-            pack_size,
-            points_per_unit: per_unit,
-            points_per_code: stimul_actors::rules::campaigns::code_points(per_unit, pack_size)
-                .unwrap_or(per_unit),
-        };
-        if let Some(campaign) = campaigns.iter_mut().find(|c| c.id == campaign_id) {
-            campaign.products.push(product);
-        }
-    }
-    Ok(())
-}
-
-/// A campaign of the program, with its products.
-pub async fn get(conn: &mut sqlx::AnyConnection, program_id: i64, id: i64) -> ApiResult<Campaign> {
-    let zone = program_zone(&mut *conn, program_id).await?;
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {CAMPAIGN_COLUMNS} FROM {CAMPAIGN_FROM} WHERE c.id = $1 AND c.program_id = $2"
-    )))
-    .bind(id)
-    .bind(program_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(row) = row else {
-        return Err(ApiError::not_found(format!("campaign {id}")));
-    };
-    let mut campaigns = vec![campaign_from_row(&row, zone)?];
-    load_products(conn, &mut campaigns).await?;
-    Ok(campaigns.remove(0))
-}
-
-async fn write_products(
-    tx: &mut Tx,
-    campaign_id: i64,
-    products: &[(i64, Points)],
-) -> ApiResult<()> {
-    sqlx::query("DELETE FROM campaign_products WHERE campaign_id = $1")
-        .bind(campaign_id)
-        .execute(&mut **tx)
-        .await?;
-    for (product_id, points) in products {
-        sqlx::query(
-            "INSERT INTO campaign_products (campaign_id, product_id, points_per_unit) VALUES ($1, $2, $3)",
-        )
-        .bind(campaign_id)
-        .bind(product_id)
-        .bind(points.hundredths())
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
-}
-
 /// Creates a draft campaign with its fund account (overdraft as asked), audited.
 pub async fn insert(
     tx: &mut Tx,
@@ -508,35 +274,20 @@ pub async fn insert(
     Ok(campaign)
 }
 
-fn ranking_name(ranking: Ranking) -> &'static str {
-    match ranking {
-        Ranking::Points => "points",
-        Ranking::PlanPercent => "plan_percent",
-    }
-}
-
 /// Creates a campaign (`createCampaign`).
 pub async fn create(
     state: &AppState,
     caller: &Principal,
     input: &CampaignInput,
 ) -> ApiResult<Campaign> {
-    let program_id = caller.program_id();
-    caller.require(
-        Permission::edit(Section::Campaigns),
-        &Target::branded(program_id, input.brand_id),
-    )?;
-    let mut tx = state.db.begin().await?;
-    let campaign = insert(
-        &mut tx,
-        program_id,
-        input,
-        Some(caller.id()),
-        state.clock.now_ms(),
+    create_branded(
+        state,
+        caller,
+        Section::Campaigns,
+        input.brand_id,
+        async |tx: &mut Tx, program_id, actor, now| insert(tx, program_id, input, actor, now).await,
     )
-    .await?;
-    tx.commit().await?;
-    Ok(campaign)
+    .await
 }
 
 /// Changes a campaign (`updateCampaign`); a campaign that becomes active, or whose
@@ -634,292 +385,4 @@ pub async fn update(
     }
     let mut conn = state.db.pool.acquire().await?;
     get(&mut conn, program_id, id).await
-}
-
-/// Moves what the budget holds beyond what was already funded from the program's
-/// issued account into the campaign's fund. The ledger key names the budget funded up
-/// to, and budgets only grow, so a retry after a crash replays instead of paying twice.
-pub async fn fund(state: &AppState, campaign: &Campaign, actor: Option<i64>) -> ApiResult<()> {
-    let funded: i64 = sqlx::query_scalar("SELECT funded FROM campaigns WHERE id = $1")
-        .bind(campaign.id)
-        .fetch_one(&state.db.pool)
-        .await?;
-    let missing = campaign.budget.hundredths() - funded;
-    if missing <= 0 {
-        return Ok(());
-    }
-    let request = TransactionRequest {
-        program_id: campaign.program_id,
-        idempotency_key: format!(
-            "campaign:{}:funded-to:{}",
-            campaign.id,
-            campaign.budget.hundredths()
-        ),
-        reason: "campaign_fund".into(),
-        participant_id: None,
-        store_id: None,
-        source: Some(("campaign".into(), campaign.id.to_string())),
-        actor_id: actor,
-        comment: Some(format!("fund of campaign {:?}", campaign.name)),
-        status: TransactionStatus::Posted,
-        settles: None,
-        movements: vec![Movement {
-            from: AccountKey::Issued,
-            to: AccountKey::CampaignFund(campaign.id),
-            amount: Points::from_hundredths(missing),
-            purpose: Purpose::Funding,
-        }],
-        completed_tasks: 0,
-        campaign_id: None,
-        fingerprint: None,
-    };
-    state.live.commit(request).await.map_err(|e| {
-        ApiError::internal(anyhow::anyhow!("funding campaign {}: {e}", campaign.id))
-    })?;
-    sqlx::query("UPDATE campaigns SET funded = $1 WHERE id = $2 AND funded < $1")
-        .bind(campaign.budget.hundredths())
-        .bind(campaign.id)
-        .execute(&state.db.pool)
-        .await?;
-    Ok(())
-}
-
-/// Funds every started campaign whose fund is short of its budget: at start (a crash
-/// between activation and funding, a demo loaded before the server) and when a credit
-/// finds a fund empty. Returns how many were topped up.
-pub async fn fund_pending(state: &AppState, only: Option<i64>) -> ApiResult<usize> {
-    let rows: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT id, program_id FROM campaigns WHERE status <> 'draft' AND funded < budget AND ($1 = 0 OR id = $1) ORDER BY id",
-    )
-    .bind(only.unwrap_or(0))
-    .fetch_all(&state.db.pool)
-    .await?;
-    for (id, program_id) in &rows {
-        // The connection goes back before funding waits for the committer.
-        let campaign = get(&mut *state.db.pool.acquire().await?, *program_id, *id).await?;
-        fund(state, &campaign, None).await?;
-    }
-    Ok(rows.len())
-}
-
-/// Credits `earn` (paid from the campaign's fund) through the participant's actor.
-/// A fund found short of its budget (activated just before a crash, a demo loaded
-/// before the server started) is topped up and the credit tried once more. The outer
-/// error is the server's; the inner one the credit's refusal.
-pub async fn earn_from_fund(
-    state: &AppState,
-    participant: i64,
-    campaign_id: i64,
-    earn: Earn,
-) -> ApiResult<Result<ChangeOutcome, ParticipantError>> {
-    let outcome = state.live.earn(participant, earn.clone()).await;
-    if let Err(ParticipantError::Ledger(LedgerError::InsufficientFunds {
-        account: AccountKey::CampaignFund(_),
-    })) = &outcome
-    {
-        // Try once more whether or not this call funded it: a concurrent credit may
-        // have topped the fund up between our refusal and our look.
-        fund_pending(state, Some(campaign_id)).await?;
-        return Ok(state.live.earn(participant, earn).await);
-    }
-    Ok(outcome)
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct CampaignFilter {
-    /// `draft`, `active`, `paused` or `finished`.
-    pub status: Option<String>,
-}
-
-/// The campaigns the caller may see (`listCampaigns`): staff see those in their
-/// scope; a participant sees the running campaigns (active or paused) whose audience
-/// includes them.
-pub async fn list(
-    state: &AppState,
-    caller: &Principal,
-    filter: &CampaignFilter,
-    after: i64,
-    limit: i64,
-) -> ApiResult<Page<Campaign>> {
-    let program_id = caller.program_id();
-    let mut sql = SqlFilter::new();
-    let participant = caller.account.kind.is_participant();
-    if participant {
-        let p = sql.placeholder(Bind::Int(program_id));
-        sql.push(format!(
-            "c.program_id = {p} AND c.status IN ('active', 'paused')"
-        ));
-    } else {
-        let visibility = caller
-            .access
-            .visibility(Permission::view(Section::Campaigns));
-        restrict_to(
-            &mut sql,
-            program_id,
-            &visibility,
-            &ScopeColumns {
-                program: "c.program_id",
-                region: None,
-                partner: None,
-                brand: Some("c.brand_id"),
-                store: None,
-            },
-        );
-    }
-    let after_p = sql.placeholder(Bind::Int(after));
-    sql.push(format!("c.id > {after_p}"));
-    if let Some(status) = &filter.status {
-        let status = CampaignStatus::parse(status).map_err(|e| ApiError::field("status", e))?;
-        let p = sql.placeholder(Bind::Text(status.as_str().into()));
-        sql.push(format!("c.status = {p}"));
-    }
-    // A participant's page is filtered by audience after reading; read in pages of
-    // the same size until one is full or the table ends.
-    // The audience asks the participant's actor: ask before taking a connection.
-    let earner = if participant {
-        Some(earner(state, caller.id()).await?)
-    } else {
-        None
-    };
-    let mut conn = state.db.pool.acquire().await?;
-    let zone = program_zone(&mut *conn, program_id).await?;
-    let limit_p = sql.placeholder(Bind::Int(limit + 1));
-    let text = format!(
-        "SELECT {CAMPAIGN_COLUMNS} FROM {CAMPAIGN_FROM}{} ORDER BY c.id LIMIT {limit_p}",
-        sql.where_sql()
-    );
-    let rows = sql
-        .bind_all(sqlx::query(sqlx::AssertSqlSafe(text)))
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut campaigns = rows
-        .iter()
-        .map(|row| campaign_from_row(row, zone))
-        .collect::<Result<Vec<_>, _>>()?;
-    let more = campaigns.len() as i64 > limit;
-    if let Some(earner) = &earner {
-        campaigns.truncate(limit as usize);
-        let last = campaigns.last().map(|c| c.id);
-        campaigns.retain(|c| c.audience.admits(earner).is_ok());
-        load_products(&mut conn, &mut campaigns).await?;
-        return Ok(Page {
-            items: campaigns,
-            next_cursor: if more {
-                last.map(|id| id.to_string())
-            } else {
-                None
-            },
-        });
-    }
-    load_products(&mut conn, &mut campaigns).await?;
-    Ok(page_of(campaigns, limit, |c| c.id))
-}
-
-/// A campaign the caller may see: staff by scope, a participant one they take part in
-/// (drafts and campaigns outside their audience do not exist for them).
-pub async fn visible(state: &AppState, caller: &Principal, id: i64) -> ApiResult<Campaign> {
-    let mut conn = state.db.pool.acquire().await?;
-    let campaign = get(&mut conn, caller.program_id(), id).await?;
-    drop(conn);
-    if caller.account.kind.is_participant() {
-        let earner = earner(state, caller.id()).await?;
-        if campaign.status == CampaignStatus::Draft || campaign.audience.admits(&earner).is_err() {
-            return Err(ApiError::not_found(format!("campaign {id}")));
-        }
-    } else {
-        caller.require(Permission::view(Section::Campaigns), &campaign.target())?;
-    }
-    Ok(campaign)
-}
-
-/// A participant as campaign audiences see them: region, store, partners and level.
-pub async fn earner(state: &AppState, user_id: i64) -> ApiResult<Earner> {
-    let row = sqlx::query(
-        "SELECT u.store_id, s.region_id, u.partner_id, s.partner_id FROM users u LEFT JOIN stores s ON s.id = u.store_id WHERE u.id = $1",
-    )
-    .bind(user_id)
-    .fetch_one(&state.db.pool)
-    .await?;
-    let view = state.live.participant_view(user_id).await.map_err(|e| {
-        ApiError::new(
-            ErrorCode::ServiceUnavailable,
-            format!("the participant's live state is unavailable: {e}"),
-        )
-    })?;
-    let partners: [Option<i64>; 2] = [row.try_get(2)?, row.try_get(3)?];
-    Ok(Earner {
-        store: row.try_get(0)?,
-        region: row.try_get(1)?,
-        partners: partners.into_iter().flatten().collect(),
-        level: u32::try_from(view.level.index).unwrap_or(u32::MAX),
-    })
-}
-
-/// Sets participants' personal plans for a plan-percent campaign (`setCampaignPlans`).
-pub async fn set_plans(
-    state: &AppState,
-    caller: &Principal,
-    id: i64,
-    plans: &[PlanInput],
-) -> ApiResult<usize> {
-    let program_id = caller.program_id();
-    let now = state.clock.now_ms();
-    let mut tx = state.db.begin().await?;
-    let campaign = get(&mut tx, program_id, id).await?;
-    caller.require(Permission::edit(Section::Campaigns), &campaign.target())?;
-    let mut errors = Vec::new();
-    let mut valid = Vec::new();
-    for (i, plan) in plans.iter().enumerate() {
-        match positive_points(&plan.plan) {
-            Ok(points) => valid.push((plan.participant_id, points)),
-            Err(e) => push(&mut errors, &format!("[{i}].plan"), e),
-        }
-    }
-    let people: Vec<i64> = valid.iter().map(|(p, _)| *p).collect();
-    check_ids_exist(
-        &mut tx,
-        program_id,
-        "participant_id",
-        "users",
-        &people,
-        &mut errors,
-    )
-    .await?;
-    if !errors.is_empty() {
-        return Err(ApiError::fields(errors));
-    }
-    for (participant, plan) in &valid {
-        sqlx::query(
-            "INSERT INTO campaign_plans (campaign_id, participant_id, plan) VALUES ($1, $2, $3)
-             ON CONFLICT (campaign_id, participant_id) DO UPDATE SET plan = $3",
-        )
-        .bind(id)
-        .bind(participant)
-        .bind(plan.hundredths())
-        .execute(&mut *tx)
-        .await?;
-    }
-    crate::audit::record(
-        &mut tx,
-        program_id,
-        Some(caller.id()),
-        "campaign.plans",
-        &format!("campaign:{id}"),
-        None,
-        serde_json::to_value(plans).ok(),
-        now,
-    )
-    .await?;
-    tx.commit().await?;
-    state.live.forget_campaign(id);
-    Ok(valid.len())
-}
-
-/// A participant's personal plan in a campaign.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
-pub struct PlanInput {
-    pub participant_id: i64,
-    /// Points to earn in the campaign, decimal string.
-    pub plan: String,
 }

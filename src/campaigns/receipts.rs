@@ -152,7 +152,7 @@ pub async fn register(
         .await
         .map_err(|_| ApiError::field("product_id", "there is no such product"))?;
     let offers = super::registration::offers_for(state, program_id, product.id).await?;
-    let earner = super::earner(state, caller.id()).await?;
+    let earner = super::visibility::earner(state, caller.id()).await?;
     let campaign_id = match choose_offer(&offers, &earner, now) {
         Ok(id) => id,
         Err(NoOffer::Inactive(why)) => {
@@ -241,7 +241,7 @@ async fn hold_and_queue(state: &AppState, id: i64) -> ApiResult<()> {
         completed_tasks: 0,
         fingerprint: None,
     };
-    let outcome = match super::earn_from_fund(
+    let outcome = match super::funding::earn_from_fund(
         state,
         receipt.participant_id,
         receipt.campaign_id,

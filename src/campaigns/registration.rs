@@ -423,7 +423,7 @@ pub async fn register(
     }
 
     let offers = offers_for(state, caller.program_id(), product_id).await?;
-    let earner = super::earner(state, participant).await?;
+    let earner = super::visibility::earner(state, participant).await?;
     let campaign_id = match choose_offer(&offers, &earner, now) {
         Ok(id) => id,
         Err(NoOffer::Inactive(why)) => {
@@ -501,7 +501,7 @@ pub(super) async fn offers_for(
     let mut conn = state.db.pool.acquire().await?;
     let mut offers = Vec::with_capacity(ids.len());
     for id in ids {
-        offers.push(super::get(&mut conn, program_id, id).await?.offer());
+        offers.push(super::rows::get(&mut conn, program_id, id).await?.offer());
     }
     Ok(offers)
 }
@@ -537,7 +537,9 @@ async fn credit(
         completed_tasks: 0,
         fingerprint: None,
     };
-    let outcome = match super::earn_from_fund(state, participant, campaign_id, earn).await? {
+    let outcome = match super::funding::earn_from_fund(state, participant, campaign_id, earn)
+        .await?
+    {
         Ok(outcome) => outcome,
         Err(err) => {
             if matches!(err, ParticipantError::Ledger(_)) {

@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::db::{Db, Sql, Tx};
 use crate::error::{ApiError, ApiResult};
-use crate::paging::Page;
+use crate::paging::{Page, page_of};
 
 /// One line of a participant's history: a ledger transaction and what it did to the
 /// participant's available and pending points.
@@ -144,13 +144,7 @@ pub async fn history(
             pending_amount: Points::from_hundredths(row.try_get(9)?),
         });
     }
-    let next_cursor = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|item| item.id.to_string())
-    } else {
-        None
-    };
-    Ok(Page { items, next_cursor })
+    Ok(page_of(items, limit, |item| item.id))
 }
 
 /// What the invariant check found.

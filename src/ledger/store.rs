@@ -19,7 +19,7 @@ use dashmap::DashMap;
 use sqlx::Row;
 use stimul_actors::ledger::{
     AccountKey, Committed, LedgerError, LedgerStore, Movement, ParticipantBalance,
-    TransactionRequest, TransactionStatus,
+    TransactionRequest, TransactionStatus, net_change,
 };
 use stimul_actors::live::{
     HoldRecord, LiveStore, ParticipantRecord, PeriodTotals, ProgramRules, SALE_REASONS, StoreInfo,
@@ -174,7 +174,7 @@ impl SqlLedger {
         let owners = self.store_owners(tx, &store_ids).await?;
         let resolved: Vec<Vec<Movement>> = requests
             .iter()
-            .map(|request| resolve_owners(request, &owners))
+            .map(|request| request.resolve_owners(|store| owners.get(&store).copied().flatten()))
             .collect();
 
         // Every participant touched, and both of their accounts.
@@ -293,30 +293,15 @@ impl SqlLedger {
                 }
             }
             // Progress: every participant touched gets a new version.
-            let touched: BTreeSet<i64> = request
-                .participant_id
-                .into_iter()
-                .chain(
-                    movements
-                        .iter()
-                        .flat_map(|m| [m.from.participant(), m.to.participant()])
-                        .flatten(),
-                )
-                .collect();
+            let touched = request.touched_participants(movements);
             for user in &touched {
+                let change = request.progress_change(movements, *user);
                 let entry = progress.entry(*user).or_default();
                 entry.version += 1;
-                entry.lifetime += movements
-                    .iter()
-                    .map(|m| m.lifetime_effect(*user))
-                    .sum::<i64>();
-                if Some(*user) == request.participant_id {
-                    entry.completed_tasks += request.completed_tasks;
-                }
+                entry.lifetime += change.lifetime;
+                entry.completed_tasks += change.completed_tasks;
             }
-            let earned: i64 = request
-                .participant_id
-                .map_or(0, |p| movements.iter().map(|m| m.earned_effect(p)).sum());
+            let earned = request.earned(movements);
             earned_of.insert(index, earned);
             for movement in movements {
                 if let (Some(from), Some(to)) = (
@@ -758,34 +743,6 @@ impl SqlLedger {
     }
 }
 
-/// Replaces `StoreOwner` with the owner's participant account, dropping the movement
-/// when the store has no owner or the owner is the earner.
-fn resolve_owners(
-    request: &TransactionRequest,
-    owners: &HashMap<i64, Option<i64>>,
-) -> Vec<Movement> {
-    request
-        .movements
-        .iter()
-        .filter_map(|movement| {
-            let resolve = |key: AccountKey| match key {
-                AccountKey::StoreOwner(store) => owners
-                    .get(&store)
-                    .copied()
-                    .flatten()
-                    .filter(|owner| Some(*owner) != request.participant_id)
-                    .map(AccountKey::Participant),
-                other => Some(other),
-            };
-            Some(Movement {
-                from: resolve(movement.from)?,
-                to: resolve(movement.to)?,
-                ..movement.clone()
-            })
-        })
-        .collect()
-}
-
 fn balance_of(
     program_id: i64,
     user: i64,
@@ -798,20 +755,6 @@ fn balance_of(
             .and_then(|s| accounts.get(&s))
             .map_or(0, |row| row.balance)
     };
-    let delta = |key: AccountKey| -> i64 {
-        movements
-            .iter()
-            .map(|m| {
-                if m.to == key {
-                    m.amount.hundredths()
-                } else if m.from == key {
-                    -m.amount.hundredths()
-                } else {
-                    0
-                }
-            })
-            .sum()
-    };
     let p = progress.get(&user).copied().unwrap_or_default();
     ParticipantBalance {
         user_id: user,
@@ -820,8 +763,11 @@ fn balance_of(
         lifetime: Points::from_hundredths(p.lifetime),
         completed_tasks: p.completed_tasks,
         version: p.version,
-        delta_available: Points::from_hundredths(delta(AccountKey::Participant(user))),
-        delta_pending: Points::from_hundredths(delta(AccountKey::Pending(user))),
+        delta_available: Points::from_hundredths(net_change(
+            movements,
+            AccountKey::Participant(user),
+        )),
+        delta_pending: Points::from_hundredths(net_change(movements, AccountKey::Pending(user))),
     }
 }
 

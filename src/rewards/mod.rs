@@ -290,7 +290,7 @@ impl RewardRow {
 /// The participant as reward audiences see them, with their available points. Asks
 /// the participant's actor: call it before taking a connection.
 pub async fn customer(state: &AppState, caller: &Principal) -> ApiResult<(Customer, Points)> {
-    let earner = crate::campaigns::earner(state, caller.id()).await?;
+    let earner = crate::campaigns::visibility::earner(state, caller.id()).await?;
     let view = state
         .live
         .participant_view(caller.id())

@@ -6,12 +6,16 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 use sqlx::Row;
-use stimul_actors::rules::tasks::{Period, PlanProgress, TaskSpec, TaskState, Usage};
+use stimul_actors::rules::tasks::answers::PlanProgress;
+use stimul_actors::rules::tasks::limits::{TaskState, Usage};
+use stimul_actors::rules::tasks::schedule::Period;
+use stimul_actors::rules::tasks::spec::TaskSpec;
 use utoipa::ToSchema;
 
+use super::Task;
 use super::quests::{self, QuestProgress};
+use super::rows::count_column;
 use super::submissions::{self, Submission};
-use super::{Task, count_column};
 use crate::auth::Principal;
 use crate::error::ApiResult;
 use crate::state::AppState;
@@ -45,16 +49,16 @@ pub struct MyTasks {
 pub async fn my_tasks(state: &AppState, caller: &Principal) -> ApiResult<MyTasks> {
     let program_id = caller.program_id();
     let user = caller.id();
-    let participant = super::participant(state, program_id, user).await?;
-    let zone = super::program_zone(&state.db.pool, program_id).await?;
+    let participant = super::visibility::participant(state, program_id, user).await?;
+    let zone = super::settings::program_zone(&state.db.pool, program_id).await?;
     let now = state.clock.now_ms();
     let mut open: Vec<(Task, Period)> = Vec::new();
-    for task in super::active(&state.db.pool, program_id).await? {
+    for task in super::rows::active(&state.db.pool, program_id).await? {
         if task.schedule().is_open(now) && task.audience.includes(&participant.member) {
             let period = task
                 .schedule()
                 .period(now, zone)
-                .map_err(super::window_error)?;
+                .map_err(super::checks::window_error)?;
             open.push((task, period));
         }
     }

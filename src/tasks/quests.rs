@@ -15,16 +15,17 @@ use sqlx::any::AnyRow;
 use stimul_actors::ledger::AccountKey;
 use stimul_actors::participant::Earn;
 use stimul_actors::rules::points::Points;
-use stimul_actors::rules::tasks::{
-    Audience, Member, Period, QuestKind, Recurrence, Schedule, StreakUnit, steps_done,
-    streak_bonus_due, streak_run,
+use stimul_actors::rules::tasks::audience::{Audience, Member};
+use stimul_actors::rules::tasks::quests::{
+    QuestKind, StreakUnit, steps_done, streak_bonus_due, streak_run,
 };
+use stimul_actors::rules::tasks::schedule::{Period, Recurrence, Schedule};
 use utoipa::ToSchema;
 
+use super::checks::{check_audience_and_schedule, positive_points, push, window_error};
+use super::rows::json_column;
 use super::submissions::Submission;
-use super::{
-    Description, check_audience_and_schedule, json_column, positive_points, push, window_error, yes,
-};
+use super::{Description, yes};
 use crate::access::{Permission, Section};
 use crate::auth::Principal;
 use crate::db::{Db, Sql, Tx};
@@ -679,8 +680,9 @@ pub async fn on_completion(state: &AppState, submission: &Submission) -> ApiResu
         return Ok(());
     }
     let participant =
-        super::participant(state, submission.program_id, submission.participant_id).await?;
-    let zone = super::program_zone(&state.db.pool, submission.program_id).await?;
+        super::visibility::participant(state, submission.program_id, submission.participant_id)
+            .await?;
+    let zone = super::settings::program_zone(&state.db.pool, submission.program_id).await?;
     let now = state.clock.now_ms();
     let user = submission.participant_id;
     for quest in quests

@@ -27,13 +27,15 @@ use stimul_actors::moderation::ItemView;
 use stimul_actors::participant::Earn;
 use stimul_actors::rules::points::Points;
 use stimul_actors::rules::routing::ItemKind;
-use stimul_actors::rules::tasks::{
-    self as rules, Answers, Context, Period, PlanProgress, Refusal, Routing, TaskSpec,
-    TrustHistory, Usage,
-};
+use stimul_actors::rules::tasks::answers::{self, Answers, Context, PlanProgress};
+use stimul_actors::rules::tasks::limits::{Refusal, Usage};
+use stimul_actors::rules::tasks::schedule::Period;
+use stimul_actors::rules::tasks::spec::TaskSpec;
+use stimul_actors::rules::tasks::trust::{self, Routing, TrustHistory};
 use utoipa::ToSchema;
 
-use super::{Task, count_column, json_column};
+use super::Task;
+use super::rows::{count_column, json_column};
 use crate::auth::Principal;
 use crate::db::{Backend, Db, Sql, Tx};
 use crate::effects::{self, NewEffect};
@@ -350,8 +352,8 @@ pub async fn submit(
     photos: &[Vec<u8>],
 ) -> ApiResult<Submission> {
     let program_id = caller.program_id();
-    let participant = super::participant(state, program_id, caller.id()).await?;
-    let task = super::get(&state.db.pool, program_id, task_id).await?;
+    let participant = super::visibility::participant(state, program_id, caller.id()).await?;
+    let task = super::rows::get(&state.db.pool, program_id, task_id).await?;
     // Tasks outside the participant's audience do not exist for them.
     if !task.audience.includes(&participant.member) {
         return Err(ApiError::not_found(format!("task {task_id}")));
@@ -363,11 +365,11 @@ pub async fn submit(
             format!("task {task_id} is not open now"),
         ));
     }
-    let zone = super::program_zone(&state.db.pool, program_id).await?;
+    let zone = super::settings::program_zone(&state.db.pool, program_id).await?;
     let period = task
         .schedule()
         .period(now, zone)
-        .map_err(super::window_error)?;
+        .map_err(super::checks::window_error)?;
     let plan = match task.spec {
         TaskSpec::SalesPlan { .. } => Some(plan_progress(&state.db, caller.id(), &period).await?),
         _ => None,
@@ -376,8 +378,8 @@ pub async fn submit(
         photos: photos.len(),
         plan,
     };
-    let checked = rules::check(&task.spec, &request.answers, &context)
-        .map_err(|issues| ApiError::fields(super::field_errors(issues).collect()))?;
+    let checked = answers::check(&task.spec, &request.answers, &context)
+        .map_err(|issues| ApiError::fields(super::checks::field_errors(issues).collect()))?;
     if let (TaskSpec::SalesPlan { .. }, Some(progress)) = (&task.spec, plan)
         && !checked.passed
     {
@@ -481,10 +483,10 @@ pub async fn submit(
     } else if !task.requires_moderation {
         ("approved", false)
     } else {
-        let policy = super::trust_policy(&mut *tx, program_id).await?;
+        let policy = super::settings::trust_policy(&mut *tx, program_id).await?;
         let routing = if policy.enabled {
             let history = trust_history(&mut tx, caller.id()).await?;
-            rules::route(
+            trust::route(
                 &policy,
                 &history,
                 task.points,
@@ -674,7 +676,7 @@ pub async fn follow_up(state: &AppState, id: i64) -> ApiResult<()> {
     if submission.followup_done {
         return Ok(());
     }
-    let task = super::get(&state.db.pool, submission.program_id, submission.task_id).await?;
+    let task = super::rows::get(&state.db.pool, submission.program_id, submission.task_id).await?;
     let unpaid = submission.hold_transaction_id.is_none() && submission.transaction_id.is_none();
     match submission.status.as_str() {
         "pending" if unpaid => queue_for_moderation(state, &submission, &task).await?,

@@ -1,0 +1,140 @@
+//! Who sees which campaign: staff by scope; a participant the running campaigns whose
+//! audience includes them (drafts and others do not exist for them).
+
+use serde::Deserialize;
+use sqlx::Row;
+use stimul_actors::rules::campaigns::{CampaignStatus, Earner};
+use utoipa::IntoParams;
+
+use super::Campaign;
+use super::rows::{CAMPAIGN_COLUMNS, CAMPAIGN_FROM, campaign_from_row, get, load_products};
+use crate::access::scoped::{ScopeColumns, restrict_to};
+use crate::access::{Permission, Section};
+use crate::auth::Principal;
+use crate::db::{Bind, SqlFilter};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::paging::{Page, page_of};
+use crate::state::AppState;
+use crate::tasks::settings::program_zone;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CampaignFilter {
+    /// `draft`, `active`, `paused` or `finished`.
+    pub status: Option<String>,
+}
+
+/// The campaigns the caller may see (`listCampaigns`): staff see those in their
+/// scope; a participant sees the running campaigns (active or paused) whose audience
+/// includes them.
+pub async fn list(
+    state: &AppState,
+    caller: &Principal,
+    filter: &CampaignFilter,
+    after: i64,
+    limit: i64,
+) -> ApiResult<Page<Campaign>> {
+    let program_id = caller.program_id();
+    let mut sql = SqlFilter::new();
+    let participant = caller.account.kind.is_participant();
+    if participant {
+        let p = sql.placeholder(Bind::Int(program_id));
+        sql.push(format!(
+            "c.program_id = {p} AND c.status IN ('active', 'paused')"
+        ));
+    } else {
+        let visibility = caller
+            .access
+            .visibility(Permission::view(Section::Campaigns));
+        restrict_to(
+            &mut sql,
+            program_id,
+            &visibility,
+            &ScopeColumns {
+                program: "c.program_id",
+                region: None,
+                partner: None,
+                brand: Some("c.brand_id"),
+                store: None,
+            },
+        );
+    }
+    let after_p = sql.placeholder(Bind::Int(after));
+    sql.push(format!("c.id > {after_p}"));
+    if let Some(status) = &filter.status {
+        let status = CampaignStatus::parse(status).map_err(|e| ApiError::field("status", e))?;
+        let p = sql.placeholder(Bind::Text(status.as_str().into()));
+        sql.push(format!("c.status = {p}"));
+    }
+    // A participant's page is filtered by audience after reading; read in pages of
+    // the same size until one is full or the table ends.
+    // The audience asks the participant's actor: ask before taking a connection.
+    let earner = if participant {
+        Some(earner(state, caller.id()).await?)
+    } else {
+        None
+    };
+    let mut conn = state.db.pool.acquire().await?;
+    let zone = program_zone(&mut *conn, program_id).await?;
+    let limit_p = sql.placeholder(Bind::Int(limit + 1));
+    let text = format!(
+        "SELECT {CAMPAIGN_COLUMNS} FROM {CAMPAIGN_FROM}{} ORDER BY c.id LIMIT {limit_p}",
+        sql.where_sql()
+    );
+    let rows = sql
+        .bind_all(sqlx::query(sqlx::AssertSqlSafe(text)))
+        .fetch_all(&mut *conn)
+        .await?;
+    let campaigns = rows
+        .iter()
+        .map(|row| campaign_from_row(row, zone))
+        .collect::<Result<Vec<_>, _>>()?;
+    // The cursor names the last campaign read, so the audience filter below may leave
+    // a page short without skipping or repeating one.
+    let mut page = page_of(campaigns, limit, |c| c.id);
+    if let Some(earner) = &earner {
+        page.items.retain(|c| c.audience.admits(earner).is_ok());
+    }
+    load_products(&mut conn, &mut page.items).await?;
+    Ok(page)
+}
+
+/// A campaign the caller may see: staff by scope, a participant one they take part in
+/// (drafts and campaigns outside their audience do not exist for them).
+pub async fn visible(state: &AppState, caller: &Principal, id: i64) -> ApiResult<Campaign> {
+    let mut conn = state.db.pool.acquire().await?;
+    let campaign = get(&mut conn, caller.program_id(), id).await?;
+    drop(conn);
+    if caller.account.kind.is_participant() {
+        let earner = earner(state, caller.id()).await?;
+        if campaign.status == CampaignStatus::Draft || campaign.audience.admits(&earner).is_err() {
+            return Err(ApiError::not_found(format!("campaign {id}")));
+        }
+    } else {
+        caller.require(Permission::view(Section::Campaigns), &campaign.target())?;
+    }
+    Ok(campaign)
+}
+
+/// A participant as campaign audiences see them: region, store, partners and level.
+pub async fn earner(state: &AppState, user_id: i64) -> ApiResult<Earner> {
+    let row = sqlx::query(
+        "SELECT u.store_id, s.region_id, u.partner_id, s.partner_id FROM users u LEFT JOIN stores s ON s.id = u.store_id WHERE u.id = $1",
+    )
+    .bind(user_id)
+    .fetch_one(&state.db.pool)
+    .await?;
+    let view = state.live.participant_view(user_id).await.map_err(|e| {
+        ApiError::new(
+            ErrorCode::ServiceUnavailable,
+            format!("the participant's live state is unavailable: {e}"),
+        )
+    })?;
+    let partners: [Option<i64>; 2] = [row.try_get(2)?, row.try_get(3)?];
+    Ok(Earner {
+        store: row.try_get(0)?,
+        region: row.try_get(1)?,
+        partners: partners.into_iter().flatten().collect(),
+        level: u32::try_from(view.level.index).unwrap_or(u32::MAX),
+    })
+}

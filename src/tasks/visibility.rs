@@ -1,0 +1,129 @@
+//! Who sees which task: the list staff may see (the whole program's tasks, or their
+//! brands'), and a participant as task audiences see them.
+
+use serde::Deserialize;
+use stimul_actors::rules::tasks::audience::Member;
+
+use super::Task;
+use super::rows::{TASK_COLUMNS, task_from_row};
+use crate::access::scoped::{ScopeColumns, restrict_to};
+use crate::access::{Permission, Section};
+use crate::auth::Principal;
+use crate::db::{Bind, SqlFilter};
+use crate::error::{ApiError, ApiResult};
+use crate::org::people;
+use crate::paging::{Page, page_of};
+use crate::state::AppState;
+
+/// Filters of `listTasks`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TaskFilter {
+    /// Only this kind (`quiz`, `shelf_photo`, …).
+    pub kind: Option<String>,
+    /// Only active (`true`) or inactive (`false`) tasks.
+    pub active: Option<bool>,
+}
+
+const KINDS: [&str; 8] = [
+    "shelf_photo",
+    "stock_check",
+    "quiz",
+    "survey",
+    "sales_plan",
+    "self_audit",
+    "price_report",
+    "training",
+];
+
+/// The tasks the caller may see: the whole program's, or their brands'.
+pub async fn list(
+    state: &AppState,
+    caller: &Principal,
+    filter: &TaskFilter,
+    after: i64,
+    limit: i64,
+) -> ApiResult<Page<Task>> {
+    let visibility = caller.require_anywhere(Permission::view(Section::Tasks))?;
+    let mut sql = SqlFilter::new();
+    restrict_to(
+        &mut sql,
+        caller.program_id(),
+        &visibility,
+        &ScopeColumns {
+            program: "program_id",
+            region: None,
+            partner: None,
+            brand: Some("brand_id"),
+            store: None,
+        },
+    );
+    let after_p = sql.placeholder(Bind::Int(after));
+    sql.push(format!("id > {after_p}"));
+    if let Some(kind) = &filter.kind {
+        if !KINDS.contains(&kind.as_str()) {
+            return Err(ApiError::field(
+                "kind",
+                format!("one of {}", KINDS.join(", ")),
+            ));
+        }
+        let p = sql.placeholder(Bind::Text(kind.clone()));
+        sql.push(format!("kind = {p}"));
+    }
+    if let Some(active) = filter.active {
+        let p = sql.placeholder(Bind::Int(i64::from(active)));
+        sql.push(format!("active = {p}"));
+    }
+    let limit_p = sql.placeholder(Bind::Int(limit + 1));
+    let text = format!(
+        "SELECT {TASK_COLUMNS} FROM tasks{} ORDER BY id LIMIT {limit_p}",
+        sql.where_sql()
+    );
+    let rows = sql
+        .bind_all(sqlx::query(sqlx::AssertSqlSafe(text)))
+        .fetch_all(&state.db.pool)
+        .await?;
+    let tasks = rows
+        .iter()
+        .map(task_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(page_of(tasks, limit, |t| t.id))
+}
+
+/// A participant as tasks see them: where they are, their level and roles.
+pub struct Participant {
+    pub person: people::Person,
+    pub member: Member,
+}
+
+/// Loads `user_id` as a participant of `program_id`; staff have no tasks.
+pub async fn participant(
+    state: &AppState,
+    program_id: i64,
+    user_id: i64,
+) -> ApiResult<Participant> {
+    let person = people::get(&state.db.pool, program_id, user_id).await?;
+    if !person.kind.is_participant() {
+        return Err(ApiError::forbidden(
+            "tasks are done by participants; staff accounts have none",
+        ));
+    }
+    let view = state.live.participant_view(user_id).await.map_err(|e| {
+        ApiError::new(
+            crate::error::ErrorCode::ServiceUnavailable,
+            format!("the participant's live state is unavailable: {e}"),
+        )
+    })?;
+    let access = crate::access::store::load_access(&state.db.pool, user_id, program_id).await?;
+    let member = Member {
+        region: person.region_id,
+        store: person.store_id,
+        level: u32::try_from(view.level.index).unwrap_or(u32::MAX),
+        roles: access
+            .role_names()
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+    };
+    Ok(Participant { person, member })
+}
