@@ -237,6 +237,16 @@ impl ApiError {
         err
     }
 
+    /// `what` (the live state, a leaderboard, the moderation queue) could not be read
+    /// from the live actors: the client is told to retry, the log keeps the cause.
+    pub fn live_unavailable(what: &str, err: stimul_actors::live::LiveError) -> Self {
+        ApiError::new(
+            ErrorCode::ServiceUnavailable,
+            format!("{what} is unavailable: {err}"),
+        )
+        .with_source(err)
+    }
+
     pub fn with_source(mut self, source: impl Into<anyhow::Error>) -> Self {
         self.source = Some(source.into());
         self

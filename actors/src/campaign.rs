@@ -21,6 +21,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::error::StorageError;
 use crate::hub::{LiveEvent, TopicHub};
 use crate::live::Clock;
 use crate::rules::leaderboard::Leaderboard;
@@ -101,20 +102,20 @@ pub struct ScoreRow {
 
 #[async_trait]
 pub trait LeaderboardStore: Send + Sync + 'static {
-    async fn campaign(&self, campaign_id: i64) -> Result<Option<CampaignInfo>, String>;
+    async fn campaign(&self, campaign_id: i64) -> Result<Option<CampaignInfo>, StorageError>;
     /// Every participant who earned in the campaign within `[since, until)`.
     async fn scores(
         &self,
         campaign_id: i64,
         since: i64,
         until: i64,
-    ) -> Result<Vec<ScoreRow>, String>;
+    ) -> Result<Vec<ScoreRow>, StorageError>;
     /// A participant's name, store, region and plan (earned 0), for a newcomer.
     async fn participant(
         &self,
         campaign_id: i64,
         participant_id: i64,
-    ) -> Result<Option<ScoreRow>, String>;
+    ) -> Result<Option<ScoreRow>, StorageError>;
 }
 
 /// One line of a board.
@@ -276,7 +277,7 @@ impl CampaignActor {
         store: &dyn LeaderboardStore,
         info: &CampaignInfo,
         now: i64,
-    ) -> Result<Vec<(Window, WindowBucket, Vec<ScoreRow>)>, String> {
+    ) -> Result<Vec<(Window, WindowBucket, Vec<ScoreRow>)>, StorageError> {
         let mut loaded = Vec::with_capacity(Window::ALL.len());
         for window in Window::ALL {
             let bucket = bucket_of(info, window, now);
@@ -561,7 +562,7 @@ impl Handler<Earned> for CampaignActor {
                     actor.people.insert(row.participant_id, Person { name: row.name, store_id: row.store_id, region_id: row.region_id, plan: row.plan });
                 }
                 Ok(None) => return,
-                Err(err) => tracing::warn!(error = %err, "loading a leaderboard newcomer failed; ranking without name"),
+                Err(err) => tracing::warn!(error = ?err, "loading a leaderboard newcomer failed; ranking without name"),
             }
             actor.apply(earned.participant_id, earned.delta, earned.at);
         }));

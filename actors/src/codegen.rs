@@ -30,6 +30,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::error::StorageError;
 use crate::live::Clock;
 use crate::rules::codes::{CodeShard, ProductCode};
 use crate::rules::refill::{NightlyWindow, PoolLevel, RefillTrigger, refill_due};
@@ -81,8 +82,8 @@ pub enum ChunkError {
     /// The shard's lease went to another worker (ours ran out); nothing was written.
     #[error("the shard's lease was taken over")]
     LeaseLost,
-    #[error("storage: {0}")]
-    Storage(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
 }
 
 /// What the codegen actors need from storage.
@@ -90,7 +91,7 @@ pub enum ChunkError {
 pub trait CodegenStore: Send + Sync + 'static {
     /// Every pool with its level. Refills whose shards are all done are marked done first
     /// (a crash between a refill's last chunk and its completion leaves that to here).
-    async fn pools(&self, now: i64) -> Result<Vec<PoolCheck>, String>;
+    async fn pools(&self, now: i64) -> Result<Vec<PoolCheck>, StorageError>;
     /// Plans a refill of the pool's deficit split into `shards`, unless one is running
     /// or nothing is missing. Returns the new refill's id.
     async fn plan_refill(
@@ -99,7 +100,7 @@ pub trait CodegenStore: Send + Sync + 'static {
         trigger: RefillTrigger,
         shards: u64,
         now: i64,
-    ) -> Result<Option<i64>, String>;
+    ) -> Result<Option<i64>, StorageError>;
     /// Claims one unfinished shard of a running refill that nobody holds (or whose
     /// lease ended before `now`) for `owner` until `lease_until`.
     async fn claim_shard(
@@ -107,7 +108,7 @@ pub trait CodegenStore: Send + Sync + 'static {
         owner: &str,
         now: i64,
         lease_until: i64,
-    ) -> Result<Option<ShardClaim>, String>;
+    ) -> Result<Option<ShardClaim>, StorageError>;
     /// In one transaction: checks `claim` still holds the shard at `claim.done`, inserts
     /// the codes that do not exist yet, adds their number to the shard's `done` and the
     /// pool's level, and renews the lease. Returns how many were inserted.
@@ -118,11 +119,11 @@ pub trait CodegenStore: Send + Sync + 'static {
         lease_until: i64,
     ) -> Result<i64, ChunkError>;
     /// Gives the shard back (done or not) and completes the refill when it was the last.
-    async fn release_shard(&self, claim: &ShardClaim, now: i64) -> Result<(), String>;
+    async fn release_shard(&self, claim: &ShardClaim, now: i64) -> Result<(), StorageError>;
     /// Moves up to `limit` more codes of the batch from the pool to issued.
-    async fn issue_chunk(&self, batch_id: i64, limit: i64) -> Result<BatchProgress, String>;
+    async fn issue_chunk(&self, batch_id: i64, limit: i64) -> Result<BatchProgress, StorageError>;
     /// Batches still being issued.
-    async fn unfinished_batches(&self) -> Result<Vec<i64>, String>;
+    async fn unfinished_batches(&self) -> Result<Vec<i64>, StorageError>;
 }
 
 /// How the codegen actors work.
@@ -179,7 +180,7 @@ pub async fn refill_inline(
     owner: &str,
     clock: &Clock,
     lease: Duration,
-) -> Result<i64, String> {
+) -> Result<i64, StorageError> {
     store
         .plan_refill(pool_id, RefillTrigger::Manual, shards, clock())
         .await?;
@@ -199,7 +200,12 @@ pub async fn refill_inline(
                 };
                 inserted += claim.done - before;
                 store.release_shard(&claim, clock()).await?;
-                outcome.map_err(|e| e.to_string())?;
+                outcome.map_err(|err| match err {
+                    ChunkError::Storage(err) => err,
+                    ChunkError::LeaseLost => {
+                        StorageError::message("the shard's lease was taken over")
+                    }
+                })?;
             }
             None => {
                 let refilling = store
@@ -327,7 +333,7 @@ impl CodegenSupervisor {
                             actor.issue(batch_id, ctx);
                         }
                     }
-                    Err(err) => tracing::warn!(error = %err, "checking code pools failed"),
+                    Err(err) => tracing::warn!(error = ?err, "checking code pools failed"),
                 }
                 actor.assign(ctx);
                 if std::mem::take(&mut actor.check_again) {
@@ -369,7 +375,7 @@ impl CodegenSupervisor {
                         Ok(Some(claim)) => claims.push((worker, claim)),
                         Ok(None) => break,
                         Err(err) => {
-                            tracing::warn!(error = %err, "claiming a code shard failed");
+                            tracing::warn!(error = ?err, "claiming a code shard failed");
                             break;
                         }
                     }
@@ -407,13 +413,13 @@ impl CodegenSupervisor {
                         break;
                     }
                 }
-                Ok::<_, String>(())
+                Ok::<_, StorageError>(())
             }
             .into_actor(self)
             .map(move |outcome, actor, ctx| {
                 actor.issuing.remove(&batch_id);
                 if let Err(err) = outcome {
-                    tracing::warn!(batch_id, error = %err, "issuing a code batch failed; it is resumed at the next check");
+                    tracing::warn!(batch_id, error = ?err, "issuing a code batch failed; it is resumed at the next check");
                 }
                 // The pool is lower now: maybe below its watermark.
                 actor.check(ctx);
@@ -469,14 +475,14 @@ impl Handler<Check> for CodegenSupervisor {
 /// Refill a pool now (if anything is missing and no refill runs). Answers with the new
 /// refill's id.
 #[derive(Message)]
-#[rtype(result = "Result<Option<i64>, String>")]
+#[rtype(result = "Result<Option<i64>, StorageError>")]
 pub struct Refill {
     pub pool_id: i64,
     pub trigger: RefillTrigger,
 }
 
 impl Handler<Refill> for CodegenSupervisor {
-    type Result = ResponseActFuture<Self, Result<Option<i64>, String>>;
+    type Result = ResponseActFuture<Self, Result<Option<i64>, StorageError>>;
 
     fn handle(&mut self, refill: Refill, _ctx: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();
@@ -681,7 +687,7 @@ impl Handler<NextChunk> for CodegenWorker {
                 }
                 Err(err) => {
                     // The lease runs out and the shard is claimed again (here or elsewhere).
-                    tracing::warn!(refill_id = claim.refill_id, shard = claim.shard.index(), error = %err, "a code chunk failed; the shard will be retried");
+                    tracing::warn!(refill_id = claim.refill_id, shard = claim.shard.index(), error = ?err, "a code chunk failed; the shard will be retried");
                     worker.claim = None;
                     worker.supervisor.do_send(Idle {
                         worker: worker.index,
@@ -705,7 +711,7 @@ impl CodegenWorker {
                 .into_actor(self)
                 .map(|released, worker, _ctx| {
                     if let Err(err) = released {
-                        tracing::warn!(error = %err, "releasing a code shard failed; its lease will run out");
+                        tracing::warn!(error = ?err, "releasing a code shard failed; its lease will run out");
                     }
                     if !worker.stopping {
                         worker.supervisor.do_send(Idle {
@@ -736,7 +742,7 @@ impl Handler<StopWorker> for CodegenWorker {
                 if let Some(claim) = claim
                     && let Err(err) = store.release_shard(&claim, now).await
                 {
-                    tracing::warn!(error = %err, "releasing a code shard failed; its lease will run out");
+                    tracing::warn!(error = ?err, "releasing a code shard failed; its lease will run out");
                 }
             }
             .into_actor(self),
@@ -754,8 +760,8 @@ pub struct Codegen {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CodegenError {
-    #[error("storage: {0}")]
-    Storage(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
     #[error("the code generator is stopped")]
     Stopped,
 }
@@ -851,8 +857,11 @@ mod tests {
 
     #[async_trait]
     impl CodegenStore for Memory {
-        async fn pools(&self, _now: i64) -> Result<Vec<PoolCheck>, String> {
-            let state = self.state.lock().map_err(|e| e.to_string())?;
+        async fn pools(&self, _now: i64) -> Result<Vec<PoolCheck>, StorageError> {
+            let state = self
+                .state
+                .lock()
+                .map_err(|_| StorageError::message("the lock is poisoned"))?;
             Ok(vec![PoolCheck {
                 pool_id: 1,
                 timezone: Tz::UTC,
@@ -871,8 +880,11 @@ mod tests {
             _trigger: RefillTrigger,
             shards: u64,
             _now: i64,
-        ) -> Result<Option<i64>, String> {
-            let mut state = self.state.lock().map_err(|e| e.to_string())?;
+        ) -> Result<Option<i64>, StorageError> {
+            let mut state = self
+                .state
+                .lock()
+                .map_err(|_| StorageError::message("the lock is poisoned"))?;
             let deficit = (state.target - state.available).max(0) as u64;
             state.shards = crate::rules::refill::split_quota(deficit, shards)
                 .into_iter()
@@ -886,8 +898,11 @@ mod tests {
             owner: &str,
             _now: i64,
             _lease_until: i64,
-        ) -> Result<Option<ShardClaim>, String> {
-            let mut state = self.state.lock().map_err(|e| e.to_string())?;
+        ) -> Result<Option<ShardClaim>, StorageError> {
+            let mut state = self
+                .state
+                .lock()
+                .map_err(|_| StorageError::message("the lock is poisoned"))?;
             let count = state.shards.len() as u64;
             let Some((index, shard)) = state
                 .shards
@@ -901,7 +916,7 @@ mod tests {
             Ok(Some(ShardClaim {
                 refill_id: 1,
                 pool_id: 1,
-                shard: CodeShard::new(index as u64, count).map_err(|e| e.to_string())?,
+                shard: CodeShard::new(index as u64, count).map_err(StorageError::from_cause)?,
                 quota: shard.0,
                 done: shard.1,
                 owner: owner.to_string(),
@@ -917,7 +932,7 @@ mod tests {
             let mut state = self
                 .state
                 .lock()
-                .map_err(|e| ChunkError::Storage(e.to_string()))?;
+                .map_err(|_| ChunkError::Storage(StorageError::message("the lock is poisoned")))?;
             let mut inserted = 0;
             for code in codes {
                 state.offered += 1;
@@ -932,26 +947,33 @@ mod tests {
             Ok(inserted)
         }
 
-        async fn release_shard(&self, claim: &ShardClaim, _now: i64) -> Result<(), String> {
-            let mut state = self.state.lock().map_err(|e| e.to_string())?;
+        async fn release_shard(&self, claim: &ShardClaim, _now: i64) -> Result<(), StorageError> {
+            let mut state = self
+                .state
+                .lock()
+                .map_err(|_| StorageError::message("the lock is poisoned"))?;
             state.shards[claim.shard.index() as usize].2 = None;
             Ok(())
         }
 
-        async fn issue_chunk(&self, _batch_id: i64, _limit: i64) -> Result<BatchProgress, String> {
+        async fn issue_chunk(
+            &self,
+            _batch_id: i64,
+            _limit: i64,
+        ) -> Result<BatchProgress, StorageError> {
             Ok(BatchProgress {
                 issued: 0,
                 quantity: 0,
             })
         }
 
-        async fn unfinished_batches(&self) -> Result<Vec<i64>, String> {
+        async fn unfinished_batches(&self) -> Result<Vec<i64>, StorageError> {
             Ok(Vec::new())
         }
     }
 
     #[tokio::test]
-    async fn rejected_codes_are_drawn_again_until_exactly_the_quota() -> Result<(), String> {
+    async fn rejected_codes_are_drawn_again_until_exactly_the_quota() -> Result<(), StorageError> {
         let store = Memory::default();
         if let Ok(mut state) = store.state.lock() {
             state.target = 10_007;
@@ -968,7 +990,10 @@ mod tests {
             Duration::from_secs(1),
         )
         .await?;
-        let state = store.state.lock().map_err(|e| e.to_string())?;
+        let state = store
+            .state
+            .lock()
+            .map_err(|_| StorageError::message("the lock is poisoned"))?;
         assert_eq!(inserted, 10_000);
         assert_eq!(state.available, 10_007);
         assert_eq!(state.codes.len(), 10_000);

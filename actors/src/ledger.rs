@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::error::StorageError;
 use crate::rules::points::Points;
 
 /// An account points can move between. Program-level accounts belong to the program of
@@ -321,7 +322,7 @@ pub struct Committed {
     pub earned: Points,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LedgerError {
     #[error("not enough points on {account:?}")]
     InsufficientFunds { account: AccountKey },
@@ -331,8 +332,8 @@ pub enum LedgerError {
     Empty,
     #[error("the idempotency key was used for a different request")]
     KeyReused,
-    #[error("storage failed: {0}")]
-    Storage(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
     #[error("the ledger is shutting down")]
     ShuttingDown,
 }
@@ -348,7 +349,7 @@ pub trait LedgerStore: Send + Sync + 'static {
     async fn commit_batch(
         &self,
         requests: &[TransactionRequest],
-    ) -> Result<Vec<Result<Committed, LedgerError>>, String>;
+    ) -> Result<Vec<Result<Committed, LedgerError>>, StorageError>;
 }
 
 /// Called with every committed (not replayed) transaction, after the commit: the hook
@@ -468,7 +469,7 @@ async fn commit_with_fallback(
     match store.commit_batch(requests).await {
         Ok(answers) => return answers,
         Err(err) => {
-            tracing::warn!(error = %err, size = requests.len(), "batch refused; committing one by one")
+            tracing::warn!(error = ?err, size = requests.len(), "batch refused; committing one by one")
         }
     }
     let mut answers = Vec::with_capacity(requests.len());
@@ -482,7 +483,7 @@ async fn commit_one(
     store: &dyn LedgerStore,
     request: &TransactionRequest,
 ) -> Result<Committed, LedgerError> {
-    let mut last_error = String::new();
+    let mut last_error = StorageError::message("the store gave no answer");
     for attempt in 0..2 {
         if attempt > 0 {
             tokio::time::sleep(RETRY_PAUSE).await;
@@ -490,7 +491,9 @@ async fn commit_one(
         match store.commit_batch(std::slice::from_ref(request)).await {
             Ok(mut answer) => {
                 return answer.pop().unwrap_or_else(|| {
-                    Err(LedgerError::Storage("the store gave no answer".into()))
+                    Err(LedgerError::Storage(StorageError::message(
+                        "the store gave no answer",
+                    )))
                 });
             }
             Err(err) => last_error = err,

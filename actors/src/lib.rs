@@ -17,10 +17,12 @@
 //! | [`bus`] | events between nodes |
 //! | [`moderation`] | `ModerationActor`: the live moderation queue, routing and leases |
 //! | [`live`] | the core of one node: registries, dispatch, typed entry points |
+//! | [`error`] | storage failures crossing into the actors, with their cause |
 
 pub mod bus;
 pub mod campaign;
 pub mod codegen;
+pub mod error;
 pub mod hub;
 pub mod ledger;
 pub mod live;

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::bus::{BusEvent, Dispatch, EventBus, LedgerFact};
 use crate::campaign::{BoardView, CampaignActor, CampaignInfo, Earned, GetBoard, LeaderboardStore};
+use crate::error::StorageError;
 use crate::hub::{LiveEvent, Subscriber, TopicHub};
 use crate::ledger::{
     AccountKey, CommitListener, Committed, GroupCommitter, LedgerError, LedgerStore,
@@ -104,11 +105,15 @@ pub const SALE_REASONS: [&str; 2] = ["code", "receipt"];
 /// Everything the live actors read from storage.
 #[async_trait]
 pub trait LiveStore: LedgerStore {
-    async fn participant(&self, user_id: i64) -> Result<Option<ParticipantRecord>, String>;
-    async fn store_info(&self, store_id: i64) -> Result<Option<StoreInfo>, String>;
-    async fn store_totals(&self, store_id: i64, since_ms: i64) -> Result<PeriodTotals, String>;
+    async fn participant(&self, user_id: i64) -> Result<Option<ParticipantRecord>, StorageError>;
+    async fn store_info(&self, store_id: i64) -> Result<Option<StoreInfo>, StorageError>;
+    async fn store_totals(
+        &self,
+        store_id: i64,
+        since_ms: i64,
+    ) -> Result<PeriodTotals, StorageError>;
     /// A pending hold transaction, if `transaction_id` is one that is still pending.
-    async fn hold(&self, transaction_id: i64) -> Result<Option<HoldRecord>, String>;
+    async fn hold(&self, transaction_id: i64) -> Result<Option<HoldRecord>, StorageError>;
 }
 
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -152,8 +157,8 @@ pub struct Live {
 pub enum LiveError {
     #[error("not found")]
     NotFound,
-    #[error("storage: {0}")]
-    Storage(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
     #[error("the actor stopped")]
     Gone,
 }
@@ -735,7 +740,8 @@ impl LedgerStore for StoreAsLedger {
     async fn commit_batch(
         &self,
         requests: &[crate::ledger::TransactionRequest],
-    ) -> Result<Vec<Result<crate::ledger::Committed, crate::ledger::LedgerError>>, String> {
+    ) -> Result<Vec<Result<crate::ledger::Committed, crate::ledger::LedgerError>>, StorageError>
+    {
         self.0.commit_batch(requests).await
     }
 }

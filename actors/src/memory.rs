@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 
+use crate::error::StorageError;
 use crate::ledger::{
     AccountKey, Committed, LedgerError, LedgerStore, ParticipantBalance, Purpose,
     TransactionRequest, TransactionStatus, net_change,
@@ -248,12 +249,15 @@ impl LedgerStore for MemoryStore {
     async fn commit_batch(
         &self,
         requests: &[TransactionRequest],
-    ) -> Result<Vec<Result<Committed, LedgerError>>, String> {
+    ) -> Result<Vec<Result<Committed, LedgerError>>, StorageError> {
         self.batches.fetch_add(1, Ordering::SeqCst);
         if requests.iter().any(|r| r.reason == self.poison_reason) {
-            return Err("a request broke the batch".into());
+            return Err(StorageError::message("a request broke the batch"));
         }
-        let mut state = self.state.lock().map_err(|_| "poisoned".to_string())?;
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| StorageError::message("poisoned"))?;
         // All-or-nothing for the batch as a database transaction would be: work on a copy.
         let mut copy = State {
             queue: std::mem::take(&mut state.queue),
@@ -274,11 +278,14 @@ impl LedgerStore for MemoryStore {
 
 #[async_trait]
 impl LiveStore for MemoryStore {
-    async fn participant(&self, user_id: i64) -> Result<Option<ParticipantRecord>, String> {
+    async fn participant(&self, user_id: i64) -> Result<Option<ParticipantRecord>, StorageError> {
         if self.fail_loads.load(Ordering::SeqCst) {
-            return Err("load failed".into());
+            return Err(StorageError::message("load failed"));
         }
-        let state = self.state.lock().map_err(|_| "poisoned".to_string())?;
+        let state = self
+            .state
+            .lock()
+            .map_err(|_| StorageError::message("poisoned"))?;
         let progress = state.progress.get(&user_id).copied().unwrap_or_default();
         Ok(Some(ParticipantRecord {
             program_id: 1,
@@ -288,7 +295,7 @@ impl LiveStore for MemoryStore {
         }))
     }
 
-    async fn store_info(&self, store_id: i64) -> Result<Option<StoreInfo>, String> {
+    async fn store_info(&self, store_id: i64) -> Result<Option<StoreInfo>, StorageError> {
         Ok(Some(StoreInfo {
             store_id,
             program_id: 1,
@@ -298,12 +305,19 @@ impl LiveStore for MemoryStore {
         }))
     }
 
-    async fn store_totals(&self, _store_id: i64, _since_ms: i64) -> Result<PeriodTotals, String> {
+    async fn store_totals(
+        &self,
+        _store_id: i64,
+        _since_ms: i64,
+    ) -> Result<PeriodTotals, StorageError> {
         Ok(PeriodTotals::default())
     }
 
-    async fn hold(&self, transaction_id: i64) -> Result<Option<HoldRecord>, String> {
-        let state = self.state.lock().map_err(|_| "poisoned".to_string())?;
+    async fn hold(&self, transaction_id: i64) -> Result<Option<HoldRecord>, StorageError> {
+        let state = self
+            .state
+            .lock()
+            .map_err(|_| StorageError::message("poisoned"))?;
         Ok(state
             .holds
             .get(&transaction_id)
@@ -364,8 +378,11 @@ impl ModerationStore for MemoryStore {
         _now: i64,
         lease_until: i64,
         assign: &crate::moderation::Assign,
-    ) -> Result<Vec<(ItemView, i64)>, String> {
-        let mut state = self.state.lock().map_err(|_| "poisoned".to_string())?;
+    ) -> Result<Vec<(ItemView, i64)>, StorageError> {
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| StorageError::message("poisoned"))?;
         let mut queued: Vec<&QueueEntry> = state
             .queue
             .iter()
@@ -399,8 +416,11 @@ impl ModerationStore for MemoryStore {
         Ok(claimed)
     }
 
-    async fn held(&self, moderator_id: i64) -> Result<Vec<ItemView>, String> {
-        let state = self.state.lock().map_err(|_| "poisoned".to_string())?;
+    async fn held(&self, moderator_id: i64) -> Result<Vec<ItemView>, StorageError> {
+        let state = self
+            .state
+            .lock()
+            .map_err(|_| StorageError::message("poisoned"))?;
         Ok(state
             .queue
             .iter()
@@ -409,8 +429,11 @@ impl ModerationStore for MemoryStore {
             .collect())
     }
 
-    async fn release(&self, moderator_id: i64) -> Result<Vec<ItemView>, String> {
-        let mut state = self.state.lock().map_err(|_| "poisoned".to_string())?;
+    async fn release(&self, moderator_id: i64) -> Result<Vec<ItemView>, StorageError> {
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| StorageError::message("poisoned"))?;
         let mut released = Vec::new();
         for entry in state
             .queue
@@ -425,8 +448,11 @@ impl ModerationStore for MemoryStore {
         Ok(released)
     }
 
-    async fn expire_leases(&self, now: i64) -> Result<Vec<ItemView>, String> {
-        let mut state = self.state.lock().map_err(|_| "poisoned".to_string())?;
+    async fn expire_leases(&self, now: i64) -> Result<Vec<ItemView>, StorageError> {
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| StorageError::message("poisoned"))?;
         let mut expired = Vec::new();
         for entry in state.queue.iter_mut().filter(|(v, status)| {
             *status == "assigned" && v.lease_expires_at.is_some_and(|t| t <= now)
@@ -439,7 +465,7 @@ impl ModerationStore for MemoryStore {
         Ok(expired)
     }
 
-    async fn stats(&self, program_id: i64, _now: i64) -> Result<QueueStats, String> {
+    async fn stats(&self, program_id: i64, _now: i64) -> Result<QueueStats, StorageError> {
         Ok(QueueStats {
             program_id,
             ..QueueStats::default()
@@ -453,7 +479,7 @@ impl crate::campaign::LeaderboardStore for MemoryStore {
     async fn campaign(
         &self,
         campaign_id: i64,
-    ) -> Result<Option<crate::campaign::CampaignInfo>, String> {
+    ) -> Result<Option<crate::campaign::CampaignInfo>, StorageError> {
         Ok(Some(crate::campaign::CampaignInfo {
             campaign_id,
             program_id: 1,
@@ -469,7 +495,7 @@ impl crate::campaign::LeaderboardStore for MemoryStore {
         _campaign_id: i64,
         _since: i64,
         _until: i64,
-    ) -> Result<Vec<crate::campaign::ScoreRow>, String> {
+    ) -> Result<Vec<crate::campaign::ScoreRow>, StorageError> {
         Ok(Vec::new())
     }
 
@@ -477,7 +503,7 @@ impl crate::campaign::LeaderboardStore for MemoryStore {
         &self,
         _campaign_id: i64,
         participant_id: i64,
-    ) -> Result<Option<crate::campaign::ScoreRow>, String> {
+    ) -> Result<Option<crate::campaign::ScoreRow>, StorageError> {
         Ok(Some(crate::campaign::ScoreRow {
             participant_id,
             name: format!("P{participant_id}"),

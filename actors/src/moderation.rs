@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::bus::BusEvent;
+use crate::error::StorageError;
 use crate::hub::{LiveEvent, TopicHub};
 use crate::live::Clock;
 use crate::rules::routing::{Item, ItemKind, Moderator, PriorityBoosts, Scope, assign_batch};
@@ -91,14 +92,14 @@ pub trait ModerationStore: Send + Sync + 'static {
         now: i64,
         lease_until: i64,
         assign: &Assign,
-    ) -> Result<Vec<(ItemView, i64)>, String>;
+    ) -> Result<Vec<(ItemView, i64)>, StorageError>;
     /// Items the moderator holds now.
-    async fn held(&self, moderator_id: i64) -> Result<Vec<ItemView>, String>;
+    async fn held(&self, moderator_id: i64) -> Result<Vec<ItemView>, StorageError>;
     /// Returns everything the moderator holds to the queue.
-    async fn release(&self, moderator_id: i64) -> Result<Vec<ItemView>, String>;
+    async fn release(&self, moderator_id: i64) -> Result<Vec<ItemView>, StorageError>;
     /// Returns items whose lease ended to the queue; each as it was held (by whom).
-    async fn expire_leases(&self, now: i64) -> Result<Vec<ItemView>, String>;
-    async fn stats(&self, program_id: i64, now: i64) -> Result<QueueStats, String>;
+    async fn expire_leases(&self, now: i64) -> Result<Vec<ItemView>, StorageError>;
+    async fn stats(&self, program_id: i64, now: i64) -> Result<QueueStats, StorageError>;
 }
 
 pub fn topic(moderator_id: i64) -> String {
@@ -254,7 +255,7 @@ impl ModerationActor {
                         }
                     }
                     Err(err) => {
-                        tracing::warn!(program_id, error = %err, "routing moderation items failed")
+                        tracing::warn!(program_id, error = ?err, "routing moderation items failed")
                     }
                 }
                 actor.route(std::iter::empty(), ctx);
@@ -285,7 +286,7 @@ impl Actor for ModerationActor {
                             }
                         }
                         Err(err) => {
-                            tracing::warn!(error = %err, "expiring moderation leases failed")
+                            tracing::warn!(error = ?err, "expiring moderation leases failed")
                         }
                     }),
             );
@@ -321,7 +322,7 @@ impl Actor for ModerationActor {
 /// A moderator's session opened: they take up to `capacity` items of the given kinds
 /// and regions. Answers with what they already hold (the snapshot).
 #[derive(Message)]
-#[rtype(result = "Result<Vec<ItemView>, String>")]
+#[rtype(result = "Result<Vec<ItemView>, StorageError>")]
 pub struct Join {
     pub moderator_id: i64,
     /// The joining session (joining again from the same session changes nothing).
@@ -333,7 +334,7 @@ pub struct Join {
 }
 
 impl Handler<Join> for ModerationActor {
-    type Result = ResponseActFuture<Self, Result<Vec<ItemView>, String>>;
+    type Result = ResponseActFuture<Self, Result<Vec<ItemView>, StorageError>>;
 
     fn handle(&mut self, join: Join, _ctx: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();
@@ -395,7 +396,7 @@ impl Handler<Leave> for ModerationActor {
                         }
                         Ok(_) => {}
                         Err(err) => {
-                            tracing::warn!(error = %err, "releasing a moderator's items failed")
+                            tracing::warn!(error = ?err, "releasing a moderator's items failed")
                         }
                     }
                     actor.route([program_id], ctx);
@@ -452,13 +453,13 @@ impl Handler<Settled> for ModerationActor {
 
 /// Queue figures for a program, on demand (HTTP, metrics).
 #[derive(Message)]
-#[rtype(result = "Result<QueueStats, String>")]
+#[rtype(result = "Result<QueueStats, StorageError>")]
 pub struct GetStats {
     pub program_id: i64,
 }
 
 impl Handler<GetStats> for ModerationActor {
-    type Result = ResponseFuture<Result<QueueStats, String>>;
+    type Result = ResponseFuture<Result<QueueStats, StorageError>>;
 
     fn handle(&mut self, request: GetStats, _ctx: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();

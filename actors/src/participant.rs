@@ -300,7 +300,7 @@ impl ParticipantActor {
                     }
                     Ok(None) => ctx.stop(),
                     Err(err) => {
-                        tracing::warn!(user_id, error = %err, "reloading a participant failed")
+                        tracing::warn!(user_id, error = ?err, "reloading a participant failed")
                     }
                 }),
         );

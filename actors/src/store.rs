@@ -15,6 +15,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::error::StorageError;
 use crate::hub::LiveEvent;
 use crate::live::{Live, PeriodTotals, StoreInfo};
 use crate::rules::points::Points;
@@ -129,7 +130,7 @@ fn bucket(window: Window, at_ms: i64, tz: Tz) -> WindowBucket {
 pub async fn load(
     live: &Live,
     store_id: i64,
-) -> Result<Option<(StoreInfo, [(Window, WindowBucket, PeriodTotals); 3])>, String> {
+) -> Result<Option<(StoreInfo, [(Window, WindowBucket, PeriodTotals); 3])>, StorageError> {
     let Some(info) = live.store.store_info(store_id).await? else {
         return Ok(None);
     };
@@ -142,7 +143,7 @@ pub async fn load(
     }
     let [day, week, month]: [(Window, WindowBucket, PeriodTotals); 3] = periods
         .try_into()
-        .map_err(|_| "three periods".to_string())?;
+        .map_err(|_| StorageError::message("the store's totals lack a period"))?;
     Ok(Some((info, [day, week, month])))
 }
 

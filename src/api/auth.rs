@@ -187,12 +187,13 @@ pub async fn get_me(state: web::Data<AppState>, caller: AnyCaller) -> ApiResult<
     permissions.sort();
     permissions.dedup();
     let standing = if account.kind.is_participant() {
-        Some(state.live.participant_view(account.id).await.map_err(|e| {
-            crate::error::ApiError::new(
-                crate::error::ErrorCode::ServiceUnavailable,
-                format!("points are unavailable: {e}"),
-            )
-        })?)
+        Some(
+            state
+                .live
+                .participant_view(account.id)
+                .await
+                .map_err(|e| crate::error::ApiError::live_unavailable("points", e))?,
+        )
     } else {
         None
     };

@@ -14,7 +14,7 @@ use crate::campaigns::receipts::{self, Receipt, SaleInput};
 use crate::campaigns::registration::{self, CodeRegistration, RegisterCode};
 use crate::campaigns::visibility::{self, CampaignFilter};
 use crate::campaigns::{self, Campaign, CampaignInput, CampaignPatch};
-use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::idempotency::{self, IdempotencyKey, Reply};
 use crate::org::imports::{CsvTable, ImportSummary};
 use crate::paging::{Page, PageParams};
@@ -181,12 +181,7 @@ pub async fn get_leaderboard(
         .live
         .leaderboard(campaign.id, request)
         .await
-        .map_err(|e| {
-            ApiError::new(
-                ErrorCode::ServiceUnavailable,
-                format!("the campaign's leaderboard is unavailable: {e}"),
-            )
-        })?;
+        .map_err(|e| ApiError::live_unavailable("the campaign's leaderboard", e))?;
     Ok(HttpResponse::Ok().json(board))
 }
 

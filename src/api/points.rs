@@ -415,7 +415,7 @@ pub async fn get_participant_standing(
         .live
         .participant_view(person.id)
         .await
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))?;
+        .map_err(|e| ApiError::live_unavailable("points", e))?;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -438,7 +438,7 @@ pub async fn get_store_progress(
         .live
         .store_progress(store.id)
         .await
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))?;
+        .map_err(|e| ApiError::live_unavailable("points", e))?;
     Ok(HttpResponse::Ok().json(progress))
 }
 

@@ -12,6 +12,7 @@ pub mod store;
 
 use std::sync::Arc;
 use std::time::Duration;
+use stimul_actors::error::StorageError;
 
 use actix_web::web::Bytes;
 use futures_util::Stream;
@@ -96,7 +97,7 @@ impl<S> OnServerRuntime<S> {
         }
     }
 
-    async fn run<T, F>(&self, call: impl FnOnce(Arc<S>) -> F) -> Result<T, String>
+    async fn run<T, F>(&self, call: impl FnOnce(Arc<S>) -> F) -> Result<T, StorageError>
     where
         T: Send + 'static,
         F: std::future::Future<Output = T> + Send + 'static,
@@ -104,13 +105,13 @@ impl<S> OnServerRuntime<S> {
         self.runtime
             .spawn(call(self.inner.clone()))
             .await
-            .map_err(|e| format!("the storage task stopped: {e}"))
+            .map_err(StorageError::from_cause)
     }
 }
 
 #[async_trait::async_trait]
 impl<S: CodegenStore> CodegenStore for OnServerRuntime<S> {
-    async fn pools(&self, now: i64) -> Result<Vec<PoolCheck>, String> {
+    async fn pools(&self, now: i64) -> Result<Vec<PoolCheck>, StorageError> {
         self.run(move |s| async move { s.pools(now).await }).await?
     }
 
@@ -120,7 +121,7 @@ impl<S: CodegenStore> CodegenStore for OnServerRuntime<S> {
         trigger: RefillTrigger,
         shards: u64,
         now: i64,
-    ) -> Result<Option<i64>, String> {
+    ) -> Result<Option<i64>, StorageError> {
         self.run(move |s| async move { s.plan_refill(pool_id, trigger, shards, now).await })
             .await?
     }
@@ -130,7 +131,7 @@ impl<S: CodegenStore> CodegenStore for OnServerRuntime<S> {
         owner: &str,
         now: i64,
         lease_until: i64,
-    ) -> Result<Option<ShardClaim>, String> {
+    ) -> Result<Option<ShardClaim>, StorageError> {
         let owner = owner.to_string();
         self.run(move |s| async move { s.claim_shard(&owner, now, lease_until).await })
             .await?
@@ -148,18 +149,18 @@ impl<S: CodegenStore> CodegenStore for OnServerRuntime<S> {
             .map_err(ChunkError::Storage)?
     }
 
-    async fn release_shard(&self, claim: &ShardClaim, now: i64) -> Result<(), String> {
+    async fn release_shard(&self, claim: &ShardClaim, now: i64) -> Result<(), StorageError> {
         let claim = claim.clone();
         self.run(move |s| async move { s.release_shard(&claim, now).await })
             .await?
     }
 
-    async fn issue_chunk(&self, batch_id: i64, limit: i64) -> Result<BatchProgress, String> {
+    async fn issue_chunk(&self, batch_id: i64, limit: i64) -> Result<BatchProgress, StorageError> {
         self.run(move |s| async move { s.issue_chunk(batch_id, limit).await })
             .await?
     }
 
-    async fn unfinished_batches(&self) -> Result<Vec<i64>, String> {
+    async fn unfinished_batches(&self) -> Result<Vec<i64>, StorageError> {
         self.run(|s| async move { s.unfinished_batches().await })
             .await?
     }

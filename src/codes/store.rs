@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+use stimul_actors::error::StorageError;
 
 use async_trait::async_trait;
 use chrono_tz::Tz;
@@ -265,7 +266,7 @@ impl SqlCodegen {
 }
 
 fn storage(err: sqlx::Error) -> ChunkError {
-    ChunkError::Storage(err.to_string())
+    ChunkError::Storage(StorageError::from_cause(err))
 }
 
 /// PostgreSQL's fast path: `COPY` into a temporary table, then one `INSERT … SELECT`
@@ -312,13 +313,13 @@ async fn copy_chunk(
     Ok(inserted)
 }
 
-fn text(err: sqlx::Error) -> String {
-    err.to_string()
+fn text(err: sqlx::Error) -> StorageError {
+    StorageError::from_cause(err)
 }
 
 #[async_trait]
 impl CodegenStore for SqlCodegen {
-    async fn pools(&self, now: i64) -> Result<Vec<PoolCheck>, String> {
+    async fn pools(&self, now: i64) -> Result<Vec<PoolCheck>, StorageError> {
         self.complete_refills(None, now).await.map_err(text)?;
         let rows = sqlx::query(
             "SELECT p.id, pr.timezone, p.target_size, p.low_watermark, p.available,
@@ -359,7 +360,7 @@ impl CodegenStore for SqlCodegen {
         trigger: RefillTrigger,
         shards: u64,
         now: i64,
-    ) -> Result<Option<i64>, String> {
+    ) -> Result<Option<i64>, StorageError> {
         let attempt = async {
             let mut tx = self.db.begin().await?;
             // Locks the pool: orders reserving codes wait, so the deficit stays true.
@@ -414,7 +415,7 @@ impl CodegenStore for SqlCodegen {
             Ok(planned) => Ok(planned),
             // Another node planned one at the same moment: the index kept it to one.
             Err(sqlx::Error::Database(db)) if db.is_unique_violation() => Ok(None),
-            Err(err) => Err(err.to_string()),
+            Err(err) => Err(StorageError::from_cause(err)),
         }
     }
 
@@ -423,7 +424,7 @@ impl CodegenStore for SqlCodegen {
         owner: &str,
         now: i64,
         lease_until: i64,
-    ) -> Result<Option<ShardClaim>, String> {
+    ) -> Result<Option<ShardClaim>, StorageError> {
         let attempt = async {
             let mut tx = self.db.begin().await?;
             let candidate = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -492,7 +493,7 @@ impl CodegenStore for SqlCodegen {
         Ok(inserted)
     }
 
-    async fn release_shard(&self, claim: &ShardClaim, now: i64) -> Result<(), String> {
+    async fn release_shard(&self, claim: &ShardClaim, now: i64) -> Result<(), StorageError> {
         sqlx::query(
             "UPDATE code_refill_shards SET owner = NULL, lease_until = NULL WHERE refill_id = $1 AND shard = $2 AND owner = $3",
         )
@@ -507,7 +508,7 @@ impl CodegenStore for SqlCodegen {
             .map_err(text)
     }
 
-    async fn issue_chunk(&self, batch_id: i64, limit: i64) -> Result<BatchProgress, String> {
+    async fn issue_chunk(&self, batch_id: i64, limit: i64) -> Result<BatchProgress, StorageError> {
         let attempt = async {
             let mut tx = self.db.begin().await?;
             // Locks the batch: two nodes resuming it take turns, each moving what is left.
@@ -565,7 +566,7 @@ impl CodegenStore for SqlCodegen {
         Ok(progress)
     }
 
-    async fn unfinished_batches(&self) -> Result<Vec<i64>, String> {
+    async fn unfinished_batches(&self) -> Result<Vec<i64>, StorageError> {
         sqlx::query_scalar("SELECT id FROM code_batches WHERE status = 'issuing' ORDER BY id")
             .fetch_all(&self.db.pool)
             .await

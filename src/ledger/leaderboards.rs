@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use sqlx::Row;
 use stimul_actors::campaign::{CampaignInfo, LeaderboardStore, Ranking, ScoreRow};
+use stimul_actors::error::StorageError;
 
 use crate::db::Db;
 
@@ -25,27 +26,27 @@ fn score_row(row: &sqlx::any::AnyRow, with_earnings: bool) -> Result<ScoreRow, s
 
 #[async_trait]
 impl LeaderboardStore for SqlLeaderboards {
-    async fn campaign(&self, campaign_id: i64) -> Result<Option<CampaignInfo>, String> {
+    async fn campaign(&self, campaign_id: i64) -> Result<Option<CampaignInfo>, StorageError> {
         let row = sqlx::query("SELECT c.program_id, p.timezone, c.starts_at, c.ends_at, c.ranking FROM campaigns c JOIN programs p ON p.id = c.program_id WHERE c.id = $1")
             .bind(campaign_id)
             .fetch_optional(&self.db.pool)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(StorageError::from_cause)?;
         let Some(row) = row else { return Ok(None) };
-        let timezone: String = row.try_get(1).map_err(|e| e.to_string())?;
-        let ranking: String = row.try_get(4).map_err(|e| e.to_string())?;
+        let timezone: String = row.try_get(1).map_err(StorageError::from_cause)?;
+        let ranking: String = row.try_get(4).map_err(StorageError::from_cause)?;
         let ranking = match ranking.as_str() {
             "plan_percent" => Ranking::PlanPercent,
             _ => Ranking::Points,
         };
         Ok(Some(CampaignInfo {
             campaign_id,
-            program_id: row.try_get(0).map_err(|e| e.to_string())?,
+            program_id: row.try_get(0).map_err(StorageError::from_cause)?,
             timezone: timezone
                 .parse()
-                .map_err(|_| format!("unknown time zone {timezone:?}"))?,
-            starts_at: row.try_get(2).map_err(|e| e.to_string())?,
-            ends_at: row.try_get(3).map_err(|e| e.to_string())?,
+                .map_err(|_| StorageError::message(format!("unknown time zone {timezone:?}")))?,
+            starts_at: row.try_get(2).map_err(StorageError::from_cause)?,
+            ends_at: row.try_get(3).map_err(StorageError::from_cause)?,
             ranking,
         }))
     }
@@ -55,7 +56,7 @@ impl LeaderboardStore for SqlLeaderboards {
         campaign_id: i64,
         since: i64,
         until: i64,
-    ) -> Result<Vec<ScoreRow>, String> {
+    ) -> Result<Vec<ScoreRow>, StorageError> {
         let rows = sqlx::query(
             "SELECT t.participant_id, u.name, u.store_id, s.region_id, cp.plan, CAST(SUM(t.earned) AS BIGINT), MAX(t.created_at)
              FROM ledger_transactions t JOIN users u ON u.id = t.participant_id LEFT JOIN stores s ON s.id = u.store_id
@@ -69,27 +70,27 @@ impl LeaderboardStore for SqlLeaderboards {
         .bind(until)
         .fetch_all(&self.db.pool)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(StorageError::from_cause)?;
         rows.iter()
             .map(|row| score_row(row, true))
             .collect::<Result<_, _>>()
-            .map_err(|e| e.to_string())
+            .map_err(StorageError::from_cause)
     }
 
     async fn participant(
         &self,
         campaign_id: i64,
         participant_id: i64,
-    ) -> Result<Option<ScoreRow>, String> {
+    ) -> Result<Option<ScoreRow>, StorageError> {
         let row = sqlx::query("SELECT u.id, u.name, u.store_id, s.region_id, cp.plan FROM users u LEFT JOIN stores s ON s.id = u.store_id
                                LEFT JOIN campaign_plans cp ON cp.campaign_id = $1 AND cp.participant_id = u.id WHERE u.id = $2")
             .bind(campaign_id)
             .bind(participant_id)
             .fetch_optional(&self.db.pool)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(StorageError::from_cause)?;
         row.map(|row| score_row(&row, false))
             .transpose()
-            .map_err(|e| e.to_string())
+            .map_err(StorageError::from_cause)
     }
 }

@@ -13,6 +13,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::Arc;
+use stimul_actors::error::StorageError;
 
 use async_trait::async_trait;
 use dashmap::DashMap;
@@ -144,7 +145,9 @@ impl SqlLedger {
         // Account ids are not cached: the caller's transaction may still roll back.
         Ok(answers
             .pop()
-            .unwrap_or(Err(LedgerError::Storage("unanswered".into()))))
+            .unwrap_or(Err(LedgerError::Storage(StorageError::message(
+                "unanswered",
+            )))))
     }
 
     /// Locks, checks and writes `requests` in `tx`, each all-or-nothing.
@@ -382,7 +385,11 @@ impl SqlLedger {
         }
         let answers = answers
             .into_iter()
-            .map(|a| a.unwrap_or(Err(LedgerError::Storage("unanswered".into()))))
+            .map(|a| {
+                a.unwrap_or(Err(LedgerError::Storage(StorageError::message(
+                    "unanswered",
+                ))))
+            })
             .collect();
         Ok((answers, accounts))
     }
@@ -776,10 +783,10 @@ impl LedgerStore for SqlLedger {
     async fn commit_batch(
         &self,
         requests: &[TransactionRequest],
-    ) -> Result<Vec<Result<Committed, LedgerError>>, String> {
+    ) -> Result<Vec<Result<Committed, LedgerError>>, StorageError> {
         self.try_commit(requests).await.map_err(|err| {
             tracing::warn!(error = ?err, size = requests.len(), "ledger batch failed");
-            err.to_string()
+            StorageError::from_cause(err)
         })
     }
 }
@@ -789,20 +796,23 @@ pub fn program_rules(
     levels: &str,
     owner_share: &str,
     timezone: &str,
-) -> Result<ProgramRules, String> {
-    let levels: Vec<Level> = serde_json::from_str(levels).map_err(|e| format!("levels: {e}"))?;
+) -> Result<ProgramRules, StorageError> {
+    let levels: Vec<Level> =
+        serde_json::from_str(levels).map_err(|e| StorageError::message(format!("levels: {e}")))?;
     Ok(ProgramRules {
-        levels: LevelScale::new(levels).map_err(|e| format!("levels: {e}"))?,
-        owner_share: Percent::from_str(owner_share).map_err(|e| format!("owner share: {e}"))?,
+        levels: LevelScale::new(levels)
+            .map_err(|e| StorageError::message(format!("levels: {e}")))?,
+        owner_share: Percent::from_str(owner_share)
+            .map_err(|e| StorageError::message(format!("owner share: {e}")))?,
         timezone: timezone
             .parse()
-            .map_err(|_| format!("unknown time zone {timezone:?}"))?,
+            .map_err(|_| StorageError::message(format!("unknown time zone {timezone:?}")))?,
     })
 }
 
 #[async_trait]
 impl LiveStore for SqlLedger {
-    async fn participant(&self, user_id: i64) -> Result<Option<ParticipantRecord>, String> {
+    async fn participant(&self, user_id: i64) -> Result<Option<ParticipantRecord>, StorageError> {
         let row = sqlx::query(
             "SELECT u.program_id, u.store_id, p.levels, p.owner_share_percent, p.timezone,
                     COALESCE(pp.lifetime, 0), COALESCE(pp.completed_tasks, 0), COALESCE(pp.version, 0),
@@ -815,14 +825,17 @@ impl LiveStore for SqlLedger {
         .bind(user_id)
         .fetch_optional(&self.db.pool)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(StorageError::from_cause)?;
         let Some(row) = row else { return Ok(None) };
-        let get = |i: usize| row.try_get::<i64, _>(i).map_err(|e| e.to_string());
-        let text = |i: usize| row.try_get::<String, _>(i).map_err(|e| e.to_string());
+        let get = |i: usize| row.try_get::<i64, _>(i).map_err(StorageError::from_cause);
+        let text = |i: usize| {
+            row.try_get::<String, _>(i)
+                .map_err(StorageError::from_cause)
+        };
         let rules = program_rules(&text(2)?, &text(3)?, &text(4)?)?;
         Ok(Some(ParticipantRecord {
             program_id: get(0)?,
-            store_id: row.try_get(1).map_err(|e| e.to_string())?,
+            store_id: row.try_get(1).map_err(StorageError::from_cause)?,
             balance: ParticipantBalance {
                 user_id,
                 available: Points::from_hundredths(get(8)?),
@@ -837,7 +850,7 @@ impl LiveStore for SqlLedger {
         }))
     }
 
-    async fn store_info(&self, store_id: i64) -> Result<Option<StoreInfo>, String> {
+    async fn store_info(&self, store_id: i64) -> Result<Option<StoreInfo>, StorageError> {
         let row = sqlx::query(
             "SELECT s.program_id, p.timezone, s.monthly_plan,
                     (SELECT COUNT(*) FROM users u WHERE u.store_id = s.id AND u.kind = 'participant' AND u.status = 'active' AND (s.owner_user_id IS NULL OR u.id <> s.owner_user_id))
@@ -846,24 +859,28 @@ impl LiveStore for SqlLedger {
         .bind(store_id)
         .fetch_optional(&self.db.pool)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(StorageError::from_cause)?;
         let Some(row) = row else { return Ok(None) };
-        let timezone: String = row.try_get(1).map_err(|e| e.to_string())?;
+        let timezone: String = row.try_get(1).map_err(StorageError::from_cause)?;
         Ok(Some(StoreInfo {
             store_id,
-            program_id: row.try_get(0).map_err(|e| e.to_string())?,
+            program_id: row.try_get(0).map_err(StorageError::from_cause)?,
             timezone: timezone
                 .parse()
-                .map_err(|_| format!("unknown time zone {timezone:?}"))?,
+                .map_err(|_| StorageError::message(format!("unknown time zone {timezone:?}")))?,
             monthly_plan: row
                 .try_get::<Option<i64>, _>(2)
-                .map_err(|e| e.to_string())?
+                .map_err(StorageError::from_cause)?
                 .map(Points::from_hundredths),
-            sellers: row.try_get(3).map_err(|e| e.to_string())?,
+            sellers: row.try_get(3).map_err(StorageError::from_cause)?,
         }))
     }
 
-    async fn store_totals(&self, store_id: i64, since_ms: i64) -> Result<PeriodTotals, String> {
+    async fn store_totals(
+        &self,
+        store_id: i64,
+        since_ms: i64,
+    ) -> Result<PeriodTotals, StorageError> {
         let mut sql = Sql::new(
             "SELECT CAST(COALESCE(SUM(earned), 0) AS BIGINT), COUNT(CASE WHEN earned > 0 THEN 1 END),
                     COUNT(CASE WHEN status <> 'pending' AND reason IN ",
@@ -874,8 +891,8 @@ impl LiveStore for SqlLedger {
             .query()
             .fetch_one(&self.db.pool)
             .await
-            .map_err(|e| e.to_string())?;
-        let get = |i: usize| row.try_get::<i64, _>(i).map_err(|e| e.to_string());
+            .map_err(StorageError::from_cause)?;
+        let get = |i: usize| row.try_get::<i64, _>(i).map_err(StorageError::from_cause);
         Ok(PeriodTotals {
             earned: Points::from_hundredths(get(0)?),
             transactions: get(1)?,
@@ -884,7 +901,7 @@ impl LiveStore for SqlLedger {
         })
     }
 
-    async fn hold(&self, transaction_id: i64) -> Result<Option<HoldRecord>, String> {
+    async fn hold(&self, transaction_id: i64) -> Result<Option<HoldRecord>, StorageError> {
         let row = sqlx::query(
             "SELECT t.participant_id, p.amount, a.kind, a.owner_id FROM ledger_transactions t
              JOIN postings p ON p.transaction_id = t.id AND p.purpose = 'hold'
@@ -894,19 +911,19 @@ impl LiveStore for SqlLedger {
         .bind(transaction_id)
         .fetch_optional(&self.db.pool)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(StorageError::from_cause)?;
         let Some(row) = row else { return Ok(None) };
-        let kind: String = row.try_get(2).map_err(|e| e.to_string())?;
-        let owner: i64 = row.try_get(3).map_err(|e| e.to_string())?;
+        let kind: String = row.try_get(2).map_err(StorageError::from_cause)?;
+        let owner: i64 = row.try_get(3).map_err(StorageError::from_cause)?;
         let Some(paid_from) = key_of(&kind, owner) else {
             return Ok(None);
         };
         Ok(Some(HoldRecord {
             participant_id: row
                 .try_get::<Option<i64>, _>(0)
-                .map_err(|e| e.to_string())?
+                .map_err(StorageError::from_cause)?
                 .unwrap_or_default(),
-            amount: Points::from_hundredths(row.try_get(1).map_err(|e| e.to_string())?),
+            amount: Points::from_hundredths(row.try_get(1).map_err(StorageError::from_cause)?),
             paid_from,
         }))
     }

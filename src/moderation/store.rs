@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use stimul_actors::error::StorageError;
 use stimul_actors::moderation::{Assign, ItemView, ModerationStore, QueueStats};
 use stimul_actors::rules::routing::{Item, ItemKind};
 
@@ -127,7 +128,7 @@ impl ModerationStore for SqlModeration {
         now: i64,
         lease_until: i64,
         assign: &Assign,
-    ) -> Result<Vec<(ItemView, i64)>, String> {
+    ) -> Result<Vec<(ItemView, i64)>, StorageError> {
         let attempt = async {
             let mut tx = self.db.begin().await?;
             let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -173,34 +174,34 @@ impl ModerationStore for SqlModeration {
             tx.commit().await?;
             Ok::<_, sqlx::Error>(claimed)
         };
-        attempt.await.map_err(|e| e.to_string())
+        attempt.await.map_err(StorageError::from_cause)
     }
 
-    async fn held(&self, moderator_id: i64) -> Result<Vec<ItemView>, String> {
+    async fn held(&self, moderator_id: i64) -> Result<Vec<ItemView>, StorageError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ITEM_COLUMNS} FROM moderation_items WHERE assigned_to = $1 AND status = 'assigned' ORDER BY priority_at, id")))
             .bind(moderator_id)
             .fetch_all(&self.db.pool)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(StorageError::from_cause)?;
         rows.iter()
             .map(item_from_row)
             .collect::<Result<_, _>>()
-            .map_err(|e| e.to_string())
+            .map_err(StorageError::from_cause)
     }
 
-    async fn release(&self, moderator_id: i64) -> Result<Vec<ItemView>, String> {
+    async fn release(&self, moderator_id: i64) -> Result<Vec<ItemView>, StorageError> {
         self.requeue("assigned_to = $1", moderator_id)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(StorageError::from_cause)
     }
 
-    async fn expire_leases(&self, now: i64) -> Result<Vec<ItemView>, String> {
+    async fn expire_leases(&self, now: i64) -> Result<Vec<ItemView>, StorageError> {
         self.requeue("lease_expires_at <= $1", now)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(StorageError::from_cause)
     }
 
-    async fn stats(&self, program_id: i64, now: i64) -> Result<QueueStats, String> {
+    async fn stats(&self, program_id: i64, now: i64) -> Result<QueueStats, StorageError> {
         let attempt = async {
             let mut stats = QueueStats {
                 program_id,
@@ -246,7 +247,7 @@ impl ModerationStore for SqlModeration {
             stats.time_to_decision_p95_ms = percentile(&durations, 95);
             Ok::<_, sqlx::Error>(stats)
         };
-        attempt.await.map_err(|e| e.to_string())
+        attempt.await.map_err(StorageError::from_cause)
     }
 }
 

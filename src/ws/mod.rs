@@ -263,12 +263,7 @@ impl Session {
 
     /// The topic's current state, for a snapshot.
     async fn snapshot(state: AppState, topic: Topic, session: u64) -> Result<Snapshot, ApiError> {
-        let unavailable = |e: stimul_actors::live::LiveError| {
-            ApiError::new(
-                ErrorCode::ServiceUnavailable,
-                format!("the live state is unavailable: {e}"),
-            )
-        };
+        let unavailable = |e| ApiError::live_unavailable("the live state", e);
         match topic {
             Topic::Me(user) => Ok(Snapshot::Me(
                 state
@@ -301,12 +296,11 @@ impl Session {
                     kinds,
                     regions,
                 };
-                let held = state.live.join_moderation(join).await.map_err(|e| {
-                    ApiError::new(
-                        ErrorCode::ServiceUnavailable,
-                        format!("the moderation queue is unavailable: {e}"),
-                    )
-                })?;
+                let held = state
+                    .live
+                    .join_moderation(join)
+                    .await
+                    .map_err(|e| ApiError::live_unavailable("the moderation queue", e))?;
                 Ok(Snapshot::Moderation(ModerationSnapshot {
                     items: held,
                     capacity,
@@ -337,7 +331,7 @@ impl Session {
                     .live
                     .moderation_stats(program_id)
                     .await
-                    .map_err(|e| ApiError::new(ErrorCode::ServiceUnavailable, e.to_string()))?;
+                    .map_err(|e| ApiError::live_unavailable("the queue figures", e))?;
                 Ok(Snapshot::ModerationStats(stats))
             }
         }
