@@ -222,7 +222,7 @@ pub async fn download_code_batch(
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     let batch = visible_batch(&state, &caller, *id).await?;
-    if batch.status != "issued" {
+    if batch.status != crate::codes::BatchStatus::Issued {
         return Err(ApiError::invalid_state(format!(
             "code batch {} is still being issued ({} of {}); download it once its status is issued",
             batch.id, batch.issued, batch.quantity

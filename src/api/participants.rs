@@ -119,7 +119,7 @@ pub async fn register_participant(
             )
             .await?;
             tx.commit().await?;
-            if registered.status == "pending" {
+            if registered.status == crate::domain::PersonStatus::Pending {
                 crate::moderation::announce(&state, program.id);
             }
             Reply::created(&registered)
@@ -588,7 +588,7 @@ pub async fn create_invitation(
     let store =
         stores::get_in_program(&state.db.pool, caller.program_id(), id.into_inner()).await?;
     caller.require(Permission::edit(Section::Participants), &store.target())?;
-    if store.status != "connected" {
+    if store.status != stores::StoreStatus::Connected {
         return Err(ApiError::new(
             ErrorCode::InvalidState,
             "invitations are only for connected stores",

@@ -295,8 +295,7 @@ pub async fn set_store_status(
     let mut tx = state.db.begin().await?;
     let store = stores::get_in_program(&mut *tx, caller.program_id(), id.into_inner()).await?;
     caller.require(Permission::edit(Section::Stores), &store.target())?;
-    let current =
-        StoreStatus::parse(&store.status).map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
+    let current = store.status;
     match (current, body.status) {
         (_, StoreStatus::Pending) => {
             return Err(ApiError::field(

@@ -106,15 +106,6 @@ pub struct SubmissionFilter {
     pub status: Option<String>,
 }
 
-const STATUSES: [&str; 6] = [
-    "pending",
-    "approved",
-    "rejected",
-    "rework",
-    "resubmitted",
-    "failed",
-];
-
 /// Every submission of a task, oldest first: attempts, answers, decisions.
 #[utoipa::path(
     operation_id = "listTaskSubmissions", tag = "tasks", security(("bearer" = [])), params(("id" = i64, Path), SubmissionFilter, PageParams),
@@ -136,13 +127,9 @@ pub async fn list_task_submissions(
         .push(" AND id > ")
         .bind(after);
     if let Some(status) = &filter.status {
-        if !STATUSES.contains(&status.as_str()) {
-            return Err(ApiError::field(
-                "status",
-                format!("one of {}", STATUSES.join(", ")),
-            ));
-        }
-        sql.push(" AND status = ").bind(status.clone());
+        let status = crate::tasks::submissions::SubmissionStatus::parse(status)
+            .map_err(|why| ApiError::field("status", why))?;
+        sql.push(" AND status = ").bind(status.as_str());
     }
     sql.push(" ORDER BY id LIMIT ").bind(limit + 1);
     let rows = submissions::fetch(&state.db, &sql).await?;

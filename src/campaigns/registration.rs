@@ -25,6 +25,7 @@ use stimul_actors::participant::{Earn, ParticipantError};
 use stimul_actors::rules::campaigns::{
     AttemptHistory, FraudLimits, Gate, HoldReason, NoOffer, choose_offer, code_points,
 };
+use stimul_actors::rules::codes::CodeStatus;
 use stimul_actors::rules::codes::{CodeError, ProductCode};
 use stimul_actors::rules::points::Points;
 use stimul_actors::rules::routing::ItemKind;
@@ -207,7 +208,7 @@ async fn hold_history(
 /// A code row as registration reads it.
 struct CodeRow {
     id: i64,
-    status: String,
+    status: CodeStatus,
     product_id: Option<i64>,
     registered_by: Option<i64>,
     registered_at: Option<i64>,
@@ -225,7 +226,7 @@ async fn find_code(state: &AppState, code: &ProductCode) -> ApiResult<Option<Cod
     row.map(|row| {
         Ok(CodeRow {
             id: row.try_get(0)?,
-            status: row.try_get(1)?,
+            status: crate::db::stored(&row, 1)?,
             product_id: row.try_get(2)?,
             registered_by: row.try_get(3)?,
             registered_at: row.try_get(4)?,
@@ -368,7 +369,7 @@ pub async fn register(
         )
         .await;
     };
-    let Some(product_id) = row.product_id.filter(|_| row.status != "pool") else {
+    let Some(product_id) = row.product_id.filter(|_| row.status != CodeStatus::Pool) else {
         // Generated but never printed: as far as anyone outside knows, it does not exist.
         return refuse(
             Some(row.id),
@@ -380,13 +381,13 @@ pub async fn register(
         )
         .await;
     };
-    if row.status != "issued" {
+    if row.status != CodeStatus::Issued {
         if row.registered_by == Some(participant) {
             if row.transaction_id.is_none()
                 && let (Some(campaign_id), Some(claimed_at)) = (row.campaign_id, row.registered_at)
             {
                 // Our own claim whose credit never finished (a crash): finish it.
-                let held = row.status == "held";
+                let held = row.status == CodeStatus::Held;
                 return credit(
                     state,
                     caller,
@@ -450,7 +451,14 @@ pub async fn register(
         "UPDATE codes SET status = $1, registered_by = $2, registered_at = $3, campaign_id = $4
          WHERE id = $5 AND status = 'issued'",
     )
-    .bind(if hold.is_some() { "held" } else { "registered" })
+    .bind(
+        if hold.is_some() {
+            CodeStatus::Held
+        } else {
+            CodeStatus::Registered
+        }
+        .as_str(),
+    )
     .bind(participant)
     .bind(now)
     .bind(campaign_id)

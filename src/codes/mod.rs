@@ -22,6 +22,7 @@ use stimul_actors::codegen::{
     BatchProgress, ChunkError, Codegen, CodegenConfig, CodegenStore, PoolCheck, ShardClaim,
     WorkerView,
 };
+pub use stimul_actors::rules::codes::BatchStatus;
 use stimul_actors::rules::codes::{ProductCode, QR_PREFIX};
 use stimul_actors::rules::refill::{NightlyWindow, RefillTrigger, check_pool_sizes};
 use utoipa::ToSchema;
@@ -463,8 +464,8 @@ pub struct CodeBatch {
     pub quantity: i64,
     /// Codes moved out of the pool so far; the CSV is ready at `quantity`.
     pub issued: i64,
-    /// `issuing`, then `issued`.
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: BatchStatus,
     pub created_by: Option<i64>,
     pub created_at: i64,
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Executor, Row};
 
 use crate::config::DatabaseSettings;
 
@@ -345,4 +345,14 @@ impl SqlFilter {
     ) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments> {
         self.binds.iter().fold(query, bind_one_as)
     }
+}
+
+/// Reads a status or kind stored as text into its enum; a value the enum does not
+/// know is a storage error, not the client's.
+pub fn stored<T: TryFrom<String, Error = String>>(
+    row: &sqlx::any::AnyRow,
+    index: usize,
+) -> sqlx::Result<T> {
+    let text: String = row.try_get(index)?;
+    T::try_from(text).map_err(|e| sqlx::Error::Decode(e.into()))
 }

@@ -20,6 +20,7 @@ use sqlx::Row;
 use stimul_actors::bus::BusEvent;
 use stimul_actors::moderation::{ItemView, SettleReason};
 use stimul_actors::participant::Settle;
+use stimul_actors::rules::routing::ItemStatus;
 use stimul_actors::rules::routing::{ItemKind, PriorityBoosts, queue_key};
 use utoipa::ToSchema;
 
@@ -304,8 +305,8 @@ pub async fn decide(
     }
     let item = item_from_row(&row)?;
     let handler = state.decisions.of(item.kind)?.clone();
-    let status: String = row.try_get(10)?;
-    if status != "assigned" || item.assigned_to != Some(moderator.id()) {
+    let status: ItemStatus = crate::db::stored(&row, 10)?;
+    if status != ItemStatus::Assigned || item.assigned_to != Some(moderator.id()) {
         return Err(ApiError::new(
             ErrorCode::ItemNotHeld,
             format!("you do not hold item {item_id} (it is {status}); only its holder decides it"),

@@ -6,6 +6,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use stimul_actors::error::StorageError;
 use stimul_actors::moderation::{Assign, ItemView, ModerationStore, QueueStats};
+use stimul_actors::rules::routing::ItemStatus;
 use stimul_actors::rules::routing::{Item, ItemKind};
 
 use crate::access::Visibility;
@@ -214,10 +215,10 @@ impl ModerationStore for SqlModeration {
             let mut oldest = None;
             for row in counts {
                 let kind: String = row.try_get(0)?;
-                let status: String = row.try_get(1)?;
+                let status: ItemStatus = crate::db::stored(&row, 1)?;
                 let count: i64 = row.try_get(2)?;
                 let first: Option<i64> = row.try_get(3)?;
-                if status == "queued" {
+                if status == ItemStatus::Queued {
                     stats.queued.insert(kind, count);
                     oldest = oldest.min(first).or(first);
                 } else {

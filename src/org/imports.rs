@@ -455,7 +455,7 @@ pub async fn import_participants(
                 {
                     check.fail("store_code", "you may not edit participants of this store");
                 }
-                if store.status != StoreStatus::Connected.as_str() {
+                if store.status != StoreStatus::Connected {
                     check.fail(
                         "store_code",
                         format!("store {store_code:?} is {}", store.status),

@@ -43,8 +43,7 @@ pub struct Registered {
     /// The registering person.
     pub participant_id: i64,
     /// `active` (joined by invitation) or `pending` (waits for approval).
-    #[schema(value_type = PersonStatus)]
-    pub status: String,
+    pub status: PersonStatus,
     pub store_id: i64,
     /// For a group: the sellers registered with the store.
     pub member_ids: Vec<i64>,
@@ -82,7 +81,7 @@ pub async fn register(
             Ok(Registered {
                 registration_id,
                 participant_id: id,
-                status: "active".into(),
+                status: PersonStatus::Active,
                 store_id,
                 member_ids: vec![],
             })
@@ -96,7 +95,7 @@ pub async fn register(
                         format!("there is no store {store_id} in this program"),
                     )
                 })?;
-            if store.status != StoreStatus::Connected.as_str() {
+            if store.status != StoreStatus::Connected {
                 return Err(ApiError::field(
                     "store_id",
                     "this store is not connected to the program",
@@ -131,7 +130,7 @@ pub async fn register(
             Ok(Registered {
                 registration_id,
                 participant_id: id,
-                status: "pending".into(),
+                status: PersonStatus::Pending,
                 store_id: store.id,
                 member_ids: vec![],
             })
@@ -189,7 +188,7 @@ pub async fn register(
             Ok(Registered {
                 registration_id,
                 participant_id: owner_id,
-                status: "pending".into(),
+                status: PersonStatus::Pending,
                 store_id: store.id,
                 member_ids,
             })
@@ -450,7 +449,7 @@ async fn consume_invitation(
         .fetch_one(&mut **tx)
         .await?;
     let store = stores::get(&mut **tx, store_id).await?;
-    if store.status != StoreStatus::Connected.as_str() {
+    if store.status != StoreStatus::Connected {
         return Err(invalid());
     }
     Ok(store_id)

@@ -2,7 +2,7 @@
 //! their region; only program-wide editors (admins) block and unblock them. A store's
 //! owner holds the `owner` role scoped to that store.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sqlx::FromRow;
 use utoipa::ToSchema;
 
@@ -13,39 +13,17 @@ use crate::db::{Bind, Db, SqlFilter, Tx};
 use crate::error::{ApiError, ApiResult};
 use crate::paging::{Page, page_of};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum StoreStatus {
-    /// Registered as a group and waiting for approval.
-    Pending,
-    /// Taking part in the program.
-    Connected,
-    /// Taken out of the program (e.g. inactive); may be connected again.
-    Disconnected,
-    /// Barred by an admin (e.g. fraud); only an admin can lift it.
-    Blocked,
-}
-
-impl StoreStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StoreStatus::Pending => "pending",
-            StoreStatus::Connected => "connected",
-            StoreStatus::Disconnected => "disconnected",
-            StoreStatus::Blocked => "blocked",
-        }
-    }
-
-    pub fn parse(value: &str) -> Result<Self, String> {
-        match value {
-            "pending" => Ok(StoreStatus::Pending),
-            "connected" => Ok(StoreStatus::Connected),
-            "disconnected" => Ok(StoreStatus::Disconnected),
-            "blocked" => Ok(StoreStatus::Blocked),
-            other => Err(format!(
-                "unknown store status {other:?}; expected connected, disconnected or blocked"
-            )),
-        }
+stimul_actors::stored_enum! {
+    /// Where a store stands in the program.
+    pub enum StoreStatus {
+        /// Registered as a group and waiting for approval.
+        Pending = "pending",
+        /// Taking part in the program.
+        Connected = "connected",
+        /// Taken out of the program (e.g. inactive); may be connected again.
+        Disconnected = "disconnected",
+        /// Barred by an admin (e.g. fraud); only an admin can lift it.
+        Blocked = "blocked",
     }
 }
 
@@ -60,8 +38,8 @@ pub struct Store {
     pub region_id: Option<i64>,
     pub partner_id: Option<i64>,
     pub owner_user_id: Option<i64>,
-    #[schema(value_type = StoreStatus)]
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: StoreStatus,
     /// The monthly target in points (decimal string), for plan attainment.
     #[serde(serialize_with = "crate::domain::hundredths_as_decimal")]
     #[schema(value_type = Option<String>)]

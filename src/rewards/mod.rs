@@ -15,6 +15,7 @@ pub mod store;
 
 use serde::{Deserialize, Serialize};
 use stimul_actors::rules::points::Points;
+use stimul_actors::rules::rewards::RewardStatus;
 use stimul_actors::rules::rewards::{Customer, Pricing, RewardAudience, RewardKind, on_offer};
 use utoipa::{IntoParams, ToSchema};
 
@@ -222,7 +223,11 @@ impl RewardInput {
             roles: json_list(&self.roles),
             active_from: self.active_from,
             active_to: self.active_to,
-            status: if self.active { "active" } else { "inactive" },
+            status: if self.active {
+                RewardStatus::Active
+            } else {
+                RewardStatus::Inactive
+            },
         })
     }
 }
@@ -280,7 +285,7 @@ impl RewardRow {
             roles: audience.roles,
             active_from: self.active_from,
             active_to: self.active_to,
-            active: self.status == "active",
+            active: self.status == RewardStatus::Active,
             brand_id: self.brand_id,
             affordable: available.map(|points| points.hundredths() >= cheapest),
         }
@@ -559,7 +564,7 @@ pub async fn get(state: &AppState, caller: &Principal, id: i64) -> ApiResult<Rew
         let (customer, available) = customer(state, caller).await?;
         let row = store::reward(&state.db.pool, program_id, id)
             .await?
-            .filter(|row| row.status == "active")
+            .filter(|row| row.status == RewardStatus::Active)
             .ok_or_else(|| ApiError::not_found(format!("reward {id}")))?;
         if row.audience().admits(&customer).is_err() {
             return Err(ApiError::not_found(format!("reward {id}")));

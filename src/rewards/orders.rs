@@ -322,7 +322,9 @@ pub async fn place(
             );
             continue;
         }
-        if row.status != "active" || !on_offer(row.active_from, row.active_to, now) {
+        if row.status != stimul_actors::rules::rewards::RewardStatus::Active
+            || !on_offer(row.active_from, row.active_to, now)
+        {
             return Err(ApiError::new(
                 ErrorCode::RewardUnavailable,
                 format!("{:?} is not on offer now", row.title),

@@ -3,6 +3,7 @@
 //! the use cases.
 
 use sqlx::FromRow;
+use stimul_actors::rules::rewards::RewardStatus;
 use stimul_actors::rules::rewards::{CardPaymentStatus, OrderStatus, PayoutStatus};
 
 use crate::db::{Bind, Db, Sql, Tx};
@@ -31,7 +32,8 @@ pub struct RewardRow {
     pub roles: String,
     pub active_from: Option<i64>,
     pub active_to: Option<i64>,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: RewardStatus,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -56,7 +58,7 @@ pub struct RewardFields {
     pub roles: String,
     pub active_from: Option<i64>,
     pub active_to: Option<i64>,
-    pub status: &'static str,
+    pub status: RewardStatus,
 }
 
 /// Creates the reward, or updates the program's reward with the same SKU (imports are
@@ -95,7 +97,7 @@ pub async fn upsert(
     .bind(&fields.roles)
     .bind(fields.active_from)
     .bind(fields.active_to)
-    .bind(fields.status)
+    .bind(fields.status.as_str())
     .bind(now)
     .fetch_one(&mut **tx)
     .await

@@ -27,6 +27,7 @@ use stimul_actors::moderation::ItemView;
 use stimul_actors::participant::Earn;
 use stimul_actors::rules::points::Points;
 use stimul_actors::rules::routing::ItemKind;
+pub use stimul_actors::rules::tasks::SubmissionStatus;
 use stimul_actors::rules::tasks::answers::{self, Answers, Context, PlanProgress};
 use stimul_actors::rules::tasks::limits::{Refusal, Usage};
 use stimul_actors::rules::tasks::schedule::Period;
@@ -60,10 +61,7 @@ pub struct Submission {
     pub id: i64,
     pub task_id: i64,
     pub participant_id: i64,
-    /// `pending` (waiting for a moderator), `approved`, `rejected`, `rework` (sent back:
-    /// fix and submit again), `resubmitted` (a later submission fixed it) or `failed`
-    /// (a quiz below its pass mark).
-    pub status: String,
+    pub status: SubmissionStatus,
     /// The period it counts in: `all`, a local date, or an ISO week like `2024-W24`.
     pub period_key: String,
     /// The attempt within the period, from 1; a resubmission keeps its attempt.
@@ -134,7 +132,7 @@ fn submission_from_row(row: &AnyRow) -> sqlx::Result<Submission> {
         period_key: row.try_get(6)?,
         attempt: count_column(row, 7)?,
         resubmission_of: row.try_get(8)?,
-        status: row.try_get(9)?,
+        status: crate::db::stored(row, 9)?,
         answers: json_column(row, 10)?,
         photos: json_column(row, 11)?,
         score: optional_count(12)?,
@@ -479,9 +477,9 @@ pub async fn submit(
         hashes.push(photo.sha256);
     }
     let (status, auto_approved) = if !checked.passed {
-        ("failed", false)
+        (SubmissionStatus::Failed, false)
     } else if !task.requires_moderation {
-        ("approved", false)
+        (SubmissionStatus::Approved, false)
     } else {
         let policy = super::settings::trust_policy(&mut *tx, program_id).await?;
         let routing = if policy.enabled {
@@ -496,8 +494,8 @@ pub async fn submit(
             Routing::Moderate
         };
         match routing {
-            Routing::AutoApprove => ("approved", true),
-            Routing::Moderate | Routing::SpotCheck => ("pending", false),
+            Routing::AutoApprove => (SubmissionStatus::Approved, true),
+            Routing::Moderate | Routing::SpotCheck => (SubmissionStatus::Pending, false),
         }
     };
     let id: i64 = sqlx::query_scalar(
@@ -516,7 +514,7 @@ pub async fn submit(
     .bind(&period_key)
     .bind(i64::from(attempt))
     .bind(resubmission_of)
-    .bind(status)
+    .bind(status.as_str())
     .bind(checked.record.to_string())
     .bind(serde_json::to_string(&hashes).map_err(ApiError::internal)?)
     .bind(checked.code.map(|c| c.as_str().to_string()))
@@ -525,7 +523,7 @@ pub async fn submit(
     .bind(task.points.hundredths())
     .bind(i64::from(task.requires_moderation))
     .bind(i64::from(auto_approved))
-    .bind((status == "approved").then_some(now))
+    .bind((status == SubmissionStatus::Approved).then_some(now))
     .bind(now)
     .fetch_one(&mut *tx)
     .await?;
@@ -641,7 +639,7 @@ async fn enqueue_follow_up(
     tx: &mut Tx,
     program_id: i64,
     id: i64,
-    status: &str,
+    status: SubmissionStatus,
     now: i64,
 ) -> ApiResult<i64> {
     let effect = NewEffect {
@@ -678,12 +676,14 @@ pub async fn follow_up(state: &AppState, id: i64) -> ApiResult<()> {
     }
     let task = super::rows::get(&state.db.pool, submission.program_id, submission.task_id).await?;
     let unpaid = submission.hold_transaction_id.is_none() && submission.transaction_id.is_none();
-    match submission.status.as_str() {
-        "pending" if unpaid => queue_for_moderation(state, &submission, &task).await?,
-        "approved" if unpaid => credit(state, &submission, &task).await?,
+    match submission.status {
+        SubmissionStatus::Pending if unpaid => {
+            queue_for_moderation(state, &submission, &task).await?
+        }
+        SubmissionStatus::Approved if unpaid => credit(state, &submission, &task).await?,
         _ => {}
     }
-    if submission.status == "approved" {
+    if submission.status == SubmissionStatus::Approved {
         super::quests::on_completion(state, &submission).await?;
     }
     let fresh = load(&state.db.pool, id).await?;
@@ -695,7 +695,7 @@ pub async fn follow_up(state: &AppState, id: i64) -> ApiResult<()> {
     // own follow-up (push, quests) must still run.
     sqlx::query("UPDATE task_submissions SET followup = 'done' WHERE id = $1 AND status = $2")
         .bind(id)
-        .bind(&submission.status)
+        .bind(submission.status.as_str())
         .execute(&state.db.pool)
         .await?;
     Ok(())
@@ -718,11 +718,11 @@ pub async fn decide_in_transaction(
     .fetch_optional(&mut **tx)
     .await?;
     let row = row.ok_or_else(|| ApiError::not_found(format!("submission {}", item.subject_id)))?;
-    let status: String = row.try_get(0)?;
+    let status: SubmissionStatus = crate::db::stored(&row, 0)?;
     let participant_id: i64 = row.try_get(1)?;
     let hold: Option<i64> = row.try_get(2)?;
     let program_id: i64 = row.try_get(3)?;
-    if status != "pending" {
+    if status != SubmissionStatus::Pending {
         return Err(ApiError::invalid_state(format!(
             "submission {} is {status}, not waiting for a decision",
             item.subject_id
@@ -735,16 +735,16 @@ pub async fn decide_in_transaction(
         ))
     })?;
     let (new_status, completed_at) = match request.decision {
-        DecisionKind::Approve => ("approved", Some(now)),
-        DecisionKind::Reject => ("rejected", None),
-        DecisionKind::Rework => ("rework", None),
+        DecisionKind::Approve => (SubmissionStatus::Approved, Some(now)),
+        DecisionKind::Reject => (SubmissionStatus::Rejected, None),
+        DecisionKind::Rework => (SubmissionStatus::Rework, None),
     };
     sqlx::query(
         "UPDATE task_submissions SET status = $1, completed_at = $2, decision_reason = $3, decision_comment = $4,
                 decided_by = $5, decided_at = $6, followup = 'pending', updated_at = $6
          WHERE id = $7 AND status = 'pending'",
     )
-    .bind(new_status)
+    .bind(new_status.as_str())
     .bind(completed_at)
     .bind(request.reason.clone())
     .bind(request.comment.clone())

@@ -71,6 +71,37 @@ fn the_http_layer_holds_no_sql() {
     );
 }
 
+/// Statuses and kinds are enums parsed once (`stored_enum!`): logic compares values,
+/// never text like `status == "pending"` or `kind != "participant"`.
+#[test]
+fn statuses_and_kinds_are_compared_as_values() {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    rust_files(&src().join("../actors/src/rules"), &mut files);
+    let mut found = Vec::new();
+    for file in &files {
+        for (number, line) in code_of(file).lines().enumerate() {
+            let compact: String = line.split_whitespace().collect();
+            let compares_text = ["status==\"", "status!=\"", "kind==\"", "kind!=\""]
+                .iter()
+                .any(|pattern| compact.contains(pattern));
+            if compares_text {
+                found.push(format!(
+                    "{}:{}: {}",
+                    file.display(),
+                    number + 1,
+                    line.trim()
+                ));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "compare statuses and kinds as enums (declare them with stored_enum!):\n{}",
+        found.join("\n")
+    );
+}
+
 /// Area → the areas it names.
 fn area_graph() -> BTreeMap<String, BTreeSet<String>> {
     let root = src();

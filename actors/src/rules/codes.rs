@@ -346,6 +346,30 @@ fn code_in_url(input: &str) -> Option<&str> {
     })
 }
 
+crate::stored_enum! {
+    /// Where a product code stands.
+    pub enum CodeStatus {
+        /// Generated, waiting in its product's pool.
+        Pool = "pool",
+        /// Printed in a batch, waiting for a seller.
+        Issued = "issued",
+        /// Registered, its points held for a check (anti-fraud).
+        Held = "held",
+        /// Registered and paid.
+        Registered = "registered",
+    }
+}
+
+crate::stored_enum! {
+    /// Where an ordered batch of printed codes stands.
+    pub enum BatchStatus {
+        /// Codes still moving out of the pool.
+        Issuing = "issuing",
+        /// Every code is out: the CSV is ready.
+        Issued = "issued",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;

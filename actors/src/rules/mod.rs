@@ -16,6 +16,7 @@
 //! | [`leaderboard`] | an order-statistics board: rank, top-N and around-me in O(log n) |
 //! | [`windows`] | leaderboard time windows (day, ISO week, month) in the program's zone |
 //! | [`routing`] | moderation queue order and which moderator takes an item |
+//! | [`stored`] | the one declaration of statuses and kinds stored as text (`stored_enum!`) |
 //! | [`tasks`] | task kinds, answer checking and quiz scoring, recurrence, limits, audiences, quests, streaks, trust |
 
 pub mod campaigns;
@@ -26,6 +27,7 @@ pub mod points;
 pub mod refill;
 pub mod rewards;
 pub mod routing;
+pub mod stored;
 pub mod tasks;
 pub mod windows;
 

@@ -701,6 +701,15 @@ impl PayoutLimits {
     }
 }
 
+crate::stored_enum! {
+    /// Whether a reward is in the catalogue.
+    pub enum RewardStatus {
+        Active = "active",
+        /// Withdrawn by staff: not on offer, kept for the orders that name it.
+        Inactive = "inactive",
+    }
+}
+
 #[cfg(test)]
 mod payout_tests {
     use super::*;

@@ -210,6 +210,19 @@ fn least_loaded(
         .map(|(index, _, _)| index)
 }
 
+crate::stored_enum! {
+    /// Where a moderation item stands.
+    pub enum ItemStatus {
+        /// Waiting for a moderator.
+        Queued = "queued",
+        /// Held by a moderator under a lease.
+        Assigned = "assigned",
+        Decided = "decided",
+        /// Taken back before a decision (its subject changed or went away).
+        Withdrawn = "withdrawn",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use rand::rngs::StdRng;

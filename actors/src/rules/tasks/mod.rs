@@ -28,6 +28,22 @@
 //! - Trust ([`trust_score`]) is the share of moderator decisions that were approvals,
 //!   pessimistically smoothed so a short history never looks perfect.
 
+crate::stored_enum! {
+    /// Where a task submission stands.
+    pub enum SubmissionStatus {
+        /// Waiting for a moderator.
+        Pending = "pending",
+        Approved = "approved",
+        Rejected = "rejected",
+        /// Sent back: fix and submit again.
+        Rework = "rework",
+        /// A later submission fixed it.
+        Resubmitted = "resubmitted",
+        /// A quiz below its pass mark.
+        Failed = "failed",
+    }
+}
+
 pub mod answers;
 pub mod audience;
 pub mod limits;
