@@ -6,7 +6,7 @@
 
 use chrono::Datelike;
 
-use crate::access::store::{assign, role_id};
+use crate::access::repo::{assign, role_id};
 use crate::access::{ADMIN, MANAGER, MANUFACTURER, MODERATOR, Scope};
 use crate::auth::hash_password;
 use crate::db::{Clock, Db, Tx};
@@ -612,7 +612,7 @@ pub async fn demo_showcase(db: &Db, clock: &Clock, program_slug: &str) -> anyhow
     ];
     let mut tx = db.begin().await?;
     for (sku, kind, title, category, network, price, min, max_or_stock) in rewards {
-        if crate::rewards::store::sku_exists(&mut *tx, program.id, sku).await? {
+        if crate::rewards::repo::sku_exists(&mut *tx, program.id, sku).await? {
             continue;
         }
         let chosen = price.is_none();
@@ -636,7 +636,7 @@ pub async fn demo_showcase(db: &Db, clock: &Clock, program_slug: &str) -> anyhow
     .bind(program.id)
     .fetch_all(&mut *tx)
     .await?;
-    let ledger = crate::ledger::SqlLedger::new(db.clone(), db.clone(), clock.clone());
+    let ledger = crate::ledger::SqlActorStorage::new(db.clone(), db.clone(), clock.clone());
     for (user, store) in sellers {
         let request = TransactionRequest {
             program_id: program.id,

@@ -26,7 +26,7 @@ use crate::db::{Clock, Db};
 use crate::domain::Slug;
 use crate::effects::Effects;
 use crate::integrations::sms::{SmsSender, sender_from_settings};
-use crate::ledger::SqlLedger;
+use crate::ledger::SqlActorStorage;
 use crate::metrics::Metrics;
 use crate::org::programs;
 use crate::ratelimit::{InMemoryRateLimiter, RedisRateLimiter, SharedRateLimiter};
@@ -90,7 +90,7 @@ impl Application {
             }
             None => Arc::new(InMemoryRateLimiter::new(clock.clone())),
         };
-        let ledger = SqlLedger::new(db.clone(), committer_db.clone(), clock.clone());
+        let ledger = SqlActorStorage::new(db.clone(), committer_db.clone(), clock.clone());
         let live = start_live(&db, ledger.clone(), &clock, redis, &settings.redis_prefix);
         let sms = match overrides.sms {
             Some(sms) => sms,
@@ -312,7 +312,7 @@ fn decision_handlers() -> crate::moderation::DecisionHandlers {
     let mut handlers = crate::moderation::DecisionHandlers::default();
     handlers.register(
         ItemKind::Registration,
-        Arc::new(crate::org::registration::RegistrationDecisions),
+        Arc::new(crate::org::sign_up::RegistrationDecisions),
     );
     handlers.register(
         ItemKind::TaskSubmission,
@@ -324,7 +324,7 @@ fn decision_handlers() -> crate::moderation::DecisionHandlers {
     );
     handlers.register(
         ItemKind::CodeReview,
-        Arc::new(crate::campaigns::registration::CodeReviewDecisions),
+        Arc::new(crate::campaigns::code_claims::CodeReviewDecisions),
     );
     handlers.register(
         ItemKind::Payout,
@@ -344,7 +344,7 @@ fn actor_threads() -> usize {
 /// in-process otherwise.
 fn start_live(
     db: &Db,
-    ledger: Arc<SqlLedger>,
+    ledger: Arc<SqlActorStorage>,
     clock: &Clock,
     redis: Option<redis::Client>,
     redis_prefix: &str,

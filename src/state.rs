@@ -25,7 +25,7 @@ pub struct AppState {
     pub live: Arc<Live>,
     /// The SQL ledger, for postings that must commit with other writes (an order's
     /// reservation); everything else goes through the actors.
-    pub ledger: Arc<crate::ledger::SqlLedger>,
+    pub ledger: Arc<crate::ledger::SqlActorStorage>,
     /// The payout provider: cards are tokenised by a direct call (a card number must
     /// never be stored, so it cannot wait on the effect queue).
     pub payouts: Arc<dyn crate::integrations::payouts::PayoutProvider>,

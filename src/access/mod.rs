@@ -4,7 +4,7 @@
 //! store). Every endpoint asks [`Access::require`] with the permission it needs and the
 //! coordinates of the object it touches; list endpoints ask [`Access::visibility`] for
 //! the filter to apply. This module is pure: loading grants from the database lives in
-//! `store.rs`.
+//! `repo.rs`.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -13,8 +13,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub mod repo;
 pub mod scoped;
-pub mod store;
 
 /// The parts of the program a permission can be about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -8,10 +8,10 @@ use utoipa::IntoParams;
 
 use crate::access::{Permission, Section};
 use crate::auth::Caller;
+use crate::campaigns::code_claims::{self, CodeRegistration, RegisterCode};
 use crate::campaigns::plans::{self, PlanInput};
 use crate::campaigns::products::{self, Product, ProductFilter, ProductInput};
 use crate::campaigns::receipts::{self, Receipt, SaleInput};
-use crate::campaigns::registration::{self, CodeRegistration, RegisterCode};
 use crate::campaigns::visibility::{self, CampaignFilter};
 use crate::campaigns::{self, Campaign, CampaignInput, CampaignPatch};
 use crate::error::{ApiError, ApiResult, Problem};
@@ -216,7 +216,7 @@ pub async fn register_code(
         &("registerCode", &*body),
         || async {
             Reply::created(
-                &registration::register(&state, &caller, &state.settings.fraud, &body).await?,
+                &code_claims::register(&state, &caller, &state.settings.fraud, &body).await?,
             )
         },
     )

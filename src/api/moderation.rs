@@ -195,7 +195,7 @@ pub async fn list_items(
                 .map_err(|e| ApiError::field("kind", e.to_string()))
         })
         .transpose()?;
-    let query = moderation::store::ItemQuery {
+    let query = moderation::repo::ItemQuery {
         program_id: caller.program_id(),
         visibility: &visibility,
         status,
@@ -203,7 +203,7 @@ pub async fn list_items(
         after,
         limit: limit + 1,
     };
-    let items = moderation::store::items(&state.db, &query).await?;
+    let items = moderation::repo::items(&state.db, &query).await?;
     Ok(HttpResponse::Ok().json(page_of(items, limit, |i| i.id)))
 }
 

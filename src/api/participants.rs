@@ -13,7 +13,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, Problem};
 use crate::idempotency::{self, IdempotencyKey, Reply};
 use crate::org::people::{self, NewPerson, ParticipantRole, Person, PersonQuery, PersonStatus};
 use crate::org::programs;
-use crate::org::registration::{self, Applicant, Decision, Invitation, Joining, Registered};
+use crate::org::sign_up::{self, Applicant, Decision, Invitation, Joining, Registered};
 use crate::org::stores::{self, StoreFields};
 use crate::paging::{Page, PageParams};
 use crate::state::AppState;
@@ -110,7 +110,7 @@ pub async fn register_participant(
                 password_hash,
             };
             let mut tx = state.db.begin().await?;
-            let registered = registration::register(
+            let registered = sign_up::register(
                 &mut tx,
                 program.id,
                 &applicant,
@@ -189,7 +189,7 @@ async fn decide(
     let mut tx = state.db.begin().await?;
     let person = people::get(&mut *tx, caller.program_id(), id).await?;
     caller.require(Permission::edit(Section::Registrations), &person.target())?;
-    let user_ids = registration::decide(
+    let user_ids = sign_up::decide(
         &mut tx,
         &person,
         decision,
@@ -602,7 +602,7 @@ pub async fn create_invitation(
         || async {
             let now = state.clock.now_ms();
             let mut tx = state.db.begin().await?;
-            let invitation = registration::create_invitation(
+            let invitation = sign_up::create_invitation(
                 &mut tx,
                 caller.program_id(),
                 store.id,

@@ -16,7 +16,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
 use crate::idempotency::{self, IdempotencyKey, Reply};
 use crate::paging::{Page, PageParams, page_of};
 use crate::state::AppState;
-use crate::tasks::mine::{self, MyTasks};
+use crate::tasks::my_tasks::{self, MyTasks};
 use crate::tasks::quests::{self, Quest, QuestInput, QuestPatch};
 use crate::tasks::submissions::{self, Submission, SubmissionRequest};
 use crate::tasks::visibility::{self, TaskFilter};
@@ -242,7 +242,7 @@ pub async fn submit_task(
 )]
 #[get("/api/v1/me/tasks")]
 pub async fn list_my_tasks(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(mine::my_tasks(&state, &caller).await?))
+    Ok(HttpResponse::Ok().json(my_tasks::my_tasks(&state, &caller).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -17,7 +17,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::FromRow;
 
-use crate::access::store::load_access;
+use crate::access::repo::load_access;
 use crate::access::{Access, Permission, Target, Visibility};
 use crate::db::Tx;
 use crate::domain::{AccountKind, PersonStatus};

@@ -24,14 +24,14 @@
 //!
 //! The pure rules (statuses, audiences, what a code pays, which campaign pays, fraud
 //! verdicts) are `stimul_actors::rules::campaigns`; the product catalog is
-//! [`products`], code registration [`registration`], sale receipts [`receipts`].
+//! [`products`], code registration [`code_claims`], sale receipts [`receipts`].
 
 pub mod checks;
+pub mod code_claims;
 pub mod funding;
 pub mod plans;
 pub mod products;
 pub mod receipts;
-pub mod registration;
 pub mod rows;
 pub mod visibility;
 

@@ -151,8 +151,8 @@ pub async fn register(
     let product = super::products::get(&state.db.pool, program_id, input.product_id)
         .await
         .map_err(|_| ApiError::field("product_id", "there is no such product"))?;
-    let offers = super::registration::offers_for(state, program_id, product.id).await?;
-    let earner = super::visibility::earner(state, caller.id()).await?;
+    let offers = super::code_claims::offers_for(state, program_id, product.id).await?;
+    let earner = super::visibility::audience_member(state, caller.id()).await?;
     let campaign_id = match choose_offer(&offers, &earner, now) {
         Ok(id) => id,
         Err(NoOffer::Inactive(why)) => {
@@ -160,7 +160,7 @@ pub async fn register(
         }
         Err(NoOffer::NotEligible(why)) => return Err(ApiError::new(ErrorCode::NotEligible, why)),
     };
-    let per_unit = super::registration::points_per_unit(state, campaign_id, product.id).await?;
+    let per_unit = super::code_claims::points_per_unit(state, campaign_id, product.id).await?;
     let points = code_points(per_unit, quantity)
         .ok_or_else(|| ApiError::field("quantity", "the points overflow"))?;
 

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 use sqlx::Row;
-use stimul_actors::rules::campaigns::{CampaignStatus, Earner};
+use stimul_actors::rules::campaigns::{AudienceMember, CampaignStatus};
 use utoipa::IntoParams;
 
 use super::Campaign;
@@ -70,7 +70,7 @@ pub async fn list(
     // the same size until one is full or the table ends.
     // The audience asks the participant's actor: ask before taking a connection.
     let earner = if participant {
-        Some(earner(state, caller.id()).await?)
+        Some(audience_member(state, caller.id()).await?)
     } else {
         None
     };
@@ -106,7 +106,7 @@ pub async fn visible(state: &AppState, caller: &Principal, id: i64) -> ApiResult
     let campaign = get(&mut conn, caller.program_id(), id).await?;
     drop(conn);
     if caller.account.kind.is_participant() {
-        let earner = earner(state, caller.id()).await?;
+        let earner = audience_member(state, caller.id()).await?;
         if campaign.status == CampaignStatus::Draft || campaign.audience.admits(&earner).is_err() {
             return Err(ApiError::not_found(format!("campaign {id}")));
         }
@@ -117,7 +117,7 @@ pub async fn visible(state: &AppState, caller: &Principal, id: i64) -> ApiResult
 }
 
 /// A participant as campaign audiences see them: region, store, partners and level.
-pub async fn earner(state: &AppState, user_id: i64) -> ApiResult<Earner> {
+pub async fn audience_member(state: &AppState, user_id: i64) -> ApiResult<AudienceMember> {
     let row = sqlx::query(
         "SELECT u.store_id, s.region_id, u.partner_id, s.partner_id FROM users u LEFT JOIN stores s ON s.id = u.store_id WHERE u.id = $1",
     )
@@ -131,7 +131,7 @@ pub async fn earner(state: &AppState, user_id: i64) -> ApiResult<Earner> {
         )
     })?;
     let partners: [Option<i64>; 2] = [row.try_get(2)?, row.try_get(3)?];
-    Ok(Earner {
+    Ok(AudienceMember {
         store: row.try_get(0)?,
         region: row.try_get(1)?,
         partners: partners.into_iter().flatten().collect(),

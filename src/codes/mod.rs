@@ -1,14 +1,14 @@
 //! Code pools and issued batches: creating pools, their status (codes by status, the
 //! running refill and its shards), ordering a batch of codes for a product, and
 //! streaming a batch as CSV for the printer. Refilling and the moving of codes are done
-//! by the `CodegenSupervisor` (`stimul_actors::codegen`) through [`store::SqlCodegen`].
+//! by the `CodegenSupervisor` (`stimul_actors::codegen`) through [`repo::SqlCodegen`].
 //!
 //! A batch reserves its quantity from the pool's `available` count in the transaction
 //! that creates it, so two orders can never promise the same codes and an order larger
 //! than the pool is refused before anything changes. The codes themselves then move
 //! from `pool` to `issued` chunk by chunk; a restart resumes where it stopped.
 
-pub mod store;
+pub mod repo;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,7 +34,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::metrics::Metrics;
 use crate::state::AppState;
 
-pub use store::SqlCodegen;
+pub use repo::SqlCodegen;
 
 /// The most codes one order may ask for; a day's print run in the source cases is 2
 /// million.

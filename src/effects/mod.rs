@@ -16,7 +16,7 @@
 //! acted and before it was marked done): ledger keys, provider idempotency keys carrying
 //! the effect's cause, conditional updates. No area writes a retry loop of its own.
 
-pub mod store;
+pub mod repo;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -34,7 +34,7 @@ use crate::integrations::DeliveryError;
 use crate::paging::{Page, page_of};
 use crate::state::AppState;
 
-pub use store::EffectRow;
+pub use repo::EffectRow;
 
 /// Effects one worker runs side by side.
 const RUNNING: usize = 32;
@@ -180,7 +180,7 @@ pub async fn enqueue_for_caller(tx: &mut Tx, effect: &NewEffect, now_ms: i64) ->
 }
 
 async fn insert(tx: &mut Tx, effect: &NewEffect, now_ms: i64, due_ms: i64) -> ApiResult<i64> {
-    Ok(store::insert(
+    Ok(repo::insert(
         tx,
         effect.kind,
         effect.dedupe_key.as_deref(),
@@ -197,7 +197,7 @@ async fn insert(tx: &mut Tx, effect: &NewEffect, now_ms: i64, due_ms: i64) -> Ap
 pub async fn run_now(state: &AppState, id: i64) -> bool {
     let now = state.clock.now_ms();
     let effects = &state.effects;
-    match store::claim_one(&state.db, id, &effects.node, now, now + effects.lease_ms).await {
+    match repo::claim_one(&state.db, id, &effects.node, now, now + effects.lease_ms).await {
         Ok(Some(row)) => execute(state, &state.db, row).await,
         Ok(None) => false,
         Err(err) => {
@@ -235,14 +235,14 @@ async fn execute(state: &AppState, db: &Db, row: EffectRow) -> bool {
     };
     let now = state.clock.now_ms();
     let recorded = match &outcome {
-        Ok(()) => store::mark_done(db, row.id, now).await,
+        Ok(()) => repo::mark_done(db, row.id, now).await,
         Err(Failure::Retry(reason)) if effect.attempt < max_attempts => {
             tracing::warn!(%reason, "effect failed; will retry");
-            store::schedule_retry(db, row.id, now + backoff_ms(effect.attempt), reason).await
+            repo::schedule_retry(db, row.id, now + backoff_ms(effect.attempt), reason).await
         }
         Err(failure) => {
             tracing::error!(error = %failure, "effect parked as dead");
-            store::park_dead(db, row.id, now, &failure.to_string()).await
+            repo::park_dead(db, row.id, now, &failure.to_string()).await
         }
     };
     if let Err(err) = recorded {
@@ -268,7 +268,7 @@ pub async fn run_worker(state: AppState, mut shutdown: watch::Receiver<bool>) {
         let room = RUNNING.saturating_sub(running.len());
         if room > 0 {
             let now = state.clock.now_ms();
-            match store::claim_due(
+            match repo::claim_due(
                 &effects.db,
                 &effects.node,
                 now,
@@ -353,9 +353,9 @@ pub async fn list(
 ) -> ApiResult<Page<EffectView>> {
     let status = match status {
         None => None,
-        Some("pending") => Some(store::Listed::Pending),
-        Some("done") => Some(store::Listed::Done),
-        Some("dead") => Some(store::Listed::Dead),
+        Some("pending") => Some(repo::Listed::Pending),
+        Some("done") => Some(repo::Listed::Done),
+        Some("dead") => Some(repo::Listed::Dead),
         Some(other) => {
             return Err(ApiError::field(
                 "status",
@@ -363,7 +363,7 @@ pub async fn list(
             ));
         }
     };
-    let rows = store::list(&state.db, program_id, status, kind, after, limit + 1).await?;
+    let rows = repo::list(&state.db, program_id, status, kind, after, limit + 1).await?;
     let views = rows.into_iter().map(EffectView::from).collect();
     Ok(page_of(views, limit, |view: &EffectView| view.id))
 }
@@ -372,11 +372,11 @@ pub async fn list(
 /// tries, run now.
 pub async fn retry(state: &AppState, program_id: i64, id: i64) -> ApiResult<EffectView> {
     let now = state.clock.now_ms();
-    if store::revive(&state.db, id, program_id, now)
+    if repo::revive(&state.db, id, program_id, now)
         .await?
         .is_none()
     {
-        return match store::get(&state.db, id, program_id).await? {
+        return match repo::get(&state.db, id, program_id).await? {
             None => Err(ApiError::not_found(format!("effect {id}"))),
             Some(_) => Err(ApiError::invalid_state(format!(
                 "effect {id} is not dead; only dead effects are sent again"
@@ -384,7 +384,7 @@ pub async fn retry(state: &AppState, program_id: i64, id: i64) -> ApiResult<Effe
         };
     }
     run_now(state, id).await;
-    store::get(&state.db, id, program_id)
+    repo::get(&state.db, id, program_id)
         .await?
         .map(EffectView::from)
         .ok_or_else(|| ApiError::not_found(format!("effect {id}")))

@@ -6,6 +6,6 @@
 
 pub mod leaderboards;
 pub mod queries;
-pub mod store;
+pub mod repo;
 
-pub use store::SqlLedger;
+pub use repo::SqlActorStorage;

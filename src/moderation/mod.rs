@@ -1,6 +1,6 @@
 //! Moderation: queueing items for people to check, deciding them, and what a decision
 //! does. The live routing of items to moderators is the `ModerationActor`
-//! (`stimul_actors::moderation`); the SQL it uses is in `store.rs`.
+//! (`stimul_actors::moderation`); the SQL it uses is in `repo.rs`.
 //!
 //! A decision is made in one database transaction with its direct effects (approving a
 //! registration); effects on points (settling a held credit) are queued on the effect
@@ -13,7 +13,7 @@
 //! [`DecisionHandler`], registered at start-up (`startup::decision_handlers`); a new
 //! kind adds a handler, not an edit here.
 
-pub mod store;
+pub mod repo;
 
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -30,8 +30,8 @@ use crate::effects::{self, NewEffect};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::state::AppState;
 
-pub use store::SqlModeration;
-use store::{ITEM_COLUMNS, item_from_row};
+pub use repo::SqlModeration;
+use repo::{ITEM_COLUMNS, item_from_row};
 
 /// How far ahead of its age each kind is served: people waiting for money first.
 pub fn boosts() -> PriorityBoosts {

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use utoipa::ToSchema;
 
+use crate::access::repo::{assign, role_id};
 use crate::access::scoped::{ScopeColumns, restrict_to};
-use crate::access::store::{assign, role_id};
 use crate::access::{Scope, Target, Visibility};
 use crate::db::{Bind, Db, SqlFilter, Tx};
 use crate::domain::{Login, Phone};

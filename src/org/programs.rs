@@ -5,7 +5,7 @@ use serde::Serialize;
 use sqlx::FromRow;
 use utoipa::ToSchema;
 
-use crate::access::store::seed_builtin_roles;
+use crate::access::repo::seed_builtin_roles;
 use crate::db::{Db, Tx};
 use crate::domain::{Slug, TimeZoneName, Title};
 

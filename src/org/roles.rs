@@ -2,7 +2,7 @@
 //! roles to people over a scope, and staff accounts. Nobody hands out more than they
 //! hold: assigning a role needs `roles.edit` over the scope and every permission of
 //! the role over that scope ([`crate::access::Access::may_grant`]). The SQL is the
-//! access area's (`crate::access::store`); every change is audited and tells every
+//! access area's (`crate::access::repo`); every change is audited and tells every
 //! node's access cache.
 
 use std::collections::BTreeSet;
@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use super::people::{self, NewPerson, Person, PersonStatus};
 use super::stores;
-use crate::access::store::{self as access_store, assign};
+use crate::access::repo::{self as access_repo, assign};
 use crate::access::{Permission, Scope, Section, Target};
 use crate::auth::Principal;
 use crate::domain::AccountKind;
@@ -44,7 +44,7 @@ where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
     let mut roles: Vec<Role> = Vec::new();
-    for row in access_store::roles(executor, program_id, only).await? {
+    for row in access_repo::roles(executor, program_id, only).await? {
         if roles.last().map(|r| r.id) != Some(row.id) {
             roles.push(Role {
                 id: row.id,
@@ -88,7 +88,7 @@ pub async fn create(
     caller.require_program_wide(Permission::edit(Section::Roles))?;
     let now = state.clock.now_ms();
     let mut tx = state.db.begin().await?;
-    let id = access_store::insert_role(&mut tx, caller.program_id(), name, description, now)
+    let id = access_repo::insert_role(&mut tx, caller.program_id(), name, description, now)
         .await
         .map_err(|err| match &err {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
@@ -98,7 +98,7 @@ pub async fn create(
             }
             _ => err.into(),
         })?;
-    access_store::write_permissions(&mut tx, id, permissions).await?;
+    access_repo::write_permissions(&mut tx, id, permissions).await?;
     let role = load_role(&mut *tx, caller.program_id(), id).await?;
     crate::audit::record(
         &mut tx,
@@ -134,10 +134,10 @@ pub async fn update(
         ));
     }
     if let Some(description) = description {
-        access_store::set_role_description(&mut tx, before.id, description).await?;
+        access_repo::set_role_description(&mut tx, before.id, description).await?;
     }
     if let Some(permissions) = permissions {
-        access_store::write_permissions(&mut tx, before.id, permissions).await?;
+        access_repo::write_permissions(&mut tx, before.id, permissions).await?;
     }
     let after = load_role(&mut *tx, caller.program_id(), before.id).await?;
     crate::audit::record(
@@ -166,13 +166,13 @@ pub async fn delete(state: &AppState, caller: &Principal, id: i64) -> ApiResult<
     if role.builtin {
         return Err(ApiError::invalid_state("built-in roles cannot be deleted"));
     }
-    let holders = access_store::holders(&mut tx, role.id).await?;
+    let holders = access_repo::holders(&mut tx, role.id).await?;
     if holders > 0 {
         return Err(ApiError::invalid_state(format!(
             "{holders} assignment(s) still use this role; revoke them first"
         )));
     }
-    access_store::delete_role(&mut tx, role.id).await?;
+    access_repo::delete_role(&mut tx, role.id).await?;
     crate::audit::record(
         &mut tx,
         caller.program_id(),
@@ -193,7 +193,7 @@ async fn assignments_of<'e, E>(executor: E, user_id: i64) -> ApiResult<Vec<Assig
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    access_store::assignments(executor, user_id)
+    access_repo::assignments(executor, user_id)
         .await?
         .into_iter()
         .map(|row| {
@@ -358,7 +358,7 @@ pub async fn revoke(
     caller.require(Permission::edit(Section::Roles), &target)?;
     let now = state.clock.now_ms();
     let mut tx = state.db.begin().await?;
-    access_store::delete_assignment(&mut tx, assignment.id).await?;
+    access_repo::delete_assignment(&mut tx, assignment.id).await?;
     crate::audit::record(
         &mut tx,
         program_id,

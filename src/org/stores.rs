@@ -6,8 +6,8 @@ use serde::Serialize;
 use sqlx::FromRow;
 use utoipa::ToSchema;
 
+use crate::access::repo::{assign, role_id, unassign_named};
 use crate::access::scoped::{ScopeColumns, restrict_to};
-use crate::access::store::{assign, role_id, unassign_named};
 use crate::access::{OWNER, Scope, Target, Visibility};
 use crate::db::{Bind, Db, SqlFilter, Tx};
 use crate::error::{ApiError, ApiResult};

@@ -11,7 +11,7 @@
 pub mod orders;
 pub mod payments;
 pub mod payouts;
-pub mod store;
+pub mod repo;
 
 use serde::{Deserialize, Serialize};
 use stimul_actors::rules::points::Points;
@@ -25,7 +25,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, RowError};
 use crate::org::imports::{CsvTable, ImportSummary, RowCheck, finish, reject_if_any};
 use crate::paging::{Page, page_of};
 use crate::state::AppState;
-use store::{RewardFields, RewardQuery, RewardRow};
+use repo::{RewardFields, RewardQuery, RewardRow};
 
 /// A reward as the API shows it. Amounts are decimal strings.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -295,7 +295,7 @@ impl RewardRow {
 /// The participant as reward audiences see them, with their available points. Asks
 /// the participant's actor: call it before taking a connection.
 pub async fn customer(state: &AppState, caller: &Principal) -> ApiResult<(Customer, Points)> {
-    let earner = crate::campaigns::visibility::earner(state, caller.id()).await?;
+    let earner = crate::campaigns::visibility::audience_member(state, caller.id()).await?;
     let view = state
         .live
         .participant_view(caller.id())
@@ -370,7 +370,7 @@ pub async fn create(
     let fields = checked(input)?;
     check_brand(state, program_id, fields.brand_id).await?;
     let mut tx = state.db.begin().await?;
-    if store::sku_exists(&mut *tx, program_id, &fields.sku).await? {
+    if repo::sku_exists(&mut *tx, program_id, &fields.sku).await? {
         return Err(ApiError::new(
             ErrorCode::Conflict,
             format!(
@@ -379,8 +379,8 @@ pub async fn create(
             ),
         ));
     }
-    let id = store::upsert(&mut tx, program_id, &fields, state.clock.now_ms()).await?;
-    let row = store::reward(&mut *tx, program_id, id)
+    let id = repo::upsert(&mut tx, program_id, &fields, state.clock.now_ms()).await?;
+    let row = repo::reward(&mut *tx, program_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("reward {id}")))?;
     tx.commit().await?;
@@ -396,7 +396,7 @@ pub async fn insert_checked(
     now: i64,
 ) -> ApiResult<i64> {
     let fields = checked(input)?;
-    Ok(store::upsert(tx, program_id, &fields, now).await?)
+    Ok(repo::upsert(tx, program_id, &fields, now).await?)
 }
 
 /// `updateReward`: replaces the reward with `input` (its SKU may change if free).
@@ -411,12 +411,12 @@ pub async fn update(
     let fields = checked(input)?;
     check_brand(state, program_id, fields.brand_id).await?;
     let mut tx = state.db.begin().await?;
-    let before = store::reward(&mut *tx, program_id, id)
+    let before = repo::reward(&mut *tx, program_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("reward {id}")))?;
     require_edit(caller, before.brand_id)?;
     require_edit(caller, fields.brand_id)?;
-    if fields.sku != before.sku && store::sku_exists(&mut *tx, program_id, &fields.sku).await? {
+    if fields.sku != before.sku && repo::sku_exists(&mut *tx, program_id, &fields.sku).await? {
         return Err(ApiError::field(
             "sku",
             format!("another reward has SKU {:?}", fields.sku),
@@ -427,8 +427,8 @@ pub async fn update(
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    store::upsert(&mut tx, program_id, &fields, state.clock.now_ms()).await?;
-    let row = store::reward(&mut *tx, program_id, id)
+    repo::upsert(&mut tx, program_id, &fields, state.clock.now_ms()).await?;
+    let row = repo::reward(&mut *tx, program_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("reward {id}")))?;
     tx.commit().await?;
@@ -447,7 +447,7 @@ pub async fn set_picture(
     let program_id = caller.program_id();
     let now = state.clock.now_ms();
     let mut tx = state.db.begin().await?;
-    let row = store::reward(&mut *tx, program_id, id)
+    let row = repo::reward(&mut *tx, program_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("reward {id}")))?;
     require_edit(caller, row.brand_id)?;
@@ -467,7 +467,7 @@ pub async fn set_picture(
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    let row = store::reward(&mut *tx, program_id, id)
+    let row = repo::reward(&mut *tx, program_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("reward {id}")))?;
     tx.commit().await?;
@@ -529,7 +529,7 @@ pub async fn list(
             after: cursor,
             limit: limit + 1,
         };
-        let rows = store::rewards(&state.db, program_id, &query).await?;
+        let rows = repo::rewards(&state.db, program_id, &query).await?;
         let ended = (rows.len() as i64) <= limit;
         for row in rows {
             cursor = row.id;
@@ -562,7 +562,7 @@ pub async fn get(state: &AppState, caller: &Principal, id: i64) -> ApiResult<Rew
     let program_id = caller.program_id();
     if is_participant(caller) {
         let (customer, available) = customer(state, caller).await?;
-        let row = store::reward(&state.db.pool, program_id, id)
+        let row = repo::reward(&state.db.pool, program_id, id)
             .await?
             .filter(|row| row.status == RewardStatus::Active)
             .ok_or_else(|| ApiError::not_found(format!("reward {id}")))?;
@@ -571,7 +571,7 @@ pub async fn get(state: &AppState, caller: &Principal, id: i64) -> ApiResult<Rew
         }
         return Ok(row.view(Some(available)));
     }
-    let row = store::reward(&state.db.pool, program_id, id)
+    let row = repo::reward(&state.db.pool, program_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("reward {id}")))?;
     caller.require(
@@ -583,7 +583,7 @@ pub async fn get(state: &AppState, caller: &Principal, id: i64) -> ApiResult<Rew
 
 /// The showcase's categories.
 pub async fn categories(state: &AppState, caller: &Principal) -> ApiResult<Vec<String>> {
-    Ok(store::categories(&state.db, caller.program_id()).await?)
+    Ok(repo::categories(&state.db, caller.program_id()).await?)
 }
 
 pub const REWARD_COLUMNS: (&[&str], &[&str]) = (
@@ -719,7 +719,7 @@ pub async fn import(
             Some(_) => summary.updated += 1,
             None => summary.created += 1,
         }
-        store::upsert(&mut tx, program_id, fields, now).await?;
+        repo::upsert(&mut tx, program_id, fields, now).await?;
     }
     reject_if_any(bad)?;
     finish(tx, dry_run).await?;

@@ -31,7 +31,7 @@ use stimul_actors::rules::rewards::{
 };
 use utoipa::{IntoParams, ToSchema};
 
-use super::store::{self, OrderItemRow, OrderQuery, OrderRow};
+use super::repo::{self, OrderItemRow, OrderQuery, OrderRow};
 use crate::access::{Permission, Section};
 use crate::auth::Principal;
 use crate::effects::{self, Effect, EffectHandler, Failure, NewEffect};
@@ -168,10 +168,10 @@ fn kind_of(item: &OrderItemRow) -> ApiResult<RewardKind> {
 /// Reads an order with its lines and history; the certificates only for its owner.
 async fn view(state: &AppState, row: OrderRow, owner_view: bool) -> ApiResult<Order> {
     let mut conn = state.db.pool.acquire().await?;
-    let items = store::items(&mut *conn, row.id).await?;
-    let history = store::history(&mut *conn, row.id).await?;
+    let items = repo::items(&mut *conn, row.id).await?;
+    let history = repo::history(&mut *conn, row.id).await?;
     let payment = if row.card_amount > 0 {
-        store::payment(&mut *conn, row.id).await?
+        repo::payment(&mut *conn, row.id).await?
     } else {
         None
     };
@@ -266,8 +266,7 @@ pub async fn place(
     let participant = caller.id();
     let program_id = caller.program_id();
     if let Some(key) = key
-        && let Some(existing) =
-            store::order_by_request_key(&state.db.pool, participant, key).await?
+        && let Some(existing) = repo::order_by_request_key(&state.db.pool, participant, key).await?
     {
         return Ok((view(state, existing, true).await?, true));
     }
@@ -304,7 +303,7 @@ pub async fn place(
     let mut needs_address = false;
     let mut tops_up = false;
     for (i, line) in input.items.iter().enumerate() {
-        let row = store::reward(&state.db.pool, program_id, line.reward_id).await?;
+        let row = repo::reward(&state.db.pool, program_id, line.reward_id).await?;
         let Some(row) = row else {
             field(
                 &mut errors,
@@ -427,9 +426,9 @@ pub async fn place(
     } else {
         OrderStatus::Placed
     };
-    let inserted = store::insert_order(
+    let inserted = repo::insert_order(
         &mut tx,
-        &store::NewOrder {
+        &repo::NewOrder {
             program_id,
             participant_id: participant,
             status: first,
@@ -447,7 +446,7 @@ pub async fn place(
         Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
             drop(tx);
             let existing = match key {
-                Some(key) => store::order_by_request_key(&state.db.pool, participant, key).await?,
+                Some(key) => repo::order_by_request_key(&state.db.pool, participant, key).await?,
                 None => None,
             };
             let existing = existing.ok_or_else(|| {
@@ -461,7 +460,7 @@ pub async fn place(
         Err(err) => return Err(err.into()),
     };
     for line in &lines {
-        store::insert_item(
+        repo::insert_item(
             &mut tx,
             order_id,
             line.reward_id,
@@ -469,7 +468,7 @@ pub async fn place(
             line.unit_price.hundredths(),
         )
         .await?;
-        if !store::take_stock(&mut tx, line.reward_id, line.quantity).await? {
+        if !repo::take_stock(&mut tx, line.reward_id, line.quantity).await? {
             return Err(ApiError::new(
                 ErrorCode::OutOfStock,
                 format!("{:?} has fewer than {} left", line.title, line.quantity),
@@ -504,8 +503,8 @@ pub async fn place(
         }
         Err(err) => return Err(ApiError::internal(anyhow::anyhow!("reserving: {err}"))),
     };
-    store::set_transactions(&mut tx, order_id, Some(committed.transaction_id), None).await?;
-    store::insert_history(
+    repo::set_transactions(&mut tx, order_id, Some(committed.transaction_id), None).await?;
+    repo::insert_history(
         &mut tx,
         order_id,
         first.as_str(),
@@ -529,7 +528,7 @@ pub async fn place(
         // the queue's to retry.
         effects::run_now(state, effect).await;
     }
-    let row = store::order(&state.db.pool, order_id)
+    let row = repo::order(&state.db.pool, order_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("order {order_id}")))?;
     Ok((view(state, row, true).await?, false))
@@ -670,11 +669,11 @@ pub(super) async fn move_in(
     change: Change<'_>,
     now: i64,
 ) -> ApiResult<Moved> {
-    let row = store::order_for_update(tx, state.db.backend, order_id)
+    let row = repo::order_for_update(tx, state.db.backend, order_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("order {order_id}")))?;
     let current = row.status;
-    let items = store::items(&mut **tx, order_id).await?;
+    let items = repo::items(&mut **tx, order_id).await?;
     let shipped = items
         .iter()
         .any(|i| kind_of(i).is_ok_and(RewardKind::is_shipped));
@@ -730,17 +729,17 @@ pub(super) async fn move_in(
         let committed = state.ledger.post_in(tx, &request).await?.map_err(|err| {
             ApiError::internal(anyhow::anyhow!("settling order {order_id}: {err}"))
         })?;
-        store::set_transactions(tx, order_id, None, Some(committed.transaction_id)).await?;
+        repo::set_transactions(tx, order_id, None, Some(committed.transaction_id)).await?;
         posted = Some((request, committed));
     }
     let mut refund_queued = false;
     if change.next.settlement() == Settlement::Release {
-        store::return_stock(tx, order_id).await?;
+        repo::return_stock(tx, order_id).await?;
         if row.card_amount > 0 {
             refund_queued = super::payments::on_order_ended(tx, &row, now).await?;
         }
     }
-    store::set_status(
+    repo::set_status(
         tx,
         order_id,
         current,
@@ -749,7 +748,7 @@ pub(super) async fn move_in(
         now,
     )
     .await?;
-    store::insert_history(
+    repo::insert_history(
         tx,
         order_id,
         change.next.as_str(),
@@ -775,7 +774,7 @@ pub async fn move_to(state: &AppState, order_id: i64, change: Change<'_>) -> Api
     let moved = move_in(state, &mut tx, order_id, change, now).await?;
     tx.commit().await?;
     moved.announce(state);
-    store::order(&state.db.pool, order_id)
+    repo::order(&state.db.pool, order_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("order {order_id}")))
 }
@@ -821,7 +820,7 @@ async fn apply_provider_status(
             code,
             pin,
         } => {
-            store::record_delivered(
+            repo::record_delivered(
                 &state.db,
                 item_id,
                 reference.as_deref(),
@@ -834,7 +833,7 @@ async fn apply_provider_status(
         }
         ProviderStatus::Processing { reference } => {
             if let Some(reference) = reference {
-                store::record_reference(&state.db, item_id, &reference).await?;
+                repo::record_reference(&state.db, item_id, &reference).await?;
             }
             Ok(true)
         }
@@ -848,13 +847,13 @@ async fn apply_provider_status(
 /// Fulfils the order once every provider line is delivered and it holds no goods for
 /// staff to ship.
 async fn complete_if_delivered(state: &AppState, order_id: i64) -> ApiResult<()> {
-    let Some(row) = store::order(&state.db.pool, order_id).await? else {
+    let Some(row) = repo::order(&state.db.pool, order_id).await? else {
         return Ok(());
     };
     if row.status.is_final() {
         return Ok(());
     }
-    let items = store::items(&state.db.pool, order_id).await?;
+    let items = repo::items(&state.db.pool, order_id).await?;
     let mut shipped = false;
     for item in &items {
         if kind_of(item)?.is_shipped() {
@@ -898,7 +897,7 @@ impl EffectHandler for FulfilEffect {
 
     async fn run(&self, state: &AppState, effect: &Effect) -> Result<(), Failure> {
         let FulfilPayload { order_id } = effect.payload()?;
-        let Some(row) = store::order(&state.db.pool, order_id).await? else {
+        let Some(row) = repo::order(&state.db.pool, order_id).await? else {
             return Err(Failure::Permanent(format!(
                 "order {order_id} does not exist"
             )));
@@ -922,7 +921,7 @@ impl EffectHandler for FulfilEffect {
             .as_deref()
             .and_then(|d| serde_json::from_str(d).ok())
             .unwrap_or_default();
-        let items = store::items(&state.db.pool, order_id).await?;
+        let items = repo::items(&state.db.pool, order_id).await?;
         let mut waiting = false;
         for item in items {
             let kind = kind_of(&item)?;
@@ -1019,7 +1018,7 @@ pub async fn callback(
         .as_deref()
         .and_then(parse_provider_id)
         .ok_or_else(|| ApiError::field("id", "not an order line of ours"))?;
-    let known = store::items(&state.db.pool, order_id)
+    let known = repo::items(&state.db.pool, order_id)
         .await?
         .iter()
         .any(|item| item.id == item_id);
@@ -1031,7 +1030,7 @@ pub async fn callback(
     let status = answer
         .into_status()
         .map_err(|err| ApiError::field("status", err.to_string()))?;
-    let Some(row) = store::order(&state.db.pool, order_id).await? else {
+    let Some(row) = repo::order(&state.db.pool, order_id).await? else {
         return Err(ApiError::not_found(format!("order {order_id}")));
     };
     if row.status.is_final() {
@@ -1046,7 +1045,7 @@ pub async fn callback(
 /// `rewards.view` program-wide.
 #[tracing::instrument(skip(state, caller))]
 pub async fn get(state: &AppState, caller: &Principal, id: i64) -> ApiResult<Order> {
-    let row = store::order(&state.db.pool, id)
+    let row = repo::order(&state.db.pool, id)
         .await?
         .filter(|row| row.program_id == caller.program_id())
         .ok_or_else(|| ApiError::not_found(format!("order {id}")))?;
@@ -1098,7 +1097,7 @@ pub async fn list(
         after,
         limit: limit + 1,
     };
-    let rows = store::orders(&state.db, caller.program_id(), &query).await?;
+    let rows = repo::orders(&state.db, caller.program_id(), &query).await?;
     let mut orders = Vec::with_capacity(rows.len());
     for row in rows {
         orders.push(view(state, row, mine).await?);
@@ -1115,7 +1114,7 @@ pub async fn cancel(
     id: i64,
     reason: Option<&str>,
 ) -> ApiResult<Order> {
-    let row = store::order(&state.db.pool, id)
+    let row = repo::order(&state.db.pool, id)
         .await?
         .filter(|row| row.program_id == caller.program_id())
         .ok_or_else(|| ApiError::not_found(format!("order {id}")))?;
@@ -1130,7 +1129,7 @@ pub async fn cancel(
             status.as_str()
         )));
     }
-    let delivered = store::items(&state.db.pool, id)
+    let delivered = repo::items(&state.db.pool, id)
         .await?
         .iter()
         .any(|item| item.delivered_at.is_some());
@@ -1182,7 +1181,7 @@ pub async fn set_status(
     {
         return Err(ApiError::field("note", "at most 1000 characters"));
     }
-    store::order(&state.db.pool, id)
+    repo::order(&state.db.pool, id)
         .await?
         .filter(|row| row.program_id == caller.program_id())
         .ok_or_else(|| ApiError::not_found(format!("order {id}")))?;

@@ -28,7 +28,7 @@ use stimul_actors::rules::rewards::CardPaymentStatus::{
 use stimul_actors::rules::rewards::OrderStatus;
 
 use super::orders::{self, Change};
-use super::store::{self, OrderRow, PaymentRow};
+use super::repo::{self, OrderRow, PaymentRow};
 use crate::db::Tx;
 use crate::effects::{self, Effect, EffectHandler, Failure, NewEffect};
 use crate::error::{ApiError, ApiResult};
@@ -72,7 +72,7 @@ pub(super) async fn open(
     now: i64,
 ) -> ApiResult<i64> {
     let expires_at = now + state.settings.payments.expire_ms;
-    store::insert_payment(
+    repo::insert_payment(
         tx,
         order_id,
         program_id,
@@ -99,11 +99,11 @@ pub(super) async fn open(
 /// and should it be paid after all, [`confirm`] refunds it.
 pub(super) async fn on_order_ended(tx: &mut Tx, order: &OrderRow, now: i64) -> ApiResult<bool> {
     let refund =
-        store::set_payment_status(tx, order.id, Succeeded, RefundPending, None, now).await?;
+        repo::set_payment_status(tx, order.id, Succeeded, RefundPending, None, now).await?;
     if refund {
         enqueue_refund(tx, order.program_id, order.id, now).await?;
     } else {
-        store::set_payment_status(
+        repo::set_payment_status(
             tx,
             order.id,
             Pending,
@@ -147,7 +147,7 @@ async fn apply(state: &AppState, order_id: i64, status: PaymentStatus) -> ApiRes
             reference,
             confirmation_url,
         } => {
-            store::record_payment_page(
+            repo::record_payment_page(
                 &state.db.pool,
                 order_id,
                 reference.as_deref(),
@@ -185,7 +185,7 @@ async fn confirm(
 ) -> ApiResult<()> {
     let now = state.clock.now_ms();
     let mut tx = state.db.begin().await?;
-    let order = store::order_for_update(&mut tx, state.db.backend, order_id)
+    let order = repo::order_for_update(&mut tx, state.db.backend, order_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("order {order_id}")))?;
     let payment = payment_of(&mut tx, order_id).await?;
@@ -203,7 +203,7 @@ async fn confirm(
         // Already confirmed (or being refunded): a repeated report.
         return Ok(());
     }
-    store::record_payment_page(&mut *tx, order_id, reference, None, now).await?;
+    repo::record_payment_page(&mut *tx, order_id, reference, None, now).await?;
     let awaiting = order.status == OrderStatus::AwaitingPayment;
     if !(awaiting && payment.status == Pending) {
         // Paid after the order was cancelled or expired: returned in full.
@@ -211,14 +211,14 @@ async fn confirm(
             order_id,
             "a payment arrived for an order that no longer waits for it; refunding"
         );
-        store::set_payment_status(&mut tx, order_id, payment.status, RefundPending, None, now)
+        repo::set_payment_status(&mut tx, order_id, payment.status, RefundPending, None, now)
             .await?;
         enqueue_refund(&mut tx, order.program_id, order_id, now).await?;
         tx.commit().await?;
         state.effects.ring();
         return Ok(());
     }
-    store::set_payment_status(&mut tx, order_id, Pending, Succeeded, None, now).await?;
+    repo::set_payment_status(&mut tx, order_id, Pending, Succeeded, None, now).await?;
     let change = Change {
         next: OrderStatus::Placed,
         note: Some("paid by card"),
@@ -234,7 +234,7 @@ async fn confirm(
 }
 
 async fn payment_of(tx: &mut Tx, order_id: i64) -> ApiResult<PaymentRow> {
-    store::payment(&mut **tx, order_id)
+    repo::payment(&mut **tx, order_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("the payment of order {order_id}")))
 }
@@ -284,7 +284,7 @@ impl EffectHandler for PaymentEffect {
 
     async fn run(&self, state: &AppState, effect: &Effect) -> Result<(), Failure> {
         let PaymentPayload { order_id } = effect.payload()?;
-        let Some(payment) = store::payment(&state.db.pool, order_id).await? else {
+        let Some(payment) = repo::payment(&state.db.pool, order_id).await? else {
             return Err(Failure::Permanent(format!(
                 "order {order_id} has no card payment"
             )));
@@ -339,7 +339,7 @@ pub struct RefundEffect {
 impl EffectHandler for RefundEffect {
     async fn run(&self, state: &AppState, effect: &Effect) -> Result<(), Failure> {
         let PaymentPayload { order_id } = effect.payload()?;
-        let Some(payment) = store::payment(&state.db.pool, order_id).await? else {
+        let Some(payment) = repo::payment(&state.db.pool, order_id).await? else {
             return Err(Failure::Permanent(format!(
                 "order {order_id} has no card payment"
             )));
@@ -349,7 +349,7 @@ impl EffectHandler for RefundEffect {
         }
         let amount = Points::from_hundredths(payment.amount).to_string();
         self.provider.refund(&payment_id(order_id), &amount).await?;
-        store::record_refunded(&state.db, order_id, state.clock.now_ms()).await?;
+        repo::record_refunded(&state.db, order_id, state.clock.now_ms()).await?;
         tracing::info!(order_id, %amount, "card payment refunded");
         Ok(())
     }
@@ -375,7 +375,7 @@ pub async fn callback(state: &AppState, body: &[u8], signature: Option<&str>) ->
         .as_deref()
         .and_then(parse_payment_id)
         .ok_or_else(|| ApiError::field("id", "not a payment of ours"))?;
-    if store::payment(&state.db.pool, order_id).await?.is_none() {
+    if repo::payment(&state.db.pool, order_id).await?.is_none() {
         return Err(ApiError::not_found(format!("payment {order_id}")));
     }
     let status = answer

@@ -24,7 +24,7 @@ use stimul_actors::rules::routing::ItemKind;
 use utoipa::ToSchema;
 
 use super::orders::{Spending, spend_request};
-use super::store::{self, PayoutCardRow, PayoutRow};
+use super::repo::{self, PayoutCardRow, PayoutRow};
 use crate::auth::Principal;
 use crate::db::Tx;
 use crate::effects::{self, Effect, EffectHandler, Failure, NewEffect};
@@ -132,7 +132,7 @@ pub async fn add_card(
                 format!("the payout provider is unavailable; try again ({reason})"),
             ),
         })?;
-    let row = store::insert_card(
+    let row = repo::insert_card(
         &state.db,
         caller.program_id(),
         caller.id(),
@@ -147,7 +147,7 @@ pub async fn add_card(
 /// `listPayoutCards`.
 pub async fn cards(state: &AppState, caller: &Principal) -> ApiResult<Vec<PayoutCard>> {
     participant_only(caller)?;
-    Ok(store::cards(&state.db.pool, caller.id())
+    Ok(repo::cards(&state.db.pool, caller.id())
         .await?
         .into_iter()
         .map(PayoutCard::from)
@@ -190,8 +190,8 @@ pub async fn rules(state: &AppState, caller: &Principal) -> ApiResult<PayoutRule
     let limits = limits(state)?;
     let now = state.clock.now_ms();
     let mut conn = state.db.pool.acquire().await?;
-    let last_day = store::paid_out_since(&mut *conn, caller.id(), now - DAY_MS, 0).await?;
-    let last_month = store::paid_out_since(&mut *conn, caller.id(), now - 30 * DAY_MS, 0).await?;
+    let last_day = repo::paid_out_since(&mut *conn, caller.id(), now - DAY_MS, 0).await?;
+    let last_month = repo::paid_out_since(&mut *conn, caller.id(), now - 30 * DAY_MS, 0).await?;
     drop(conn);
     let left =
         |limit: Points, used: i64| Points::from_hundredths((limit.hundredths() - used).max(0));
@@ -247,7 +247,7 @@ pub async fn request(
     let program_id = caller.program_id();
     if let Some(key) = key
         && let Some(existing) =
-            store::payout_by_request_key(&state.db.pool, participant, key).await?
+            repo::payout_by_request_key(&state.db.pool, participant, key).await?
     {
         return Ok((existing.into(), true));
     }
@@ -262,7 +262,7 @@ pub async fn request(
     {
         return Err(ApiError::field("amount", refusal.to_string()));
     }
-    let card = store::cards(&state.db.pool, participant)
+    let card = repo::cards(&state.db.pool, participant)
         .await?
         .into_iter()
         .find(|card| card.id == input.card_id)
@@ -278,7 +278,7 @@ pub async fn request(
     };
     let now = state.clock.now_ms();
     let mut tx = state.db.begin().await?;
-    let inserted = store::insert_payout(
+    let inserted = repo::insert_payout(
         &mut tx,
         program_id,
         participant,
@@ -293,7 +293,7 @@ pub async fn request(
         Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
             drop(tx);
             let existing = match key {
-                Some(key) => store::payout_by_request_key(&state.db.pool, participant, key).await?,
+                Some(key) => repo::payout_by_request_key(&state.db.pool, participant, key).await?,
                 None => None,
             };
             let existing = existing.ok_or_else(|| {
@@ -332,8 +332,8 @@ pub async fn request(
     };
     // Counted after the reservation locked the participant's account: racing requests
     // of one participant are counted one after the other.
-    let last_day = store::paid_out_since(&mut *tx, participant, now - DAY_MS, id).await?;
-    let last_month = store::paid_out_since(&mut *tx, participant, now - 30 * DAY_MS, id).await?;
+    let last_day = repo::paid_out_since(&mut *tx, participant, now - DAY_MS, id).await?;
+    let last_month = repo::paid_out_since(&mut *tx, participant, now - 30 * DAY_MS, id).await?;
     if let Err(refusal) = limits.check(
         amount,
         Points::from_hundredths(last_day),
@@ -344,7 +344,7 @@ pub async fn request(
             refusal.to_string(),
         ));
     }
-    store::set_payout_hold(&mut tx, id, committed.transaction_id).await?;
+    repo::set_payout_hold(&mut tx, id, committed.transaction_id).await?;
     let item = NewItem {
         kind: ItemKind::Payout,
         subject_id: id,
@@ -357,7 +357,7 @@ pub async fn request(
     tx.commit().await?;
     state.live.committed_elsewhere(&request, &committed);
     moderation::announce(state, program_id);
-    let row = store::payout(&state.db.pool, id)
+    let row = repo::payout(&state.db.pool, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("payout {id}")))?;
     Ok((row.into(), false))
@@ -371,7 +371,7 @@ pub async fn mine(
     limit: i64,
 ) -> ApiResult<Page<Payout>> {
     participant_only(caller)?;
-    let rows = store::payouts_of(&state.db, caller.id(), after, limit + 1).await?;
+    let rows = repo::payouts_of(&state.db, caller.id(), after, limit + 1).await?;
     Ok(page_of(
         rows.into_iter().map(Payout::from).collect(),
         limit,
@@ -393,7 +393,7 @@ pub async fn decide_in_transaction(
     request: &DecisionRequest,
     now: i64,
 ) -> ApiResult<i64> {
-    let row = store::payout(&mut **tx, item.subject_id)
+    let row = repo::payout(&mut **tx, item.subject_id)
         .await?
         .filter(|row| row.status == PayoutStatus::Review)
         .ok_or_else(|| {
@@ -409,7 +409,7 @@ pub async fn decide_in_transaction(
             request.comment.as_deref().or(request.reason.as_deref()),
         ),
     };
-    store::set_payout_status(
+    repo::set_payout_status(
         tx,
         row.id,
         PayoutStatus::Review,
@@ -508,7 +508,7 @@ async fn settle(
         .post_in(&mut tx, &request)
         .await?
         .map_err(|err| ApiError::internal(anyhow::anyhow!("settling payout {}: {err}", row.id)))?;
-    store::set_payout_status(
+    repo::set_payout_status(
         &mut tx,
         row.id,
         row.status,
@@ -539,7 +539,7 @@ impl EffectHandler for PayoutEffect {
 
     async fn run(&self, state: &AppState, effect: &Effect) -> Result<(), Failure> {
         let PayoutPayload { payout_id } = effect.payload()?;
-        let Some(row) = store::payout(&state.db.pool, payout_id).await? else {
+        let Some(row) = repo::payout(&state.db.pool, payout_id).await? else {
             return Err(Failure::Permanent(format!(
                 "payout {payout_id} does not exist"
             )));
@@ -584,7 +584,7 @@ impl EffectHandler for PayoutEffect {
             }
             Ok(ProviderStatus::Processing { reference }) => {
                 if let Some(reference) = reference {
-                    store::record_payout_reference(&state.db, payout_id, &reference).await?;
+                    repo::record_payout_reference(&state.db, payout_id, &reference).await?;
                 }
                 Err(Failure::Retry("the provider is still paying".into()))
             }

@@ -16,7 +16,7 @@
 //! `stimul_actors::rules::tasks`.
 
 pub mod checks;
-pub mod mine;
+pub mod my_tasks;
 pub mod quests;
 pub mod rows;
 pub mod settings;

@@ -114,7 +114,7 @@ pub async fn participant(
             format!("the participant's live state is unavailable: {e}"),
         )
     })?;
-    let access = crate::access::store::load_access(&state.db.pool, user_id, program_id).await?;
+    let access = crate::access::repo::load_access(&state.db.pool, user_id, program_id).await?;
     let member = Member {
         region: person.region_id,
         store: person.store_id,

@@ -121,7 +121,7 @@ pub struct CampaignAudience {
 
 /// A participant as a campaign's audience sees them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Earner {
+pub struct AudienceMember {
     pub region: Option<i64>,
     pub store: Option<i64>,
     /// The participant's own partner or their store's.
@@ -134,7 +134,7 @@ pub const MAX_AUDIENCE: usize = 1000;
 
 impl CampaignAudience {
     /// Why `earner` is outside the audience, or `Ok` when inside.
-    pub fn admits(&self, earner: &Earner) -> Result<(), &'static str> {
+    pub fn admits(&self, earner: &AudienceMember) -> Result<(), &'static str> {
         fn within(list: &[i64], value: Option<i64>) -> bool {
             list.is_empty() || value.is_some_and(|v| list.contains(&v))
         }
@@ -199,7 +199,7 @@ pub enum NoOffer {
 /// Chooses the campaign that pays for a product registered at `now` by `earner`: among
 /// the open campaigns whose audience admits them, the one ending first (its fund is
 /// spent while it can still be), then the oldest. The refusal names the closest miss.
-pub fn choose_offer(offers: &[Offer], earner: &Earner, now: i64) -> Result<i64, NoOffer> {
+pub fn choose_offer(offers: &[Offer], earner: &AudienceMember, now: i64) -> Result<i64, NoOffer> {
     let open: Vec<&Offer> = offers
         .iter()
         .filter(|o| open_at(o.status, o.starts_at, o.ends_at, now).is_ok())
@@ -407,7 +407,7 @@ mod tests {
 
     #[test]
     fn audience_lists_filter_only_when_filled() {
-        let earner = Earner {
+        let earner = AudienceMember {
             region: Some(1),
             store: Some(7),
             partners: [3].into(),
@@ -430,7 +430,7 @@ mod tests {
             ..Default::default()
         };
         assert!(levels.admits(&earner).is_err());
-        let nowhere = Earner::default();
+        let nowhere = AudienceMember::default();
         assert!(
             CampaignAudience {
                 stores: vec![7],
@@ -453,7 +453,7 @@ mod tests {
 
     #[test]
     fn the_open_admitting_campaign_ending_first_pays() {
-        let earner = Earner {
+        let earner = AudienceMember {
             region: Some(1),
             ..Default::default()
         };

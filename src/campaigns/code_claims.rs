@@ -424,7 +424,7 @@ pub async fn register(
     }
 
     let offers = offers_for(state, caller.program_id(), product_id).await?;
-    let earner = super::visibility::earner(state, participant).await?;
+    let earner = super::visibility::audience_member(state, participant).await?;
     let campaign_id = match choose_offer(&offers, &earner, now) {
         Ok(id) => id,
         Err(NoOffer::Inactive(why)) => {

@@ -82,7 +82,7 @@ struct Progress {
 }
 
 /// The ledger as the actors see it, backed by SQL.
-pub struct SqlLedger {
+pub struct SqlActorStorage {
     /// The shared pool, for loading live state (participants, stores, holds).
     db: Db,
     /// A pool of its own for committing batches: requests waiting for a commit hold
@@ -94,7 +94,7 @@ pub struct SqlLedger {
     account_ids: DashMap<Slot, i64>,
 }
 
-impl SqlLedger {
+impl SqlActorStorage {
     pub fn new(db: Db, committer: Db, clock: Clock) -> Arc<Self> {
         Arc::new(Self {
             db,
@@ -779,7 +779,7 @@ fn balance_of(
 }
 
 #[async_trait]
-impl LedgerStore for SqlLedger {
+impl LedgerStore for SqlActorStorage {
     async fn commit_batch(
         &self,
         requests: &[TransactionRequest],
@@ -811,7 +811,7 @@ pub fn program_rules(
 }
 
 #[async_trait]
-impl LiveStore for SqlLedger {
+impl LiveStore for SqlActorStorage {
     async fn participant(&self, user_id: i64) -> Result<Option<ParticipantRecord>, StorageError> {
         let row = sqlx::query(
             "SELECT u.program_id, u.store_id, p.levels, p.owner_share_percent, p.timezone,
