@@ -4,6 +4,7 @@
 use crate::db::Tx;
 
 #[allow(clippy::too_many_arguments)]
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub async fn record(
     tx: &mut Tx,
     program_id: i64,

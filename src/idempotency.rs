@@ -147,6 +147,7 @@ impl Idempotency {
 /// is replayed as is; a retry that comes before its answer is saved runs again, moves
 /// nothing (the operation sees its key) and answers with the same transaction, marked
 /// replayed.
+#[tracing::instrument(skip_all)]
 pub async fn run_self_idempotent<F, Fut>(
     idem: &Idempotency,
     owner: &str,
@@ -267,6 +268,7 @@ impl AnswerWriter {
 /// however many answers a flush at shutdown carries.
 const ANSWERS_PER_INSERT: usize = 500;
 
+#[tracing::instrument(skip_all)]
 async fn store_answers(db: &crate::db::Db, answers: &[SavedAnswer]) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
     for chunk in answers.chunks(ANSWERS_PER_INSERT) {
@@ -311,6 +313,7 @@ pub const OWNER_ANONYMOUS: &str = "anon";
 
 /// Runs `operation` at most once per (`owner`, key). `fingerprint` identifies the
 /// request (operation name, path ids, body) to catch a key reused for another one.
+#[tracing::instrument(skip_all)]
 pub async fn run<F, Fut>(
     idem: &Idempotency,
     owner: &str,

@@ -59,6 +59,7 @@ fn path_of(data_dir: &Path, sha256: &str) -> PathBuf {
 }
 
 /// Checks and stores one photo; records it in the caller's transaction.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id, uploaded_by = ?uploaded_by))]
 pub async fn store(
     tx: &mut Tx,
     data_dir: &Path,
@@ -137,6 +138,7 @@ impl Upload {
 /// Reads a multipart form with bounded memory: at most [`MAX_PHOTOS`] photos of at most
 /// [`MAX_PHOTO_BYTES`] each, in parts named `photos` (or `photo`), and small text
 /// fields (a JSON part named `data`, or plain fields).
+#[tracing::instrument(skip_all)]
 pub async fn read_upload(mut form: Multipart) -> ApiResult<Upload> {
     let mut upload = Upload::default();
     while let Some(part) = form.next().await {
@@ -192,6 +194,7 @@ pub async fn read_upload(mut form: Multipart) -> ApiResult<Upload> {
 
 /// Shows a stored photo to everyone in its program (a reward's picture), in the
 /// caller's transaction.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub async fn publish(tx: &mut Tx, program_id: i64, sha256: &str) -> ApiResult<()> {
     sqlx::query("UPDATE photos SET public = 1 WHERE sha256 = $1 AND program_id = $2")
         .bind(sha256)
@@ -203,6 +206,7 @@ pub async fn publish(tx: &mut Tx, program_id: i64, sha256: &str) -> ApiResult<()
 
 /// Whether `principal` may see a photo uploaded by `uploader`: their own, anything a
 /// moderator checks, or a participant's in the viewer's scope.
+#[tracing::instrument(skip_all, fields(uploader = ?uploader))]
 async fn may_see(state: &AppState, principal: &Principal, uploader: i64) -> ApiResult<bool> {
     if principal.id() == uploader
         || principal
@@ -223,6 +227,7 @@ async fn may_see(state: &AppState, principal: &Principal, uploader: i64) -> ApiR
     responses((status = 200, content_type = "image/jpeg", description = "The photo"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/api/v1/photos/{sha256}")]
+#[tracing::instrument(skip_all)]
 pub async fn get_photo(
     state: web::Data<AppState>,
     caller: Caller,

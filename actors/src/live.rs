@@ -265,11 +265,13 @@ impl Live {
 
     /// Posts a transaction through the group committer and tells the live actors, for
     /// postings without a participant's actor (a campaign's funding).
+    #[tracing::instrument(skip_all)]
     pub async fn commit(&self, request: TransactionRequest) -> Result<Committed, LedgerError> {
         self.committer.commit(request).await
     }
 
     /// A moderator's session joins this node's queue; answers the items it holds.
+    #[tracing::instrument(skip_all)]
     pub async fn join_moderation(&self, join: Join) -> Result<Vec<ItemView>, LiveError> {
         self.moderation
             .send(join)
@@ -284,6 +286,7 @@ impl Live {
     }
 
     /// The queue's figures for a program.
+    #[tracing::instrument(skip_all, fields(program_id = program_id))]
     pub async fn moderation_stats(&self, program_id: i64) -> Result<QueueStats, LiveError> {
         self.moderation
             .send(GetStats { program_id })
@@ -698,6 +701,7 @@ impl Live {
 
     /// Waits until every transaction handed to the group committer so far is
     /// committed: the last batch is durable before the process exits.
+    #[tracing::instrument(skip_all)]
     pub async fn drain_commits(&self) {
         self.committer.flush().await;
     }

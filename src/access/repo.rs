@@ -8,6 +8,7 @@ use super::{Access, BUILTIN_ROLES, Grant, Permission, Scope};
 use crate::db::Tx;
 
 /// Creates the built-in roles of a freshly created program.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub async fn seed_builtin_roles(tx: &mut Tx, program_id: i64, now_ms: i64) -> sqlx::Result<()> {
     for role in BUILTIN_ROLES {
         let role_id: i64 = sqlx::query_scalar(
@@ -39,6 +40,7 @@ pub struct RolePermissionRow {
 
 /// The program's roles (or the one `only`) with their permissions, a row per
 /// permission, by role id.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub async fn roles<'e, E>(
     executor: E,
     program_id: i64,
@@ -59,6 +61,7 @@ where
 }
 
 /// Creates a custom role; a name the program already uses is a unique violation.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub async fn insert_role(
     tx: &mut Tx,
     program_id: i64,
@@ -78,6 +81,7 @@ pub async fn insert_role(
     .await
 }
 
+#[tracing::instrument(skip_all, fields(role_id = ?role_id))]
 pub async fn set_role_description(
     tx: &mut Tx,
     role_id: i64,
@@ -92,6 +96,7 @@ pub async fn set_role_description(
 }
 
 /// Replaces a role's permissions.
+#[tracing::instrument(skip_all, fields(role_id = ?role_id))]
 pub async fn write_permissions(
     tx: &mut Tx,
     role_id: i64,
@@ -112,6 +117,7 @@ pub async fn write_permissions(
 }
 
 /// How many assignments use a role.
+#[tracing::instrument(skip_all, fields(role_id = ?role_id))]
 pub async fn holders(tx: &mut Tx, role_id: i64) -> sqlx::Result<i64> {
     sqlx::query_scalar("SELECT COUNT(*) FROM role_assignments WHERE role_id = $1")
         .bind(role_id)
@@ -120,6 +126,7 @@ pub async fn holders(tx: &mut Tx, role_id: i64) -> sqlx::Result<i64> {
 }
 
 /// Deletes a role nobody holds, with its permissions.
+#[tracing::instrument(skip_all, fields(role_id = ?role_id))]
 pub async fn delete_role(tx: &mut Tx, role_id: i64) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM role_permissions WHERE role_id = $1")
         .bind(role_id)
@@ -142,6 +149,7 @@ pub struct AssignmentRow {
     pub scope_id: i64,
 }
 
+#[tracing::instrument(skip_all, fields(user_id = ?user_id))]
 pub async fn assignments<'e, E>(executor: E, user_id: i64) -> sqlx::Result<Vec<AssignmentRow>>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
@@ -156,6 +164,7 @@ where
     .await
 }
 
+#[tracing::instrument(skip_all, fields(id = ?id))]
 pub async fn delete_assignment(tx: &mut Tx, id: i64) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM role_assignments WHERE id = $1")
         .bind(id)
@@ -165,6 +174,7 @@ pub async fn delete_assignment(tx: &mut Tx, id: i64) -> sqlx::Result<()> {
 }
 
 /// The id of a role of the program by name.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub async fn role_id<'e, E>(executor: E, program_id: i64, name: &str) -> sqlx::Result<i64>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
@@ -177,6 +187,7 @@ where
 }
 
 /// Gives `user_id` the named role in `scope`; assigning twice is a no-op.
+#[tracing::instrument(skip_all, fields(user_id = ?user_id, role_id = ?role_id))]
 pub async fn assign(
     tx: &mut Tx,
     user_id: i64,
@@ -201,6 +212,7 @@ pub async fn assign(
 
 /// Removes an assignment of a built-in role by name and scope (e.g. an owner who no
 /// longer owns a store).
+#[tracing::instrument(skip_all, fields(user_id = ?user_id, program_id = ?program_id))]
 pub async fn unassign_named(
     tx: &mut Tx,
     user_id: i64,
@@ -223,6 +235,7 @@ pub async fn unassign_named(
 }
 
 /// Everything a user may do, assembled from its assignments.
+#[tracing::instrument(skip_all, fields(user_id = ?user_id, program_id = ?program_id))]
 pub async fn load_access<'e, E>(executor: E, user_id: i64, program_id: i64) -> sqlx::Result<Access>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,

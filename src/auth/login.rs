@@ -32,6 +32,7 @@ pub struct LoginCandidate {
 /// The one account `key` names. Several matches (the same phone in two programs)
 /// without `program` is `program_required`; none is `Ok(None)`, which callers turn
 /// into the same answer as a wrong secret so accounts cannot be enumerated.
+#[tracing::instrument(skip_all)]
 pub async fn find_account(
     state: &AppState,
     key: AccountKey<'_>,
@@ -77,6 +78,7 @@ pub struct SessionIssued {
     pub status: PersonStatus,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn issue_session(state: &AppState, account: &LoginCandidate) -> ApiResult<SessionIssued> {
     let mut tx = state.db.begin().await?;
     let (token, expires_at) = create_session(
@@ -99,6 +101,7 @@ pub async fn issue_session(state: &AppState, account: &LoginCandidate) -> ApiRes
 
 /// Counts one authentication attempt from `ip`; refuses when the address is over
 /// its per-minute budget.
+#[tracing::instrument(skip_all)]
 pub async fn throttle_ip(state: &AppState, ip: &str) -> ApiResult<()> {
     let limit = state.settings.auth.auth_attempts_per_ip_per_minute;
     match state
@@ -118,6 +121,7 @@ pub async fn throttle_ip(state: &AppState, ip: &str) -> ApiResult<()> {
 const PASSWORD_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 /// Login with login and password.
+#[tracing::instrument(skip_all)]
 pub async fn login_with_password(
     state: &AppState,
     login: &Login,

@@ -47,6 +47,7 @@ pub fn hash_token(token: &str) -> String {
 }
 
 /// Hashes a password with Argon2id (OWASP's default parameters) off the async threads.
+#[tracing::instrument(skip_all)]
 pub async fn hash_password(password: String) -> anyhow::Result<String> {
     tokio::task::spawn_blocking(move || {
         let mut salt = [0u8; 16];
@@ -64,6 +65,7 @@ pub async fn hash_password(password: String) -> anyhow::Result<String> {
 /// exist, so a miss costs the same time as a hit and logins cannot be enumerated.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c3RpbXVsZHVtbXlzYWx0$Z3VHsUB8ff8lGr0RAmF6VhmrBYsWvX5l2m1zzY1ZtZE";
 
+#[tracing::instrument(skip_all)]
 pub async fn verify_password(hash: Option<String>, password: String) -> bool {
     let known = hash.is_some();
     let hash = hash.unwrap_or_else(|| DUMMY_HASH.to_string());
@@ -82,6 +84,7 @@ pub async fn verify_password(hash: Option<String>, password: String) -> bool {
 }
 
 /// Starts a session for `user_id`; returns the token (shown once) and its expiry.
+#[tracing::instrument(skip_all, fields(user_id = ?user_id, ttl_days = ?ttl_days))]
 pub async fn create_session(
     tx: &mut Tx,
     user_id: i64,
@@ -103,6 +106,7 @@ pub async fn create_session(
 }
 
 /// Ends one session (logout): its token stops working at once, on every node.
+#[tracing::instrument(skip_all)]
 pub async fn end_session(state: &AppState, token_hash: &str) -> sqlx::Result<()> {
     sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
         .bind(state.clock.now_ms())
@@ -114,6 +118,7 @@ pub async fn end_session(state: &AppState, token_hash: &str) -> sqlx::Result<()>
 }
 
 /// Revokes every session of a user (blocking, password change).
+#[tracing::instrument(skip_all, fields(user_id = ?user_id))]
 pub async fn revoke_all_sessions(tx: &mut Tx, user_id: i64, now_ms: i64) -> sqlx::Result<()> {
     sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
         .bind(now_ms)
@@ -202,6 +207,7 @@ pub fn request_token(request: &HttpRequest) -> Option<String> {
 }
 
 /// Resolves a token to its principal, whatever the account status.
+#[tracing::instrument(skip_all)]
 pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Principal> {
     let token_hash = hash_token(token);
     let now = state.clock.now_ms();
@@ -258,6 +264,7 @@ enum Authenticated {
 /// Authenticates a request that carries a token before its handler runs (a
 /// middleware step): the extractors then answer at once, so a body that fails to
 /// parse never answers in place of `unauthorized` or `account_pending`.
+#[tracing::instrument(skip_all)]
 pub async fn authenticate_early(request: &HttpRequest) {
     let Some(state) = request.app_data::<web::Data<AppState>>() else {
         return;
@@ -275,6 +282,7 @@ pub async fn authenticate_early(request: &HttpRequest) {
     actix_web::HttpMessage::extensions_mut(request).insert(outcome);
 }
 
+#[tracing::instrument(skip_all)]
 async fn principal_from_request(request: HttpRequest) -> ApiResult<Principal> {
     let settled = actix_web::HttpMessage::extensions(&request)
         .get::<Authenticated>()

@@ -42,6 +42,7 @@ fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn request_code(
     state: &AppState,
     phone: &Phone,
@@ -115,6 +116,7 @@ pub async fn request_code(
     Ok(answer)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn verify_code(
     state: &AppState,
     phone: &Phone,

@@ -34,6 +34,7 @@ fn day_start(day: NaiveDate, zone: Tz) -> Result<i64, String> {
     start_of_local_day(day, zone).map_err(|e| e.to_string())
 }
 
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub(super) async fn validate(
     tx: &mut Tx,
     program_id: i64,

@@ -93,6 +93,7 @@ struct Logged<'a> {
     reason: &'a str,
 }
 
+#[tracing::instrument(skip_all)]
 async fn log_attempt(
     state: &AppState,
     caller: &Principal,
@@ -123,6 +124,7 @@ async fn log_attempt(
     Ok(())
 }
 
+#[tracing::instrument(skip_all)]
 async fn count(state: &AppState, sql: &'static str, binds: &[i64]) -> ApiResult<u32> {
     let mut query = sqlx::query_scalar::<_, i64>(sql);
     for bind in binds {
@@ -135,6 +137,7 @@ async fn count(state: &AppState, sql: &'static str, binds: &[i64]) -> ApiResult<
 /// The counts the gate needs, before the code is looked up. Each stops at its limit
 /// (the gate only asks whether it is reached), so a store flooding past its limit does
 /// not make every later count read more rows.
+#[tracing::instrument(skip_all, fields(participant = ?participant))]
 async fn gate_history(
     state: &AppState,
     limits: &FraudLimits,
@@ -176,6 +179,7 @@ async fn gate_history(
 }
 
 /// Adds what the hold rules need once the code is known.
+#[tracing::instrument(skip_all, fields(participant = ?participant))]
 async fn hold_history(
     state: &AppState,
     participant: i64,
@@ -216,6 +220,7 @@ struct CodeRow {
     transaction_id: Option<i64>,
 }
 
+#[tracing::instrument(skip_all)]
 async fn find_code(state: &AppState, code: &ProductCode) -> ApiResult<Option<CodeRow>> {
     let row = sqlx::query(
         "SELECT id, status, product_id, registered_by, registered_at, campaign_id, transaction_id FROM codes WHERE code = $1",
@@ -243,6 +248,7 @@ fn ledger_key(code_id: i64, participant: i64, claimed_at: i64) -> String {
     format!("code:{code_id}:{participant}:{claimed_at}")
 }
 
+#[tracing::instrument(skip_all, fields(id = ?id))]
 async fn product(state: &AppState, id: i64) -> ApiResult<RegisteredProduct> {
     let row = sqlx::query("SELECT id, sku, name, kind, pack_size FROM products WHERE id = $1")
         .bind(id)
@@ -257,6 +263,7 @@ async fn product(state: &AppState, id: i64) -> ApiResult<RegisteredProduct> {
     })
 }
 
+#[tracing::instrument(skip_all, fields(campaign_id = ?campaign_id, product_id = ?product_id))]
 pub(super) async fn points_per_unit(
     state: &AppState,
     campaign_id: i64,
@@ -280,6 +287,7 @@ fn mistyped(err: CodeError) -> ApiError {
 }
 
 /// Registers a code for the calling participant.
+#[tracing::instrument(skip_all)]
 pub async fn register(
     state: &AppState,
     caller: &Principal,
@@ -493,6 +501,7 @@ pub async fn register(
 }
 
 /// Campaigns offering a product, with their state.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id, product_id = ?product_id))]
 pub(super) async fn offers_for(
     state: &AppState,
     program_id: i64,
@@ -517,6 +526,7 @@ pub(super) async fn offers_for(
 /// Credits (or holds) a claimed code and records the outcome. Undoes the claim when
 /// the fund cannot pay, so the code stays registrable once it is topped up.
 #[allow(clippy::too_many_arguments)]
+#[tracing::instrument(skip_all, fields(product_id = ?product_id, campaign_id = ?campaign_id, claimed_at = ?claimed_at))]
 async fn credit(
     state: &AppState,
     caller: &Principal,
@@ -635,6 +645,7 @@ async fn credit(
 /// A moderator's decision on a held registration, inside the decision's transaction:
 /// approval makes the code registered for good; rejection puts it back in circulation.
 /// Either way the held points are settled after the commit.
+#[tracing::instrument(skip_all, fields(approve = ?approve))]
 pub async fn decide_in_transaction(tx: &mut Tx, code_id: i64, approve: bool) -> ApiResult<Effect> {
     let row = sqlx::query(
         "SELECT registered_by, transaction_id FROM codes WHERE id = $1 AND status = 'held'",

@@ -15,6 +15,7 @@ use crate::state::AppState;
 /// Moves what the budget holds beyond what was already funded from the program's
 /// issued account into the campaign's fund. The ledger key names the budget funded up
 /// to, and budgets only grow, so a retry after a crash replays instead of paying twice.
+#[tracing::instrument(skip_all)]
 pub async fn fund(state: &AppState, campaign: &Campaign, actor: Option<i64>) -> ApiResult<()> {
     let funded: i64 = sqlx::query_scalar("SELECT funded FROM campaigns WHERE id = $1")
         .bind(campaign.id)
@@ -63,6 +64,7 @@ pub async fn fund(state: &AppState, campaign: &Campaign, actor: Option<i64>) -> 
 /// Funds every started campaign whose fund is short of its budget: at start (a crash
 /// between activation and funding, a demo loaded before the server) and when a credit
 /// finds a fund empty. Returns how many were topped up.
+#[tracing::instrument(skip_all)]
 pub async fn fund_pending(state: &AppState, only: Option<i64>) -> ApiResult<usize> {
     let rows: Vec<(i64, i64)> = sqlx::query_as(
         "SELECT id, program_id FROM campaigns WHERE status <> 'draft' AND funded < budget AND ($1 = 0 OR id = $1) ORDER BY id",
@@ -82,6 +84,7 @@ pub async fn fund_pending(state: &AppState, only: Option<i64>) -> ApiResult<usiz
 /// A fund found short of its budget (activated just before a crash, a demo loaded
 /// before the server started) is topped up and the credit tried once more. The outer
 /// error is the server's; the inner one the credit's refusal.
+#[tracing::instrument(skip_all, fields(participant = ?participant, campaign_id = ?campaign_id))]
 pub async fn earn_from_fund(
     state: &AppState,
     participant: i64,

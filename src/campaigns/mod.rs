@@ -222,6 +222,7 @@ impl CampaignPatch {
 }
 
 /// Creates a draft campaign with its fund account (overdraft as asked), audited.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub async fn insert(
     tx: &mut Tx,
     program_id: i64,
@@ -275,6 +276,7 @@ pub async fn insert(
 }
 
 /// Creates a campaign (`createCampaign`).
+#[tracing::instrument(skip_all)]
 pub async fn create(
     state: &AppState,
     caller: &Principal,
@@ -292,6 +294,7 @@ pub async fn create(
 
 /// Changes a campaign (`updateCampaign`); a campaign that becomes active, or whose
 /// budget grows while funded, gets its fund topped up in the ledger.
+#[tracing::instrument(skip_all, fields(id = ?id))]
 pub async fn update(
     state: &AppState,
     caller: &Principal,

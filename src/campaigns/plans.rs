@@ -11,6 +11,7 @@ use crate::state::AppState;
 use crate::tasks::checks::{check_ids_exist, positive_points, push};
 
 /// Sets participants' personal plans for a plan-percent campaign (`setCampaignPlans`).
+#[tracing::instrument(skip_all, fields(id = ?id))]
 pub async fn set_plans(
     state: &AppState,
     caller: &Principal,

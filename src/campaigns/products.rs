@@ -136,6 +136,7 @@ impl ValidProduct {
 }
 
 /// A product of the program by id.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id, id = ?id))]
 pub async fn get<'e, E>(executor: E, program_id: i64, id: i64) -> ApiResult<Product>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
@@ -153,6 +154,7 @@ where
     }
 }
 
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 async fn by_sku(tx: &mut Tx, program_id: i64, sku: &str) -> ApiResult<Option<Product>> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {PRODUCT_COLUMNS} FROM products WHERE program_id = $1 AND sku = $2"
@@ -173,6 +175,7 @@ pub enum Written {
 
 /// Creates or updates (by SKU) a checked product in the caller's transaction, checking
 /// the caller may edit both the stored product and what it becomes.
+#[tracing::instrument(skip_all)]
 pub async fn upsert(
     tx: &mut Tx,
     caller: &Principal,
@@ -232,6 +235,7 @@ pub async fn upsert(
 }
 
 /// Creates or updates one product (`createProduct`).
+#[tracing::instrument(skip_all)]
 pub async fn create(
     state: &AppState,
     caller: &Principal,
@@ -263,6 +267,7 @@ pub struct ProductFilter {
 }
 
 /// The products the caller may see, by id.
+#[tracing::instrument(skip_all, fields(after = ?after, limit = ?limit))]
 pub async fn list(
     state: &AppState,
     caller: &Principal,
@@ -312,6 +317,7 @@ pub async fn list(
 pub const IMPORT_COLUMNS: (&[&str], &[&str]) = (&["sku", "name"], &["kind", "pack_size", "brand"]);
 
 /// `importProducts`: the product catalog from CSV, all rows or none: new SKUs are created, known SKUs updated.
+#[tracing::instrument(skip_all, fields(dry_run = ?dry_run))]
 pub async fn import(
     db: &crate::db::Db,
     caller: &Principal,

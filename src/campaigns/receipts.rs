@@ -109,6 +109,7 @@ pub fn normalize_number(input: &str) -> Result<String, String> {
     Ok(number)
 }
 
+#[tracing::instrument(skip_all, fields(id = ?id))]
 async fn get(executor: &mut sqlx::AnyConnection, id: i64) -> ApiResult<Receipt> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {RECEIPT_COLUMNS} FROM receipts WHERE id = $1"
@@ -123,6 +124,7 @@ async fn get(executor: &mut sqlx::AnyConnection, id: i64) -> ApiResult<Receipt> 
 }
 
 /// Registers a sale with its receipt photo: stored, held, queued for a moderator.
+#[tracing::instrument(skip_all)]
 pub async fn register(
     state: &AppState,
     caller: &Principal,
@@ -225,6 +227,7 @@ fn duplicate_receipt(number: &str) -> ApiError {
 
 /// Holds a reported receipt's points and queues it for a moderator. Safe to repeat:
 /// the hold is keyed by the receipt, the queue keeps one open item per receipt.
+#[tracing::instrument(skip_all, fields(id = ?id))]
 async fn hold_and_queue(state: &AppState, id: i64) -> ApiResult<()> {
     let mut conn = state.db.pool.acquire().await?;
     let receipt = get(&mut conn, id).await?;
@@ -299,6 +302,7 @@ async fn hold_and_queue(state: &AppState, id: i64) -> ApiResult<()> {
 }
 
 /// Finishes receipts a crash left without their hold or queue item. Returns how many.
+#[tracing::instrument(skip_all)]
 pub async fn resume(state: &AppState) -> ApiResult<usize> {
     let ids: Vec<i64> = sqlx::query_scalar(
         "SELECT id FROM receipts WHERE status = 'pending' AND (hold_transaction_id IS NULL OR moderation_item_id IS NULL)",
@@ -313,6 +317,7 @@ pub async fn resume(state: &AppState) -> ApiResult<usize> {
 
 /// A moderator's decision on a receipt, inside the decision's transaction: the
 /// receipt's status follows the decision, the held points are settled after.
+#[tracing::instrument(skip_all, fields(id = ?id))]
 pub async fn decide_in_transaction(
     tx: &mut Tx,
     id: i64,
@@ -360,6 +365,7 @@ pub async fn decide_in_transaction(
 }
 
 /// The caller's receipts, newest first.
+#[tracing::instrument(skip_all, fields(before = ?before, limit = ?limit))]
 pub async fn mine(
     state: &AppState,
     caller: &Principal,

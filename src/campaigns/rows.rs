@@ -62,6 +62,7 @@ pub(super) fn campaign_from_row(row: &AnyRow, zone: Tz) -> sqlx::Result<Campaign
     })
 }
 
+#[tracing::instrument(skip_all)]
 pub(super) async fn load_products(
     conn: &mut sqlx::AnyConnection,
     campaigns: &mut [Campaign],
@@ -96,6 +97,7 @@ pub(super) async fn load_products(
 }
 
 /// A campaign of the program, with its products.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id, id = ?id))]
 pub async fn get(conn: &mut sqlx::AnyConnection, program_id: i64, id: i64) -> ApiResult<Campaign> {
     let zone = program_zone(&mut *conn, program_id).await?;
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -113,6 +115,7 @@ pub async fn get(conn: &mut sqlx::AnyConnection, program_id: i64, id: i64) -> Ap
     Ok(campaigns.remove(0))
 }
 
+#[tracing::instrument(skip_all, fields(campaign_id = ?campaign_id))]
 pub(super) async fn write_products(
     tx: &mut Tx,
     campaign_id: i64,

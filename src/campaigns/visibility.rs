@@ -27,6 +27,7 @@ pub struct CampaignFilter {
 /// The campaigns the caller may see (`listCampaigns`): staff see those in their
 /// scope; a participant sees the running campaigns (active or paused) whose audience
 /// includes them.
+#[tracing::instrument(skip_all, fields(after = ?after, limit = ?limit))]
 pub async fn list(
     state: &AppState,
     caller: &Principal,
@@ -101,6 +102,7 @@ pub async fn list(
 
 /// A campaign the caller may see: staff by scope, a participant one they take part in
 /// (drafts and campaigns outside their audience do not exist for them).
+#[tracing::instrument(skip_all, fields(id = ?id))]
 pub async fn visible(state: &AppState, caller: &Principal, id: i64) -> ApiResult<Campaign> {
     let mut conn = state.db.pool.acquire().await?;
     let campaign = get(&mut conn, caller.program_id(), id).await?;
@@ -117,6 +119,7 @@ pub async fn visible(state: &AppState, caller: &Principal, id: i64) -> ApiResult
 }
 
 /// A participant as campaign audiences see them: region, store, partners and level.
+#[tracing::instrument(skip_all, fields(user_id = ?user_id))]
 pub async fn audience_member(state: &AppState, user_id: i64) -> ApiResult<AudienceMember> {
     let row = sqlx::query(
         "SELECT u.store_id, s.region_id, u.partner_id, s.partner_id FROM users u LEFT JOIN stores s ON s.id = u.store_id WHERE u.id = $1",

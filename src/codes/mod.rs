@@ -245,6 +245,7 @@ pub struct PoolStatus {
 }
 
 /// Checks and creates a pool in the caller's program.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub async fn create_pool(
     db: &Db,
     program_id: i64,
@@ -300,6 +301,7 @@ pub async fn create_pool(
     Ok(pool)
 }
 
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub async fn list_pools(db: &Db, program_id: i64) -> ApiResult<Vec<CodePool>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {POOL_COLUMNS} FROM code_pools WHERE program_id = $1 ORDER BY id"
@@ -309,6 +311,7 @@ pub async fn list_pools(db: &Db, program_id: i64) -> ApiResult<Vec<CodePool>> {
     .await?)
 }
 
+#[tracing::instrument(skip_all, fields(program_id = ?program_id, pool_id = ?pool_id))]
 pub async fn pool(db: &Db, program_id: i64, pool_id: i64) -> ApiResult<CodePool> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {POOL_COLUMNS} FROM code_pools WHERE id = $1 AND program_id = $2"
@@ -321,6 +324,7 @@ pub async fn pool(db: &Db, program_id: i64, pool_id: i64) -> ApiResult<CodePool>
 }
 
 /// The program's default pool: its oldest.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub async fn default_pool(db: &Db, program_id: i64) -> ApiResult<CodePool> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {POOL_COLUMNS} FROM code_pools WHERE program_id = $1 ORDER BY id LIMIT 1"
@@ -333,6 +337,7 @@ pub async fn default_pool(db: &Db, program_id: i64) -> ApiResult<CodePool> {
 
 /// A pool's status. Counting by status reads the pool's index, so it costs more the
 /// bigger the pool; it is for people, not for polling loops.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id, pool_id = ?pool_id))]
 pub async fn pool_status(state: &AppState, program_id: i64, pool_id: i64) -> ApiResult<PoolStatus> {
     let pool = pool(&state.db, program_id, pool_id).await?;
     let rows: Vec<(String, i64)> =
@@ -408,6 +413,7 @@ pub struct RefillStarted {
 /// can start and finish between the generator's answer and this look-up). A pool
 /// that is full and has no such refill is `invalid_state`, with its numbers as they
 /// are now, so the message never contradicts itself.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id, pool_id = ?pool_id))]
 pub async fn refill_now(
     state: &AppState,
     program_id: i64,
@@ -483,6 +489,7 @@ pub struct BatchRequest {
 }
 
 /// Where a product sits, for access checks: its program and brand.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id, product_id = ?product_id))]
 pub async fn product_target(db: &Db, program_id: i64, product_id: i64) -> ApiResult<Target> {
     let brand: Option<(Option<i64>,)> =
         sqlx::query_as("SELECT brand_id FROM products WHERE id = $1 AND program_id = $2")
@@ -499,6 +506,7 @@ pub async fn product_target(db: &Db, program_id: i64, product_id: i64) -> ApiRes
 
 /// Reserves `quantity` codes of the pool for a new batch (refused with
 /// `not_enough_codes`, changing nothing, when the pool has fewer available).
+#[tracing::instrument(skip_all, fields(program_id = ?program_id, pool_id = ?pool_id, product_id = ?product_id, quantity = ?quantity))]
 pub async fn create_batch(
     db: &Db,
     program_id: i64,
@@ -558,6 +566,7 @@ pub async fn create_batch(
     Ok(batch)
 }
 
+#[tracing::instrument(skip_all, fields(program_id = ?program_id, batch_id = ?batch_id))]
 pub async fn batch(db: &Db, program_id: i64, batch_id: i64) -> ApiResult<CodeBatch> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {BATCH_COLUMNS} FROM code_batches WHERE id = $1 AND program_id = $2"

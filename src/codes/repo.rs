@@ -271,6 +271,7 @@ fn storage(err: sqlx::Error) -> ChunkError {
 
 /// PostgreSQL's fast path: `COPY` into a temporary table, then one `INSERT … SELECT`
 /// that skips codes that already exist, all in the chunk's transaction.
+#[tracing::instrument(skip_all, fields(lease_until = ?lease_until))]
 async fn copy_chunk(
     pg: &PgPool,
     claim: &ShardClaim,

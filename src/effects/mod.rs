@@ -168,6 +168,7 @@ const CALLER_GRACE_MS: i64 = 5_000;
 
 /// Writes `effect` in the caller's transaction, due at once, and returns its id. Call
 /// [`Effects::ring`] after the commit.
+#[tracing::instrument(skip_all)]
 pub async fn enqueue(tx: &mut Tx, effect: &NewEffect, now_ms: i64) -> ApiResult<i64> {
     insert(tx, effect, now_ms, now_ms).await
 }
@@ -175,10 +176,12 @@ pub async fn enqueue(tx: &mut Tx, effect: &NewEffect, now_ms: i64) -> ApiResult<
 /// Writes `effect` in the caller's transaction for the caller to run with [`run_now`]
 /// right after the commit; the worker takes it only if the caller has not within a
 /// few seconds (it crashed). Returns its id.
+#[tracing::instrument(skip_all)]
 pub async fn enqueue_for_caller(tx: &mut Tx, effect: &NewEffect, now_ms: i64) -> ApiResult<i64> {
     insert(tx, effect, now_ms, now_ms + CALLER_GRACE_MS).await
 }
 
+#[tracing::instrument(skip_all, fields(due_ms = ?due_ms))]
 async fn insert(tx: &mut Tx, effect: &NewEffect, now_ms: i64, due_ms: i64) -> ApiResult<i64> {
     Ok(repo::insert(
         tx,
@@ -194,6 +197,7 @@ async fn insert(tx: &mut Tx, effect: &NewEffect, now_ms: i64, due_ms: i64) -> Ap
 
 /// Runs the effect `id` now, on the caller's task, if nobody else has claimed it;
 /// answers whether it is done. Whatever fails is left to the worker's retries.
+#[tracing::instrument(skip_all, fields(id = ?id))]
 pub async fn run_now(state: &AppState, id: i64) -> bool {
     let now = state.clock.now_ms();
     let effects = &state.effects;
@@ -257,6 +261,7 @@ async fn execute(state: &AppState, db: &Db, row: EffectRow) -> bool {
 /// connection never waits for the worker to poll it); whenever one ends, or the bell
 /// rings, the worker claims as many more as there is room for, so one slow provider
 /// never holds up the rest of the queue.
+#[tracing::instrument(skip_all)]
 pub async fn run_worker(state: AppState, mut shutdown: watch::Receiver<bool>) {
     let effects = state.effects.clone();
     let mut running = tokio::task::JoinSet::new();
@@ -343,6 +348,7 @@ impl From<EffectRow> for EffectView {
 
 /// A page of the program's effects (`listEffects`), oldest first: `status` one of
 /// `pending`, `done`, `dead`.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id, after = ?after, limit = ?limit))]
 pub async fn list(
     state: &AppState,
     program_id: i64,
@@ -370,6 +376,7 @@ pub async fn list(
 
 /// Sends a dead effect again (`retryEffect`): back in the queue with a fresh count of
 /// tries, run now.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id, id = ?id))]
 pub async fn retry(state: &AppState, program_id: i64, id: i64) -> ApiResult<EffectView> {
     let now = state.clock.now_ms();
     if repo::revive(&state.db, id, program_id, now)

@@ -46,6 +46,7 @@ pub struct HistoryFilter {
 }
 
 /// The history of `user_id`, newest first; the cursor is the last id seen.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id, user_id = ?user_id, limit = ?limit))]
 pub async fn history(
     db: &Db,
     program_id: i64,
@@ -166,6 +167,7 @@ pub struct LedgerCheck {
 
 /// Checks the ledger of a program (or all programs): sums, balances against postings,
 /// no participant below zero, no key twice.
+#[tracing::instrument(skip_all)]
 pub async fn check(db: &Db, program_id: Option<i64>) -> ApiResult<LedgerCheck> {
     let program = program_id.unwrap_or(-1);
     let totals = sqlx::query("SELECT COUNT(*), CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM accounts WHERE ($1 = -1 OR program_id = $1)").bind(program).fetch_one(&db.pool).await?;
@@ -207,6 +209,7 @@ pub async fn check(db: &Db, program_id: Option<i64>) -> ApiResult<LedgerCheck> {
 
 /// A participant's available points as committed, read in the caller's transaction
 /// (where a checkout splits its total between points and a card).
+#[tracing::instrument(skip_all, fields(program_id = ?program_id, participant_id = ?participant_id))]
 pub async fn available_in(
     tx: &mut Tx,
     program_id: i64,
@@ -224,6 +227,7 @@ pub async fn available_in(
 
 /// The participant of a ledger transaction of the program (none for a system
 /// transaction or another program's).
+#[tracing::instrument(skip_all, fields(program_id = ?program_id, transaction_id = ?transaction_id))]
 pub async fn participant_of(
     db: &Db,
     program_id: i64,

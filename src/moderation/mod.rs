@@ -54,6 +54,7 @@ pub struct NewItem {
 
 /// Queues `item` in the caller's transaction (an open item of the same subject is
 /// reused). Call [`announce`] after the commit so every node routes it.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub async fn enqueue(tx: &mut Tx, program_id: i64, item: &NewItem, now_ms: i64) -> ApiResult<i64> {
     let open: Option<i64> = sqlx::query_scalar("SELECT id FROM moderation_items WHERE kind = $1 AND subject_id = $2 AND status IN ('queued', 'assigned')")
         .bind(item.kind.as_str())
@@ -99,6 +100,7 @@ pub fn announce(state: &AppState, program_id: i64) {
 
 /// Closes the open item of a subject decided outside the queue (a manager approving a
 /// registration directly). Publish the returned item with [`settled`] after the commit.
+#[tracing::instrument(skip_all, fields(subject_id = ?subject_id, decided_by = ?decided_by))]
 pub async fn withdraw(
     tx: &mut Tx,
     kind: ItemKind,
@@ -245,6 +247,7 @@ impl DecisionHandlers {
 }
 
 /// Rejection reasons of a program: code → title.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub async fn rejection_reasons<'e, E>(
     executor: E,
     program_id: i64,
@@ -264,6 +267,7 @@ where
 }
 
 /// The default reasons of a new program.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub async fn seed_rejection_reasons(tx: &mut Tx, program_id: i64) -> sqlx::Result<()> {
     for (code, title) in [
         ("photo_unclear", "The photo is unclear or cut off"),
@@ -284,6 +288,7 @@ pub async fn seed_rejection_reasons(tx: &mut Tx, program_id: i64) -> sqlx::Resul
 }
 
 /// Decides an item the moderator holds.
+#[tracing::instrument(skip_all, fields(item_id = ?item_id))]
 pub async fn decide(
     state: &AppState,
     moderator: &Principal,

@@ -49,6 +49,7 @@ pub struct ItemQuery<'a> {
 }
 
 /// Items by id, as far as the caller's scope reaches.
+#[tracing::instrument(skip_all)]
 pub async fn items(db: &Db, query: &ItemQuery<'_>) -> Result<Vec<ItemView>, sqlx::Error> {
     let mut sql = SqlFilter::new();
     restrict_to(

@@ -43,6 +43,7 @@ pub const BRANDS: Catalog = Catalog {
 };
 
 /// Adds an item; a name the list already has is a conflict.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub async fn create(
     state: &AppState,
     program_id: i64,
@@ -72,6 +73,7 @@ pub async fn create(
 }
 
 /// The list, by name.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub async fn list(db: &Db, program_id: i64, catalog: &Catalog) -> ApiResult<Vec<NamedItem>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT id, name, created_at FROM {} WHERE program_id = $1 ORDER BY name",

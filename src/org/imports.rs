@@ -222,6 +222,7 @@ pub fn reject_if_any(mut bad: Vec<RowError>) -> ApiResult<()> {
 }
 
 /// A reference list's names (lower-cased) to ids, for looking up a file's names.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub async fn names_to_ids(
     db: &Db,
     table: &'static str,
@@ -264,6 +265,7 @@ pub const STORE_COLUMNS: (&[&str], &[&str]) =
     (&["code", "name"], &["address", "region", "partner"]);
 
 /// Imports stores: new codes become connected stores, known codes are updated.
+#[tracing::instrument(skip_all, fields(dry_run = ?dry_run))]
 pub async fn import_stores(
     db: &Db,
     caller: &Principal,
@@ -392,6 +394,7 @@ pub const PARTICIPANT_COLUMNS: (&[&str], &[&str]) =
 
 /// Imports participants into stores by store code: new phones become active
 /// participants, known phones get their name and store updated.
+#[tracing::instrument(skip_all, fields(dry_run = ?dry_run))]
 pub async fn import_participants(
     db: &Db,
     caller: &Principal,
@@ -588,6 +591,7 @@ pub async fn import_participants(
 }
 
 /// Commits an import, or rolls it back when it was only checked.
+#[tracing::instrument(skip_all, fields(dry_run = ?dry_run))]
 pub async fn finish(tx: crate::db::Tx, dry_run: bool) -> ApiResult<()> {
     if dry_run {
         tx.rollback().await?;

@@ -83,6 +83,7 @@ impl Person {
     }
 }
 
+#[tracing::instrument(skip_all, fields(program_id = ?program_id, id = ?id))]
 pub async fn get<'e, E>(executor: E, program_id: i64, id: i64) -> ApiResult<Person>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
@@ -98,6 +99,7 @@ where
         .ok_or_else(|| ApiError::not_found(format!("user {id}")))
 }
 
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub async fn by_phone(tx: &mut Tx, program_id: i64, phone: &Phone) -> sqlx::Result<Option<Person>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{PERSON_SELECT} WHERE u.program_id = $1 AND u.phone = $2"
@@ -126,6 +128,7 @@ pub struct NewPerson {
 /// Inserts a person; a taken phone or login is a field error naming it. The names are
 /// checked first because after a failed statement PostgreSQL refuses further queries
 /// in the transaction; the unique constraint still settles a race between two inserts.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub async fn insert(tx: &mut Tx, program_id: i64, new: &NewPerson, now_ms: i64) -> ApiResult<i64> {
     if let Some(taken) = taken_error(tx, program_id, new).await? {
         return Err(taken);
@@ -160,6 +163,7 @@ pub async fn insert(tx: &mut Tx, program_id: i64, new: &NewPerson, now_ms: i64) 
 }
 
 /// Which of phone and login is already taken in the program, as field errors.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 async fn taken_error(tx: &mut Tx, program_id: i64, new: &NewPerson) -> ApiResult<Option<ApiError>> {
     let mut errors = Vec::new();
     if let Some(phone) = &new.phone {
@@ -201,6 +205,7 @@ async fn taken_error(tx: &mut Tx, program_id: i64, new: &NewPerson) -> ApiResult
 /// Creates a participant and gives them their role: sellers hold `seller` scoped to
 /// their store (or the program when they have none); owners get `owner` per store
 /// when a store's owner is set.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub async fn create_participant(
     tx: &mut Tx,
     program_id: i64,
@@ -219,6 +224,7 @@ pub async fn create_participant(
     Ok(id)
 }
 
+#[tracing::instrument(skip_all, fields(id = ?id))]
 pub async fn set_status(
     tx: &mut Tx,
     id: i64,
@@ -238,6 +244,7 @@ pub async fn set_status(
 }
 
 /// Moves a seller to another store, moving the store-scoped seller role with them.
+#[tracing::instrument(skip_all, fields(store_id = ?store_id))]
 pub async fn move_to_store(
     tx: &mut Tx,
     person: &Person,
@@ -264,6 +271,7 @@ pub async fn move_to_store(
 }
 
 /// Updates name and phone.
+#[tracing::instrument(skip_all, fields(id = ?id))]
 pub async fn update_profile(
     tx: &mut Tx,
     id: i64,
@@ -300,6 +308,7 @@ pub struct PersonQuery {
     pub search: Option<String>,
 }
 
+#[tracing::instrument(skip_all, fields(program_id = ?program_id, after_id = ?after_id, limit = ?limit))]
 pub async fn list(
     db: &Db,
     program_id: i64,
@@ -355,6 +364,7 @@ pub async fn list(
 
 /// Creates an administrator of a program (the program is created if missing): the
 /// bootstrap path of `stimul admin create`.
+#[tracing::instrument(skip_all)]
 pub async fn create_admin(
     db: &crate::db::Db,
     clock: &crate::db::Clock,

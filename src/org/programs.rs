@@ -68,6 +68,7 @@ const PROGRAM_COLUMNS: &str =
     "id, slug, name, timezone, created_at, levels, owner_share_percent, card_payments";
 
 /// Creates a program with its built-in roles.
+#[tracing::instrument(skip_all)]
 pub async fn create(
     tx: &mut Tx,
     slug: &Slug,
@@ -90,6 +91,7 @@ pub async fn create(
     Ok(program)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn by_slug(db: &Db, slug: &str) -> sqlx::Result<Option<Program>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {PROGRAM_COLUMNS} FROM programs WHERE slug = $1"
@@ -99,6 +101,7 @@ pub async fn by_slug(db: &Db, slug: &str) -> sqlx::Result<Option<Program>> {
     .await
 }
 
+#[tracing::instrument(skip_all, fields(id = ?id))]
 pub async fn by_id<'e, E>(executor: E, id: i64) -> sqlx::Result<Program>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
@@ -112,6 +115,7 @@ where
 }
 
 /// Writes a program's settings.
+#[tracing::instrument(skip_all, fields(id = ?id))]
 pub async fn update(tx: &mut Tx, id: i64, change: &ProgramChange) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE programs SET name = $1, timezone = $2, levels = $3, owner_share_percent = $4,
@@ -130,6 +134,7 @@ pub async fn update(tx: &mut Tx, id: i64, change: &ProgramChange) -> sqlx::Resul
 }
 
 /// The program with `slug`, created (named after the slug, Moscow time) if missing.
+#[tracing::instrument(skip_all)]
 pub async fn ensure(db: &Db, slug: &Slug, now_ms: i64) -> anyhow::Result<Program> {
     if let Some(program) = by_slug(db, slug.as_str()).await? {
         return Ok(program);

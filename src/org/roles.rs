@@ -39,6 +39,7 @@ pub struct Assignment {
     pub scope: Scope,
 }
 
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 async fn load_roles<'e, E>(executor: E, program_id: i64, only: Option<i64>) -> ApiResult<Vec<Role>>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
@@ -61,6 +62,7 @@ where
     Ok(roles)
 }
 
+#[tracing::instrument(skip_all, fields(program_id = ?program_id, id = ?id))]
 async fn load_role<'e, E>(executor: E, program_id: i64, id: i64) -> ApiResult<Role>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
@@ -72,12 +74,14 @@ where
 }
 
 /// `listRoles`.
+#[tracing::instrument(skip_all)]
 pub async fn list(state: &AppState, caller: &Principal) -> ApiResult<Vec<Role>> {
     caller.require_anywhere(Permission::view(Section::Roles))?;
     load_roles(&state.db.pool, caller.program_id(), None).await
 }
 
 /// `createRole`: a validated name (not a built-in one), description and permissions.
+#[tracing::instrument(skip_all)]
 pub async fn create(
     state: &AppState,
     caller: &Principal,
@@ -117,6 +121,7 @@ pub async fn create(
 
 /// `updateRole`: a custom role's description or permissions; holders are affected at
 /// once.
+#[tracing::instrument(skip_all, fields(id = ?id))]
 pub async fn update(
     state: &AppState,
     caller: &Principal,
@@ -158,6 +163,7 @@ pub async fn update(
 }
 
 /// `deleteRole`: a custom role nobody holds.
+#[tracing::instrument(skip_all, fields(id = ?id))]
 pub async fn delete(state: &AppState, caller: &Principal, id: i64) -> ApiResult<()> {
     caller.require_program_wide(Permission::edit(Section::Roles))?;
     let now = state.clock.now_ms();
@@ -189,6 +195,7 @@ pub async fn delete(state: &AppState, caller: &Principal, id: i64) -> ApiResult<
     Ok(())
 }
 
+#[tracing::instrument(skip_all, fields(user_id = ?user_id))]
 async fn assignments_of<'e, E>(executor: E, user_id: i64) -> ApiResult<Vec<Assignment>>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
@@ -211,6 +218,7 @@ where
 }
 
 /// `listUserRoles`: one's own, or anyone's with `roles.view` over them.
+#[tracing::instrument(skip_all, fields(user_id = ?user_id))]
 pub async fn of_user(
     state: &AppState,
     caller: &Principal,
@@ -224,6 +232,7 @@ pub async fn of_user(
 }
 
 /// Where a scope sits, to check the assigner's rights over it.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 async fn scope_target(state: &AppState, program_id: i64, scope: Scope) -> ApiResult<Target> {
     let missing = |what: &str| {
         ApiError::field(
@@ -278,6 +287,7 @@ pub struct Grant {
 }
 
 /// Checks that `caller` may give `user_id` the role `role_id` over `scope`.
+#[tracing::instrument(skip_all, fields(user_id = ?user_id, role_id = ?role_id))]
 pub async fn check_grant(
     state: &AppState,
     caller: &Principal,
@@ -309,6 +319,7 @@ pub async fn check_grant(
 }
 
 /// `assignRole`, once checked ([`check_grant`]).
+#[tracing::instrument(skip_all)]
 pub async fn assign_checked(
     state: &AppState,
     caller: &Principal,
@@ -341,6 +352,7 @@ pub async fn assign_checked(
 }
 
 /// `revokeRole`: needs `roles.edit` over the assignment's scope.
+#[tracing::instrument(skip_all, fields(user_id = ?user_id, assignment_id = ?assignment_id))]
 pub async fn revoke(
     state: &AppState,
     caller: &Principal,
@@ -386,6 +398,7 @@ pub struct NewStaff {
 }
 
 /// Checks a staff account's company references before anything is written.
+#[tracing::instrument(skip_all)]
 pub async fn check_staff_references(
     state: &AppState,
     caller: &Principal,
@@ -413,6 +426,7 @@ pub async fn check_staff_references(
 }
 
 /// `createStaffUser`: a manager, moderator, brand or partner account without roles.
+#[tracing::instrument(skip_all)]
 pub async fn create_staff(
     state: &AppState,
     caller: &Principal,

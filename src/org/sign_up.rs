@@ -49,6 +49,7 @@ pub struct Registered {
     pub member_ids: Vec<i64>,
 }
 
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub async fn register(
     tx: &mut Tx,
     program_id: i64,
@@ -198,6 +199,7 @@ pub async fn register(
 
 /// Puts a pending registration in the moderation queue (the caller announces it
 /// after the commit).
+#[tracing::instrument(skip_all, fields(program_id = ?program_id, person_id = ?person_id))]
 async fn queue_for_moderation(
     tx: &mut Tx,
     program_id: i64,
@@ -238,6 +240,7 @@ fn new_person(
     }
 }
 
+#[tracing::instrument(skip_all, fields(program_id = ?program_id, store_id = ?store_id, registration_id = ?registration_id))]
 async fn create(
     tx: &mut Tx,
     program_id: i64,
@@ -257,6 +260,7 @@ async fn create(
     .await
 }
 
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 async fn insert_registration(
     tx: &mut Tx,
     program_id: i64,
@@ -287,6 +291,7 @@ pub enum Decision {
 /// Approves or rejects a pending person. For a group registration the decision on its
 /// owner covers the whole group: the store is connected (or left disconnected) and all
 /// its registered people become active (or blocked). Returns the ids decided.
+#[tracing::instrument(skip_all, fields(decided_by = ?decided_by))]
 pub async fn decide(
     tx: &mut Tx,
     person: &Person,
@@ -384,6 +389,7 @@ pub struct Invitation {
     pub expires_at: i64,
 }
 
+#[tracing::instrument(skip_all, fields(program_id = ?program_id, store_id = ?store_id, created_by = ?created_by, max_uses = ?max_uses, expires_at = ?expires_at))]
 pub async fn create_invitation(
     tx: &mut Tx,
     program_id: i64,
@@ -418,6 +424,7 @@ pub async fn create_invitation(
 
 /// Uses up one use of an invitation; returns its store. Atomic, so a card with one
 /// use left admits exactly one of two people registering at once.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 async fn consume_invitation(
     tx: &mut Tx,
     program_id: i64,

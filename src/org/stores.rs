@@ -63,6 +63,7 @@ impl Store {
     }
 }
 
+#[tracing::instrument(skip_all, fields(id = ?id))]
 pub async fn get<'e, E>(executor: E, id: i64) -> ApiResult<Store>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
@@ -77,6 +78,7 @@ where
 }
 
 /// A store of `program_id`, or not found (ids of other programs do not exist here).
+#[tracing::instrument(skip_all, fields(program_id = ?program_id, id = ?id))]
 pub async fn get_in_program<'e, E>(executor: E, program_id: i64, id: i64) -> ApiResult<Store>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
@@ -88,6 +90,7 @@ where
     Ok(store)
 }
 
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub async fn by_external_ref(
     tx: &mut Tx,
     program_id: i64,
@@ -116,6 +119,7 @@ pub struct StoreFields {
 
 /// Checks that referenced regions and partners exist in the same program; returns
 /// field errors keyed by the request's field names.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub async fn check_references(
     conn: &mut sqlx::AnyConnection,
     program_id: i64,
@@ -147,6 +151,7 @@ pub async fn check_references(
 }
 
 /// Whether `table` (a fixed table name, never user input) has row `id` in the program.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id, id = ?id))]
 pub async fn exists_in_program<'e, E>(
     executor: E,
     table: &'static str,
@@ -166,6 +171,7 @@ where
     Ok(found.is_some())
 }
 
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub async fn create(
     tx: &mut Tx,
     program_id: i64,
@@ -192,6 +198,7 @@ pub async fn create(
     get(&mut **tx, id).await
 }
 
+#[tracing::instrument(skip_all, fields(id = ?id))]
 pub async fn update(tx: &mut Tx, id: i64, fields: &StoreFields, now_ms: i64) -> ApiResult<Store> {
     sqlx::query(
         "UPDATE stores SET external_ref = $1, name = $2, address = $3, region_id = $4, partner_id = $5, updated_at = $6,
@@ -223,6 +230,7 @@ fn conflict_on_external_ref(err: sqlx::Error, external_ref: Option<&str>) -> Api
     }
 }
 
+#[tracing::instrument(skip_all, fields(id = ?id))]
 pub async fn set_status(
     tx: &mut Tx,
     id: i64,
@@ -240,6 +248,7 @@ pub async fn set_status(
 
 /// Makes `owner_user_id` the store's owner (or clears it), moving the store-scoped
 /// `owner` role from the previous owner to the new one.
+#[tracing::instrument(skip_all)]
 pub async fn set_owner(
     tx: &mut Tx,
     store: &Store,
@@ -282,6 +291,7 @@ pub struct StoreQuery {
     pub search: Option<String>,
 }
 
+#[tracing::instrument(skip_all, fields(program_id = ?program_id, after_id = ?after_id, limit = ?limit))]
 pub async fn list(
     db: &Db,
     program_id: i64,

@@ -294,6 +294,7 @@ impl RewardRow {
 
 /// The participant as reward audiences see them, with their available points. Asks
 /// the participant's actor: call it before taking a connection.
+#[tracing::instrument(skip_all)]
 pub async fn customer(state: &AppState, caller: &Principal) -> ApiResult<(Customer, Points)> {
     let earner = crate::campaigns::visibility::audience_member(state, caller.id()).await?;
     let view = state
@@ -335,6 +336,7 @@ fn require_edit(caller: &Principal, brand_id: Option<i64>) -> ApiResult<()> {
     )
 }
 
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 async fn check_brand(state: &AppState, program_id: i64, brand_id: Option<i64>) -> ApiResult<()> {
     if let Some(brand) = brand_id {
         let found: Option<i64> =
@@ -389,6 +391,7 @@ pub async fn create(
 
 /// Checks and writes a reward in the caller's transaction with no access check (the
 /// demo loader); answers its id.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub async fn insert_checked(
     tx: &mut crate::db::Tx,
     program_id: i64,
@@ -582,6 +585,7 @@ pub async fn get(state: &AppState, caller: &Principal, id: i64) -> ApiResult<Rew
 }
 
 /// The showcase's categories.
+#[tracing::instrument(skip_all)]
 pub async fn categories(state: &AppState, caller: &Principal) -> ApiResult<Vec<String>> {
     Ok(repo::categories(&state.db, caller.program_id()).await?)
 }

@@ -166,6 +166,7 @@ fn kind_of(item: &OrderItemRow) -> ApiResult<RewardKind> {
 }
 
 /// Reads an order with its lines and history; the certificates only for its owner.
+#[tracing::instrument(skip_all, fields(owner_view = ?owner_view))]
 async fn view(state: &AppState, row: OrderRow, owner_view: bool) -> ApiResult<Order> {
     let mut conn = state.db.pool.acquire().await?;
     let items = repo::items(&mut *conn, row.id).await?;
@@ -535,6 +536,7 @@ pub async fn place(
 }
 
 /// Queues the delivery of a placed order, in the transaction that placed it.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id, order_id = ?order_id))]
 pub(super) async fn enqueue_fulfilment(
     tx: &mut crate::db::Tx,
     program_id: i64,
@@ -768,6 +770,7 @@ pub(super) async fn move_in(
 }
 
 /// [`move_in`] in a transaction of its own; answers the order as it now is.
+#[tracing::instrument(skip_all, fields(order_id = ?order_id))]
 pub async fn move_to(state: &AppState, order_id: i64, change: Change<'_>) -> ApiResult<OrderRow> {
     let now = state.clock.now_ms();
     let mut tx = state.db.begin().await?;
@@ -780,6 +783,7 @@ pub async fn move_to(state: &AppState, order_id: i64, change: Change<'_>) -> Api
 }
 
 /// Fails an order (points and stock back) unless it already ended.
+#[tracing::instrument(skip_all, fields(order_id = ?order_id))]
 async fn fail(state: &AppState, order_id: i64, reason: &str) -> ApiResult<()> {
     let change = Change {
         next: OrderStatus::Failed,
@@ -808,6 +812,7 @@ fn parse_provider_id(id: &str) -> Option<(i64, i64)> {
 
 /// What a provider said about a line, applied: a delivery recorded (once), a refusal
 /// failing the order. Answers whether the line is still being worked on.
+#[tracing::instrument(skip_all, fields(order_id = ?order_id, item_id = ?item_id))]
 async fn apply_provider_status(
     state: &AppState,
     order_id: i64,
@@ -846,6 +851,7 @@ async fn apply_provider_status(
 
 /// Fulfils the order once every provider line is delivered and it holds no goods for
 /// staff to ship.
+#[tracing::instrument(skip_all, fields(order_id = ?order_id))]
 async fn complete_if_delivered(state: &AppState, order_id: i64) -> ApiResult<()> {
     let Some(row) = repo::order(&state.db.pool, order_id).await? else {
         return Ok(());

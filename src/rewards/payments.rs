@@ -63,6 +63,7 @@ fn payload(order_id: i64) -> ApiResult<serde_json::Value> {
 
 /// Writes the pending payment of `amount` for a new order and queues asking for it;
 /// answers the effect's id for the checkout to run at once.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id, order_id = ?order_id))]
 pub(super) async fn open(
     state: &AppState,
     tx: &mut Tx,
@@ -97,6 +98,7 @@ pub(super) async fn open(
 /// An order with a card part ended undelivered (in the transaction that ends it): a
 /// paid payment is queued for refund (answers true); one still pending is cancelled,
 /// and should it be paid after all, [`confirm`] refunds it.
+#[tracing::instrument(skip_all)]
 pub(super) async fn on_order_ended(tx: &mut Tx, order: &OrderRow, now: i64) -> ApiResult<bool> {
     let refund =
         repo::set_payment_status(tx, order.id, Succeeded, RefundPending, None, now).await?;
@@ -116,6 +118,7 @@ pub(super) async fn on_order_ended(tx: &mut Tx, order: &OrderRow, now: i64) -> A
     Ok(refund)
 }
 
+#[tracing::instrument(skip_all, fields(program_id = ?program_id, order_id = ?order_id))]
 async fn enqueue_refund(tx: &mut Tx, program_id: i64, order_id: i64, now: i64) -> ApiResult<()> {
     effects::enqueue(
         tx,
@@ -141,6 +144,7 @@ enum Applied {
 }
 
 /// Applies what the provider says about an order's payment.
+#[tracing::instrument(skip_all, fields(order_id = ?order_id))]
 async fn apply(state: &AppState, order_id: i64, status: PaymentStatus) -> ApiResult<Applied> {
     match status {
         PaymentStatus::Pending {
@@ -177,6 +181,7 @@ async fn apply(state: &AppState, order_id: i64, status: PaymentStatus) -> ApiRes
 /// is recorded, the order placed and its delivery queued, in one transaction; if the
 /// order ended meanwhile, the money goes back. A second report changes nothing; a
 /// different amount is refused and changes nothing.
+#[tracing::instrument(skip_all, fields(order_id = ?order_id))]
 async fn confirm(
     state: &AppState,
     order_id: i64,
@@ -233,6 +238,7 @@ async fn confirm(
     Ok(())
 }
 
+#[tracing::instrument(skip_all, fields(order_id = ?order_id))]
 async fn payment_of(tx: &mut Tx, order_id: i64) -> ApiResult<PaymentRow> {
     repo::payment(&mut **tx, order_id)
         .await?
@@ -241,6 +247,7 @@ async fn payment_of(tx: &mut Tx, order_id: i64) -> ApiResult<PaymentRow> {
 
 /// The payment will not come: the order is cancelled with `reason` (points and stock
 /// back, the payment marked cancelled) unless it already moved on.
+#[tracing::instrument(skip_all, fields(order_id = ?order_id))]
 async fn end_unpaid(state: &AppState, order_id: i64, reason: &str) -> ApiResult<()> {
     let change = Change {
         next: OrderStatus::Cancelled,

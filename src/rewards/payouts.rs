@@ -145,6 +145,7 @@ pub async fn add_card(
 }
 
 /// `listPayoutCards`.
+#[tracing::instrument(skip_all)]
 pub async fn cards(state: &AppState, caller: &Principal) -> ApiResult<Vec<PayoutCard>> {
     participant_only(caller)?;
     Ok(repo::cards(&state.db.pool, caller.id())
@@ -185,6 +186,7 @@ pub struct PayoutRules {
 }
 
 /// `getPayoutRules`: the program's minimum and limits, and what is left of them.
+#[tracing::instrument(skip_all)]
 pub async fn rules(state: &AppState, caller: &Principal) -> ApiResult<PayoutRules> {
     participant_only(caller)?;
     let limits = limits(state)?;
@@ -364,6 +366,7 @@ pub async fn request(
 }
 
 /// `listMyPayouts`.
+#[tracing::instrument(skip_all, fields(after = ?after, limit = ?limit))]
 pub async fn mine(
     state: &AppState,
     caller: &Principal,
@@ -387,6 +390,7 @@ struct PayoutPayload {
 /// A moderator's decision on a payout, inside the decision's transaction: approved
 /// or rejected, and the effect that pays it or returns its points (returned, to run
 /// after the commit).
+#[tracing::instrument(skip_all)]
 pub async fn decide_in_transaction(
     tx: &mut Tx,
     item: &ItemView,
@@ -455,6 +459,7 @@ impl moderation::DecisionHandler for PayoutDecisions {
 
 /// Ends a payout: moves it from `from` to `status` and captures or returns its points,
 /// in one transaction.
+#[tracing::instrument(skip_all, fields(capture = ?capture))]
 async fn settle(
     state: &AppState,
     row: &PayoutRow,

@@ -68,6 +68,7 @@ pub fn positive_points(value: &str) -> Result<Points, String> {
 
 /// Adds an error for `field` when one of `ids` is not a row of `table` (plural noun)
 /// in the program. Lists longer than an audience may be are left to the size check.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub(crate) async fn check_ids_exist(
     conn: &mut sqlx::AnyConnection,
     program_id: i64,
@@ -106,6 +107,7 @@ pub(crate) async fn check_ids_exist(
 
 /// Checks an audience and a schedule, shared by tasks and quests: sizes, that every
 /// region and store exists in the program, that the end follows the start.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub async fn check_audience_and_schedule(
     conn: &mut sqlx::AnyConnection,
     program_id: i64,
@@ -129,6 +131,7 @@ pub async fn check_audience_and_schedule(
     Ok(())
 }
 
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub(super) async fn validate(
     conn: &mut sqlx::AnyConnection,
     program_id: i64,

@@ -221,6 +221,7 @@ impl TaskPatch {
 }
 
 /// Creates a task, audited.
+#[tracing::instrument(skip_all)]
 pub async fn create(state: &AppState, caller: &Principal, input: &TaskInput) -> ApiResult<Task> {
     create_branded(
         state,
@@ -236,6 +237,7 @@ pub async fn create(state: &AppState, caller: &Principal, input: &TaskInput) -> 
 /// caller's name: the caller must be allowed to edit `section` for the brand the input
 /// names (the program's own when none), and `insert` checks, stores and audits it in
 /// one transaction, as done by the caller, now.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn create_branded<T>(
     state: &AppState,
     caller: &Principal,
@@ -256,6 +258,7 @@ pub(crate) async fn create_branded<T>(
 
 /// Checks and stores a new task in the caller's transaction, audited as done by
 /// `actor` (nobody for the demo). Access is the caller's to check.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub async fn insert(
     tx: &mut Tx,
     program_id: i64,
@@ -304,6 +307,7 @@ pub async fn insert(
 }
 
 /// Applies `patch` to a task, audited with the state before and after.
+#[tracing::instrument(skip_all, fields(id = ?id))]
 pub async fn update(
     state: &AppState,
     caller: &Principal,

@@ -46,6 +46,7 @@ pub struct MyTasks {
     pub quests: Vec<QuestProgress>,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn my_tasks(state: &AppState, caller: &Principal) -> ApiResult<MyTasks> {
     let program_id = caller.program_id();
     let user = caller.id();

@@ -196,6 +196,7 @@ struct ValidQuest {
     bonus: Points,
 }
 
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 async fn validate(
     conn: &mut sqlx::AnyConnection,
     program_id: i64,
@@ -293,6 +294,7 @@ async fn validate(
 }
 
 /// Loads the task lists of `quests`.
+#[tracing::instrument(skip_all)]
 async fn with_tasks<'e, E>(executor: E, mut quests: Vec<Quest>) -> ApiResult<Vec<Quest>>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
@@ -316,6 +318,7 @@ where
     Ok(quests)
 }
 
+#[tracing::instrument(skip_all)]
 async fn select(tx: &mut Tx, sql: &Sql) -> ApiResult<Vec<Quest>> {
     let rows = sql.query().fetch_all(&mut **tx).await?;
     let quests = rows
@@ -325,6 +328,7 @@ async fn select(tx: &mut Tx, sql: &Sql) -> ApiResult<Vec<Quest>> {
     with_tasks(&mut **tx, quests).await
 }
 
+#[tracing::instrument(skip_all)]
 async fn select_pool(db: &Db, sql: &Sql) -> ApiResult<Vec<Quest>> {
     let rows = sql.query().fetch_all(&db.pool).await?;
     let quests = rows
@@ -340,6 +344,7 @@ fn by_id(program_id: i64, id: i64) -> Sql {
     sql
 }
 
+#[tracing::instrument(skip_all, fields(program_id = ?program_id, id = ?id))]
 async fn get(tx: &mut Tx, program_id: i64, id: i64) -> ApiResult<Quest> {
     select(tx, &by_id(program_id, id))
         .await?
@@ -347,6 +352,7 @@ async fn get(tx: &mut Tx, program_id: i64, id: i64) -> ApiResult<Quest> {
         .ok_or_else(|| ApiError::not_found(format!("quest {id}")))
 }
 
+#[tracing::instrument(skip_all, fields(quest_id = ?quest_id))]
 async fn write_tasks(tx: &mut Tx, quest_id: i64, task_ids: &[i64]) -> ApiResult<()> {
     sqlx::query("DELETE FROM quest_tasks WHERE quest_id = $1")
         .bind(quest_id)
@@ -367,6 +373,7 @@ async fn write_tasks(tx: &mut Tx, quest_id: i64, task_ids: &[i64]) -> ApiResult<
 }
 
 /// Quests are the program's own: editing them needs `tasks.edit` program-wide.
+#[tracing::instrument(skip_all)]
 pub async fn create(state: &AppState, caller: &Principal, input: &QuestInput) -> ApiResult<Quest> {
     caller.require_program_wide(Permission::edit(Section::Tasks))?;
     let program_id = caller.program_id();
@@ -411,6 +418,7 @@ pub async fn create(state: &AppState, caller: &Principal, input: &QuestInput) ->
     Ok(quest)
 }
 
+#[tracing::instrument(skip_all, fields(id = ?id))]
 pub async fn update(
     state: &AppState,
     caller: &Principal,
@@ -461,6 +469,7 @@ pub async fn update(
 }
 
 /// Every quest of the program (a program has tens of quests, not thousands).
+#[tracing::instrument(skip_all)]
 pub async fn list(state: &AppState, caller: &Principal) -> ApiResult<Vec<Quest>> {
     caller.require_program_wide(Permission::view(Section::Tasks))?;
     let mut sql = Sql::new(&format!(
@@ -471,6 +480,7 @@ pub async fn list(state: &AppState, caller: &Principal) -> ApiResult<Vec<Quest>>
 }
 
 /// Active quests of a program, optionally only those containing `task_id`.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 async fn active(db: &Db, program_id: i64, task_id: Option<i64>) -> ApiResult<Vec<Quest>> {
     let mut sql = Sql::new(&format!(
         "SELECT {QUEST_COLUMNS} FROM quests WHERE active = 1 AND program_id = "
@@ -515,6 +525,7 @@ impl stimul_actors::hub::LiveEvent for QuestProgress {
 }
 
 /// Approved completions of `task_ids` by a participant in `[from, until)`.
+#[tracing::instrument(skip_all, fields(participant_id = ?participant_id, from = ?from, until = ?until))]
 async fn completions(
     db: &Db,
     participant_id: i64,
@@ -540,6 +551,7 @@ async fn completions(
 }
 
 /// A quest's progress for a participant at `now`, and whether its bonus is due.
+#[tracing::instrument(skip_all, fields(participant_id = ?participant_id))]
 async fn evaluate(
     db: &Db,
     quest: &Quest,
@@ -651,6 +663,7 @@ fn open_to(quest: &Quest, member: &Member, now: i64) -> bool {
 }
 
 /// The quests open to a participant now, with their progress.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id, participant_id = ?participant_id))]
 pub async fn for_participant(
     state: &AppState,
     program_id: i64,
@@ -674,6 +687,7 @@ pub async fn for_participant(
 
 /// After a submission completed its task: evaluates the quests containing the task,
 /// pays the bonus of any finished one, and pushes `quest_progress` for each.
+#[tracing::instrument(skip_all)]
 pub async fn on_completion(state: &AppState, submission: &Submission) -> ApiResult<()> {
     let quests = active(&state.db, submission.program_id, Some(submission.task_id)).await?;
     if quests.is_empty() {

@@ -62,6 +62,7 @@ pub(super) fn to_json<T: Serialize>(value: &T) -> ApiResult<String> {
 }
 
 /// A task of the caller's program.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id, id = ?id))]
 pub async fn get<'e, E>(executor: E, program_id: i64, id: i64) -> ApiResult<Task>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
@@ -80,6 +81,7 @@ where
 }
 
 /// The program's active tasks (a program has tens of tasks, not thousands).
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub async fn active<'e, E>(executor: E, program_id: i64) -> ApiResult<Vec<Task>>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,

@@ -16,6 +16,7 @@ use crate::org::programs;
 use crate::state::AppState;
 
 /// The program's time zone.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub async fn program_zone<'e, E>(executor: E, program_id: i64) -> ApiResult<Tz>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
@@ -30,6 +31,7 @@ where
 }
 
 /// The program's trust policy; defaults (off) when never set.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub async fn trust_policy<'e, E>(executor: E, program_id: i64) -> ApiResult<TrustPolicy>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
@@ -54,6 +56,7 @@ where
 }
 
 /// Replaces the program's trust policy, audited.
+#[tracing::instrument(skip_all)]
 pub async fn set_trust_policy(
     state: &AppState,
     caller: &Principal,

@@ -154,6 +154,7 @@ fn submission_from_row(row: &AnyRow) -> sqlx::Result<Submission> {
     })
 }
 
+#[tracing::instrument(skip_all, fields(id = ?id))]
 pub async fn load<'e, E>(executor: E, id: i64) -> ApiResult<Submission>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
@@ -171,6 +172,7 @@ where
 }
 
 /// Rows of `sql` (a `SELECT {SUBMISSION_COLUMNS} …`) as submissions.
+#[tracing::instrument(skip_all)]
 pub async fn fetch(db: &Db, sql: &Sql) -> ApiResult<Vec<Submission>> {
     let rows = sql.query().fetch_all(&db.pool).await?;
     Ok(rows
@@ -188,6 +190,7 @@ pub fn select_where() -> Sql {
 
 /// The participant's sales in `period`: income credited for codes and receipts (a
 /// receipt's income is the confirmation of its hold, so the hold's reason counts).
+#[tracing::instrument(skip_all, fields(participant_id = ?participant_id))]
 pub async fn plan_progress(
     db: &Db,
     participant_id: i64,
@@ -232,6 +235,7 @@ fn usage_from_row(row: &AnyRow, first: usize) -> sqlx::Result<Usage> {
 }
 
 /// What a participant did with each of `periods` (task id, period start) in it.
+#[tracing::instrument(skip_all, fields(participant_id = ?participant_id))]
 pub async fn usage_in<'e, E>(
     executor: E,
     participant_id: i64,
@@ -265,6 +269,7 @@ where
 
 /// Serialises a participant's submissions on PostgreSQL (SQLite's `BEGIN IMMEDIATE`
 /// already does): two phones submitting at once must not both take the last attempt.
+#[tracing::instrument(skip_all, fields(participant_id = ?participant_id))]
 async fn lock_participant(tx: &mut Tx, backend: Backend, participant_id: i64) -> ApiResult<()> {
     if backend == Backend::Postgres {
         sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
@@ -276,6 +281,7 @@ async fn lock_participant(tx: &mut Tx, backend: Backend, participant_id: i64) ->
 }
 
 /// The reworked submission a new one fixes: the one named, or the oldest waiting.
+#[tracing::instrument(skip_all, fields(task_id = ?task_id, participant_id = ?participant_id))]
 async fn reworked(
     tx: &mut Tx,
     task_id: i64,
@@ -304,6 +310,7 @@ async fn reworked(
 }
 
 /// The participant's moderator decisions so far, for trust.
+#[tracing::instrument(skip_all, fields(participant_id = ?participant_id))]
 async fn trust_history(tx: &mut Tx, participant_id: i64) -> ApiResult<TrustHistory> {
     let row = sqlx::query(
         "SELECT CAST(COALESCE(SUM(CASE WHEN status = 'approved' THEN 1 ELSE 0 END), 0) AS BIGINT),
@@ -342,6 +349,7 @@ fn refusal(refusal: Refusal, task: &Task) -> ApiError {
 }
 
 /// Records a participant's submission of task `task_id` and follows it up.
+#[tracing::instrument(skip_all, fields(task_id = ?task_id))]
 pub async fn submit(
     state: &AppState,
     caller: &Principal,
@@ -535,6 +543,7 @@ pub async fn submit(
 }
 
 /// Holds the points as pending, then queues the moderation item with the hold.
+#[tracing::instrument(skip_all)]
 async fn queue_for_moderation(
     state: &AppState,
     submission: &Submission,
@@ -601,6 +610,7 @@ async fn queue_for_moderation(
 }
 
 /// Credits a completed submission at once (one completed task for levels).
+#[tracing::instrument(skip_all)]
 async fn credit(state: &AppState, submission: &Submission, task: &Task) -> ApiResult<()> {
     let earn = Earn {
         base: submission.points,
@@ -635,6 +645,7 @@ struct FollowUpPayload {
 
 /// Queues the follow-up of submission `id` now in `status`, in the transaction that
 /// put it there; returns the effect's id.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id, id = ?id))]
 async fn enqueue_follow_up(
     tx: &mut Tx,
     program_id: i64,
@@ -669,6 +680,7 @@ impl crate::effects::EffectHandler for FollowUpEffect {
 
 /// Finishes what a submission (or a decision on it) leaves to do after its commit.
 /// Safe to run again: every step is keyed or checks first.
+#[tracing::instrument(skip_all, fields(id = ?id))]
 pub async fn follow_up(state: &AppState, id: i64) -> ApiResult<()> {
     let submission = load(&state.db.pool, id).await?;
     if submission.followup_done {
@@ -704,6 +716,7 @@ pub async fn follow_up(state: &AppState, id: i64) -> ApiResult<()> {
 /// A moderator's decision on a task submission, inside the decision's transaction:
 /// records it on the submission, says which hold to settle, and queues the
 /// submission's follow-up (returned, to run after the settlement).
+#[tracing::instrument(skip_all, fields(moderator_id = ?moderator_id))]
 pub async fn decide_in_transaction(
     tx: &mut Tx,
     item: &ItemView,

@@ -37,6 +37,7 @@ const KINDS: [&str; 8] = [
 ];
 
 /// The tasks the caller may see: the whole program's, or their brands'.
+#[tracing::instrument(skip_all, fields(after = ?after, limit = ?limit))]
 pub async fn list(
     state: &AppState,
     caller: &Principal,
@@ -97,6 +98,7 @@ pub struct Participant {
 }
 
 /// Loads `user_id` as a participant of `program_id`; staff have no tasks.
+#[tracing::instrument(skip_all, fields(program_id = ?program_id, user_id = ?user_id))]
 pub async fn participant(
     state: &AppState,
     program_id: i64,

@@ -102,6 +102,52 @@ fn statuses_and_kinds_are_compared_as_values() {
     );
 }
 
+/// Every use case and repo call opens a span (`#[tracing::instrument]`, skipping
+/// handles, secrets and bodies), so a slow request can be followed below its handler.
+#[test]
+fn use_cases_and_repo_calls_open_spans() {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(src()).expect("read src") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if path.is_dir() && !["api", "ws", "db", "domain", "integrations"].contains(&name) {
+            rust_files(&path, &mut files);
+        }
+    }
+    let mut found = Vec::new();
+    for file in &files {
+        let code = code_of(file);
+        let lines: Vec<&str> = code.lines().collect();
+        for (number, line) in lines.iter().enumerate() {
+            let is_free_async_fn = line.starts_with("pub async fn")
+                || line.starts_with("pub(crate) async fn")
+                || line.starts_with("pub(super) async fn")
+                || line.starts_with("async fn");
+            let spanned = lines[..number]
+                .iter()
+                .rev()
+                .take_while(|above| above.starts_with("#[") || above.starts_with(')'))
+                .any(|above| above.contains("instrument"));
+            if is_free_async_fn && !spanned {
+                found.push(format!(
+                    "{}:{}: {}",
+                    file.display(),
+                    number + 1,
+                    line.trim()
+                ));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "add #[tracing::instrument(skip_all, fields(ids…))] to:\n{}",
+        found.join("\n")
+    );
+}
+
 /// Area → the areas it names.
 fn area_graph() -> BTreeMap<String, BTreeSet<String>> {
     let root = src();
