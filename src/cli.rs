@@ -93,7 +93,7 @@ pub async fn run() -> anyhow::Result<()> {
     if let Some(dir) = cli.data_dir {
         settings.data_dir = dir;
     }
-    crate::telemetry::init(&settings.log);
+    crate::telemetry::init(&settings.log, settings.otlp_endpoint.as_deref());
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Serve(args) => serve(settings, args).await,
         Command::Migrate => {
@@ -192,7 +192,9 @@ async fn serve(mut settings: Settings, args: ServeArgs) -> anyhow::Result<()> {
         app.port()
     );
     tracing::info!(port = app.port(), backend = ?app.state().db.backend, "listening");
-    app.run_until_stopped().await
+    let stopped = app.run_until_stopped().await;
+    crate::telemetry::flush();
+    stopped
 }
 
 async fn create_admin(

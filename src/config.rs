@@ -77,6 +77,9 @@ pub struct Settings {
     pub fraud: stimul_actors::rules::campaigns::FraudLimits,
     /// `tracing` filter directive, e.g. `info,stimul=debug`.
     pub log: String,
+    /// Where spans go over OTLP/HTTP (`http://collector:4318/v1/traces`), for a binary
+    /// built with `--features otlp`; unset, nothing is exported.
+    pub otlp_endpoint: Option<String>,
 }
 
 impl Default for Settings {
@@ -103,6 +106,7 @@ impl Default for Settings {
             codes: CodeSettings::default(),
             fraud: Default::default(),
             log: "info".into(),
+            otlp_endpoint: None,
         }
     }
 }

@@ -142,7 +142,7 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
-    stimul::telemetry::init("warn");
+    stimul::telemetry::init("warn", None);
     let (mut settings, database) = test_settings().await;
     let sms = FakeSmsGateway::start().await;
     settings.sms.provider = ProviderKind::Http;
