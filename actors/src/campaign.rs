@@ -36,15 +36,15 @@ pub const PUSHED_TOP: usize = 10;
 /// A campaign's actor lives while watched or while facts keep coming.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// How a campaign ranks its participants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Ranking {
-    /// By points earned in the window.
-    Points,
-    /// By points earned as a percent of the participant's personal plan (participants
-    /// without a plan are not ranked).
-    PlanPercent,
+crate::stored_enum! {
+    /// How a campaign ranks its participants.
+    pub enum Ranking {
+        /// By points earned in the window.
+        Points = "points",
+        /// By points earned as a percent of the participant's personal plan (participants
+        /// without a plan are not ranked).
+        PlanPercent = "plan_percent",
+    }
 }
 
 /// Whom a board compares.

@@ -56,7 +56,7 @@ use crate::tasks::create_branded;
 use crate::tasks::settings::program_zone;
 use checks::validate;
 use funding::fund;
-use rows::{get, ranking_name, to_json, write_products};
+use rows::{get, to_json, write_products};
 
 /// The largest fund one campaign may have: a typo guard (a billion points).
 pub const MAX_BUDGET_HUNDREDTHS: i64 = 100_000_000_000;
@@ -245,7 +245,7 @@ pub async fn insert(
     .bind(to_json(&valid.audience)?)
     .bind(valid.budget.hundredths())
     .bind(i64::from(valid.allow_overdraft))
-    .bind(ranking_name(valid.ranking))
+    .bind(valid.ranking.as_str())
     .bind(actor)
     .bind(now)
     .fetch_one(&mut **tx)
@@ -342,7 +342,7 @@ pub async fn update(
     .bind(to_json(&valid.audience)?)
     .bind(valid.budget.hundredths())
     .bind(i64::from(valid.allow_overdraft))
-    .bind(ranking_name(valid.ranking))
+    .bind(valid.ranking.as_str())
     .bind(now)
     .bind(id)
     .execute(&mut *tx)

@@ -52,9 +52,7 @@ pub(super) fn campaign_from_row(row: &AnyRow, zone: Tz) -> sqlx::Result<Campaign
         audience: decode(serde_json::from_str(&audience).map_err(|e| e.to_string()))?,
         budget: Points::from_hundredths(row.try_get(9)?),
         allow_overdraft: row.try_get::<i64, _>(10)? != 0,
-        ranking: decode(
-            serde_json::from_value(serde_json::Value::String(ranking)).map_err(|e| e.to_string()),
-        )?,
+        ranking: decode(Ranking::parse(&ranking))?,
         products: Vec::new(),
         created_at: row.try_get(12)?,
         updated_at: row.try_get(13)?,
@@ -136,11 +134,4 @@ pub(super) async fn write_products(
         .await?;
     }
     Ok(())
-}
-
-pub(super) fn ranking_name(ranking: Ranking) -> &'static str {
-    match ranking {
-        Ranking::Points => "points",
-        Ranking::PlanPercent => "plan_percent",
-    }
 }

@@ -8,6 +8,17 @@ use stimul_actors::error::StorageError;
 
 use crate::db::Db;
 
+/// A campaign as its boards need it, read by column name.
+#[derive(sqlx::FromRow)]
+struct CampaignRow {
+    program_id: i64,
+    timezone: String,
+    starts_at: i64,
+    ends_at: i64,
+    #[sqlx(try_from = "String")]
+    ranking: Ranking,
+}
+
 pub struct SqlLeaderboards {
     pub db: Db,
 }
@@ -27,27 +38,21 @@ fn score_row(row: &sqlx::any::AnyRow, with_earnings: bool) -> Result<ScoreRow, s
 #[async_trait]
 impl LeaderboardStore for SqlLeaderboards {
     async fn campaign(&self, campaign_id: i64) -> Result<Option<CampaignInfo>, StorageError> {
-        let row = sqlx::query("SELECT c.program_id, p.timezone, c.starts_at, c.ends_at, c.ranking FROM campaigns c JOIN programs p ON p.id = c.program_id WHERE c.id = $1")
+        let row: Option<CampaignRow> = sqlx::query_as("SELECT c.program_id, p.timezone, c.starts_at, c.ends_at, c.ranking FROM campaigns c JOIN programs p ON p.id = c.program_id WHERE c.id = $1")
             .bind(campaign_id)
             .fetch_optional(&self.db.pool)
             .await
             .map_err(StorageError::from_cause)?;
         let Some(row) = row else { return Ok(None) };
-        let timezone: String = row.try_get(1).map_err(StorageError::from_cause)?;
-        let ranking: String = row.try_get(4).map_err(StorageError::from_cause)?;
-        let ranking = match ranking.as_str() {
-            "plan_percent" => Ranking::PlanPercent,
-            _ => Ranking::Points,
-        };
         Ok(Some(CampaignInfo {
             campaign_id,
-            program_id: row.try_get(0).map_err(StorageError::from_cause)?,
-            timezone: timezone
-                .parse()
-                .map_err(|_| StorageError::message(format!("unknown time zone {timezone:?}")))?,
-            starts_at: row.try_get(2).map_err(StorageError::from_cause)?,
-            ends_at: row.try_get(3).map_err(StorageError::from_cause)?,
-            ranking,
+            program_id: row.program_id,
+            timezone: row.timezone.parse().map_err(|_| {
+                StorageError::message(format!("unknown time zone {:?}", row.timezone))
+            })?,
+            starts_at: row.starts_at,
+            ends_at: row.ends_at,
+            ranking: row.ranking,
         }))
     }
 
