@@ -20,13 +20,14 @@ use crate::live::{
 use crate::moderation::{ItemView, ModerationStore, QueueStats};
 use crate::rules::levels::{Level, LevelScale};
 use crate::rules::points::{Percent, Points};
+use crate::rules::routing::ItemStatus;
 use crate::rules::routing::{Item, ItemKind};
 
 /// The time of every commit: the tests' fixed clock.
 pub const NOW: i64 = 1_700_000_000_000;
 
 /// A moderation item in memory: (view, status).
-type QueueEntry = (ItemView, &'static str);
+type QueueEntry = (ItemView, ItemStatus);
 
 #[derive(Default)]
 struct State {
@@ -342,7 +343,7 @@ impl MemoryStore {
             lease_expires_at: None,
         };
         if let Ok(mut state) = self.state.lock() {
-            state.queue.push((view, "queued"));
+            state.queue.push((view, ItemStatus::Queued));
         }
     }
 
@@ -350,13 +351,15 @@ impl MemoryStore {
     pub fn decide(&self, item_id: i64, moderator: i64) -> Option<ItemView> {
         let mut state = self.state.lock().ok()?;
         let entry = state.queue.iter_mut().find(|(view, status)| {
-            view.id == item_id && *status == "assigned" && view.assigned_to == Some(moderator)
+            view.id == item_id
+                && *status == ItemStatus::Assigned
+                && view.assigned_to == Some(moderator)
         })?;
-        entry.1 = "decided";
+        entry.1 = ItemStatus::Decided;
         Some(entry.0.clone())
     }
 
-    pub fn statuses(&self) -> Vec<(i64, &'static str, Option<i64>)> {
+    pub fn statuses(&self) -> Vec<(i64, ItemStatus, Option<i64>)> {
         self.state
             .lock()
             .map(|s| {
@@ -386,7 +389,7 @@ impl ModerationStore for MemoryStore {
         let mut queued: Vec<&QueueEntry> = state
             .queue
             .iter()
-            .filter(|(_, status)| *status == "queued")
+            .filter(|(_, status)| *status == ItemStatus::Queued)
             .collect();
         queued.sort_by_key(|(view, _)| (view.created_at, view.id));
         let candidates: Vec<Item> = queued
@@ -405,9 +408,9 @@ impl ModerationStore for MemoryStore {
             if let Some(entry) = state
                 .queue
                 .iter_mut()
-                .find(|(v, status)| v.id == item_id && *status == "queued")
+                .find(|(v, status)| v.id == item_id && *status == ItemStatus::Queued)
             {
-                entry.1 = "assigned";
+                entry.1 = ItemStatus::Assigned;
                 entry.0.assigned_to = Some(moderator);
                 entry.0.lease_expires_at = Some(lease_until);
                 claimed.push((entry.0.clone(), moderator));
@@ -424,7 +427,9 @@ impl ModerationStore for MemoryStore {
         Ok(state
             .queue
             .iter()
-            .filter(|(v, status)| *status == "assigned" && v.assigned_to == Some(moderator_id))
+            .filter(|(v, status)| {
+                *status == ItemStatus::Assigned && v.assigned_to == Some(moderator_id)
+            })
             .map(|(v, _)| v.clone())
             .collect())
     }
@@ -435,13 +440,11 @@ impl ModerationStore for MemoryStore {
             .lock()
             .map_err(|_| StorageError::message("poisoned"))?;
         let mut released = Vec::new();
-        for entry in state
-            .queue
-            .iter_mut()
-            .filter(|(v, status)| *status == "assigned" && v.assigned_to == Some(moderator_id))
-        {
+        for entry in state.queue.iter_mut().filter(|(v, status)| {
+            *status == ItemStatus::Assigned && v.assigned_to == Some(moderator_id)
+        }) {
             released.push(entry.0.clone());
-            entry.1 = "queued";
+            entry.1 = ItemStatus::Queued;
             entry.0.assigned_to = None;
             entry.0.lease_expires_at = None;
         }
@@ -455,10 +458,10 @@ impl ModerationStore for MemoryStore {
             .map_err(|_| StorageError::message("poisoned"))?;
         let mut expired = Vec::new();
         for entry in state.queue.iter_mut().filter(|(v, status)| {
-            *status == "assigned" && v.lease_expires_at.is_some_and(|t| t <= now)
+            *status == ItemStatus::Assigned && v.lease_expires_at.is_some_and(|t| t <= now)
         }) {
             expired.push(entry.0.clone());
-            entry.1 = "queued";
+            entry.1 = ItemStatus::Queued;
             entry.0.assigned_to = None;
             entry.0.lease_expires_at = None;
         }

@@ -485,7 +485,7 @@ mod moderation {
         while memory
             .statuses()
             .iter()
-            .any(|(_, status, _)| *status != "decided")
+            .any(|(_, status, _)| *status != crate::rules::routing::ItemStatus::Decided)
         {
             assert!(
                 tokio::time::Instant::now() < deadline,
