@@ -351,7 +351,9 @@ fn start_live(
 ) -> Arc<Live> {
     let stores = Stores {
         live: ledger,
-        moderation: Arc::new(crate::moderation::SqlModeration { db: db.clone() }),
+        moderation: Arc::new(crate::db::OnServerRuntime::new(Arc::new(
+            crate::moderation::SqlModeration { db: db.clone() },
+        ))),
         leaderboards: Arc::new(crate::ledger::leaderboards::SqlLeaderboards { db: db.clone() }),
     };
     let node = uuid::Uuid::new_v4().simple().to_string();

@@ -380,7 +380,7 @@ impl ModerationStore for MemoryStore {
         limit: i64,
         _now: i64,
         lease_until: i64,
-        assign: &crate::moderation::Assign,
+        assign: std::sync::Arc<crate::moderation::Assign>,
     ) -> Result<Vec<(ItemView, i64)>, StorageError> {
         let mut state = self
             .state

@@ -91,7 +91,7 @@ pub trait ModerationStore: Send + Sync + 'static {
         limit: i64,
         now: i64,
         lease_until: i64,
-        assign: &Assign,
+        assign: Arc<Assign>,
     ) -> Result<Vec<(ItemView, i64)>, StorageError>;
     /// Items the moderator holds now.
     async fn held(&self, moderator_id: i64) -> Result<Vec<ItemView>, StorageError>;
@@ -224,7 +224,9 @@ impl ModerationActor {
         let store = self.store.clone();
         let now = (self.clock)();
         let lease_until = now + self.lease.as_millis() as i64;
-        let assign = move |items: &[Item]| assign_batch(items, &moderators, &PriorityBoosts::new());
+        let assign: Arc<Assign> = Arc::new(move |items: &[Item]| {
+            assign_batch(items, &moderators, &PriorityBoosts::new())
+        });
         ctx.spawn(
             async move {
                 store
@@ -233,7 +235,7 @@ impl ModerationActor {
                         free * CANDIDATES_PER_SLOT,
                         now,
                         lease_until,
-                        &assign,
+                        assign,
                     )
                     .await
             }

@@ -118,15 +118,16 @@ pub async fn take_moderation_item(
     };
     let now = state.clock.now_ms();
     let lease_until = now + stimul_actors::moderation::DEFAULT_LEASE.as_millis() as i64;
-    let assign = move |items: &[Item]| {
-        assign_batch(
-            items,
-            std::slice::from_ref(&moderator),
-            &PriorityBoosts::new(),
-        )
-    };
+    let assign: std::sync::Arc<stimul_actors::moderation::Assign> =
+        std::sync::Arc::new(move |items: &[Item]| {
+            assign_batch(
+                items,
+                std::slice::from_ref(&moderator),
+                &PriorityBoosts::new(),
+            )
+        });
     let claimed = store
-        .claim(caller.program_id(), 50, now, lease_until, &assign)
+        .claim(caller.program_id(), 50, now, lease_until, assign)
         .await
         .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
     Ok(match claimed.into_iter().next() {

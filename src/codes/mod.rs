@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use stimul_actors::error::StorageError;
 
+use crate::db::OnServerRuntime;
 use actix_web::web::Bytes;
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};
@@ -75,39 +76,6 @@ pub fn start(
         std::sync::Arc::new(move || now.now_ms()),
         node,
     ))
-}
-
-/// Runs every storage call of the codegen actors on the server's own runtime.
-///
-/// The actors live on threads of their own, stopped at shutdown. A database connection
-/// still held by a chunk in flight would then be dropped with that thread's runtime,
-/// and sqlx returns connections to their pool by spawning a task, which without a
-/// runtime panics inside a destructor and aborts the process. On the server's runtime
-/// the chunk finishes (or is dropped) where spawning works.
-pub struct OnServerRuntime<S> {
-    inner: Arc<S>,
-    runtime: tokio::runtime::Handle,
-}
-
-impl<S> OnServerRuntime<S> {
-    /// Binds `inner` to the runtime this is called on.
-    pub fn new(inner: Arc<S>) -> Self {
-        Self {
-            inner,
-            runtime: tokio::runtime::Handle::current(),
-        }
-    }
-
-    async fn run<T, F>(&self, call: impl FnOnce(Arc<S>) -> F) -> Result<T, StorageError>
-    where
-        T: Send + 'static,
-        F: std::future::Future<Output = T> + Send + 'static,
-    {
-        self.runtime
-            .spawn(call(self.inner.clone()))
-            .await
-            .map_err(StorageError::from_cause)
-    }
 }
 
 #[async_trait::async_trait]

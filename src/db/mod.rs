@@ -4,7 +4,7 @@
 //! a much faster path, it lives behind one function that matches on [`Backend`].
 
 use std::str::FromStr;
-use std::sync::Once;
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -355,4 +355,40 @@ pub fn stored<T: TryFrom<String, Error = String>>(
 ) -> sqlx::Result<T> {
     let text: String = row.try_get(index)?;
     T::try_from(text).map_err(|e| sqlx::Error::Decode(e.into()))
+}
+
+/// Runs every storage call of actors (codegen, moderation) on the server's own runtime.
+///
+/// The actors live on threads of their own, stopped at shutdown. A database connection
+/// still held by a chunk in flight would then be dropped with that thread's runtime,
+/// and sqlx returns connections to their pool by spawning a task, which without a
+/// runtime panics inside a destructor and aborts the process. On the server's runtime
+/// the chunk finishes (or is dropped) where spawning works.
+pub struct OnServerRuntime<S> {
+    inner: Arc<S>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl<S> OnServerRuntime<S> {
+    /// Binds `inner` to the runtime this is called on.
+    pub fn new(inner: Arc<S>) -> Self {
+        Self {
+            inner,
+            runtime: tokio::runtime::Handle::current(),
+        }
+    }
+
+    pub async fn run<T, F>(
+        &self,
+        call: impl FnOnce(Arc<S>) -> F,
+    ) -> Result<T, stimul_actors::error::StorageError>
+    where
+        T: Send + 'static,
+        F: std::future::Future<Output = T> + Send + 'static,
+    {
+        self.runtime
+            .spawn(call(self.inner.clone()))
+            .await
+            .map_err(stimul_actors::error::StorageError::from_cause)
+    }
 }

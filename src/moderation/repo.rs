@@ -129,7 +129,7 @@ impl ModerationStore for SqlModeration {
         limit: i64,
         now: i64,
         lease_until: i64,
-        assign: &Assign,
+        assign: std::sync::Arc<Assign>,
     ) -> Result<Vec<(ItemView, i64)>, StorageError> {
         let attempt = async {
             let mut tx = self.db.begin().await?;
@@ -260,6 +260,44 @@ pub fn percentile(sorted: &[i64], p: usize) -> i64 {
     }
     let rank = (p * sorted.len()).div_ceil(100).clamp(1, sorted.len());
     sorted[rank - 1]
+}
+
+/// Moderation storage calls run on the server's runtime, never on the actor's thread:
+/// a claim's transaction dropped with a stopping actor thread would otherwise return
+/// its connection without a runtime and abort the process.
+#[async_trait]
+impl<S: ModerationStore> ModerationStore for crate::db::OnServerRuntime<S> {
+    async fn claim(
+        &self,
+        program_id: i64,
+        limit: i64,
+        now: i64,
+        lease_until: i64,
+        assign: std::sync::Arc<Assign>,
+    ) -> Result<Vec<(ItemView, i64)>, StorageError> {
+        self.run(move |s| async move { s.claim(program_id, limit, now, lease_until, assign).await })
+            .await?
+    }
+
+    async fn held(&self, moderator_id: i64) -> Result<Vec<ItemView>, StorageError> {
+        self.run(move |s| async move { s.held(moderator_id).await })
+            .await?
+    }
+
+    async fn release(&self, moderator_id: i64) -> Result<Vec<ItemView>, StorageError> {
+        self.run(move |s| async move { s.release(moderator_id).await })
+            .await?
+    }
+
+    async fn expire_leases(&self, now: i64) -> Result<Vec<ItemView>, StorageError> {
+        self.run(move |s| async move { s.expire_leases(now).await })
+            .await?
+    }
+
+    async fn stats(&self, program_id: i64, now: i64) -> Result<QueueStats, StorageError> {
+        self.run(move |s| async move { s.stats(program_id, now).await })
+            .await?
+    }
 }
 
 #[cfg(test)]
