@@ -265,43 +265,14 @@ pub fn optional<T>(
     value.map(parse).transpose()
 }
 
-/// Where a person stands in the program.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PersonStatus {
-    /// Registered, waiting for a moderator; may log in but not act.
-    Pending,
-    Active,
-    /// Cannot log in; sessions are revoked.
-    Blocked,
-}
-
-impl PersonStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PersonStatus::Pending => "pending",
-            PersonStatus::Active => "active",
-            PersonStatus::Blocked => "blocked",
-        }
-    }
-
-    pub fn parse(value: &str) -> Result<Self, String> {
-        match value {
-            "pending" => Ok(PersonStatus::Pending),
-            "active" => Ok(PersonStatus::Active),
-            "blocked" => Ok(PersonStatus::Blocked),
-            other => Err(format!(
-                "unknown status {other:?}; expected pending, active or blocked"
-            )),
-        }
-    }
-}
-
-impl TryFrom<String> for PersonStatus {
-    type Error = String;
-
-    fn try_from(stored: String) -> Result<Self, Self::Error> {
-        PersonStatus::parse(&stored)
+stimul_actors::stored_enum! {
+    /// Where a person stands in the program.
+    pub enum PersonStatus {
+        /// Registered, waiting for a moderator; may log in but not act.
+        Pending = "pending",
+        Active = "active",
+        /// Cannot log in; sessions are revoked.
+        Blocked = "blocked",
     }
 }
 
