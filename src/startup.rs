@@ -22,7 +22,7 @@ use crate::api;
 use crate::auth::otp::{SMS_EFFECT, SmsEffect};
 use crate::bus::RedisBus;
 use crate::config::Settings;
-use crate::db::{Clock, Db};
+use crate::db::{Clock, Db, OnServerRuntime};
 use crate::domain::Slug;
 use crate::effects::Effects;
 use crate::integrations::sms::{SmsSender, sender_from_settings};
@@ -349,12 +349,16 @@ fn start_live(
     redis: Option<redis::Client>,
     redis_prefix: &str,
 ) -> Arc<Live> {
+    // The actors call their storage from their own threads; each call runs on this
+    // (the server's) runtime instead, see `OnServerRuntime`.
     let stores = Stores {
-        live: ledger,
-        moderation: Arc::new(crate::db::OnServerRuntime::new(Arc::new(
+        live: Arc::new(OnServerRuntime::new(ledger)),
+        moderation: Arc::new(OnServerRuntime::new(Arc::new(
             crate::moderation::SqlModeration { db: db.clone() },
         ))),
-        leaderboards: Arc::new(crate::ledger::leaderboards::SqlLeaderboards { db: db.clone() }),
+        leaderboards: Arc::new(OnServerRuntime::new(Arc::new(
+            crate::ledger::leaderboards::SqlLeaderboards { db: db.clone() },
+        ))),
     };
     let node = uuid::Uuid::new_v4().simple().to_string();
     let now = clock.clone();

@@ -2,7 +2,7 @@
 //! [`Visibility`] over a list's scope columns.
 
 use super::Visibility;
-use crate::db::{Bind, SqlFilter};
+use crate::db::Sql;
 
 /// The columns a list is matched on against a caller's [`Visibility`].
 pub struct ScopeColumns {
@@ -15,13 +15,13 @@ pub struct ScopeColumns {
 
 /// Restricts a list query to what the caller may see.
 pub fn restrict_to(
-    filter: &mut SqlFilter,
+    filter: &mut Sql,
     program_id: i64,
     visibility: &Visibility,
     columns: &ScopeColumns,
 ) {
-    let program = filter.placeholder(Bind::Int(program_id));
-    filter.push(format!("{} = {program}", columns.program));
+    let program = filter.placeholder(program_id);
+    filter.and_where(format!("{} = {program}", columns.program));
     if visibility.whole_program {
         return;
     }
@@ -37,15 +37,12 @@ pub fn restrict_to(
         if ids.is_empty() {
             continue;
         }
-        let placeholders: Vec<String> = ids
-            .iter()
-            .map(|id| filter.placeholder(Bind::Int(*id)))
-            .collect();
+        let placeholders: Vec<String> = ids.iter().map(|id| filter.placeholder(*id)).collect();
         any_of.push(format!("{column} IN ({})", placeholders.join(", ")));
     }
     if any_of.is_empty() {
-        filter.push("1 = 0");
+        filter.and_where("1 = 0");
     } else {
-        filter.push(format!("({})", any_of.join(" OR ")));
+        filter.and_where(format!("({})", any_of.join(" OR ")));
     }
 }

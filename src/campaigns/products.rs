@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::access::scoped::{ScopeColumns, restrict_to};
 use crate::access::{Permission, Section, Target};
 use crate::auth::Principal;
-use crate::db::{Bind, SqlFilter, Tx};
+use crate::db::{Sql, Tx};
 use crate::domain::{Text, Title};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, RowError};
 use crate::org::imports::{
@@ -278,7 +278,7 @@ pub async fn list(
     let visibility = caller
         .access
         .visibility(Permission::view(Section::Products));
-    let mut sql = SqlFilter::new();
+    let mut sql = Sql::default();
     restrict_to(
         &mut sql,
         caller.program_id(),
@@ -291,21 +291,17 @@ pub async fn list(
             store: None,
         },
     );
-    let after_p = sql.placeholder(Bind::Int(after));
-    sql.push(format!("id > {after_p}"));
+    let after_p = sql.placeholder(after);
+    sql.and_where(format!("id > {after_p}"));
     if let Some(brand) = filter.brand_id {
-        let p = sql.placeholder(Bind::Int(brand));
-        sql.push(format!("brand_id = {p}"));
+        let p = sql.placeholder(brand);
+        sql.and_where(format!("brand_id = {p}"));
     }
-    let limit_p = sql.placeholder(Bind::Int(limit + 1));
-    let text = format!(
-        "SELECT {PRODUCT_COLUMNS} FROM products{} ORDER BY id LIMIT {limit_p}",
-        sql.where_sql()
-    );
-    let rows = sql
-        .bind_all(sqlx::query(sqlx::AssertSqlSafe(text)))
-        .fetch_all(&state.db.pool)
-        .await?;
+    let limit_p = sql.placeholder(limit + 1);
+    sql.push(&format!("SELECT {PRODUCT_COLUMNS} FROM products"))
+        .push_where()
+        .push(&format!(" ORDER BY id LIMIT {limit_p}"));
+    let rows = sql.query().fetch_all(&state.db.pool).await?;
     let products = rows
         .iter()
         .map(product_from_row)

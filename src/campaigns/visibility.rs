@@ -11,7 +11,7 @@ use super::rows::{CAMPAIGN_COLUMNS, CAMPAIGN_FROM, campaign_from_row, get, load_
 use crate::access::scoped::{ScopeColumns, restrict_to};
 use crate::access::{Permission, Section};
 use crate::auth::Principal;
-use crate::db::{Bind, SqlFilter};
+use crate::db::Sql;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::paging::{Page, page_of};
 use crate::state::AppState;
@@ -36,11 +36,11 @@ pub async fn list(
     limit: i64,
 ) -> ApiResult<Page<Campaign>> {
     let program_id = caller.program_id();
-    let mut sql = SqlFilter::new();
+    let mut sql = Sql::default();
     let participant = caller.account.kind.is_participant();
     if participant {
-        let p = sql.placeholder(Bind::Int(program_id));
-        sql.push(format!(
+        let p = sql.placeholder(program_id);
+        sql.and_where(format!(
             "c.program_id = {p} AND c.status IN ('active', 'paused')"
         ));
     } else {
@@ -60,12 +60,12 @@ pub async fn list(
             },
         );
     }
-    let after_p = sql.placeholder(Bind::Int(after));
-    sql.push(format!("c.id > {after_p}"));
+    let after_p = sql.placeholder(after);
+    sql.and_where(format!("c.id > {after_p}"));
     if let Some(status) = &filter.status {
         let status = CampaignStatus::parse(status).map_err(|e| ApiError::field("status", e))?;
-        let p = sql.placeholder(Bind::Text(status.as_str().into()));
-        sql.push(format!("c.status = {p}"));
+        let p = sql.placeholder(status.as_str());
+        sql.and_where(format!("c.status = {p}"));
     }
     // A participant's page is filtered by audience after reading; read in pages of
     // the same size until one is full or the table ends.
@@ -77,15 +77,11 @@ pub async fn list(
     };
     let mut conn = state.db.pool.acquire().await?;
     let zone = program_zone(&mut *conn, program_id).await?;
-    let limit_p = sql.placeholder(Bind::Int(limit + 1));
-    let text = format!(
-        "SELECT {CAMPAIGN_COLUMNS} FROM {CAMPAIGN_FROM}{} ORDER BY c.id LIMIT {limit_p}",
-        sql.where_sql()
-    );
-    let rows = sql
-        .bind_all(sqlx::query(sqlx::AssertSqlSafe(text)))
-        .fetch_all(&mut *conn)
-        .await?;
+    let limit_p = sql.placeholder(limit + 1);
+    sql.push(&format!("SELECT {CAMPAIGN_COLUMNS} FROM {CAMPAIGN_FROM}"))
+        .push_where()
+        .push(&format!(" ORDER BY c.id LIMIT {limit_p}"));
+    let rows = sql.query().fetch_all(&mut *conn).await?;
     let campaigns = rows
         .iter()
         .map(|row| campaign_from_row(row, zone))

@@ -171,14 +171,6 @@ fn create_sqlite_parent_dir(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Adds `key = $n` style filters and binds to a dynamically built query without string
-/// splicing of values. Used by list endpoints whose filters depend on the caller.
-#[derive(Default)]
-pub struct SqlFilter {
-    clauses: Vec<String>,
-    binds: Vec<Bind>,
-}
-
 #[derive(Debug, Clone)]
 pub enum Bind {
     Int(i64),
@@ -217,44 +209,49 @@ impl From<Option<String>> for Bind {
     }
 }
 
-fn bind_one<'q>(
-    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
-    bind: &Bind,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
-    match bind {
-        Bind::Int(v) => query.bind(*v),
-        Bind::Text(v) => query.bind(v.clone()),
-        Bind::OptInt(v) => query.bind(*v),
-        Bind::OptText(v) => query.bind(v.clone()),
-    }
-}
-
-fn bind_one_as<'q, O>(
-    query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments>,
-    bind: &Bind,
-) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments> {
-    match bind {
-        Bind::Int(v) => query.bind(*v),
-        Bind::Text(v) => query.bind(v.clone()),
-        Bind::OptInt(v) => query.bind(*v),
-        Bind::OptText(v) => query.bind(v.clone()),
-    }
-}
-
 /// A statement built piece by piece with `$N` placeholders (sqlx's own builder writes
 /// `?` under `Any`, which PostgreSQL refuses). Values are always bound, never spliced.
+///
+/// List queries whose filters depend on the caller gather them as conditions
+/// ([`Self::and_where`], with placeholders from [`Self::placeholder`]) and write them
+/// where the statement needs them ([`Self::push_where`]).
 #[derive(Debug, Default)]
 pub struct Sql {
     text: String,
     binds: Vec<Bind>,
+    /// Conditions not yet written, joined by AND at [`Self::push_where`].
+    conditions: Vec<String>,
 }
 
 impl Sql {
     pub fn new(text: &str) -> Self {
         Self {
             text: text.to_string(),
-            binds: Vec::new(),
+            ..Self::default()
         }
+    }
+
+    /// Binds `value` and returns its placeholder (`$N`) without writing it, for a
+    /// condition or a clause written later.
+    pub fn placeholder(&mut self, value: impl Into<Bind>) -> String {
+        self.binds.push(value.into());
+        format!("${}", self.binds.len())
+    }
+
+    /// Adds a condition (SQL text with placeholders, never a value).
+    pub fn and_where(&mut self, condition: impl Into<String>) -> &mut Self {
+        self.conditions.push(condition.into());
+        self
+    }
+
+    /// Writes ` WHERE c1 AND c2 …` for the conditions added so far (nothing if none).
+    pub fn push_where(&mut self) -> &mut Self {
+        if !self.conditions.is_empty() {
+            self.text.push_str(" WHERE ");
+            self.text.push_str(&self.conditions.join(" AND "));
+            self.conditions.clear();
+        }
+        self
     }
 
     /// Appends SQL text (never a value).
@@ -265,9 +262,8 @@ impl Sql {
 
     /// Appends a placeholder bound to `value`.
     pub fn bind(&mut self, value: impl Into<Bind>) -> &mut Self {
-        self.binds.push(value.into());
-        self.text.push('$');
-        self.text.push_str(&self.binds.len().to_string());
+        let placeholder = self.placeholder(value);
+        self.text.push_str(&placeholder);
         self
     }
 
@@ -289,9 +285,9 @@ impl Sql {
     }
 
     pub fn query(&self) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
-        self.binds.iter().fold(
+        bind_all(
             sqlx::query(sqlx::AssertSqlSafe(self.text.clone())),
-            bind_one,
+            &self.binds,
         )
     }
 
@@ -301,50 +297,46 @@ impl Sql {
     where
         O: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
     {
-        self.binds.iter().fold(
+        bind_all(
             sqlx::query_as(sqlx::AssertSqlSafe(self.text.clone())),
-            bind_one_as,
+            &self.binds,
         )
     }
 }
 
-impl SqlFilter {
-    pub fn new() -> Self {
-        Self::default()
-    }
+/// A statement values are bound to: sqlx's `Query` and `QueryAs` bind alike but share
+/// no trait, and this lets one [`bind_all`] serve both.
+trait Bindable: Sized {
+    fn bind_value<T>(self, value: T) -> Self
+    where
+        T: for<'e> sqlx::Encode<'e, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + 'static;
+}
 
-    /// The placeholder for the next bound value.
-    pub fn placeholder(&mut self, value: Bind) -> String {
-        self.binds.push(value);
-        format!("${}", self.binds.len())
+impl Bindable for sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+    fn bind_value<T>(self, value: T) -> Self
+    where
+        T: for<'e> sqlx::Encode<'e, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + 'static,
+    {
+        self.bind(value)
     }
+}
 
-    /// Adds a clause; `clause` receives placeholders made with [`Self::placeholder`].
-    pub fn push(&mut self, clause: impl Into<String>) {
-        self.clauses.push(clause.into());
+impl<O> Bindable for sqlx::query::QueryAs<'static, sqlx::Any, O, sqlx::any::AnyArguments> {
+    fn bind_value<T>(self, value: T) -> Self
+    where
+        T: for<'e> sqlx::Encode<'e, sqlx::Any> + sqlx::Type<sqlx::Any> + Send + 'static,
+    {
+        self.bind(value)
     }
+}
 
-    pub fn where_sql(&self) -> String {
-        if self.clauses.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", self.clauses.join(" AND "))
-        }
-    }
-
-    pub fn bind_all<'q>(
-        &self,
-        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
-    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
-        self.binds.iter().fold(query, bind_one)
-    }
-
-    pub fn bind_all_as<'q, O>(
-        &self,
-        query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments>,
-    ) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments> {
-        self.binds.iter().fold(query, bind_one_as)
-    }
+fn bind_all<Q: Bindable>(query: Q, binds: &[Bind]) -> Q {
+    binds.iter().fold(query, |query, bind| match bind {
+        Bind::Int(v) => query.bind_value(*v),
+        Bind::Text(v) => query.bind_value(v.clone()),
+        Bind::OptInt(v) => query.bind_value(*v),
+        Bind::OptText(v) => query.bind_value(v.clone()),
+    })
 }
 
 /// Reads a status or kind stored as text into its enum; a value the enum does not
@@ -376,6 +368,11 @@ impl<S> OnServerRuntime<S> {
             inner,
             runtime: tokio::runtime::Handle::current(),
         }
+    }
+
+    /// The wrapped storage, for a call already on the server's runtime.
+    pub fn inner(&self) -> &S {
+        &self.inner
     }
 
     pub async fn run<T, F>(

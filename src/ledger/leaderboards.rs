@@ -99,3 +99,32 @@ impl LeaderboardStore for SqlLeaderboards {
             .map_err(StorageError::from_cause)
     }
 }
+
+/// The campaign actors read their boards from their own threads; the reads run on the
+/// server's runtime (see [`crate::db::OnServerRuntime`]).
+#[async_trait]
+impl<S: LeaderboardStore> LeaderboardStore for crate::db::OnServerRuntime<S> {
+    async fn campaign(&self, campaign_id: i64) -> Result<Option<CampaignInfo>, StorageError> {
+        self.run(move |s| async move { s.campaign(campaign_id).await })
+            .await?
+    }
+
+    async fn scores(
+        &self,
+        campaign_id: i64,
+        since: i64,
+        until: i64,
+    ) -> Result<Vec<ScoreRow>, StorageError> {
+        self.run(move |s| async move { s.scores(campaign_id, since, until).await })
+            .await?
+    }
+
+    async fn participant(
+        &self,
+        campaign_id: i64,
+        participant_id: i64,
+    ) -> Result<Option<ScoreRow>, StorageError> {
+        self.run(move |s| async move { s.participant(campaign_id, participant_id).await })
+            .await?
+    }
+}

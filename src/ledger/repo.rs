@@ -28,7 +28,7 @@ use stimul_actors::live::{
 use stimul_actors::rules::levels::{Level, LevelScale};
 use stimul_actors::rules::points::{Percent, Points};
 
-use crate::db::{Backend, Clock, Db, Sql, Tx};
+use crate::db::{Backend, Clock, Db, OnServerRuntime, Sql, Tx};
 
 /// An account's identity in the database: (program, kind, owner).
 type Slot = (i64, &'static str, i64);
@@ -926,5 +926,47 @@ impl LiveStore for SqlActorStorage {
             amount: Points::from_hundredths(row.try_get(1).map_err(StorageError::from_cause)?),
             paid_from,
         }))
+    }
+}
+
+/// The live actors read through this from their own threads; the reads run on the
+/// server's runtime, so a read in flight when an actor thread stops never drops its
+/// connection without a runtime (see [`OnServerRuntime`]).
+#[async_trait]
+impl<S: LiveStore> LiveStore for OnServerRuntime<S> {
+    async fn participant(&self, user_id: i64) -> Result<Option<ParticipantRecord>, StorageError> {
+        self.run(move |s| async move { s.participant(user_id).await })
+            .await?
+    }
+
+    async fn store_info(&self, store_id: i64) -> Result<Option<StoreInfo>, StorageError> {
+        self.run(move |s| async move { s.store_info(store_id).await })
+            .await?
+    }
+
+    async fn store_totals(
+        &self,
+        store_id: i64,
+        since_ms: i64,
+    ) -> Result<PeriodTotals, StorageError> {
+        self.run(move |s| async move { s.store_totals(store_id, since_ms).await })
+            .await?
+    }
+
+    async fn hold(&self, transaction_id: i64) -> Result<Option<HoldRecord>, StorageError> {
+        self.run(move |s| async move { s.hold(transaction_id).await })
+            .await?
+    }
+}
+
+/// The group committer already runs on the server's runtime (it is spawned there when
+/// the live core starts), so its batches go straight through.
+#[async_trait]
+impl<S: LedgerStore> LedgerStore for OnServerRuntime<S> {
+    async fn commit_batch(
+        &self,
+        requests: &[TransactionRequest],
+    ) -> Result<Vec<Result<Committed, LedgerError>>, StorageError> {
+        self.inner().commit_batch(requests).await
     }
 }

@@ -11,7 +11,7 @@ use stimul_actors::rules::routing::{Item, ItemKind};
 
 use crate::access::Visibility;
 use crate::access::scoped::{ScopeColumns, restrict_to};
-use crate::db::{Backend, Bind, Db, Sql, SqlFilter};
+use crate::db::{Backend, Db, Sql};
 
 pub const ITEM_COLUMNS: &str = "id, kind, subject_id, participant_id, store_id, region_id, summary, created_at, assigned_to, lease_expires_at";
 
@@ -51,7 +51,7 @@ pub struct ItemQuery<'a> {
 /// Items by id, as far as the caller's scope reaches.
 #[tracing::instrument(skip_all)]
 pub async fn items(db: &Db, query: &ItemQuery<'_>) -> Result<Vec<ItemView>, sqlx::Error> {
-    let mut sql = SqlFilter::new();
+    let mut sql = Sql::default();
     restrict_to(
         &mut sql,
         query.program_id,
@@ -64,25 +64,21 @@ pub async fn items(db: &Db, query: &ItemQuery<'_>) -> Result<Vec<ItemView>, sqlx
             store: Some("store_id"),
         },
     );
-    let after = sql.placeholder(Bind::Int(query.after));
-    sql.push(format!("id > {after}"));
+    let after = sql.placeholder(query.after);
+    sql.and_where(format!("id > {after}"));
     if let Some(status) = query.status {
-        let p = sql.placeholder(Bind::Text(status.to_string()));
-        sql.push(format!("status = {p}"));
+        let p = sql.placeholder(status.to_string());
+        sql.and_where(format!("status = {p}"));
     }
     if let Some(kind) = query.kind {
-        let p = sql.placeholder(Bind::Text(kind.as_str().into()));
-        sql.push(format!("kind = {p}"));
+        let p = sql.placeholder(kind.as_str());
+        sql.and_where(format!("kind = {p}"));
     }
-    let limit = sql.placeholder(Bind::Int(query.limit));
-    let text = format!(
-        "SELECT {ITEM_COLUMNS} FROM moderation_items{} ORDER BY id LIMIT {limit}",
-        sql.where_sql()
-    );
-    let rows = sql
-        .bind_all(sqlx::query(sqlx::AssertSqlSafe(text)))
-        .fetch_all(&db.pool)
-        .await?;
+    let limit = sql.placeholder(query.limit);
+    sql.push(&format!("SELECT {ITEM_COLUMNS} FROM moderation_items"))
+        .push_where()
+        .push(&format!(" ORDER BY id LIMIT {limit}"));
+    let rows = sql.query().fetch_all(&db.pool).await?;
     rows.iter().map(item_from_row).collect()
 }
 

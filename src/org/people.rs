@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use crate::access::repo::{assign, role_id};
 use crate::access::scoped::{ScopeColumns, restrict_to};
 use crate::access::{Scope, Target, Visibility};
-use crate::db::{Bind, Db, SqlFilter, Tx};
+use crate::db::{Db, Sql, Tx};
 use crate::domain::{Login, Phone};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::paging::{Page, page_of};
@@ -317,7 +317,7 @@ pub async fn list(
     after_id: i64,
     limit: i64,
 ) -> ApiResult<Page<Person>> {
-    let mut filter = SqlFilter::new();
+    let mut filter = Sql::default();
     restrict_to(
         &mut filter,
         program_id,
@@ -330,35 +330,32 @@ pub async fn list(
             store: Some("u.store_id"),
         },
     );
-    let after = filter.placeholder(Bind::Int(after_id));
-    filter.push(format!("u.id > {after}"));
+    let after = filter.placeholder(after_id);
+    filter.and_where(format!("u.id > {after}"));
     if let Some(kind) = query.kind {
-        let p = filter.placeholder(Bind::Text(kind.as_str().into()));
-        filter.push(format!("u.kind = {p}"));
+        let p = filter.placeholder(kind.as_str());
+        filter.and_where(format!("u.kind = {p}"));
     }
     if let Some(status) = query.status {
-        let p = filter.placeholder(Bind::Text(status.as_str().into()));
-        filter.push(format!("u.status = {p}"));
+        let p = filter.placeholder(status.as_str());
+        filter.and_where(format!("u.status = {p}"));
     }
     if let Some(store_id) = query.store_id {
-        let p = filter.placeholder(Bind::Int(store_id));
-        filter.push(format!("u.store_id = {p}"));
+        let p = filter.placeholder(store_id);
+        filter.and_where(format!("u.store_id = {p}"));
     }
     if let Some(search) = query.search.as_deref().filter(|s| !s.trim().is_empty()) {
-        let p = filter.placeholder(Bind::Text(format!("%{}%", search.trim().to_lowercase())));
-        filter.push(format!(
+        let p = filter.placeholder(format!("%{}%", search.trim().to_lowercase()));
+        filter.and_where(format!(
             "(LOWER(u.name) LIKE {p} OR COALESCE(u.phone, '') LIKE {p} OR COALESCE(u.login, '') LIKE {p})"
         ));
     }
-    let limit_p = filter.placeholder(Bind::Int(limit + 1));
-    let sql = format!(
-        "{PERSON_SELECT}{} ORDER BY u.id LIMIT {limit_p}",
-        filter.where_sql()
-    );
-    let rows: Vec<Person> = filter
-        .bind_all_as(sqlx::query_as(sqlx::AssertSqlSafe(sql)))
-        .fetch_all(&db.pool)
-        .await?;
+    let limit_p = filter.placeholder(limit + 1);
+    filter
+        .push(PERSON_SELECT)
+        .push_where()
+        .push(&format!(" ORDER BY u.id LIMIT {limit_p}"));
+    let rows: Vec<Person> = filter.query_as().fetch_all(&db.pool).await?;
     Ok(page_of(rows, limit, |p| p.id))
 }
 

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use crate::access::repo::{assign, role_id, unassign_named};
 use crate::access::scoped::{ScopeColumns, restrict_to};
 use crate::access::{OWNER, Scope, Target, Visibility};
-use crate::db::{Bind, Db, SqlFilter, Tx};
+use crate::db::{Db, Sql, Tx};
 use crate::error::{ApiError, ApiResult};
 use crate::paging::{Page, page_of};
 
@@ -300,7 +300,7 @@ pub async fn list(
     after_id: i64,
     limit: i64,
 ) -> ApiResult<Page<Store>> {
-    let mut filter = SqlFilter::new();
+    let mut filter = Sql::default();
     restrict_to(
         &mut filter,
         program_id,
@@ -313,34 +313,31 @@ pub async fn list(
             store: Some("s.id"),
         },
     );
-    let after = filter.placeholder(Bind::Int(after_id));
-    filter.push(format!("s.id > {after}"));
+    let after = filter.placeholder(after_id);
+    filter.and_where(format!("s.id > {after}"));
     if let Some(status) = query.status {
-        let p = filter.placeholder(Bind::Text(status.as_str().into()));
-        filter.push(format!("s.status = {p}"));
+        let p = filter.placeholder(status.as_str());
+        filter.and_where(format!("s.status = {p}"));
     }
     if let Some(region_id) = query.region_id {
-        let p = filter.placeholder(Bind::Int(region_id));
-        filter.push(format!("s.region_id = {p}"));
+        let p = filter.placeholder(region_id);
+        filter.and_where(format!("s.region_id = {p}"));
     }
     if let Some(partner_id) = query.partner_id {
-        let p = filter.placeholder(Bind::Int(partner_id));
-        filter.push(format!("s.partner_id = {p}"));
+        let p = filter.placeholder(partner_id);
+        filter.and_where(format!("s.partner_id = {p}"));
     }
     if let Some(search) = query.search.as_deref().filter(|s| !s.trim().is_empty()) {
-        let p = filter.placeholder(Bind::Text(format!("%{}%", search.trim().to_lowercase())));
-        filter.push(format!(
+        let p = filter.placeholder(format!("%{}%", search.trim().to_lowercase()));
+        filter.and_where(format!(
             "(LOWER(s.name) LIKE {p} OR LOWER(s.address) LIKE {p} OR LOWER(COALESCE(s.external_ref, '')) LIKE {p})"
         ));
     }
-    let limit_p = filter.placeholder(Bind::Int(limit + 1));
-    let sql = format!(
-        "SELECT {STORE_COLUMNS} FROM stores s{} ORDER BY s.id LIMIT {limit_p}",
-        filter.where_sql()
-    );
-    let rows: Vec<Store> = filter
-        .bind_all_as(sqlx::query_as(sqlx::AssertSqlSafe(sql)))
-        .fetch_all(&db.pool)
-        .await?;
+    let limit_p = filter.placeholder(limit + 1);
+    filter
+        .push(&format!("SELECT {STORE_COLUMNS} FROM stores s"))
+        .push_where()
+        .push(&format!(" ORDER BY s.id LIMIT {limit_p}"));
+    let rows: Vec<Store> = filter.query_as().fetch_all(&db.pool).await?;
     Ok(page_of(rows, limit, |s| s.id))
 }

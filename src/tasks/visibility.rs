@@ -9,7 +9,7 @@ use super::rows::{TASK_COLUMNS, task_from_row};
 use crate::access::scoped::{ScopeColumns, restrict_to};
 use crate::access::{Permission, Section};
 use crate::auth::Principal;
-use crate::db::{Bind, SqlFilter};
+use crate::db::Sql;
 use crate::error::{ApiError, ApiResult};
 use crate::org::people;
 use crate::paging::{Page, page_of};
@@ -46,7 +46,7 @@ pub async fn list(
     limit: i64,
 ) -> ApiResult<Page<Task>> {
     let visibility = caller.require_anywhere(Permission::view(Section::Tasks))?;
-    let mut sql = SqlFilter::new();
+    let mut sql = Sql::default();
     restrict_to(
         &mut sql,
         caller.program_id(),
@@ -59,8 +59,8 @@ pub async fn list(
             store: None,
         },
     );
-    let after_p = sql.placeholder(Bind::Int(after));
-    sql.push(format!("id > {after_p}"));
+    let after_p = sql.placeholder(after);
+    sql.and_where(format!("id > {after_p}"));
     if let Some(kind) = &filter.kind {
         if !KINDS.contains(&kind.as_str()) {
             return Err(ApiError::field(
@@ -68,22 +68,18 @@ pub async fn list(
                 format!("one of {}", KINDS.join(", ")),
             ));
         }
-        let p = sql.placeholder(Bind::Text(kind.clone()));
-        sql.push(format!("kind = {p}"));
+        let p = sql.placeholder(kind.clone());
+        sql.and_where(format!("kind = {p}"));
     }
     if let Some(active) = filter.active {
-        let p = sql.placeholder(Bind::Int(i64::from(active)));
-        sql.push(format!("active = {p}"));
+        let p = sql.placeholder(i64::from(active));
+        sql.and_where(format!("active = {p}"));
     }
-    let limit_p = sql.placeholder(Bind::Int(limit + 1));
-    let text = format!(
-        "SELECT {TASK_COLUMNS} FROM tasks{} ORDER BY id LIMIT {limit_p}",
-        sql.where_sql()
-    );
-    let rows = sql
-        .bind_all(sqlx::query(sqlx::AssertSqlSafe(text)))
-        .fetch_all(&state.db.pool)
-        .await?;
+    let limit_p = sql.placeholder(limit + 1);
+    sql.push(&format!("SELECT {TASK_COLUMNS} FROM tasks"))
+        .push_where()
+        .push(&format!(" ORDER BY id LIMIT {limit_p}"));
+    let rows = sql.query().fetch_all(&state.db.pool).await?;
     let tasks = rows
         .iter()
         .map(task_from_row)
