@@ -40,7 +40,7 @@ pub struct Metrics {
 }
 
 type LiveGauges = (
-    std::sync::Arc<stimul_actors::live::Live>,
+    std::sync::Arc<stimul_actors::live::RealtimeCore>,
     IntGauge,
     IntGauge,
     IntGauge,
@@ -182,7 +182,7 @@ impl Metrics {
     /// Gauges read from the live core when scraped.
     pub fn register_live(
         &self,
-        live: std::sync::Arc<stimul_actors::live::Live>,
+        live: std::sync::Arc<stimul_actors::live::RealtimeCore>,
     ) -> anyhow::Result<()> {
         let participants = IntGauge::new(
             "live_participant_actors",

@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use tracing_actix_web::{RequestId, TracingLogger};
 
 use stimul_actors::bus::{EventBus, LocalBus};
-use stimul_actors::live::{Live, Stores};
+use stimul_actors::live::{RealtimeCore, Stores};
 
 use crate::api;
 use crate::auth::otp::{SMS_EFFECT, SmsEffect};
@@ -348,7 +348,7 @@ fn start_live(
     clock: &Clock,
     redis: Option<redis::Client>,
     redis_prefix: &str,
-) -> Arc<Live> {
+) -> Arc<RealtimeCore> {
     // The actors call their storage from their own threads; each call runs on this
     // (the server's) runtime instead, see `OnServerRuntime`.
     let stores = Stores {
@@ -365,7 +365,7 @@ fn start_live(
     let live_clock: stimul_actors::live::Clock = Arc::new(move || now.now_ms());
     let bus_node = node.clone();
     let prefix = redis_prefix.to_string();
-    let (live, _committer) = Live::start(
+    let (live, _committer) = RealtimeCore::start(
         stores,
         node,
         live_clock,
@@ -517,7 +517,10 @@ impl Admission {
 
 /// Restates this node's online participants every beat, so other nodes' store actors
 /// keep them online and forget the participants of a node that died.
-async fn presence_beat(live: Arc<stimul_actors::live::Live>, mut shutdown: watch::Receiver<bool>) {
+async fn presence_beat(
+    live: Arc<stimul_actors::live::RealtimeCore>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut beat = tokio::time::interval(stimul_actors::store::PRESENCE_BEAT);
     loop {
         tokio::select! {

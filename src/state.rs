@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use stimul_actors::live::Live;
+use stimul_actors::live::RealtimeCore;
 
 use crate::config::Settings;
 use crate::db::{Clock, Db};
@@ -22,7 +22,7 @@ pub struct AppState {
     pub decisions: Arc<crate::moderation::DecisionHandlers>,
     pub metrics: Metrics,
     /// The real-time core: live actors, the topic hub, the ledger committer.
-    pub live: Arc<Live>,
+    pub live: Arc<RealtimeCore>,
     /// The SQL ledger, for postings that must commit with other writes (an order's
     /// reservation); everything else goes through the actors.
     pub ledger: Arc<crate::ledger::SqlActorStorage>,

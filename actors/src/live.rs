@@ -1,4 +1,4 @@
-//! `Live`: the real-time core of one node. It owns the group committer, the topic hub,
+//! `RealtimeCore`: the real-time core of one node. It owns the group committer, the topic hub,
 //! the bus, and the registries of live participant and store actors (started on
 //! demand on a small pool of arbiters, removed when they stop), and routes every bus
 //! event to the actors it concerns. The HTTP and WebSocket layers use its typed
@@ -131,7 +131,7 @@ pub struct Stores {
 /// The live core of a node. Its parts are private to this crate: the server calls the
 /// named methods below, never an actor's address, the committer or the bus directly,
 /// so every message keeps one typed entry point.
-pub struct Live {
+pub struct RealtimeCore {
     pub(crate) store: Arc<dyn LiveStore>,
     /// The moderation queue of this node.
     pub(crate) moderation: Addr<ModerationActor>,
@@ -163,7 +163,7 @@ pub enum LiveError {
     Gone,
 }
 
-impl Live {
+impl RealtimeCore {
     /// Starts the core: `make_bus` receives the dispatch function the bus must call for
     /// every event it delivers to this node. Spawns the committer on the current tokio
     /// runtime and `arbiters` threads for the actors.
@@ -173,14 +173,14 @@ impl Live {
         clock: Clock,
         arbiters: usize,
         make_bus: impl FnOnce(Dispatch) -> Arc<dyn EventBus>,
-    ) -> (Arc<Live>, tokio::task::JoinHandle<()>) {
+    ) -> (Arc<RealtimeCore>, tokio::task::JoinHandle<()>) {
         let Stores {
             live: store,
             moderation: moderation_store,
             leaderboards,
         } = stores;
         let mut committer_task = None;
-        let live = Arc::new_cyclic(|weak: &Weak<Live>| {
+        let live = Arc::new_cyclic(|weak: &Weak<RealtimeCore>| {
             let target = weak.clone();
             let dispatch: Dispatch = Arc::new(move |event| {
                 if let Some(live) = target.upgrade() {
@@ -208,7 +208,7 @@ impl Live {
                     ModerationActor::new(moderation_store, hub, clock, DEFAULT_LEASE, publish)
                 })
             };
-            Live {
+            RealtimeCore {
                 store,
                 moderation,
                 committer,
@@ -692,7 +692,7 @@ impl Live {
 
     /// Stops every actor thread of this node (after the HTTP server has drained): the
     /// actors stop with them and nothing keeps polling the database.
-    /// Stops the actor threads. Call [`Live::drain_commits`] after it.
+    /// Stops the actor threads. Call [`RealtimeCore::drain_commits`] after it.
     pub fn shutdown(&self) {
         for arbiter in &self.arbiters {
             arbiter.stop();

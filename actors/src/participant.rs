@@ -20,7 +20,7 @@ use crate::ledger::{
     AccountKey, Committed, LedgerError, Movement, ParticipantBalance, Purpose, Settlement,
     TransactionRequest, TransactionStatus,
 };
-use crate::live::{Live, ParticipantRecord, ProgramRules};
+use crate::live::{ParticipantRecord, ProgramRules, RealtimeCore};
 use crate::rules::levels::{Level, Progress};
 use crate::rules::points::Points;
 
@@ -36,7 +36,7 @@ pub fn topic(user_id: i64) -> String {
 }
 
 pub struct ParticipantActor {
-    live: Arc<Live>,
+    live: Arc<RealtimeCore>,
     record: ParticipantRecord,
     last_active: Instant,
 }
@@ -136,7 +136,7 @@ fn progress_of(balance: &ParticipantBalance) -> Progress {
 }
 
 impl ParticipantActor {
-    pub fn new(live: Arc<Live>, record: ParticipantRecord) -> Self {
+    pub fn new(live: Arc<RealtimeCore>, record: ParticipantRecord) -> Self {
         Self {
             live,
             record,

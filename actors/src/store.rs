@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 
 use crate::error::StorageError;
 use crate::hub::LiveEvent;
-use crate::live::{Live, PeriodTotals, StoreInfo};
+use crate::live::{PeriodTotals, RealtimeCore, StoreInfo};
 use crate::rules::points::Points;
 use crate::rules::windows::{Window, WindowBucket};
 
@@ -69,7 +69,7 @@ struct Period {
 }
 
 pub struct StoreActor {
-    live: Arc<Live>,
+    live: Arc<RealtimeCore>,
     info: StoreInfo,
     periods: [Period; 3],
     /// (node, user) pairs with open sessions, and when their node last said so; a user
@@ -128,7 +128,7 @@ fn bucket(window: Window, at_ms: i64, tz: Tz) -> WindowBucket {
 
 /// Loads what the actor starts from: the store and its three periods' totals.
 pub async fn load(
-    live: &Live,
+    live: &RealtimeCore,
     store_id: i64,
 ) -> Result<Option<(StoreInfo, [(Window, WindowBucket, PeriodTotals); 3])>, StorageError> {
     let Some(info) = live.store.store_info(store_id).await? else {
@@ -149,7 +149,7 @@ pub async fn load(
 
 impl StoreActor {
     pub fn new(
-        live: Arc<Live>,
+        live: Arc<RealtimeCore>,
         info: StoreInfo,
         periods: [(Window, WindowBucket, PeriodTotals); 3],
     ) -> Self {

@@ -12,7 +12,7 @@ use crate::ledger::{
     AccountKey, CommitListener, GroupCommitter, LedgerError, Movement, Purpose, TransactionRequest,
     TransactionStatus,
 };
-use crate::live::Live;
+use crate::live::RealtimeCore;
 use crate::memory::{MemoryStore, level, rules};
 use crate::participant::{Adjust, ApplyChange, Earn, GetView, ParticipantError, Settle};
 use crate::rules::points::Points;
@@ -33,8 +33,8 @@ fn store() -> Arc<MemoryStore> {
     ))
 }
 
-fn live(store: Arc<MemoryStore>) -> Arc<Live> {
-    Live::start(
+fn live(store: Arc<MemoryStore>) -> Arc<RealtimeCore> {
+    RealtimeCore::start(
         stores(store),
         "test-node".into(),
         Arc::new(|| 1_700_000_000_000),
@@ -365,7 +365,7 @@ async fn sellers_stay_online_while_their_node_beats_and_leave_when_it_stops() {
     use std::sync::atomic::AtomicI64;
     let now = Arc::new(AtomicI64::new(1_700_000_000_000));
     let clock = now.clone();
-    let live = Live::start(
+    let live = RealtimeCore::start(
         stores(store()),
         "this-node".into(),
         Arc::new(move || clock.load(Ordering::SeqCst)),
@@ -373,7 +373,7 @@ async fn sellers_stay_online_while_their_node_beats_and_leave_when_it_stops() {
         |dispatch| -> Arc<dyn EventBus> { Arc::new(LocalBus::new(dispatch)) },
     )
     .0;
-    let online = |live: Arc<Live>| async move {
+    let online = |live: Arc<RealtimeCore>| async move {
         live.store_progress(STORE)
             .await
             .expect("progress")
@@ -420,8 +420,8 @@ mod moderation {
     use crate::moderation::{DEFAULT_LEASE, Join, Leave, ModerationStore, Settled};
     use crate::rules::routing::{ItemKind, Scope};
 
-    fn live_with_clock(store: Arc<MemoryStore>, now: Arc<AtomicI64>) -> Arc<Live> {
-        Live::start(
+    fn live_with_clock(store: Arc<MemoryStore>, now: Arc<AtomicI64>) -> Arc<RealtimeCore> {
+        RealtimeCore::start(
             super::stores(store),
             "test-node".into(),
             Arc::new(move || now.load(Ordering::SeqCst)),
@@ -444,7 +444,7 @@ mod moderation {
 
     async fn settle_held(
         memory: &MemoryStore,
-        live: &Live,
+        live: &RealtimeCore,
         moderator: i64,
         capacity: usize,
     ) -> usize {
@@ -592,7 +592,7 @@ mod campaigns {
         }
     }
 
-    async fn funded() -> (Arc<MemoryStore>, Arc<Live>) {
+    async fn funded() -> (Arc<MemoryStore>, Arc<RealtimeCore>) {
         let memory = store();
         let live = live(memory.clone());
         let mut funding = request("fund", "funding", 0, 100_000_000);

@@ -8,7 +8,7 @@ use dashmap::DashMap;
 use stimul_actors::bus::BusEvent;
 
 use super::Principal;
-use stimul_actors::live::Live;
+use stimul_actors::live::RealtimeCore;
 
 /// How long a cached principal is trusted without asking the database.
 pub const TTL_MS: i64 = 30_000;
@@ -73,7 +73,7 @@ impl AccessCache {
 }
 
 /// Tells every node that `user_id`'s access changed (after the change committed).
-pub fn user_changed(live: &Live, user_id: i64) {
+pub fn user_changed(live: &RealtimeCore, user_id: i64) {
     live.publish(BusEvent::AccessChanged {
         user_id: Some(user_id),
         token_hash: None,
@@ -82,7 +82,7 @@ pub fn user_changed(live: &Live, user_id: i64) {
 
 /// Tells every node that access changed for many people at once (a role's
 /// permissions, an import).
-pub fn everyone_changed(live: &Live) {
+pub fn everyone_changed(live: &RealtimeCore) {
     live.publish(BusEvent::AccessChanged {
         user_id: None,
         token_hash: None,
@@ -90,7 +90,7 @@ pub fn everyone_changed(live: &Live) {
 }
 
 /// Tells every node that a session ended.
-pub fn session_ended(live: &Live, token_hash: &str) {
+pub fn session_ended(live: &RealtimeCore, token_hash: &str) {
     live.publish(BusEvent::AccessChanged {
         user_id: None,
         token_hash: Some(token_hash.to_string()),

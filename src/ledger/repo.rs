@@ -129,7 +129,7 @@ impl SqlActorStorage {
     /// (or not) with the caller's other writes: an order, its stock and its reservation
     /// are one. The outer error is the database's; the inner one the ledger's refusal,
     /// which wrote nothing. After the caller commits, announce the result with
-    /// `Live::committed_elsewhere` so live balances and pushes follow.
+    /// `RealtimeCore::committed_elsewhere` so live balances and pushes follow.
     pub async fn post_in(
         &self,
         tx: &mut Tx,

@@ -288,12 +288,14 @@ fn the_circle_finder_finds_circles() {
 }
 
 #[test]
-fn the_live_core_is_reached_through_named_methods_only() {
+fn the_realtime_core_is_reached_through_named_methods_only() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("actors/src/live.rs");
     let text = std::fs::read_to_string(path).expect("read live.rs");
-    let start = text.find("pub struct Live {").expect("struct Live");
+    let start = text
+        .find("pub struct RealtimeCore {")
+        .expect("struct RealtimeCore");
     let body = &text[start..];
-    let body = &body[..body.find("\n}").expect("end of struct Live")];
+    let body = &body[..body.find("\n}").expect("end of struct RealtimeCore")];
     let public: Vec<&str> = body
         .lines()
         .skip(1)
@@ -302,6 +304,6 @@ fn the_live_core_is_reached_through_named_methods_only() {
         .collect();
     assert!(
         public.is_empty(),
-        "Live's fields are the actors crate's own; add a method instead: {public:?}"
+        "RealtimeCore's fields are the actors crate's own; add a method instead: {public:?}"
     );
 }
