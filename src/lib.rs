@@ -30,6 +30,7 @@ pub mod org;
 pub mod paging;
 pub mod photos;
 pub mod ratelimit;
+pub mod reports;
 pub mod rewards;
 pub mod startup;
 pub mod state;

@@ -19,6 +19,7 @@ pub mod moderation;
 pub mod org;
 pub mod participants;
 pub mod points;
+pub mod reports;
 pub mod rewards;
 pub mod roles;
 pub mod stores;
@@ -239,6 +240,7 @@ api! {
     codes::create_code_batch,
     codes::get_code_batch,
     codes::download_code_batch,
+    reports::download_report,
     campaigns::create_campaign,
     campaigns::update_campaign,
     campaigns::list_campaigns,

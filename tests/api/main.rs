@@ -21,6 +21,7 @@ mod nodes;
 mod points;
 mod process;
 mod registration;
+mod reports;
 mod rewards;
 mod saturation;
 mod shutdown;
