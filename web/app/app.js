@@ -81,6 +81,13 @@ const routes = [
     allow: () => can('program.edit'),
     load: () => import('./pages/admin-program.js'),
   },
+  // Reports list what the person's `reports.view` scope reaches (owners: their stores).
+  {
+    path: '/reports',
+    nav: 'nav.reports',
+    allow: () => can('reports.view') && !isPending(),
+    load: () => import('./pages/reports.js'),
+  },
   // The ledger check covers the whole program, so a regional role is not enough.
   {
     path: '/admin/ledger',

@@ -25,6 +25,9 @@
 //    ticks "pay the remaining by card", checks out, is told the order waits for the
 //    payment, and on /orders watches it get paid and fulfilled live (skipped, and said
 //    so, on a server without card payments).
+// 9. the admin opens /reports in Russian and downloads the transactions report as
+//    Excel (a zip named for the report and period) and as CSV (a byte order mark, then
+//    Russian headings).
 // Issued codes come from the code-batches API (a pool, a batch for a demo product, its
 // CSV), or from SMOKE_CODES (comma-separated) on a server without it.
 // Prints "N passed, N failed" and exits non-zero on any failure; screenshots of
@@ -32,6 +35,7 @@
 //
 //   BASE_URL=http://127.0.0.1:18090 node web/tests/smoke.mjs
 
+import { readFile } from 'node:fs/promises';
 import { mkdir } from 'node:fs/promises';
 import { launch, login } from './browser.mjs';
 
@@ -589,6 +593,24 @@ try {
         await call('/program', { token: admin, method: 'PATCH', body: { card_payments: false } });
       }
     }
+  });
+
+  await check('an admin downloads a report in Russian as Excel and as CSV', async () => {
+    const admin = await newPage('reports');
+    await login(admin, base, 'admin');
+    await admin.goto(`${base}/reports?lang=ru`);
+    await admin.locator('h1', { hasText: 'Отчёты' }).waitFor();
+    await admin.selectOption('select[name=report]', 'transactions');
+    const [excel] = await Promise.all([admin.waitForEvent('download'), admin.click('form button[type=submit]')]);
+    if (!/^transactions-\d{4}-\d\d-\d\d-\d{4}-\d\d-\d\d\.xlsx$/.test(excel.suggestedFilename()))
+      throw new Error(`unexpected file name ${excel.suggestedFilename()}`);
+    const workbook = await readFile(await excel.path());
+    if (workbook.subarray(0, 2).toString() !== 'PK') throw new Error('the .xlsx is not a zip');
+    await admin.selectOption('select[name=format]', 'csv');
+    const [csv] = await Promise.all([admin.waitForEvent('download'), admin.click('form button[type=submit]')]);
+    const text = await readFile(await csv.path(), 'utf8');
+    if (!text.startsWith('\uFEFFID операции,')) throw new Error(`unexpected CSV start: ${text.slice(0, 40)}`);
+    await admin.locator('[data-testid=report-status]', { hasText: 'Сохранён' }).waitFor();
   });
 } finally {
   await browser.close();
