@@ -15,7 +15,7 @@ use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
+use sqlx::FromRow;
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
 
@@ -140,6 +140,24 @@ impl Idempotency {
     }
 }
 
+/// A key as stored: the request it was used for and, once known, the answer.
+#[derive(FromRow)]
+struct KeyRow {
+    request_hash: String,
+    /// `None` while the first request is still running.
+    status_code: Option<i64>,
+    /// The answer's JSON body.
+    response: Option<String>,
+}
+
+/// A key as stored, with when it was first used.
+#[derive(FromRow)]
+struct DatedKeyRow {
+    #[sqlx(flatten)]
+    key: KeyRow,
+    created_at: i64,
+}
+
 /// Like [`run`], for operations that are idempotent by themselves: their effect carries
 /// the key (the ledger's unique key) and they refuse a key reused with another
 /// fingerprint. Nothing is reserved before running and the answer is stored in the
@@ -162,22 +180,19 @@ where
     let Some(key) = key.0.as_deref() else {
         return operation().await.map(|reply| reply.into_response(false));
     };
-    let saved = sqlx::query("SELECT request_hash, status_code, response FROM idempotency_keys WHERE owner = $1 AND key = $2")
+    let saved: Option<KeyRow> = sqlx::query_as("SELECT request_hash, status_code, response FROM idempotency_keys WHERE owner = $1 AND key = $2")
         .bind(owner)
         .bind(key)
         .fetch_optional(&idem.db.pool)
         .await?;
     if let Some(saved) = saved {
-        let stored_hash: String = saved.try_get(0)?;
-        if stored_hash != request_hash {
+        if saved.request_hash != request_hash {
             return Err(ApiError::new(
                 ErrorCode::IdempotencyKeyReused,
                 "this Idempotency-Key was used for a different request; use a new key",
             ));
         }
-        let status: Option<i64> = saved.try_get(1)?;
-        let response: Option<String> = saved.try_get(2)?;
-        if let (Some(status), Some(response)) = (status, response) {
+        if let (Some(status), Some(response)) = (saved.status_code, saved.response) {
             idem.replays.inc();
             let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK);
             let body = serde_json::from_str(&response).map_err(ApiError::internal)?;
@@ -344,7 +359,7 @@ where
         == 1;
 
     if !reserved {
-        let existing = sqlx::query(
+        let existing: Option<DatedKeyRow> = sqlx::query_as(
             "SELECT request_hash, status_code, response, created_at FROM idempotency_keys
              WHERE owner = $1 AND key = $2",
         )
@@ -356,10 +371,15 @@ where
             // Released between our insert and select: the first attempt failed.
             return Err(in_progress());
         };
-        let stored_hash: String = existing.try_get(0)?;
-        let status: Option<i64> = existing.try_get(1)?;
-        let response: Option<String> = existing.try_get(2)?;
-        let created_at: i64 = existing.try_get(3)?;
+        let DatedKeyRow {
+            key:
+                KeyRow {
+                    request_hash: stored_hash,
+                    status_code: status,
+                    response,
+                },
+            created_at,
+        } = existing;
         if stored_hash != request_hash {
             return Err(ApiError::new(
                 ErrorCode::IdempotencyKeyReused,

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sqlx::Row;
+use sqlx::FromRow;
 
 use super::{Access, BUILTIN_ROLES, Grant, Permission, Scope};
 use crate::db::Tx;
@@ -234,13 +234,26 @@ pub async fn unassign_named(
     Ok(())
 }
 
+/// One permission of one role assignment (a role without permissions gives one row
+/// with none).
+#[derive(FromRow)]
+struct GrantRow {
+    /// The assignment's id.
+    id: i64,
+    /// The role's name.
+    name: String,
+    scope_kind: String,
+    scope_id: i64,
+    permission: Option<String>,
+}
+
 /// Everything a user may do, assembled from its assignments.
 #[tracing::instrument(skip_all, fields(user_id = ?user_id, program_id = ?program_id))]
 pub async fn load_access<'e, E>(executor: E, user_id: i64, program_id: i64) -> sqlx::Result<Access>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    let rows = sqlx::query(
+    let rows: Vec<GrantRow> = sqlx::query_as(
         "SELECT a.id, r.name, a.scope_kind, a.scope_id, p.permission
          FROM role_assignments a
          JOIN roles r ON r.id = a.role_id
@@ -253,11 +266,13 @@ where
     .await?;
     let mut grants: BTreeMap<i64, Grant> = BTreeMap::new();
     for row in rows {
-        let assignment_id: i64 = row.try_get(0)?;
-        let role: String = row.try_get(1)?;
-        let scope_kind: String = row.try_get(2)?;
-        let scope_id: i64 = row.try_get(3)?;
-        let permission: Option<String> = row.try_get(4)?;
+        let GrantRow {
+            id: assignment_id,
+            name: role,
+            scope_kind,
+            scope_id,
+            permission,
+        } = row;
         let Ok(scope) = Scope::from_parts(&scope_kind, scope_id) else {
             tracing::warn!(
                 assignment_id,

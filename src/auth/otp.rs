@@ -8,7 +8,7 @@ use std::time::Duration;
 use rand::Rng;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
+use sqlx::FromRow;
 use utoipa::ToSchema;
 
 use super::login::{AccountKey, SessionIssued, find_account, issue_session, throttle_ip};
@@ -17,6 +17,23 @@ use crate::effects::{self, NewEffect};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::integrations::sms::{SmsMessage, SmsSender};
 use crate::state::AppState;
+
+/// Codes sent to one user in the throttling window.
+#[derive(FromRow)]
+struct RecentCodes {
+    sent: i64,
+    oldest_at: Option<i64>,
+}
+
+/// A one-time code as stored (only its hash).
+#[derive(FromRow)]
+struct CodeRow {
+    id: i64,
+    code_hash: String,
+    expires_at: i64,
+    attempts: i64,
+    consumed_at: Option<i64>,
+}
 
 const CODE_DIGITS: u32 = 6;
 const PHONE_WINDOW: Duration = Duration::from_secs(3600);
@@ -64,15 +81,15 @@ pub async fn request_code(
     }
     let now = state.clock.now_ms();
     let window_start = now - PHONE_WINDOW.as_millis() as i64;
-    let recent = sqlx::query(
-        "SELECT COUNT(*), MIN(created_at) FROM otp_codes WHERE user_id = $1 AND created_at > $2",
+    let recent: RecentCodes = sqlx::query_as(
+        "SELECT COUNT(*) AS sent, MIN(created_at) AS oldest_at FROM otp_codes WHERE user_id = $1 AND created_at > $2",
     )
     .bind(account.id)
     .bind(window_start)
     .fetch_one(&state.db.pool)
     .await?;
-    let count: i64 = recent.try_get(0)?;
-    let oldest: Option<i64> = recent.try_get(1)?;
+    let count = recent.sent;
+    let oldest = recent.oldest_at;
     if count >= i64::from(state.settings.auth.otp_requests_per_phone_per_hour) {
         let reopens_at = oldest.unwrap_or(now) + PHONE_WINDOW.as_millis() as i64;
         state.metrics.auth_throttled.inc();
@@ -130,7 +147,7 @@ pub async fn verify_code(
         Some(account) if account.status != crate::domain::PersonStatus::Blocked => account,
         _ => return Err(wrong()),
     };
-    let latest = sqlx::query(
+    let latest: Option<CodeRow> = sqlx::query_as(
         "SELECT id, code_hash, expires_at, attempts, consumed_at FROM otp_codes
          WHERE user_id = $1 ORDER BY id DESC LIMIT 1",
     )
@@ -140,11 +157,13 @@ pub async fn verify_code(
     let Some(latest) = latest else {
         return Err(wrong());
     };
-    let id: i64 = latest.try_get(0)?;
-    let stored_hash: String = latest.try_get(1)?;
-    let expires_at: i64 = latest.try_get(2)?;
-    let attempts: i64 = latest.try_get(3)?;
-    let consumed_at: Option<i64> = latest.try_get(4)?;
+    let CodeRow {
+        id,
+        code_hash: stored_hash,
+        expires_at,
+        attempts,
+        consumed_at,
+    } = latest;
     let now = state.clock.now_ms();
     let max_attempts = state.settings.auth.otp_max_attempts;
     let burnt = || {

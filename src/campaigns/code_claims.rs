@@ -19,7 +19,7 @@
 //! releases them; rejection returns them and puts the code back in circulation.
 
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
+use sqlx::FromRow;
 use stimul_actors::ledger::AccountKey;
 use stimul_actors::participant::{Earn, ParticipantError};
 use stimul_actors::rules::campaigns::{
@@ -57,7 +57,7 @@ pub enum RegistrationStatus {
     Pending,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, FromRow, ToSchema)]
 pub struct RegisteredProduct {
     pub id: i64,
     pub sku: String,
@@ -210,8 +210,10 @@ async fn hold_history(
 }
 
 /// A code row as registration reads it.
+#[derive(FromRow)]
 struct CodeRow {
     id: i64,
+    #[sqlx(try_from = "String")]
     status: CodeStatus,
     product_id: Option<i64>,
     registered_by: Option<i64>,
@@ -222,25 +224,12 @@ struct CodeRow {
 
 #[tracing::instrument(skip_all)]
 async fn find_code(state: &AppState, code: &ProductCode) -> ApiResult<Option<CodeRow>> {
-    let row = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT id, status, product_id, registered_by, registered_at, campaign_id, transaction_id FROM codes WHERE code = $1",
     )
     .bind(code.as_str())
     .fetch_optional(&state.db.pool)
-    .await?;
-    row.map(|row| {
-        Ok(CodeRow {
-            id: row.try_get(0)?,
-            status: crate::db::stored(&row, 1)?,
-            product_id: row.try_get(2)?,
-            registered_by: row.try_get(3)?,
-            registered_at: row.try_get(4)?,
-            campaign_id: row.try_get(5)?,
-            transaction_id: row.try_get(6)?,
-        })
-    })
-    .transpose()
-    .map_err(|e: sqlx::Error| e.into())
+    .await?)
 }
 
 /// The ledger key of a claim: the same claim always gets the same key.
@@ -250,17 +239,12 @@ fn ledger_key(code_id: i64, participant: i64, claimed_at: i64) -> String {
 
 #[tracing::instrument(skip_all, fields(id = ?id))]
 async fn product(state: &AppState, id: i64) -> ApiResult<RegisteredProduct> {
-    let row = sqlx::query("SELECT id, sku, name, kind, pack_size FROM products WHERE id = $1")
-        .bind(id)
-        .fetch_one(&state.db.pool)
-        .await?;
-    Ok(RegisteredProduct {
-        id: row.try_get(0)?,
-        sku: row.try_get(1)?,
-        name: row.try_get(2)?,
-        kind: row.try_get(3)?,
-        pack_size: row.try_get(4)?,
-    })
+    Ok(
+        sqlx::query_as("SELECT id, sku, name, kind, pack_size FROM products WHERE id = $1")
+            .bind(id)
+            .fetch_one(&state.db.pool)
+            .await?,
+    )
 }
 
 #[tracing::instrument(skip_all, fields(campaign_id = ?campaign_id, product_id = ?product_id))]
@@ -642,12 +626,19 @@ async fn credit(
     })
 }
 
+/// A held registration: who registered the code, and the hold of their points.
+#[derive(FromRow)]
+struct HeldCodeRow {
+    registered_by: Option<i64>,
+    transaction_id: Option<i64>,
+}
+
 /// A moderator's decision on a held registration, inside the decision's transaction:
 /// approval makes the code registered for good; rejection puts it back in circulation.
 /// Either way the held points are settled after the commit.
 #[tracing::instrument(skip_all, fields(approve = ?approve))]
 pub async fn decide_in_transaction(tx: &mut Tx, code_id: i64, approve: bool) -> ApiResult<Effect> {
-    let row = sqlx::query(
+    let row: Option<HeldCodeRow> = sqlx::query_as(
         "SELECT registered_by, transaction_id FROM codes WHERE id = $1 AND status = 'held'",
     )
     .bind(code_id)
@@ -658,9 +649,8 @@ pub async fn decide_in_transaction(tx: &mut Tx, code_id: i64, approve: bool) -> 
             "code {code_id} is not held for review"
         )));
     };
-    let participant_id: Option<i64> = row.try_get(0)?;
-    let hold: Option<i64> = row.try_get(1)?;
-    let (Some(participant_id), Some(hold_transaction_id)) = (participant_id, hold) else {
+    let (Some(participant_id), Some(hold_transaction_id)) = (row.registered_by, row.transaction_id)
+    else {
         return Err(ApiError::invalid_state(format!(
             "code {code_id}'s held credit is not posted yet; try again in a moment"
         )));

@@ -3,7 +3,7 @@
 //! SKU updates it, so a brand's catalog export can be uploaded again and again.
 
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
+use sqlx::FromRow;
 use sqlx::any::AnyRow;
 use utoipa::{IntoParams, ToSchema};
 
@@ -25,7 +25,7 @@ pub const MAX_PACK_SIZE: i64 = 10_000;
 pub type Sku = Text<64>;
 pub type ProductKind = Text<100>;
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, FromRow, ToSchema)]
 pub struct Product {
     pub id: i64,
     pub program_id: i64,
@@ -50,17 +50,7 @@ const PRODUCT_COLUMNS: &str =
     "id, program_id, brand_id, sku, name, kind, pack_size, created_at, updated_at";
 
 fn product_from_row(row: &AnyRow) -> sqlx::Result<Product> {
-    Ok(Product {
-        id: row.try_get(0)?,
-        program_id: row.try_get(1)?,
-        brand_id: row.try_get(2)?,
-        sku: row.try_get(3)?,
-        name: row.try_get(4)?,
-        kind: row.try_get(5)?,
-        pack_size: row.try_get(6)?,
-        created_at: row.try_get(7)?,
-        updated_at: row.try_get(8)?,
-    })
+    Product::from_row(row)
 }
 
 /// A product to create or update (`createProduct`), matched on `sku`.
@@ -141,7 +131,7 @@ pub async fn get<'e, E>(executor: E, program_id: i64, id: i64) -> ApiResult<Prod
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+    let row: Option<Product> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {PRODUCT_COLUMNS} FROM products WHERE id = $1 AND program_id = $2"
     )))
     .bind(id)
@@ -149,21 +139,20 @@ where
     .fetch_optional(executor)
     .await?;
     match row {
-        Some(row) => Ok(product_from_row(&row)?),
+        Some(product) => Ok(product),
         None => Err(ApiError::not_found(format!("product {id}"))),
     }
 }
 
 #[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 async fn by_sku(tx: &mut Tx, program_id: i64, sku: &str) -> ApiResult<Option<Product>> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {PRODUCT_COLUMNS} FROM products WHERE program_id = $1 AND sku = $2"
     )))
     .bind(program_id)
     .bind(sku)
     .fetch_optional(&mut **tx)
-    .await?;
-    Ok(row.as_ref().map(product_from_row).transpose()?)
+    .await?)
 }
 
 /// Whether the write created the product or updated an existing one.

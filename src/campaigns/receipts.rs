@@ -15,8 +15,7 @@
 //!   without a hold by a crash is finished at the next start ([`resume`]).
 
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use sqlx::FromRow;
 use stimul_actors::ledger::AccountKey;
 use stimul_actors::participant::Earn;
 use stimul_actors::rules::campaigns::{NoOffer, choose_offer, code_points};
@@ -68,22 +67,56 @@ pub struct Receipt {
 
 const RECEIPT_COLUMNS: &str = "id, participant_id, campaign_id, product_id, quantity, receipt_number, photo, points, status, decision_reason, decision_comment, created_at, updated_at";
 
-fn receipt_from_row(row: &AnyRow) -> sqlx::Result<Receipt> {
-    Ok(Receipt {
-        id: row.try_get(0)?,
-        participant_id: row.try_get(1)?,
-        campaign_id: row.try_get(2)?,
-        product_id: row.try_get(3)?,
-        quantity: row.try_get(4)?,
-        receipt_number: row.try_get(5)?,
-        photo: row.try_get(6)?,
-        points: Points::from_hundredths(row.try_get(7)?),
-        status: row.try_get(8)?,
-        decision_reason: row.try_get(9)?,
-        decision_comment: row.try_get(10)?,
-        created_at: row.try_get(11)?,
-        updated_at: row.try_get(12)?,
-    })
+/// A receipt as stored ([`RECEIPT_COLUMNS`]).
+#[derive(FromRow)]
+struct ReceiptRow {
+    id: i64,
+    participant_id: i64,
+    campaign_id: i64,
+    product_id: i64,
+    quantity: i64,
+    receipt_number: String,
+    photo: String,
+    points: i64,
+    status: String,
+    decision_reason: Option<String>,
+    decision_comment: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<ReceiptRow> for Receipt {
+    fn from(row: ReceiptRow) -> Receipt {
+        Receipt {
+            id: row.id,
+            participant_id: row.participant_id,
+            campaign_id: row.campaign_id,
+            product_id: row.product_id,
+            quantity: row.quantity,
+            receipt_number: row.receipt_number,
+            photo: row.photo,
+            points: Points::from_hundredths(row.points),
+            status: row.status,
+            decision_reason: row.decision_reason,
+            decision_comment: row.decision_comment,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// Where a receipt's participant works, for the moderation queue.
+#[derive(FromRow)]
+struct PlaceRow {
+    store_id: Option<i64>,
+    region_id: Option<i64>,
+}
+
+/// What a decision needs of a pending receipt.
+#[derive(FromRow)]
+struct PendingReceiptRow {
+    participant_id: i64,
+    hold_transaction_id: Option<i64>,
 }
 
 /// The receipt number as compared: upper-cased, spaces removed; 1 to 64 letters,
@@ -111,14 +144,14 @@ pub fn normalize_number(input: &str) -> Result<String, String> {
 
 #[tracing::instrument(skip_all, fields(id = ?id))]
 async fn get(executor: &mut sqlx::AnyConnection, id: i64) -> ApiResult<Receipt> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+    let row: Option<ReceiptRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {RECEIPT_COLUMNS} FROM receipts WHERE id = $1"
     )))
     .bind(id)
     .fetch_optional(executor)
     .await?;
     match row {
-        Some(row) => Ok(receipt_from_row(&row)?),
+        Some(row) => Ok(row.into()),
         None => Err(ApiError::not_found(format!("receipt {id}"))),
     }
 }
@@ -267,7 +300,7 @@ async fn hold_and_queue(state: &AppState, id: i64) -> ApiResult<()> {
         .bind(id)
         .fetch_one(&state.db.pool)
         .await?;
-    let row = sqlx::query("SELECT store_id, region_id FROM receipts WHERE id = $1")
+    let place: PlaceRow = sqlx::query_as("SELECT store_id, region_id FROM receipts WHERE id = $1")
         .bind(id)
         .fetch_one(&state.db.pool)
         .await?;
@@ -276,8 +309,8 @@ async fn hold_and_queue(state: &AppState, id: i64) -> ApiResult<()> {
         kind: ItemKind::Receipt,
         subject_id: id,
         participant_id: Some(receipt.participant_id),
-        store_id: row.try_get(0)?,
-        region_id: row.try_get(1)?,
+        store_id: place.store_id,
+        region_id: place.region_id,
         summary: serde_json::json!({
             "receipt_number": receipt.receipt_number,
             "photos": [receipt.photo],
@@ -324,7 +357,7 @@ pub async fn decide_in_transaction(
     request: &DecisionRequest,
     now: i64,
 ) -> ApiResult<Effect> {
-    let row = sqlx::query(
+    let row: Option<PendingReceiptRow> = sqlx::query_as(
         "SELECT participant_id, hold_transaction_id FROM receipts WHERE id = $1 AND status = 'pending'",
     )
     .bind(id)
@@ -335,8 +368,8 @@ pub async fn decide_in_transaction(
             "receipt {id} is not waiting for a decision"
         )));
     };
-    let participant_id: i64 = row.try_get(0)?;
-    let Some(hold_transaction_id) = row.try_get::<Option<i64>, _>(1)? else {
+    let participant_id = row.participant_id;
+    let Some(hold_transaction_id) = row.hold_transaction_id else {
         return Err(ApiError::invalid_state(format!(
             "receipt {id}'s points are not held yet; try again in a moment"
         )));
@@ -375,7 +408,7 @@ pub async fn mine(
     // Newest first, like the seller's other lists: the receipt they just sent and the
     // ones still waiting are on the first page, however many they have sent before.
     let before = if before > 0 { before } else { i64::MAX };
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+    let rows: Vec<ReceiptRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {RECEIPT_COLUMNS} FROM receipts WHERE participant_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
     )))
     .bind(caller.id())
@@ -383,10 +416,7 @@ pub async fn mine(
     .bind(limit + 1)
     .fetch_all(&state.db.pool)
     .await?;
-    let receipts = rows
-        .iter()
-        .map(receipt_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
+    let receipts = rows.into_iter().map(Receipt::from).collect();
     Ok(page_of(receipts, limit, |r| r.id))
 }
 

@@ -2,7 +2,6 @@
 //! audience includes them (drafts and others do not exist for them).
 
 use serde::Deserialize;
-use sqlx::Row;
 use stimul_actors::rules::campaigns::{AudienceMember, CampaignStatus};
 use utoipa::IntoParams;
 
@@ -114,11 +113,20 @@ pub async fn visible(state: &AppState, caller: &Principal, id: i64) -> ApiResult
     Ok(campaign)
 }
 
+/// Where a participant works, and the partners of them and of their store.
+#[derive(sqlx::FromRow)]
+struct MemberRow {
+    store_id: Option<i64>,
+    region_id: Option<i64>,
+    user_partner_id: Option<i64>,
+    store_partner_id: Option<i64>,
+}
+
 /// A participant as campaign audiences see them: region, store, partners and level.
 #[tracing::instrument(skip_all, fields(user_id = ?user_id))]
 pub async fn audience_member(state: &AppState, user_id: i64) -> ApiResult<AudienceMember> {
-    let row = sqlx::query(
-        "SELECT u.store_id, s.region_id, u.partner_id, s.partner_id FROM users u LEFT JOIN stores s ON s.id = u.store_id WHERE u.id = $1",
+    let row: MemberRow = sqlx::query_as(
+        "SELECT u.store_id, s.region_id, u.partner_id AS user_partner_id, s.partner_id AS store_partner_id FROM users u LEFT JOIN stores s ON s.id = u.store_id WHERE u.id = $1",
     )
     .bind(user_id)
     .fetch_one(&state.db.pool)
@@ -129,10 +137,10 @@ pub async fn audience_member(state: &AppState, user_id: i64) -> ApiResult<Audien
             format!("the participant's live state is unavailable: {e}"),
         )
     })?;
-    let partners: [Option<i64>; 2] = [row.try_get(2)?, row.try_get(3)?];
+    let partners: [Option<i64>; 2] = [row.user_partner_id, row.store_partner_id];
     Ok(AudienceMember {
-        store: row.try_get(0)?,
-        region: row.try_get(1)?,
+        store: row.store_id,
+        region: row.region_id,
         partners: partners.into_iter().flatten().collect(),
         level: u32::try_from(view.level.index).unwrap_or(u32::MAX),
     })

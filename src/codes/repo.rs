@@ -14,7 +14,7 @@ use stimul_actors::error::StorageError;
 
 use async_trait::async_trait;
 use chrono_tz::Tz;
-use sqlx::Row;
+use sqlx::FromRow;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use stimul_actors::codegen::{BatchProgress, ChunkError, CodegenStore, PoolCheck, ShardClaim};
 use stimul_actors::rules::codes::{CodeShard, ProductCode};
@@ -318,13 +318,36 @@ fn text(err: sqlx::Error) -> StorageError {
     StorageError::from_cause(err)
 }
 
+/// A pool with its level and its program's time zone.
+#[derive(FromRow)]
+struct PoolRow {
+    id: i64,
+    timezone: String,
+    target_size: i64,
+    low_watermark: i64,
+    available: i64,
+    /// Refills of the pool still running.
+    running: i64,
+}
+
+/// A shard of a running refill with codes still to make.
+#[derive(FromRow)]
+struct ShardRow {
+    refill_id: i64,
+    shard: i64,
+    quota: i64,
+    done: i64,
+    pool_id: i64,
+    shard_count: i64,
+}
+
 #[async_trait]
 impl CodegenStore for SqlCodegen {
     async fn pools(&self, now: i64) -> Result<Vec<PoolCheck>, StorageError> {
         self.complete_refills(None, now).await.map_err(text)?;
-        let rows = sqlx::query(
+        let rows: Vec<PoolRow> = sqlx::query_as(
             "SELECT p.id, pr.timezone, p.target_size, p.low_watermark, p.available,
-                    (SELECT COUNT(*) FROM code_refills r WHERE r.pool_id = p.id AND r.status = 'running')
+                    (SELECT COUNT(*) FROM code_refills r WHERE r.pool_id = p.id AND r.status = 'running') AS running
              FROM code_pools p JOIN programs pr ON pr.id = p.program_id ORDER BY p.id",
         )
         .fetch_all(&self.db.pool)
@@ -332,9 +355,8 @@ impl CodegenStore for SqlCodegen {
         .map_err(text)?;
         let mut pools = Vec::with_capacity(rows.len());
         for row in rows {
-            let pool_id: i64 = row.try_get(0).map_err(text)?;
-            let timezone: String = row.try_get(1).map_err(text)?;
-            let running: i64 = row.try_get(5).map_err(text)?;
+            let pool_id = row.id;
+            let timezone = row.timezone;
             pools.push(PoolCheck {
                 pool_id,
                 timezone: timezone.parse::<Tz>().unwrap_or_else(|_| {
@@ -342,11 +364,11 @@ impl CodegenStore for SqlCodegen {
                     Tz::UTC
                 }),
                 level: PoolLevel {
-                    target_size: row.try_get(2).map_err(text)?,
-                    low_watermark: row.try_get(3).map_err(text)?,
-                    available: row.try_get(4).map_err(text)?,
+                    target_size: row.target_size,
+                    low_watermark: row.low_watermark,
+                    available: row.available,
                 },
-                refilling: running > 0,
+                refilling: row.running > 0,
             });
         }
         if let Err(err) = self.export_gauges(&pools, now).await {
@@ -428,7 +450,7 @@ impl CodegenStore for SqlCodegen {
     ) -> Result<Option<ShardClaim>, StorageError> {
         let attempt = async {
             let mut tx = self.db.begin().await?;
-            let candidate = sqlx::query(sqlx::AssertSqlSafe(format!(
+            let candidate: Option<ShardRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT s.refill_id, s.shard, s.quota, s.done, r.pool_id, r.shard_count
                  FROM code_refill_shards s JOIN code_refills r ON r.id = s.refill_id
                  WHERE r.status = 'running' AND s.done < s.quota AND (s.owner IS NULL OR s.lease_until < $1)
@@ -444,8 +466,8 @@ impl CodegenStore for SqlCodegen {
             let Some(row) = candidate else {
                 return Ok(None);
             };
-            let refill_id: i64 = row.try_get(0)?;
-            let shard: i64 = row.try_get(1)?;
+            let refill_id = row.refill_id;
+            let shard = row.shard;
             let taken = sqlx::query(
                 "UPDATE code_refill_shards SET owner = $1, lease_until = $2
                  WHERE refill_id = $3 AND shard = $4 AND (owner IS NULL OR lease_until < $5)",
@@ -462,15 +484,14 @@ impl CodegenStore for SqlCodegen {
             if taken == 0 {
                 return Ok(None);
             }
-            let shard_count: i64 = row.try_get(5)?;
-            let code_shard = CodeShard::new(shard as u64, shard_count as u64)
+            let code_shard = CodeShard::new(shard as u64, row.shard_count as u64)
                 .map_err(|e| sqlx::Error::Decode(e.to_string().into()))?;
             Ok::<_, sqlx::Error>(Some(ShardClaim {
                 refill_id,
-                pool_id: row.try_get(4)?,
+                pool_id: row.pool_id,
                 shard: code_shard,
-                quota: row.try_get(2)?,
-                done: row.try_get(3)?,
+                quota: row.quota,
+                done: row.done,
                 owner: owner.to_string(),
             }))
         };

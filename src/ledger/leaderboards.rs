@@ -2,7 +2,6 @@
 //! campaign within a window, summed from the ledger, with their name, store and region.
 
 use async_trait::async_trait;
-use sqlx::Row;
 use stimul_actors::campaign::{CampaignInfo, LeaderboardStore, Ranking, ScoreRow};
 use stimul_actors::error::StorageError;
 
@@ -23,16 +22,38 @@ pub struct SqlLeaderboards {
     pub db: Db,
 }
 
-fn score_row(row: &sqlx::any::AnyRow, with_earnings: bool) -> Result<ScoreRow, sqlx::Error> {
-    Ok(ScoreRow {
-        participant_id: row.try_get(0)?,
-        name: row.try_get(1)?,
-        store_id: row.try_get(2)?,
-        region_id: row.try_get(3)?,
-        plan: row.try_get(4)?,
-        earned: if with_earnings { row.try_get(5)? } else { 0 },
-        last_at: if with_earnings { row.try_get(6)? } else { 0 },
-    })
+/// A participant as a board shows them, read by column name.
+#[derive(sqlx::FromRow)]
+struct EntrantRow {
+    participant_id: i64,
+    name: String,
+    store_id: Option<i64>,
+    region_id: Option<i64>,
+    /// Personal plan in hundredths.
+    plan: Option<i64>,
+}
+
+impl EntrantRow {
+    fn score(self, earned: i64, last_at: i64) -> ScoreRow {
+        ScoreRow {
+            participant_id: self.participant_id,
+            name: self.name,
+            store_id: self.store_id,
+            region_id: self.region_id,
+            plan: self.plan,
+            earned,
+            last_at,
+        }
+    }
+}
+
+/// A participant with what they earned in the window, read by column name.
+#[derive(sqlx::FromRow)]
+struct EarningsRow {
+    #[sqlx(flatten)]
+    entrant: EntrantRow,
+    earned: i64,
+    last_at: i64,
 }
 
 #[async_trait]
@@ -62,8 +83,8 @@ impl LeaderboardStore for SqlLeaderboards {
         since: i64,
         until: i64,
     ) -> Result<Vec<ScoreRow>, StorageError> {
-        let rows = sqlx::query(
-            "SELECT t.participant_id, u.name, u.store_id, s.region_id, cp.plan, CAST(SUM(t.earned) AS BIGINT), MAX(t.created_at)
+        let rows: Vec<EarningsRow> = sqlx::query_as(
+            "SELECT t.participant_id, u.name, u.store_id, s.region_id, cp.plan, CAST(SUM(t.earned) AS BIGINT) AS earned, MAX(t.created_at) AS last_at
              FROM ledger_transactions t JOIN users u ON u.id = t.participant_id LEFT JOIN stores s ON s.id = u.store_id
              LEFT JOIN campaign_plans cp ON cp.campaign_id = t.campaign_id AND cp.participant_id = t.participant_id
              WHERE t.campaign_id = $1 AND t.created_at >= $2 AND t.created_at < $3 AND t.earned <> 0
@@ -76,10 +97,10 @@ impl LeaderboardStore for SqlLeaderboards {
         .fetch_all(&self.db.pool)
         .await
         .map_err(StorageError::from_cause)?;
-        rows.iter()
-            .map(|row| score_row(row, true))
-            .collect::<Result<_, _>>()
-            .map_err(StorageError::from_cause)
+        Ok(rows
+            .into_iter()
+            .map(|row| row.entrant.score(row.earned, row.last_at))
+            .collect())
     }
 
     async fn participant(
@@ -87,16 +108,14 @@ impl LeaderboardStore for SqlLeaderboards {
         campaign_id: i64,
         participant_id: i64,
     ) -> Result<Option<ScoreRow>, StorageError> {
-        let row = sqlx::query("SELECT u.id, u.name, u.store_id, s.region_id, cp.plan FROM users u LEFT JOIN stores s ON s.id = u.store_id
+        let row: Option<EntrantRow> = sqlx::query_as("SELECT u.id AS participant_id, u.name, u.store_id, s.region_id, cp.plan FROM users u LEFT JOIN stores s ON s.id = u.store_id
                                LEFT JOIN campaign_plans cp ON cp.campaign_id = $1 AND cp.participant_id = u.id WHERE u.id = $2")
             .bind(campaign_id)
             .bind(participant_id)
             .fetch_optional(&self.db.pool)
             .await
             .map_err(StorageError::from_cause)?;
-        row.map(|row| score_row(&row, false))
-            .transpose()
-            .map_err(StorageError::from_cause)
+        Ok(row.map(|row| row.score(0, 0)))
     }
 }
 

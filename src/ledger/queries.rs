@@ -1,7 +1,7 @@
 //! Reading the ledger: a participant's history and the invariant check.
 
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
+use sqlx::FromRow;
 use stimul_actors::rules::points::Points;
 use utoipa::{IntoParams, ToSchema};
 
@@ -30,6 +30,21 @@ pub struct HistoryItem {
     pub source_id: Option<String>,
     /// True when the line is an owner's share of another participant's earning.
     pub owner_share: bool,
+}
+
+/// A history line as read: the transaction and its net change on each account.
+#[derive(FromRow)]
+struct HistoryRow {
+    id: i64,
+    created_at: i64,
+    reason: String,
+    status: String,
+    comment: Option<String>,
+    source_type: Option<String>,
+    source_id: Option<String>,
+    participant_id: Option<i64>,
+    available_delta: i64,
+    pending_delta: i64,
 }
 
 #[derive(Debug, Clone, Deserialize, IntoParams)]
@@ -128,21 +143,20 @@ pub async fn history(
             .push(" 0");
     }
     sql.push(" ORDER BY t.id DESC LIMIT ").bind(limit + 1);
-    let rows = sql.query().fetch_all(&db.pool).await?;
+    let rows: Vec<HistoryRow> = sql.query_as().fetch_all(&db.pool).await?;
     let mut items = Vec::with_capacity(rows.len());
     for row in rows {
-        let participant: Option<i64> = row.try_get(7)?;
         items.push(HistoryItem {
-            id: row.try_get(0)?,
-            created_at: row.try_get(1)?,
-            reason: row.try_get(2)?,
-            status: row.try_get(3)?,
-            comment: row.try_get(4)?,
-            source_type: row.try_get(5)?,
-            source_id: row.try_get(6)?,
-            owner_share: participant.is_some_and(|p| p != user_id),
-            amount: Points::from_hundredths(row.try_get(8)?),
-            pending_amount: Points::from_hundredths(row.try_get(9)?),
+            id: row.id,
+            created_at: row.created_at,
+            reason: row.reason,
+            status: row.status,
+            comment: row.comment,
+            source_type: row.source_type,
+            source_id: row.source_id,
+            owner_share: row.participant_id.is_some_and(|p| p != user_id),
+            amount: Points::from_hundredths(row.available_delta),
+            pending_amount: Points::from_hundredths(row.pending_delta),
         });
     }
     Ok(page_of(items, limit, |item| item.id))
@@ -165,12 +179,19 @@ pub struct LedgerCheck {
     pub sound: bool,
 }
 
+/// How many accounts, and the sum of their balances.
+#[derive(FromRow)]
+struct AccountTotals {
+    accounts: i64,
+    balance_sum: i64,
+}
+
 /// Checks the ledger of a program (or all programs): sums, balances against postings,
 /// no participant below zero, no key twice.
 #[tracing::instrument(skip_all)]
 pub async fn check(db: &Db, program_id: Option<i64>) -> ApiResult<LedgerCheck> {
     let program = program_id.unwrap_or(-1);
-    let totals = sqlx::query("SELECT COUNT(*), CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM accounts WHERE ($1 = -1 OR program_id = $1)").bind(program).fetch_one(&db.pool).await?;
+    let totals: AccountTotals = sqlx::query_as("SELECT COUNT(*) AS accounts, CAST(COALESCE(SUM(balance), 0) AS BIGINT) AS balance_sum FROM accounts WHERE ($1 = -1 OR program_id = $1)").bind(program).fetch_one(&db.pool).await?;
     let postings: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM postings p JOIN ledger_transactions t ON t.id = p.transaction_id WHERE ($1 = -1 OR t.program_id = $1)",
     )
@@ -195,9 +216,9 @@ pub async fn check(db: &Db, program_id: Option<i64>) -> ApiResult<LedgerCheck> {
     .bind(program)
     .fetch_one(&db.pool)
     .await?;
-    let balance_sum = Points::from_hundredths(totals.try_get(1)?);
+    let balance_sum = Points::from_hundredths(totals.balance_sum);
     Ok(LedgerCheck {
-        accounts: totals.try_get(0)?,
+        accounts: totals.accounts,
         postings,
         balance_sum,
         mismatched_accounts: mismatched,

@@ -17,7 +17,7 @@ use stimul_actors::error::StorageError;
 
 use async_trait::async_trait;
 use dashmap::DashMap;
-use sqlx::Row;
+use sqlx::FromRow;
 use stimul_actors::ledger::{
     AccountKey, Committed, LedgerError, LedgerStore, Movement, ParticipantBalance,
     TransactionRequest, TransactionStatus, net_change,
@@ -72,6 +72,95 @@ struct AccountRow {
     id: i64,
     balance: i64,
     allow_negative: bool,
+}
+
+/// An account as read (and locked) for a batch.
+#[derive(FromRow)]
+struct StoredAccount {
+    id: i64,
+    program_id: i64,
+    kind: String,
+    owner_id: i64,
+    balance: i64,
+    /// Stored as INTEGER, 0 or 1.
+    allow_negative: i64,
+}
+
+/// A participant's progress as read (and locked) for a batch.
+#[derive(FromRow)]
+struct StoredProgress {
+    user_id: i64,
+    lifetime: i64,
+    completed_tasks: i64,
+    version: i64,
+}
+
+/// A transaction already written under one of the batch's idempotency keys.
+#[derive(FromRow)]
+struct ExistingKey {
+    idempotency_key: String,
+    id: i64,
+    created_at: i64,
+    fingerprint: Option<String>,
+}
+
+#[derive(FromRow)]
+struct HoldStatus {
+    id: i64,
+    status: String,
+}
+
+#[derive(FromRow)]
+struct InsertedTransaction {
+    id: i64,
+    idempotency_key: String,
+}
+
+#[derive(FromRow)]
+struct StoreOwner {
+    id: i64,
+    owner_user_id: Option<i64>,
+}
+
+/// A participant with their program's rules, progress and balances.
+#[derive(FromRow)]
+struct ParticipantRow {
+    program_id: i64,
+    store_id: Option<i64>,
+    levels: String,
+    owner_share_percent: String,
+    timezone: String,
+    lifetime: i64,
+    completed_tasks: i64,
+    version: i64,
+    available: i64,
+    pending: i64,
+}
+
+#[derive(FromRow)]
+struct StoreInfoRow {
+    program_id: i64,
+    timezone: String,
+    monthly_plan: Option<i64>,
+    /// Active participants of the store, its owner not counted.
+    sellers: i64,
+}
+
+#[derive(FromRow)]
+struct PeriodTotalsRow {
+    earned: i64,
+    transactions: i64,
+    sales: i64,
+    tasks_completed: i64,
+}
+
+/// A pending hold: who it is for, how much, and the account it was paid from.
+#[derive(FromRow)]
+struct HoldRow {
+    participant_id: Option<i64>,
+    amount: i64,
+    kind: String,
+    owner_id: i64,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -404,10 +493,11 @@ impl SqlActorStorage {
         }
         let mut sql = Sql::new("SELECT id, owner_user_id FROM stores WHERE id IN ");
         sql.bind_list(stores.iter().copied());
-        let rows = sql.query().fetch_all(&mut **tx).await?;
-        rows.iter()
-            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-            .collect()
+        let rows: Vec<StoreOwner> = sql.query_as().fetch_all(&mut **tx).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (row.id, row.owner_user_id))
+            .collect())
     }
 
     /// Creates missing accounts, then locks and reads every account in `slots`.
@@ -473,21 +563,20 @@ impl SqlActorStorage {
             return Ok(HashMap::new());
         }
         select.push(" ORDER BY id").push(self.lock_suffix());
-        let rows = select.query().fetch_all(&mut **tx).await?;
+        let rows: Vec<StoredAccount> = select.query_as().fetch_all(&mut **tx).await?;
         let mut accounts = HashMap::with_capacity(rows.len());
         for row in rows {
-            let kind: String = row.try_get(2)?;
-            let owner: i64 = row.try_get(3)?;
-            let program: i64 = row.try_get(1)?;
-            let Some(slot) = key_of(&kind, owner).and_then(|key| slot(program, key)) else {
+            let Some(slot) =
+                key_of(&row.kind, row.owner_id).and_then(|key| slot(row.program_id, key))
+            else {
                 continue;
             };
             accounts.insert(
                 slot,
                 AccountRow {
-                    id: row.try_get(0)?,
-                    balance: row.try_get(4)?,
-                    allow_negative: row.try_get::<i64, _>(5)? != 0,
+                    id: row.id,
+                    balance: row.balance,
+                    allow_negative: row.allow_negative != 0,
                 },
             );
         }
@@ -518,19 +607,20 @@ impl SqlActorStorage {
             .bind_list(participants.iter().copied())
             .push(" ORDER BY user_id")
             .push(self.lock_suffix());
-        let rows = select.query().fetch_all(&mut **tx).await?;
-        rows.iter()
+        let rows: Vec<StoredProgress> = select.query_as().fetch_all(&mut **tx).await?;
+        Ok(rows
+            .into_iter()
             .map(|row| {
-                Ok((
-                    row.try_get(0)?,
+                (
+                    row.user_id,
                     Progress {
-                        lifetime: row.try_get(1)?,
-                        completed_tasks: row.try_get(2)?,
-                        version: row.try_get(3)?,
+                        lifetime: row.lifetime,
+                        completed_tasks: row.completed_tasks,
+                        version: row.version,
                     },
-                ))
+                )
             })
-            .collect()
+            .collect())
     }
 
     async fn existing_keys<'a>(
@@ -542,14 +632,16 @@ impl SqlActorStorage {
             "SELECT idempotency_key, id, created_at, fingerprint FROM ledger_transactions WHERE idempotency_key IN ",
         );
         sql.bind_list(requests.iter().map(|r| r.idempotency_key.clone()));
-        let rows = sql.query().fetch_all(&mut **tx).await?;
+        let rows: Vec<ExistingKey> = sql.query_as().fetch_all(&mut **tx).await?;
         let mut found = HashMap::new();
         for row in rows {
-            let key: String = row.try_get(0)?;
-            if let Some(request) = requests.iter().find(|r| r.idempotency_key == key) {
+            if let Some(request) = requests
+                .iter()
+                .find(|r| r.idempotency_key == row.idempotency_key)
+            {
                 found.insert(
                     request.idempotency_key.as_str(),
-                    (row.try_get(1)?, row.try_get(2)?, row.try_get(3)?),
+                    (row.id, row.created_at, row.fingerprint),
                 );
             }
         }
@@ -572,10 +664,8 @@ impl SqlActorStorage {
         sql.bind_list(holds.iter().copied())
             .push(" ORDER BY id")
             .push(self.lock_suffix());
-        let rows = sql.query().fetch_all(&mut **tx).await?;
-        rows.iter()
-            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-            .collect()
+        let rows: Vec<HoldStatus> = sql.query_as().fetch_all(&mut **tx).await?;
+        Ok(rows.into_iter().map(|row| (row.id, row.status)).collect())
     }
 
     async fn insert_transactions(
@@ -633,15 +723,14 @@ impl SqlActorStorage {
                 .push(")");
         }
         sql.push(" RETURNING id, idempotency_key");
-        let rows = sql.query().fetch_all(&mut **tx).await?;
+        let rows: Vec<InsertedTransaction> = sql.query_as().fetch_all(&mut **tx).await?;
         let mut ids = HashMap::with_capacity(rows.len());
         for row in rows {
-            let key: String = row.try_get(1)?;
             if let Some(index) = accepted
                 .iter()
-                .find(|i| requests[**i].idempotency_key == key)
+                .find(|i| requests[**i].idempotency_key == row.idempotency_key)
             {
-                ids.insert(*index, row.try_get(0)?);
+                ids.insert(*index, row.id);
             }
         }
         Ok(ids)
@@ -813,11 +902,11 @@ pub fn program_rules(
 #[async_trait]
 impl LiveStore for SqlActorStorage {
     async fn participant(&self, user_id: i64) -> Result<Option<ParticipantRecord>, StorageError> {
-        let row = sqlx::query(
+        let row: Option<ParticipantRow> = sqlx::query_as(
             "SELECT u.program_id, u.store_id, p.levels, p.owner_share_percent, p.timezone,
-                    COALESCE(pp.lifetime, 0), COALESCE(pp.completed_tasks, 0), COALESCE(pp.version, 0),
-                    COALESCE((SELECT balance FROM accounts WHERE program_id = u.program_id AND kind = 'participant' AND owner_id = u.id), 0),
-                    COALESCE((SELECT balance FROM accounts WHERE program_id = u.program_id AND kind = 'pending' AND owner_id = u.id), 0)
+                    COALESCE(pp.lifetime, 0) AS lifetime, COALESCE(pp.completed_tasks, 0) AS completed_tasks, COALESCE(pp.version, 0) AS version,
+                    COALESCE((SELECT balance FROM accounts WHERE program_id = u.program_id AND kind = 'participant' AND owner_id = u.id), 0) AS available,
+                    COALESCE((SELECT balance FROM accounts WHERE program_id = u.program_id AND kind = 'pending' AND owner_id = u.id), 0) AS pending
              FROM users u JOIN programs p ON p.id = u.program_id
              LEFT JOIN participant_progress pp ON pp.user_id = u.id
              WHERE u.id = $1 AND u.kind = 'participant'",
@@ -827,22 +916,17 @@ impl LiveStore for SqlActorStorage {
         .await
         .map_err(StorageError::from_cause)?;
         let Some(row) = row else { return Ok(None) };
-        let get = |i: usize| row.try_get::<i64, _>(i).map_err(StorageError::from_cause);
-        let text = |i: usize| {
-            row.try_get::<String, _>(i)
-                .map_err(StorageError::from_cause)
-        };
-        let rules = program_rules(&text(2)?, &text(3)?, &text(4)?)?;
+        let rules = program_rules(&row.levels, &row.owner_share_percent, &row.timezone)?;
         Ok(Some(ParticipantRecord {
-            program_id: get(0)?,
-            store_id: row.try_get(1).map_err(StorageError::from_cause)?,
+            program_id: row.program_id,
+            store_id: row.store_id,
             balance: ParticipantBalance {
                 user_id,
-                available: Points::from_hundredths(get(8)?),
-                pending: Points::from_hundredths(get(9)?),
-                lifetime: Points::from_hundredths(get(5)?),
-                completed_tasks: get(6)?,
-                version: get(7)?,
+                available: Points::from_hundredths(row.available),
+                pending: Points::from_hundredths(row.pending),
+                lifetime: Points::from_hundredths(row.lifetime),
+                completed_tasks: row.completed_tasks,
+                version: row.version,
                 delta_available: Points::ZERO,
                 delta_pending: Points::ZERO,
             },
@@ -851,9 +935,9 @@ impl LiveStore for SqlActorStorage {
     }
 
     async fn store_info(&self, store_id: i64) -> Result<Option<StoreInfo>, StorageError> {
-        let row = sqlx::query(
+        let row: Option<StoreInfoRow> = sqlx::query_as(
             "SELECT s.program_id, p.timezone, s.monthly_plan,
-                    (SELECT COUNT(*) FROM users u WHERE u.store_id = s.id AND u.kind = 'participant' AND u.status = 'active' AND (s.owner_user_id IS NULL OR u.id <> s.owner_user_id))
+                    (SELECT COUNT(*) FROM users u WHERE u.store_id = s.id AND u.kind = 'participant' AND u.status = 'active' AND (s.owner_user_id IS NULL OR u.id <> s.owner_user_id)) AS sellers
              FROM stores s JOIN programs p ON p.id = s.program_id WHERE s.id = $1",
         )
         .bind(store_id)
@@ -861,18 +945,15 @@ impl LiveStore for SqlActorStorage {
         .await
         .map_err(StorageError::from_cause)?;
         let Some(row) = row else { return Ok(None) };
-        let timezone: String = row.try_get(1).map_err(StorageError::from_cause)?;
+        let timezone = row.timezone;
         Ok(Some(StoreInfo {
             store_id,
-            program_id: row.try_get(0).map_err(StorageError::from_cause)?,
+            program_id: row.program_id,
             timezone: timezone
                 .parse()
                 .map_err(|_| StorageError::message(format!("unknown time zone {timezone:?}")))?,
-            monthly_plan: row
-                .try_get::<Option<i64>, _>(2)
-                .map_err(StorageError::from_cause)?
-                .map(Points::from_hundredths),
-            sellers: row.try_get(3).map_err(StorageError::from_cause)?,
+            monthly_plan: row.monthly_plan.map(Points::from_hundredths),
+            sellers: row.sellers,
         }))
     }
 
@@ -882,27 +963,26 @@ impl LiveStore for SqlActorStorage {
         since_ms: i64,
     ) -> Result<PeriodTotals, StorageError> {
         let mut sql = Sql::new(
-            "SELECT CAST(COALESCE(SUM(earned), 0) AS BIGINT), COUNT(CASE WHEN earned > 0 THEN 1 END),
+            "SELECT CAST(COALESCE(SUM(earned), 0) AS BIGINT) AS earned, COUNT(CASE WHEN earned > 0 THEN 1 END) AS transactions,
                     COUNT(CASE WHEN status <> 'pending' AND reason IN ",
         );
         sql.bind_list(SALE_REASONS.iter().map(|r| r.to_string()));
-        sql.push(" THEN 1 END), CAST(COALESCE(SUM(completed_tasks), 0) AS BIGINT) FROM ledger_transactions WHERE store_id = ").bind(store_id).push(" AND created_at >= ").bind(since_ms);
-        let row = sql
-            .query()
+        sql.push(" THEN 1 END) AS sales, CAST(COALESCE(SUM(completed_tasks), 0) AS BIGINT) AS tasks_completed FROM ledger_transactions WHERE store_id = ").bind(store_id).push(" AND created_at >= ").bind(since_ms);
+        let row: PeriodTotalsRow = sql
+            .query_as()
             .fetch_one(&self.db.pool)
             .await
             .map_err(StorageError::from_cause)?;
-        let get = |i: usize| row.try_get::<i64, _>(i).map_err(StorageError::from_cause);
         Ok(PeriodTotals {
-            earned: Points::from_hundredths(get(0)?),
-            transactions: get(1)?,
-            sales: get(2)?,
-            tasks_completed: get(3)?,
+            earned: Points::from_hundredths(row.earned),
+            transactions: row.transactions,
+            sales: row.sales,
+            tasks_completed: row.tasks_completed,
         })
     }
 
     async fn hold(&self, transaction_id: i64) -> Result<Option<HoldRecord>, StorageError> {
-        let row = sqlx::query(
+        let row: Option<HoldRow> = sqlx::query_as(
             "SELECT t.participant_id, p.amount, a.kind, a.owner_id FROM ledger_transactions t
              JOIN postings p ON p.transaction_id = t.id AND p.purpose = 'hold'
              JOIN accounts a ON a.id = p.debit_account
@@ -913,17 +993,12 @@ impl LiveStore for SqlActorStorage {
         .await
         .map_err(StorageError::from_cause)?;
         let Some(row) = row else { return Ok(None) };
-        let kind: String = row.try_get(2).map_err(StorageError::from_cause)?;
-        let owner: i64 = row.try_get(3).map_err(StorageError::from_cause)?;
-        let Some(paid_from) = key_of(&kind, owner) else {
+        let Some(paid_from) = key_of(&row.kind, row.owner_id) else {
             return Ok(None);
         };
         Ok(Some(HoldRecord {
-            participant_id: row
-                .try_get::<Option<i64>, _>(0)
-                .map_err(StorageError::from_cause)?
-                .unwrap_or_default(),
-            amount: Points::from_hundredths(row.try_get(1).map_err(StorageError::from_cause)?),
+            participant_id: row.participant_id.unwrap_or_default(),
+            amount: Points::from_hundredths(row.amount),
             paid_from,
         }))
     }

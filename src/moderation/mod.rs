@@ -16,7 +16,7 @@
 pub mod repo;
 
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
+use sqlx::FromRow;
 use stimul_actors::bus::BusEvent;
 use stimul_actors::moderation::{ItemView, SettleReason};
 use stimul_actors::participant::Settle;
@@ -31,7 +31,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::state::AppState;
 
 pub use repo::SqlModeration;
-use repo::{ITEM_COLUMNS, item_from_row};
+use repo::{ITEM_COLUMNS, ItemRow};
 
 /// How far ahead of its age each kind is served: people waiting for money first.
 pub fn boosts() -> PriorityBoosts {
@@ -108,7 +108,7 @@ pub async fn withdraw(
     decided_by: i64,
     now_ms: i64,
 ) -> ApiResult<Option<ItemView>> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+    let row: Option<ItemRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {ITEM_COLUMNS} FROM moderation_items WHERE kind = $1 AND subject_id = $2 AND status IN ('queued', 'assigned')"
     )))
     .bind(kind.as_str())
@@ -116,7 +116,7 @@ pub async fn withdraw(
     .fetch_optional(&mut **tx)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let item = item_from_row(&row)?;
+    let item: ItemView = row.try_into()?;
     sqlx::query("UPDATE moderation_items SET status = 'withdrawn', decided_by = $1, decided_at = $2 WHERE id = $3")
         .bind(decided_by)
         .bind(now_ms)
@@ -246,6 +246,13 @@ impl DecisionHandlers {
     }
 }
 
+/// A reason a moderator may give for a rejection.
+#[derive(FromRow)]
+struct ReasonRow {
+    code: String,
+    title: String,
+}
+
 /// Rejection reasons of a program: code → title.
 #[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub async fn rejection_reasons<'e, E>(
@@ -255,15 +262,13 @@ pub async fn rejection_reasons<'e, E>(
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    let rows = sqlx::query(
+    let rows: Vec<ReasonRow> = sqlx::query_as(
         "SELECT code, title FROM rejection_reasons WHERE program_id = $1 ORDER BY code",
     )
     .bind(program_id)
     .fetch_all(executor)
     .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect()
+    Ok(rows.into_iter().map(|r| (r.code, r.title)).collect())
 }
 
 /// The default reasons of a new program.
@@ -287,6 +292,16 @@ pub async fn seed_rejection_reasons(tx: &mut Tx, program_id: i64) -> sqlx::Resul
     Ok(())
 }
 
+/// An item to decide, with its status and program.
+#[derive(FromRow)]
+struct DecidedItemRow {
+    #[sqlx(flatten)]
+    item: ItemRow,
+    #[sqlx(try_from = "String")]
+    status: ItemStatus,
+    program_id: i64,
+}
+
 /// Decides an item the moderator holds.
 #[tracing::instrument(skip_all, fields(item_id = ?item_id))]
 pub async fn decide(
@@ -297,20 +312,20 @@ pub async fn decide(
 ) -> ApiResult<Decided> {
     let now = state.clock.now_ms();
     let mut tx = state.db.begin().await?;
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+    let row: Option<DecidedItemRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {ITEM_COLUMNS}, status, program_id FROM moderation_items WHERE id = $1"
     )))
     .bind(item_id)
     .fetch_optional(&mut *tx)
     .await?;
     let row = row.ok_or_else(|| ApiError::not_found(format!("moderation item {item_id}")))?;
-    let program_id: i64 = row.try_get(11)?;
+    let program_id = row.program_id;
     if program_id != moderator.program_id() {
         return Err(ApiError::not_found(format!("moderation item {item_id}")));
     }
-    let item = item_from_row(&row)?;
+    let status = row.status;
+    let item: ItemView = row.item.try_into()?;
     let handler = state.decisions.of(item.kind)?.clone();
-    let status: ItemStatus = crate::db::stored(&row, 10)?;
     if status != ItemStatus::Assigned || item.assigned_to != Some(moderator.id()) {
         return Err(ApiError::new(
             ErrorCode::ItemNotHeld,

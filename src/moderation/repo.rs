@@ -2,7 +2,7 @@
 //! two nodes never claim one item), releases, lease expiry and statistics.
 
 use async_trait::async_trait;
-use sqlx::Row;
+use sqlx::FromRow;
 use sqlx::any::AnyRow;
 use stimul_actors::error::StorageError;
 use stimul_actors::moderation::{Assign, ItemView, ModerationStore, QueueStats};
@@ -15,25 +15,75 @@ use crate::db::{Backend, Db, Sql};
 
 pub const ITEM_COLUMNS: &str = "id, kind, subject_id, participant_id, store_id, region_id, summary, created_at, assigned_to, lease_expires_at";
 
+/// A queue item as stored ([`ITEM_COLUMNS`]).
+#[derive(FromRow)]
+pub struct ItemRow {
+    id: i64,
+    kind: String,
+    subject_id: i64,
+    participant_id: Option<i64>,
+    store_id: Option<i64>,
+    region_id: Option<i64>,
+    /// JSON.
+    summary: String,
+    created_at: i64,
+    assigned_to: Option<i64>,
+    lease_expires_at: Option<i64>,
+}
+
+impl TryFrom<ItemRow> for ItemView {
+    type Error = sqlx::Error;
+
+    fn try_from(row: ItemRow) -> Result<ItemView, sqlx::Error> {
+        Ok(ItemView {
+            id: row.id,
+            kind: row.kind.parse().map_err(
+                |e: stimul_actors::rules::routing::UnknownItemKind| {
+                    sqlx::Error::Decode(e.to_string().into())
+                },
+            )?,
+            subject_id: row.subject_id,
+            participant_id: row.participant_id,
+            store_id: row.store_id,
+            region_id: row.region_id,
+            summary: serde_json::from_str(&row.summary).unwrap_or(serde_json::Value::Null),
+            created_at: row.created_at,
+            assigned_to: row.assigned_to,
+            lease_expires_at: row.lease_expires_at,
+        })
+    }
+}
+
+/// Decodes a row of [`ITEM_COLUMNS`] by column name.
 pub fn item_from_row(row: &AnyRow) -> Result<ItemView, sqlx::Error> {
-    let kind: String = row.try_get(1)?;
-    let summary: String = row.try_get(6)?;
-    Ok(ItemView {
-        id: row.try_get(0)?,
-        kind: kind
-            .parse()
-            .map_err(|e: stimul_actors::rules::routing::UnknownItemKind| {
-                sqlx::Error::Decode(e.to_string().into())
-            })?,
-        subject_id: row.try_get(2)?,
-        participant_id: row.try_get(3)?,
-        store_id: row.try_get(4)?,
-        region_id: row.try_get(5)?,
-        summary: serde_json::from_str(&summary).unwrap_or(serde_json::Value::Null),
-        created_at: row.try_get(7)?,
-        assigned_to: row.try_get(8)?,
-        lease_expires_at: row.try_get(9)?,
-    })
+    ItemRow::from_row(row)?.try_into()
+}
+
+/// An item waiting in the queue, as the claim's routing sees it.
+#[derive(FromRow)]
+struct CandidateRow {
+    id: i64,
+    kind: String,
+    region_id: Option<i64>,
+    /// Creation time with the kind's boost.
+    priority_at: i64,
+}
+
+/// Open items of one kind and status.
+#[derive(FromRow)]
+struct OpenCountRow {
+    kind: String,
+    #[sqlx(try_from = "String")]
+    status: ItemStatus,
+    items: i64,
+    oldest_at: Option<i64>,
+}
+
+/// Decisions of one moderator.
+#[derive(FromRow)]
+struct DecisionCountRow {
+    decided_by: i64,
+    decisions: i64,
 }
 
 /// What a listing of the queue and its history asks for.
@@ -97,14 +147,17 @@ impl SqlModeration {
 
     async fn requeue(&self, sql_filter: &str, bind: i64) -> Result<Vec<ItemView>, sqlx::Error> {
         let mut tx = self.db.begin().await?;
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let rows: Vec<ItemRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {ITEM_COLUMNS} FROM moderation_items WHERE status = 'assigned' AND {sql_filter} ORDER BY id{}",
             self.skip_locked()
         )))
         .bind(bind)
         .fetch_all(&mut *tx)
         .await?;
-        let items: Vec<ItemView> = rows.iter().map(item_from_row).collect::<Result<_, _>>()?;
+        let items: Vec<ItemView> = rows
+            .into_iter()
+            .map(ItemView::try_from)
+            .collect::<Result<_, _>>()?;
         if !items.is_empty() {
             let mut update = Sql::new(
                 "UPDATE moderation_items SET status = 'queued', assigned_to = NULL, assigned_at = NULL, lease_expires_at = NULL WHERE status = 'assigned' AND id IN ",
@@ -129,7 +182,7 @@ impl ModerationStore for SqlModeration {
     ) -> Result<Vec<(ItemView, i64)>, StorageError> {
         let attempt = async {
             let mut tx = self.db.begin().await?;
-            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            let rows: Vec<CandidateRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT id, kind, region_id, priority_at FROM moderation_items WHERE program_id = $1 AND status = 'queued'
                  ORDER BY priority_at, id LIMIT $2{}",
                 self.skip_locked()
@@ -139,22 +192,21 @@ impl ModerationStore for SqlModeration {
             .fetch_all(&mut *tx)
             .await?;
             let mut candidates = Vec::with_capacity(rows.len());
-            for row in &rows {
-                let kind: String = row.try_get(1)?;
-                let Ok(kind) = kind.parse::<ItemKind>() else {
+            for row in rows {
+                let Ok(kind) = row.kind.parse::<ItemKind>() else {
                     continue;
                 };
                 // The stored priority already includes the kind's boost.
                 candidates.push(Item {
-                    id: row.try_get(0)?,
+                    id: row.id,
                     kind,
-                    region_id: row.try_get(2)?,
-                    created_at_ms: row.try_get(3)?,
+                    region_id: row.region_id,
+                    created_at_ms: row.priority_at,
                 });
             }
             let mut claimed = Vec::new();
             for (item_id, moderator_id) in assign(&candidates) {
-                let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                let row: Option<ItemRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "UPDATE moderation_items SET status = 'assigned', assigned_to = $1, assigned_at = $2, lease_expires_at = $3,
                             assignments = assignments + 1
                      WHERE id = $4 AND status = 'queued' RETURNING {ITEM_COLUMNS}"
@@ -166,7 +218,7 @@ impl ModerationStore for SqlModeration {
                 .fetch_optional(&mut *tx)
                 .await?;
                 if let Some(row) = row {
-                    claimed.push((item_from_row(&row)?, moderator_id));
+                    claimed.push((row.try_into()?, moderator_id));
                 }
             }
             tx.commit().await?;
@@ -176,13 +228,13 @@ impl ModerationStore for SqlModeration {
     }
 
     async fn held(&self, moderator_id: i64) -> Result<Vec<ItemView>, StorageError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ITEM_COLUMNS} FROM moderation_items WHERE assigned_to = $1 AND status = 'assigned' ORDER BY priority_at, id")))
+        let rows: Vec<ItemRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {ITEM_COLUMNS} FROM moderation_items WHERE assigned_to = $1 AND status = 'assigned' ORDER BY priority_at, id")))
             .bind(moderator_id)
             .fetch_all(&self.db.pool)
             .await
             .map_err(StorageError::from_cause)?;
-        rows.iter()
-            .map(item_from_row)
+        rows.into_iter()
+            .map(ItemView::try_from)
             .collect::<Result<_, _>>()
             .map_err(StorageError::from_cause)
     }
@@ -205,18 +257,16 @@ impl ModerationStore for SqlModeration {
                 program_id,
                 ..QueueStats::default()
             };
-            let counts = sqlx::query("SELECT kind, status, COUNT(*), MIN(created_at) FROM moderation_items WHERE program_id = $1 AND status IN ('queued', 'assigned') GROUP BY kind, status")
+            let counts: Vec<OpenCountRow> = sqlx::query_as("SELECT kind, status, COUNT(*) AS items, MIN(created_at) AS oldest_at FROM moderation_items WHERE program_id = $1 AND status IN ('queued', 'assigned') GROUP BY kind, status")
                 .bind(program_id)
                 .fetch_all(&self.db.pool)
                 .await?;
             let mut oldest = None;
             for row in counts {
-                let kind: String = row.try_get(0)?;
-                let status: ItemStatus = crate::db::stored(&row, 1)?;
-                let count: i64 = row.try_get(2)?;
-                let first: Option<i64> = row.try_get(3)?;
-                if status == ItemStatus::Queued {
-                    stats.queued.insert(kind, count);
+                let count = row.items;
+                let first = row.oldest_at;
+                if row.status == ItemStatus::Queued {
+                    stats.queued.insert(row.kind, count);
                     oldest = oldest.min(first).or(first);
                 } else {
                     stats.assigned += count;
@@ -224,16 +274,15 @@ impl ModerationStore for SqlModeration {
             }
             stats.oldest_queued_ms = oldest.map_or(0, |first| (now - first).max(0));
             let hour_ago = now - 3_600_000;
-            let per_moderator = sqlx::query("SELECT decided_by, COUNT(*) FROM moderation_items WHERE program_id = $1 AND decided_at >= $2 AND decided_by IS NOT NULL GROUP BY decided_by")
+            let per_moderator: Vec<DecisionCountRow> = sqlx::query_as("SELECT decided_by, COUNT(*) AS decisions FROM moderation_items WHERE program_id = $1 AND decided_at >= $2 AND decided_by IS NOT NULL GROUP BY decided_by")
                 .bind(program_id)
                 .bind(hour_ago)
                 .fetch_all(&self.db.pool)
                 .await?;
             for row in per_moderator {
-                let moderator: i64 = row.try_get(0)?;
                 stats
                     .decisions_last_hour
-                    .insert(moderator.to_string(), row.try_get(1)?);
+                    .insert(row.decided_by.to_string(), row.decisions);
             }
             let mut durations: Vec<i64> = sqlx::query_scalar("SELECT decided_at - created_at FROM moderation_items WHERE program_id = $1 AND decided_at >= $2 ORDER BY decided_at DESC LIMIT 10000")
                 .bind(program_id)

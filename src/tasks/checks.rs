@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use sqlx::Row;
+use sqlx::FromRow;
 use stimul_actors::rules::points::Points;
 use stimul_actors::rules::tasks::Issue;
 use stimul_actors::rules::tasks::audience::Audience;
@@ -14,6 +14,12 @@ use stimul_actors::rules::tasks::spec::TaskSpec;
 use super::{Description, MAX_PER_PERIOD, MAX_POINTS_HUNDREDTHS, TaskInput};
 use crate::db::Sql;
 use crate::error::{ApiError, ApiResult, FieldError};
+
+/// A row's id, for checking that ids named in a request exist.
+#[derive(FromRow)]
+pub(super) struct IdRow {
+    pub id: i64,
+}
 
 /// A task input that passed every check, ready to store.
 pub(super) struct ValidTask {
@@ -86,12 +92,12 @@ pub(crate) async fn check_ids_exist(
         .push(" AND id IN ")
         .bind_list(wanted.iter().copied());
     let found: BTreeSet<i64> = sql
-        .query()
+        .query_as::<IdRow>()
         .fetch_all(&mut *conn)
         .await?
-        .iter()
-        .map(|row| row.try_get(0))
-        .collect::<Result<_, _>>()?;
+        .into_iter()
+        .map(|row| row.id)
+        .collect();
     if let Some(missing) = wanted.difference(&found).next() {
         push(
             errors,

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
-use sqlx::Row;
+use sqlx::FromRow;
 use stimul_actors::rules::tasks::answers::PlanProgress;
 use stimul_actors::rules::tasks::limits::{TaskState, Usage};
 use stimul_actors::rules::tasks::schedule::Period;
@@ -19,6 +19,14 @@ use super::submissions::{self, Submission};
 use crate::auth::Principal;
 use crate::error::ApiResult;
 use crate::state::AppState;
+
+/// A task with submissions sent back to the participant for rework.
+#[derive(FromRow)]
+struct ReworkRow {
+    task_id: i64,
+    /// Submissions of the task waiting for rework.
+    waiting: i64,
+}
 
 /// One task as its participant sees it now.
 #[derive(Debug, Serialize, ToSchema)]
@@ -68,14 +76,14 @@ pub async fn my_tasks(state: &AppState, caller: &Principal) -> ApiResult<MyTasks
         .await?
         .into_iter()
         .collect();
-    let reworks = sqlx::query(
-        "SELECT task_id, COUNT(*) FROM task_submissions WHERE participant_id = $1 AND status = 'rework' GROUP BY task_id",
+    let reworks: Vec<ReworkRow> = sqlx::query_as(
+        "SELECT task_id, COUNT(*) AS waiting FROM task_submissions WHERE participant_id = $1 AND status = 'rework' GROUP BY task_id",
     )
     .bind(user)
     .fetch_all(&state.db.pool)
     .await?;
     for row in reworks {
-        usage.entry(row.try_get(0)?).or_default().rework = count_column(&row, 1)?;
+        usage.entry(row.task_id).or_default().rework = count_column(row.waiting)?;
     }
     let mut latest = submissions::select_where();
     latest

@@ -10,8 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use sqlx::FromRow;
 use stimul_actors::ledger::AccountKey;
 use stimul_actors::participant::Earn;
 use stimul_actors::rules::points::Points;
@@ -22,7 +21,7 @@ use stimul_actors::rules::tasks::quests::{
 use stimul_actors::rules::tasks::schedule::{Period, Recurrence, Schedule};
 use utoipa::ToSchema;
 
-use super::checks::{check_audience_and_schedule, positive_points, push, window_error};
+use super::checks::{IdRow, check_audience_and_schedule, positive_points, push, window_error};
 use super::rows::json_column;
 use super::submissions::Submission;
 use super::{Description, yes};
@@ -72,29 +71,70 @@ fn decode<T, E: std::fmt::Display>(value: Result<T, E>) -> sqlx::Result<T> {
     value.map_err(|e| sqlx::Error::Decode(e.to_string().into()))
 }
 
-fn quest_from_row(row: &AnyRow) -> sqlx::Result<Quest> {
-    let kind: String = row.try_get(2)?;
-    let recurrence: String = row.try_get(9)?;
-    let streak_unit: Option<String> = row.try_get(11)?;
-    let streak_length: Option<i64> = row.try_get(10)?;
-    Ok(Quest {
-        id: row.try_get(0)?,
-        program_id: row.try_get(1)?,
-        kind: decode(QuestKind::parse(&kind))?,
-        title: row.try_get(3)?,
-        description: row.try_get(4)?,
-        task_ids: Vec::new(),
-        bonus: Points::from_hundredths(row.try_get(5)?),
-        audience: json_column(row, 6)?,
-        starts_at: row.try_get(7)?,
-        ends_at: row.try_get(8)?,
-        recurrence: decode(Recurrence::parse(&recurrence))?,
-        streak_length: decode(streak_length.map(u32::try_from).transpose())?,
-        streak_unit: decode(streak_unit.as_deref().map(StreakUnit::parse).transpose())?,
-        active: row.try_get::<i64, _>(12)? != 0,
-        created_at: row.try_get(13)?,
-        updated_at: row.try_get(14)?,
-    })
+/// A quest as stored ([`QUEST_COLUMNS`]), without its tasks.
+#[derive(FromRow)]
+struct QuestRow {
+    id: i64,
+    program_id: i64,
+    kind: String,
+    title: String,
+    description: String,
+    bonus: i64,
+    /// JSON.
+    audience: String,
+    starts_at: Option<i64>,
+    ends_at: Option<i64>,
+    recurrence: String,
+    streak_length: Option<i64>,
+    streak_unit: Option<String>,
+    /// Stored as INTEGER, 0 or 1.
+    active: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<QuestRow> for Quest {
+    type Error = sqlx::Error;
+
+    fn try_from(row: QuestRow) -> sqlx::Result<Quest> {
+        Ok(Quest {
+            id: row.id,
+            program_id: row.program_id,
+            kind: decode(QuestKind::parse(&row.kind))?,
+            title: row.title,
+            description: row.description,
+            task_ids: Vec::new(),
+            bonus: Points::from_hundredths(row.bonus),
+            audience: json_column(&row.audience)?,
+            starts_at: row.starts_at,
+            ends_at: row.ends_at,
+            recurrence: decode(Recurrence::parse(&row.recurrence))?,
+            streak_length: decode(row.streak_length.map(u32::try_from).transpose())?,
+            streak_unit: decode(
+                row.streak_unit
+                    .as_deref()
+                    .map(StreakUnit::parse)
+                    .transpose(),
+            )?,
+            active: row.active != 0,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// A task of a quest, in the quest's order.
+#[derive(FromRow)]
+struct QuestTaskRow {
+    quest_id: i64,
+    task_id: i64,
+}
+
+/// A task a participant completed, and when.
+#[derive(FromRow)]
+struct CompletionRow {
+    task_id: i64,
+    completed_at: i64,
 }
 
 impl Quest {
@@ -227,12 +267,12 @@ async fn validate(
             .push(" AND id IN ")
             .bind_list(distinct.iter().copied());
         let found: BTreeSet<i64> = sql
-            .query()
+            .query_as::<IdRow>()
             .fetch_all(&mut *conn)
             .await?
-            .iter()
-            .map(|row| row.try_get(0))
-            .collect::<Result<_, _>>()?;
+            .into_iter()
+            .map(|row| row.id)
+            .collect();
         if let Some(missing) = distinct.difference(&found).next() {
             push(
                 &mut errors,
@@ -306,11 +346,8 @@ where
     sql.bind_list(quests.iter().map(|q| q.id))
         .push(" ORDER BY quest_id, position");
     let mut tasks: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
-    for row in sql.query().fetch_all(executor).await? {
-        tasks
-            .entry(row.try_get(0)?)
-            .or_default()
-            .push(row.try_get(1)?);
+    for row in sql.query_as::<QuestTaskRow>().fetch_all(executor).await? {
+        tasks.entry(row.quest_id).or_default().push(row.task_id);
     }
     for quest in &mut quests {
         quest.task_ids = tasks.remove(&quest.id).unwrap_or_default();
@@ -320,20 +357,20 @@ where
 
 #[tracing::instrument(skip_all)]
 async fn select(tx: &mut Tx, sql: &Sql) -> ApiResult<Vec<Quest>> {
-    let rows = sql.query().fetch_all(&mut **tx).await?;
+    let rows: Vec<QuestRow> = sql.query_as().fetch_all(&mut **tx).await?;
     let quests = rows
-        .iter()
-        .map(quest_from_row)
+        .into_iter()
+        .map(Quest::try_from)
         .collect::<Result<Vec<_>, _>>()?;
     with_tasks(&mut **tx, quests).await
 }
 
 #[tracing::instrument(skip_all)]
 async fn select_pool(db: &Db, sql: &Sql) -> ApiResult<Vec<Quest>> {
-    let rows = sql.query().fetch_all(&db.pool).await?;
+    let rows: Vec<QuestRow> = sql.query_as().fetch_all(&db.pool).await?;
     let quests = rows
-        .iter()
-        .map(quest_from_row)
+        .into_iter()
+        .map(Quest::try_from)
         .collect::<Result<Vec<_>, _>>()?;
     with_tasks(&db.pool, quests).await
 }
@@ -543,11 +580,11 @@ async fn completions(
         .bind(until)
         .push(" AND task_id IN ")
         .bind_list(task_ids.iter().copied());
-    let rows = sql.query().fetch_all(&db.pool).await?;
+    let rows: Vec<CompletionRow> = sql.query_as().fetch_all(&db.pool).await?;
     Ok(rows
-        .iter()
-        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-        .collect::<sqlx::Result<Vec<_>>>()?)
+        .into_iter()
+        .map(|row| (row.task_id, row.completed_at))
+        .collect())
 }
 
 /// A quest's progress for a participant at `now`, and whether its bonus is due.

@@ -2,7 +2,7 @@
 //! program's time zone that periods are cut in.
 
 use chrono_tz::Tz;
-use sqlx::Row;
+use sqlx::FromRow;
 use stimul_actors::rules::points::Points;
 use stimul_actors::rules::tasks::trust::TrustPolicy;
 
@@ -30,13 +30,24 @@ where
     })
 }
 
+/// A program's trust policy as stored.
+#[derive(FromRow)]
+struct TrustPolicyRow {
+    /// Stored as INTEGER, 0 or 1.
+    trust_enabled: i64,
+    trust_threshold: i64,
+    trust_min_decisions: i64,
+    trust_max_points: i64,
+    spot_check_percent: i64,
+}
+
 /// The program's trust policy; defaults (off) when never set.
 #[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub async fn trust_policy<'e, E>(executor: E, program_id: i64) -> ApiResult<TrustPolicy>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    let row = sqlx::query(
+    let row: Option<TrustPolicyRow> = sqlx::query_as(
         "SELECT trust_enabled, trust_threshold, trust_min_decisions, trust_max_points, spot_check_percent
          FROM task_settings WHERE program_id = $1",
     )
@@ -47,11 +58,11 @@ where
         return Ok(TrustPolicy::default());
     };
     Ok(TrustPolicy {
-        enabled: row.try_get::<i64, _>(0)? != 0,
-        threshold: count_column(&row, 1)?,
-        min_decisions: count_column(&row, 2)?,
-        max_points: Points::from_hundredths(row.try_get(3)?),
-        spot_check_percent: count_column(&row, 4)?,
+        enabled: row.trust_enabled != 0,
+        threshold: count_column(row.trust_threshold)?,
+        min_decisions: count_column(row.trust_min_decisions)?,
+        max_points: Points::from_hundredths(row.trust_max_points),
+        spot_check_percent: count_column(row.spot_check_percent)?,
     })
 }
 

@@ -19,8 +19,7 @@
 //! old one, which becomes `resubmitted`) with a new hold and a new moderation item.
 
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use sqlx::FromRow;
 use stimul_actors::ledger::AccountKey;
 use stimul_actors::live::SALE_REASONS;
 use stimul_actors::moderation::ItemView;
@@ -36,7 +35,7 @@ use stimul_actors::rules::tasks::trust::{self, Routing, TrustHistory};
 use utoipa::ToSchema;
 
 use super::Task;
-use super::rows::{count_column, json_column};
+use super::rows::{count_column, json_column, optional_count_column};
 use crate::auth::Principal;
 use crate::db::{Backend, Db, Sql, Tx};
 use crate::effects::{self, NewEffect};
@@ -113,45 +112,75 @@ impl stimul_actors::hub::LiveEvent for Submission {
 
 const SUBMISSION_COLUMNS: &str = "id, program_id, task_id, participant_id, store_id, region_id, period_key, attempt, resubmission_of, status, answers, photos, score, max_score, points, credited, moderated, auto_approved, decision_reason, decision_comment, decided_at, hold_transaction_id, transaction_id, completed_at, followup, created_at";
 
-fn submission_from_row(row: &AnyRow) -> sqlx::Result<Submission> {
-    let optional_count = |index: usize| -> sqlx::Result<Option<u32>> {
-        let value: Option<i64> = row.try_get(index)?;
-        value
-            .map(u32::try_from)
-            .transpose()
-            .map_err(|e| sqlx::Error::Decode(e.into()))
-    };
-    let followup: String = row.try_get(24)?;
-    Ok(Submission {
-        id: row.try_get(0)?,
-        program_id: row.try_get(1)?,
-        task_id: row.try_get(2)?,
-        participant_id: row.try_get(3)?,
-        store_id: row.try_get(4)?,
-        region_id: row.try_get(5)?,
-        period_key: row.try_get(6)?,
-        attempt: count_column(row, 7)?,
-        resubmission_of: row.try_get(8)?,
-        status: crate::db::stored(row, 9)?,
-        answers: json_column(row, 10)?,
-        photos: json_column(row, 11)?,
-        score: optional_count(12)?,
-        max_score: optional_count(13)?,
-        points: Points::from_hundredths(row.try_get(14)?),
-        credited: row
-            .try_get::<Option<i64>, _>(15)?
-            .map(Points::from_hundredths),
-        requires_moderation: row.try_get::<i64, _>(16)? != 0,
-        auto_approved: row.try_get::<i64, _>(17)? != 0,
-        decision_reason: row.try_get(18)?,
-        decision_comment: row.try_get(19)?,
-        decided_at: row.try_get(20)?,
-        hold_transaction_id: row.try_get(21)?,
-        transaction_id: row.try_get(22)?,
-        completed_at: row.try_get(23)?,
-        followup_done: followup == "done",
-        created_at: row.try_get(25)?,
-    })
+/// A submission as stored ([`SUBMISSION_COLUMNS`]).
+#[derive(FromRow)]
+struct SubmissionRow {
+    id: i64,
+    program_id: i64,
+    task_id: i64,
+    participant_id: i64,
+    store_id: Option<i64>,
+    region_id: Option<i64>,
+    period_key: String,
+    attempt: i64,
+    resubmission_of: Option<i64>,
+    #[sqlx(try_from = "String")]
+    status: SubmissionStatus,
+    /// JSON.
+    answers: String,
+    /// JSON list of photo hashes.
+    photos: String,
+    score: Option<i64>,
+    max_score: Option<i64>,
+    points: i64,
+    credited: Option<i64>,
+    /// Stored as INTEGER, 0 or 1.
+    moderated: i64,
+    auto_approved: i64,
+    decision_reason: Option<String>,
+    decision_comment: Option<String>,
+    decided_at: Option<i64>,
+    hold_transaction_id: Option<i64>,
+    transaction_id: Option<i64>,
+    completed_at: Option<i64>,
+    /// `pending` or `done`.
+    followup: String,
+    created_at: i64,
+}
+
+impl TryFrom<SubmissionRow> for Submission {
+    type Error = sqlx::Error;
+
+    fn try_from(row: SubmissionRow) -> sqlx::Result<Submission> {
+        Ok(Submission {
+            id: row.id,
+            program_id: row.program_id,
+            task_id: row.task_id,
+            participant_id: row.participant_id,
+            store_id: row.store_id,
+            region_id: row.region_id,
+            period_key: row.period_key,
+            attempt: count_column(row.attempt)?,
+            resubmission_of: row.resubmission_of,
+            status: row.status,
+            answers: json_column(&row.answers)?,
+            photos: json_column(&row.photos)?,
+            score: optional_count_column(row.score)?,
+            max_score: optional_count_column(row.max_score)?,
+            points: Points::from_hundredths(row.points),
+            credited: row.credited.map(Points::from_hundredths),
+            requires_moderation: row.moderated != 0,
+            auto_approved: row.auto_approved != 0,
+            decision_reason: row.decision_reason,
+            decision_comment: row.decision_comment,
+            decided_at: row.decided_at,
+            hold_transaction_id: row.hold_transaction_id,
+            transaction_id: row.transaction_id,
+            completed_at: row.completed_at,
+            followup_done: row.followup == "done",
+            created_at: row.created_at,
+        })
+    }
 }
 
 #[tracing::instrument(skip_all, fields(id = ?id))]
@@ -159,14 +188,14 @@ pub async fn load<'e, E>(executor: E, id: i64) -> ApiResult<Submission>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+    let row: Option<SubmissionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {SUBMISSION_COLUMNS} FROM task_submissions WHERE id = $1"
     )))
     .bind(id)
     .fetch_optional(executor)
     .await?;
     match row {
-        Some(row) => Ok(submission_from_row(&row)?),
+        Some(row) => Ok(row.try_into()?),
         None => Err(ApiError::not_found(format!("submission {id}"))),
     }
 }
@@ -174,10 +203,10 @@ where
 /// Rows of `sql` (a `SELECT {SUBMISSION_COLUMNS} …`) as submissions.
 #[tracing::instrument(skip_all)]
 pub async fn fetch(db: &Db, sql: &Sql) -> ApiResult<Vec<Submission>> {
-    let rows = sql.query().fetch_all(&db.pool).await?;
+    let rows: Vec<SubmissionRow> = sql.query_as().fetch_all(&db.pool).await?;
     Ok(rows
-        .iter()
-        .map(submission_from_row)
+        .into_iter()
+        .map(Submission::try_from)
         .collect::<Result<Vec<_>, _>>()?)
 }
 
@@ -186,6 +215,13 @@ pub fn select_where() -> Sql {
     Sql::new(&format!(
         "SELECT {SUBMISSION_COLUMNS} FROM task_submissions WHERE "
     ))
+}
+
+/// Sales counted towards a plan.
+#[derive(FromRow)]
+struct SalesRow {
+    quantity: i64,
+    amount: i64,
 }
 
 /// The participant's sales in `period`: income credited for codes and receipts (a
@@ -197,7 +233,7 @@ pub async fn plan_progress(
     period: &Period,
 ) -> ApiResult<PlanProgress> {
     let mut sql = Sql::new(
-        "SELECT COUNT(*), CAST(COALESCE(SUM(t.earned), 0) AS BIGINT)
+        "SELECT COUNT(*) AS quantity, CAST(COALESCE(SUM(t.earned), 0) AS BIGINT) AS amount
          FROM ledger_transactions t LEFT JOIN ledger_transactions h ON h.id = t.settles_id
          WHERE t.participant_id = ",
     );
@@ -211,27 +247,39 @@ pub async fn plan_progress(
         .push(" OR h.reason IN ")
         .bind_list(SALE_REASONS.iter().map(|r| r.to_string()))
         .push(")");
-    let row = sql.query().fetch_one(&db.pool).await?;
+    let row: SalesRow = sql.query_as().fetch_one(&db.pool).await?;
     Ok(PlanProgress {
-        quantity: row.try_get(0)?,
-        amount: Points::from_hundredths(row.try_get(1)?),
+        quantity: row.quantity,
+        amount: Points::from_hundredths(row.amount),
     })
 }
 
 /// Sums of submissions by status, as SQL columns: completed, pending, rework, attempts.
 const USAGE_SUMS: &str =
-    "CAST(COALESCE(SUM(CASE WHEN status = 'approved' THEN 1 ELSE 0 END), 0) AS BIGINT),
-     CAST(COALESCE(SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), 0) AS BIGINT),
-     CAST(COALESCE(SUM(CASE WHEN status = 'rework' THEN 1 ELSE 0 END), 0) AS BIGINT),
-     CAST(COALESCE(SUM(CASE WHEN resubmission_of IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT)";
+    "CAST(COALESCE(SUM(CASE WHEN status = 'approved' THEN 1 ELSE 0 END), 0) AS BIGINT) AS completed,
+     CAST(COALESCE(SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), 0) AS BIGINT) AS pending,
+     CAST(COALESCE(SUM(CASE WHEN status = 'rework' THEN 1 ELSE 0 END), 0) AS BIGINT) AS rework,
+     CAST(COALESCE(SUM(CASE WHEN resubmission_of IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS attempts";
 
-fn usage_from_row(row: &AnyRow, first: usize) -> sqlx::Result<Usage> {
-    Ok(Usage {
-        completed: count_column(row, first)?,
-        pending: count_column(row, first + 1)?,
-        rework: count_column(row, first + 2)?,
-        attempts: count_column(row, first + 3)?,
-    })
+/// A task's [`USAGE_SUMS`] in a participant's period.
+#[derive(FromRow)]
+struct UsageRow {
+    task_id: i64,
+    completed: i64,
+    pending: i64,
+    rework: i64,
+    attempts: i64,
+}
+
+impl UsageRow {
+    fn usage(&self) -> sqlx::Result<Usage> {
+        Ok(Usage {
+            completed: count_column(self.completed)?,
+            pending: count_column(self.pending)?,
+            rework: count_column(self.rework)?,
+            attempts: count_column(self.attempts)?,
+        })
+    }
 }
 
 /// What a participant did with each of `periods` (task id, period start) in it.
@@ -260,10 +308,10 @@ where
             .push(")");
     }
     sql.push(") GROUP BY task_id");
-    let rows = sql.query().fetch_all(executor).await?;
+    let rows: Vec<UsageRow> = sql.query_as().fetch_all(executor).await?;
     Ok(rows
         .iter()
-        .map(|row| Ok((row.try_get(0)?, usage_from_row(row, 1)?)))
+        .map(|row| Ok((row.task_id, row.usage()?)))
         .collect::<sqlx::Result<Vec<_>>>()?)
 }
 
@@ -298,9 +346,9 @@ async fn reworked(
         sql.push(" AND id = ").bind(id);
     }
     sql.push(" ORDER BY id LIMIT 1");
-    let row = sql.query().fetch_optional(&mut **tx).await?;
+    let row: Option<SubmissionRow> = sql.query_as().fetch_optional(&mut **tx).await?;
     match (row, named) {
-        (Some(row), _) => Ok(Some(submission_from_row(&row)?)),
+        (Some(row), _) => Ok(Some(row.try_into()?)),
         (None, Some(id)) => Err(ApiError::field(
             "resubmits",
             format!("submission {id} of this task is not waiting for rework"),
@@ -309,22 +357,31 @@ async fn reworked(
     }
 }
 
+/// A participant's moderator decisions by outcome.
+#[derive(FromRow)]
+struct TrustRow {
+    approved: i64,
+    rejected: i64,
+    /// Sent back for rework (resubmitted or not).
+    reworked: i64,
+}
+
 /// The participant's moderator decisions so far, for trust.
 #[tracing::instrument(skip_all, fields(participant_id = ?participant_id))]
 async fn trust_history(tx: &mut Tx, participant_id: i64) -> ApiResult<TrustHistory> {
-    let row = sqlx::query(
-        "SELECT CAST(COALESCE(SUM(CASE WHEN status = 'approved' THEN 1 ELSE 0 END), 0) AS BIGINT),
-                CAST(COALESCE(SUM(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END), 0) AS BIGINT),
-                CAST(COALESCE(SUM(CASE WHEN status IN ('rework', 'resubmitted') THEN 1 ELSE 0 END), 0) AS BIGINT)
+    let row: TrustRow = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(CASE WHEN status = 'approved' THEN 1 ELSE 0 END), 0) AS BIGINT) AS approved,
+                CAST(COALESCE(SUM(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END), 0) AS BIGINT) AS rejected,
+                CAST(COALESCE(SUM(CASE WHEN status IN ('rework', 'resubmitted') THEN 1 ELSE 0 END), 0) AS BIGINT) AS reworked
          FROM task_submissions WHERE participant_id = $1 AND decided_by IS NOT NULL",
     )
     .bind(participant_id)
     .fetch_one(&mut **tx)
     .await?;
     Ok(TrustHistory {
-        approved: count_column(&row, 0)?,
-        rejected: count_column(&row, 1)?,
-        reworked: count_column(&row, 2)?,
+        approved: count_column(row.approved)?,
+        rejected: count_column(row.rejected)?,
+        reworked: count_column(row.reworked)?,
     })
 }
 
@@ -713,6 +770,16 @@ pub async fn follow_up(state: &AppState, id: i64) -> ApiResult<()> {
     Ok(())
 }
 
+/// What a decision needs of the submission it decides.
+#[derive(FromRow)]
+struct DecidedRow {
+    #[sqlx(try_from = "String")]
+    status: SubmissionStatus,
+    participant_id: i64,
+    hold_transaction_id: Option<i64>,
+    program_id: i64,
+}
+
 /// A moderator's decision on a task submission, inside the decision's transaction:
 /// records it on the submission, says which hold to settle, and queues the
 /// submission's follow-up (returned, to run after the settlement).
@@ -724,17 +791,19 @@ pub async fn decide_in_transaction(
     moderator_id: i64,
     now: i64,
 ) -> ApiResult<(Effect, i64)> {
-    let row = sqlx::query(
+    let row: Option<DecidedRow> = sqlx::query_as(
         "SELECT status, participant_id, hold_transaction_id, program_id FROM task_submissions WHERE id = $1",
     )
     .bind(item.subject_id)
     .fetch_optional(&mut **tx)
     .await?;
     let row = row.ok_or_else(|| ApiError::not_found(format!("submission {}", item.subject_id)))?;
-    let status: SubmissionStatus = crate::db::stored(&row, 0)?;
-    let participant_id: i64 = row.try_get(1)?;
-    let hold: Option<i64> = row.try_get(2)?;
-    let program_id: i64 = row.try_get(3)?;
+    let DecidedRow {
+        status,
+        participant_id,
+        hold_transaction_id: hold,
+        program_id,
+    } = row;
     if status != SubmissionStatus::Pending {
         return Err(ApiError::invalid_state(format!(
             "submission {} is {status}, not waiting for a decision",
