@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor, Row};
+use sqlx::{AnyPool, Executor};
 
 use crate::config::DatabaseSettings;
 
@@ -337,16 +337,6 @@ fn bind_all<Q: Bindable>(query: Q, binds: &[Bind]) -> Q {
         Bind::OptInt(v) => query.bind_value(*v),
         Bind::OptText(v) => query.bind_value(v.clone()),
     })
-}
-
-/// Reads a status or kind stored as text into its enum; a value the enum does not
-/// know is a storage error, not the client's.
-pub fn stored<T: TryFrom<String, Error = String>>(
-    row: &sqlx::any::AnyRow,
-    index: usize,
-) -> sqlx::Result<T> {
-    let text: String = row.try_get(index)?;
-    T::try_from(text).map_err(|e| sqlx::Error::Decode(e.into()))
 }
 
 /// Runs every storage call of actors (codegen, moderation) on the server's own runtime.

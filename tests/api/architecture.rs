@@ -71,6 +71,58 @@ fn the_http_layer_holds_no_sql() {
     );
 }
 
+/// Rows are read by column name into typed rows (`FromRow`, or `try_get("name")`),
+/// never by position: a column added to a SELECT cannot shift what a read means.
+#[test]
+fn rows_are_read_by_name() {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let mut found = Vec::new();
+    for file in &files {
+        for (number, line) in code_of(file).lines().enumerate() {
+            for (at, _) in line.match_indices("try_get") {
+                let rest = &line[at + "try_get".len()..];
+                // Past a turbofish (`::<Option<i64>, _>`) to the argument.
+                let rest = match rest.strip_prefix("::<") {
+                    Some(generic) => {
+                        let mut depth = 1;
+                        let end = generic
+                            .char_indices()
+                            .find(|&(_, c)| {
+                                depth += match c {
+                                    '<' => 1,
+                                    '>' => -1,
+                                    _ => 0,
+                                };
+                                depth == 0
+                            })
+                            .map_or(generic.len(), |(i, _)| i + 1);
+                        &generic[end..]
+                    }
+                    None => rest,
+                };
+                let positional = rest
+                    .strip_prefix('(')
+                    .and_then(|arg| arg.chars().next())
+                    .is_some_and(|c| c.is_ascii_digit());
+                if positional {
+                    found.push(format!(
+                        "{}:{}: {}",
+                        file.display(),
+                        number + 1,
+                        line.trim()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "read columns by name (a FromRow row, or try_get(\"name\")):\n{}",
+        found.join("\n")
+    );
+}
+
 /// Statuses and kinds are enums parsed once (`stored_enum!`): logic compares values,
 /// never text like `status == "pending"` or `kind != "participant"`.
 #[test]
