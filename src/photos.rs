@@ -8,18 +8,16 @@
 use std::path::{Path, PathBuf};
 
 use actix_multipart::Multipart;
-use actix_web::{HttpResponse, get, web};
 use futures_util::StreamExt;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::access::{Permission, Section};
-use crate::auth::{Caller, Principal};
-use crate::db::Tx;
-use crate::error::{ApiError, ApiResult, ErrorCode, Problem};
+use crate::auth::Principal;
+use crate::db::{Db, Tx};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::org::people;
-use crate::state::AppState;
 
 /// Largest photo accepted: a phone camera's JPEG is 2-6 MB.
 pub const MAX_PHOTO_BYTES: usize = 10 * 1024 * 1024;
@@ -207,7 +205,7 @@ pub async fn publish(tx: &mut Tx, program_id: i64, sha256: &str) -> ApiResult<()
 /// Whether `principal` may see a photo uploaded by `uploader`: their own, anything a
 /// moderator checks, or a participant's in the viewer's scope.
 #[tracing::instrument(skip_all, fields(uploader = ?uploader))]
-async fn may_see(state: &AppState, principal: &Principal, uploader: i64) -> ApiResult<bool> {
+async fn may_see(db: &Db, principal: &Principal, uploader: i64) -> ApiResult<bool> {
     if principal.id() == uploader
         || principal
             .access
@@ -215,25 +213,20 @@ async fn may_see(state: &AppState, principal: &Principal, uploader: i64) -> ApiR
     {
         return Ok(true);
     }
-    let person = people::get(&state.db.pool, principal.program_id(), uploader).await?;
+    let person = people::get(&db.pool, principal.program_id(), uploader).await?;
     Ok(principal
         .access
         .allows(Permission::view(Section::Participants), &person.target()))
 }
 
-/// A stored photo, for whoever may see it.
-#[utoipa::path(
-    operation_id = "getPhoto", tag = "photos", security(("bearer" = [])), params(("sha256" = String, Path)),
-    responses((status = 200, content_type = "image/jpeg", description = "The photo"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"))
-)]
-#[get("/api/v1/photos/{sha256}")]
+/// A stored photo's type and bytes, for whoever may see it.
 #[tracing::instrument(skip_all)]
-pub async fn get_photo(
-    state: web::Data<AppState>,
-    caller: Caller,
-    sha256: web::Path<String>,
-) -> ApiResult<HttpResponse> {
-    let sha256 = sha256.into_inner();
+pub async fn open(
+    db: &Db,
+    data_dir: &Path,
+    caller: &Principal,
+    sha256: &str,
+) -> ApiResult<(String, Vec<u8>)> {
     if sha256.len() != 64
         || !sha256
             .bytes()
@@ -244,25 +237,21 @@ pub async fn get_photo(
     let row: Option<(String, i64, i64, i64)> = sqlx::query_as(
         "SELECT content_type, uploaded_by, program_id, public FROM photos WHERE sha256 = $1",
     )
-    .bind(&sha256)
-    .fetch_optional(&state.db.pool)
+    .bind(sha256)
+    .fetch_optional(&db.pool)
     .await?;
     let (content_type, uploader, _, public) = row
         .filter(|r| r.2 == caller.program_id())
         .ok_or_else(|| ApiError::not_found("photo"))?;
-    if public == 0 && !may_see(&state, &caller, uploader).await? {
+    if public == 0 && !may_see(db, caller, uploader).await? {
         return Err(ApiError::forbidden("you may not see this photo"));
     }
-    let bytes = tokio::fs::read(path_of(&state.settings.data_dir, &sha256))
+    let bytes = tokio::fs::read(path_of(data_dir, sha256))
         .await
         .map_err(|e| {
             ApiError::new(ErrorCode::NotFound, "the photo file is missing").with_source(e)
         })?;
-    Ok(HttpResponse::Ok()
-        .content_type(content_type)
-        // Content-addressed: it never changes.
-        .insert_header(("Cache-Control", "private, max-age=31536000, immutable"))
-        .body(bytes))
+    Ok((content_type, bytes))
 }
 
 #[cfg(test)]

@@ -80,7 +80,16 @@ pub async fn get_code_pool(
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     caller.require_anywhere(Permission::view(Section::Codes))?;
-    Ok(HttpResponse::Ok().json(codes::pool_status(&state, caller.program_id(), *id).await?))
+    Ok(HttpResponse::Ok().json(
+        codes::pool_status(
+            &state.db,
+            &state.metrics,
+            &state.codegen,
+            caller.program_id(),
+            *id,
+        )
+        .await?,
+    ))
 }
 
 /// Refills the pool to its target now, whatever the hour. Answers with the refill
@@ -103,7 +112,14 @@ pub async fn refill_code_pool(
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     caller.require_anywhere(Permission::edit(Section::Codes))?;
-    let refill = codes::refill_now(&state, caller.program_id(), *id).await?;
+    let refill = codes::refill_now(
+        &state.db,
+        &state.clock,
+        &state.codegen,
+        caller.program_id(),
+        *id,
+    )
+    .await?;
     Ok(HttpResponse::Accepted().json(refill))
 }
 

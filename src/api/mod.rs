@@ -18,6 +18,7 @@ pub mod imports;
 pub mod moderation;
 pub mod org;
 pub mod participants;
+pub mod photos;
 pub mod points;
 pub mod reports;
 pub mod rewards;
@@ -219,7 +220,7 @@ api! {
     moderation::list_items,
     moderation::get_stats,
     moderation::list_reasons,
-    crate::photos::get_photo,
+    photos::get_photo,
     tasks::create_task,
     tasks::update_task,
     tasks::list_tasks,

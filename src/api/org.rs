@@ -123,7 +123,10 @@ async fn create_item(
         key,
         &(catalog.table, body),
         || async {
-            Reply::created(&catalogs::create(state, caller.program_id(), catalog, &name).await?)
+            Reply::created(
+                &catalogs::create(&state.db, &state.clock, caller.program_id(), catalog, &name)
+                    .await?,
+            )
         },
     )
     .await

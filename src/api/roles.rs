@@ -44,7 +44,7 @@ pub async fn list_permissions(_caller: Caller) -> HttpResponse {
 #[utoipa::path(operation_id = "listRoles", tag = "roles", security(("bearer" = [])), responses((status = 200, body = Vec<Role>), (status = 403, body = Problem, content_type = "application/problem+json")))]
 #[get("/api/v1/roles")]
 pub async fn list_roles(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(roles::list(&state, &caller).await?))
+    Ok(HttpResponse::Ok().json(roles::list(&state.db, &caller).await?))
 }
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -93,8 +93,15 @@ pub async fn create_role(
         &key,
         &("createRole", &*body),
         || async {
-            let role =
-                roles::create(&state, &caller, &name, description.as_str(), &permissions).await?;
+            let role = roles::create(
+                &state.db,
+                &state.clock,
+                &caller,
+                &name,
+                description.as_str(),
+                &permissions,
+            )
+            .await?;
             Reply::created(&role)
         },
     )
@@ -124,7 +131,9 @@ pub async fn update_role(
         permissions = "permissions" => body.permissions.as_deref().map(parse_permissions).transpose(),
     }
     let role = roles::update(
-        &state,
+        &state.db,
+        &state.clock,
+        &state.live,
         &caller,
         id.into_inner(),
         description.as_ref().map(|d| d.as_str()),
@@ -145,7 +154,14 @@ pub async fn delete_role(
     caller: Caller,
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    roles::delete(&state, &caller, id.into_inner()).await?;
+    roles::delete(
+        &state.db,
+        &state.clock,
+        &state.live,
+        &caller,
+        id.into_inner(),
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -160,7 +176,7 @@ pub async fn list_user_roles(
     caller: Caller,
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(roles::of_user(&state, &caller, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(roles::of_user(&state.db, &caller, id.into_inner()).await?))
 }
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
@@ -184,14 +200,25 @@ pub async fn assign_role(
     id: web::Path<i64>,
     body: web::Json<AssignRequest>,
 ) -> ApiResult<HttpResponse> {
-    let grant =
-        roles::check_grant(&state, &caller, id.into_inner(), body.role_id, body.scope).await?;
+    let grant = roles::check_grant(
+        &state.db,
+        &caller,
+        id.into_inner(),
+        body.role_id,
+        body.scope,
+    )
+    .await?;
     idempotency::run(
         &state.idempotency,
         &idempotency::owner_user(caller.id()),
         &key,
         &("assignRole", grant.person.id, &*body),
-        || async { Reply::created(&roles::assign_checked(&state, &caller, &grant).await?) },
+        || async {
+            Reply::created(
+                &roles::assign_checked(&state.db, &state.clock, &state.live, &caller, &grant)
+                    .await?,
+            )
+        },
     )
     .await
 }
@@ -208,7 +235,15 @@ pub async fn revoke_role(
     path: web::Path<(i64, i64)>,
 ) -> ApiResult<HttpResponse> {
     let (user_id, assignment_id) = path.into_inner();
-    roles::revoke(&state, &caller, user_id, assignment_id).await?;
+    roles::revoke(
+        &state.db,
+        &state.clock,
+        &state.live,
+        &caller,
+        user_id,
+        assignment_id,
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -244,7 +279,7 @@ pub async fn create_staff_user(
         name = "name" => PersonName::parse(&body.name),
         phone = "phone" => optional(body.phone.as_deref(), Phone::parse),
     }
-    roles::check_staff_references(&state, &caller, body.partner_id, body.brand_id).await?;
+    roles::check_staff_references(&state.db, &caller, body.partner_id, body.brand_id).await?;
     let fingerprint = (
         "createStaffUser",
         &body.login,
@@ -268,7 +303,7 @@ pub async fn create_staff_user(
                 partner_id: body.partner_id,
                 brand_id: body.brand_id,
             };
-            Reply::created(&roles::create_staff(&state, &caller, staff).await?)
+            Reply::created(&roles::create_staff(&state.db, &state.clock, &caller, staff).await?)
         },
     )
     .await

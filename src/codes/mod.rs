@@ -33,7 +33,6 @@ use crate::config::Settings;
 use crate::db::{Clock, Db};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::metrics::Metrics;
-use crate::state::AppState;
 
 pub use repo::SqlCodegen;
 
@@ -306,12 +305,18 @@ pub async fn default_pool(db: &Db, program_id: i64) -> ApiResult<CodePool> {
 /// A pool's status. Counting by status reads the pool's index, so it costs more the
 /// bigger the pool; it is for people, not for polling loops.
 #[tracing::instrument(skip_all, fields(program_id = ?program_id, pool_id = ?pool_id))]
-pub async fn pool_status(state: &AppState, program_id: i64, pool_id: i64) -> ApiResult<PoolStatus> {
-    let pool = pool(&state.db, program_id, pool_id).await?;
+pub async fn pool_status(
+    db: &Db,
+    metrics: &Metrics,
+    codegen: &Codegen,
+    program_id: i64,
+    pool_id: i64,
+) -> ApiResult<PoolStatus> {
+    let pool = pool(db, program_id, pool_id).await?;
     let rows: Vec<(String, i64)> =
         sqlx::query_as("SELECT status, COUNT(*) FROM codes WHERE pool_id = $1 GROUP BY status")
             .bind(pool_id)
-            .fetch_all(&state.db.pool)
+            .fetch_all(&db.pool)
             .await?;
     let mut codes = CodeCounts::default();
     for (status, count) in rows {
@@ -322,8 +327,7 @@ pub async fn pool_status(state: &AppState, program_id: i64, pool_id: i64) -> Api
             "registered" => codes.registered = count,
             _ => {}
         }
-        state
-            .metrics
+        metrics
             .code_pool_codes
             .with_label_values(&[pool_id.to_string().as_str(), status.as_str()])
             .set(count);
@@ -333,7 +337,7 @@ pub async fn pool_status(state: &AppState, program_id: i64, pool_id: i64) -> Api
          WHERE pool_id = $1 ORDER BY CASE WHEN status = 'running' THEN 0 ELSE 1 END, id DESC LIMIT 1",
     )
     .bind(pool_id)
-    .fetch_optional(&state.db.pool)
+    .fetch_optional(&db.pool)
     .await?;
     let refill = match refill {
         None => None,
@@ -342,7 +346,7 @@ pub async fn pool_status(state: &AppState, program_id: i64, pool_id: i64) -> Api
                 "SELECT shard, quota, done, owner, lease_until FROM code_refill_shards WHERE refill_id = $1 ORDER BY shard",
             )
             .bind(id)
-            .fetch_all(&state.db.pool)
+            .fetch_all(&db.pool)
             .await?;
             Some(RefillView {
                 id,
@@ -360,7 +364,7 @@ pub async fn pool_status(state: &AppState, program_id: i64, pool_id: i64) -> Api
         pool,
         codes,
         refill,
-        workers: state.codegen.workers().await,
+        workers: codegen.workers().await,
     })
 }
 
@@ -383,14 +387,15 @@ pub struct RefillStarted {
 /// are now, so the message never contradicts itself.
 #[tracing::instrument(skip_all, fields(program_id = ?program_id, pool_id = ?pool_id))]
 pub async fn refill_now(
-    state: &AppState,
+    db: &Db,
+    clock: &Clock,
+    codegen: &Codegen,
     program_id: i64,
     pool_id: i64,
 ) -> ApiResult<RefillStarted> {
-    let pool = pool(&state.db, program_id, pool_id).await?;
-    let asked_at = state.clock.now_ms();
-    let planned = state
-        .codegen
+    let pool = pool(db, program_id, pool_id).await?;
+    let asked_at = clock.now_ms();
+    let planned = codegen
         .refill(pool.id, RefillTrigger::Manual)
         .await
         .map_err(|err| {
@@ -410,11 +415,11 @@ pub async fn refill_now(
             )
             .bind(pool.id)
             .bind(asked_at)
-            .fetch_optional(&state.db.pool)
+            .fetch_optional(&db.pool)
             .await?
         }
     };
-    let now = self::pool(&state.db, program_id, pool_id).await?;
+    let now = self::pool(db, program_id, pool_id).await?;
     match serving {
         Some((refill_id, status)) => Ok(RefillStarted {
             refill_id,

@@ -6,10 +6,9 @@ use sqlx::FromRow;
 use utoipa::ToSchema;
 
 use crate::access::Section;
-use crate::db::Db;
+use crate::db::{Clock, Db};
 use crate::domain::Title;
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::state::AppState;
 
 /// A region, partner or brand.
 #[derive(Debug, Serialize, FromRow, ToSchema)]
@@ -45,7 +44,8 @@ pub const BRANDS: Catalog = Catalog {
 /// Adds an item; a name the list already has is a conflict.
 #[tracing::instrument(skip_all, fields(program_id = ?program_id))]
 pub async fn create(
-    state: &AppState,
+    db: &Db,
+    clock: &Clock,
     program_id: i64,
     catalog: &Catalog,
     name: &Title,
@@ -56,8 +56,8 @@ pub async fn create(
     )))
     .bind(program_id)
     .bind(name.as_str())
-    .bind(state.clock.now_ms())
-    .fetch_one(&state.db.pool)
+    .bind(clock.now_ms())
+    .fetch_one(&db.pool)
     .await
     .map_err(|err| match &err {
         sqlx::Error::Database(db) if db.is_unique_violation() => {

@@ -12,13 +12,15 @@ use utoipa::ToSchema;
 
 use super::people::{self, NewPerson, Person, PersonStatus};
 use super::stores;
+use stimul_actors::live::RealtimeCore;
+
 use crate::access::repo::{self as access_repo, assign};
 use crate::access::{Permission, Scope, Section, Target};
 use crate::auth::Principal;
+use crate::db::{Clock, Db};
 use crate::domain::AccountKind;
 use crate::domain::{Login, PersonName, Phone};
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Role {
@@ -75,23 +77,24 @@ where
 
 /// `listRoles`.
 #[tracing::instrument(skip_all)]
-pub async fn list(state: &AppState, caller: &Principal) -> ApiResult<Vec<Role>> {
+pub async fn list(db: &Db, caller: &Principal) -> ApiResult<Vec<Role>> {
     caller.require_anywhere(Permission::view(Section::Roles))?;
-    load_roles(&state.db.pool, caller.program_id(), None).await
+    load_roles(&db.pool, caller.program_id(), None).await
 }
 
 /// `createRole`: a validated name (not a built-in one), description and permissions.
 #[tracing::instrument(skip_all)]
 pub async fn create(
-    state: &AppState,
+    db: &Db,
+    clock: &Clock,
     caller: &Principal,
     name: &str,
     description: &str,
     permissions: &BTreeSet<Permission>,
 ) -> ApiResult<Role> {
     caller.require_program_wide(Permission::edit(Section::Roles))?;
-    let now = state.clock.now_ms();
-    let mut tx = state.db.begin().await?;
+    let now = clock.now_ms();
+    let mut tx = db.begin().await?;
     let id = access_repo::insert_role(&mut tx, caller.program_id(), name, description, now)
         .await
         .map_err(|err| match &err {
@@ -123,15 +126,17 @@ pub async fn create(
 /// once.
 #[tracing::instrument(skip_all, fields(id = ?id))]
 pub async fn update(
-    state: &AppState,
+    db: &Db,
+    clock: &Clock,
+    live: &RealtimeCore,
     caller: &Principal,
     id: i64,
     description: Option<&str>,
     permissions: Option<&BTreeSet<Permission>>,
 ) -> ApiResult<Role> {
     caller.require_program_wide(Permission::edit(Section::Roles))?;
-    let now = state.clock.now_ms();
-    let mut tx = state.db.begin().await?;
+    let now = clock.now_ms();
+    let mut tx = db.begin().await?;
     let before = load_role(&mut *tx, caller.program_id(), id).await?;
     if before.builtin {
         return Err(ApiError::invalid_state(
@@ -158,16 +163,22 @@ pub async fn update(
     .await?;
     tx.commit().await?;
     // Everyone holding the role now may do something else.
-    crate::auth::cache::everyone_changed(&state.live);
+    crate::auth::cache::everyone_changed(live);
     Ok(after)
 }
 
 /// `deleteRole`: a custom role nobody holds.
 #[tracing::instrument(skip_all, fields(id = ?id))]
-pub async fn delete(state: &AppState, caller: &Principal, id: i64) -> ApiResult<()> {
+pub async fn delete(
+    db: &Db,
+    clock: &Clock,
+    live: &RealtimeCore,
+    caller: &Principal,
+    id: i64,
+) -> ApiResult<()> {
     caller.require_program_wide(Permission::edit(Section::Roles))?;
-    let now = state.clock.now_ms();
-    let mut tx = state.db.begin().await?;
+    let now = clock.now_ms();
+    let mut tx = db.begin().await?;
     let role = load_role(&mut *tx, caller.program_id(), id).await?;
     if role.builtin {
         return Err(ApiError::invalid_state("built-in roles cannot be deleted"));
@@ -191,7 +202,7 @@ pub async fn delete(state: &AppState, caller: &Principal, id: i64) -> ApiResult<
     )
     .await?;
     tx.commit().await?;
-    crate::auth::cache::everyone_changed(&state.live);
+    crate::auth::cache::everyone_changed(live);
     Ok(())
 }
 
@@ -219,21 +230,17 @@ where
 
 /// `listUserRoles`: one's own, or anyone's with `roles.view` over them.
 #[tracing::instrument(skip_all, fields(user_id = ?user_id))]
-pub async fn of_user(
-    state: &AppState,
-    caller: &Principal,
-    user_id: i64,
-) -> ApiResult<Vec<Assignment>> {
-    let person = people::get(&state.db.pool, caller.program_id(), user_id).await?;
+pub async fn of_user(db: &Db, caller: &Principal, user_id: i64) -> ApiResult<Vec<Assignment>> {
+    let person = people::get(&db.pool, caller.program_id(), user_id).await?;
     if person.id != caller.id() {
         caller.require(Permission::view(Section::Roles), &person.target())?;
     }
-    assignments_of(&state.db.pool, person.id).await
+    assignments_of(&db.pool, person.id).await
 }
 
 /// Where a scope sits, to check the assigner's rights over it.
 #[tracing::instrument(skip_all, fields(program_id = ?program_id))]
-async fn scope_target(state: &AppState, program_id: i64, scope: Scope) -> ApiResult<Target> {
+async fn scope_target(db: &Db, program_id: i64, scope: Scope) -> ApiResult<Target> {
     let missing = |what: &str| {
         ApiError::field(
             "scope",
@@ -242,7 +249,7 @@ async fn scope_target(state: &AppState, program_id: i64, scope: Scope) -> ApiRes
     };
     let base = Target::program(program_id);
     let listed = |table: &'static str, what: &'static str| async move {
-        if stores::exists_in_program(&state.db.pool, table, program_id, scope.id()).await? {
+        if stores::exists_in_program(&db.pool, table, program_id, scope.id()).await? {
             Ok(())
         } else {
             Err(missing(what))
@@ -272,7 +279,7 @@ async fn scope_target(state: &AppState, program_id: i64, scope: Scope) -> ApiRes
                 ..base
             }
         }
-        Scope::Store(id) => stores::get_in_program(&state.db.pool, program_id, id)
+        Scope::Store(id) => stores::get_in_program(&db.pool, program_id, id)
             .await
             .map_err(|_| missing("store"))?
             .target(),
@@ -289,15 +296,15 @@ pub struct Grant {
 /// Checks that `caller` may give `user_id` the role `role_id` over `scope`.
 #[tracing::instrument(skip_all, fields(user_id = ?user_id, role_id = ?role_id))]
 pub async fn check_grant(
-    state: &AppState,
+    db: &Db,
     caller: &Principal,
     user_id: i64,
     role_id: i64,
     scope: Scope,
 ) -> ApiResult<Grant> {
     let program_id = caller.program_id();
-    let person = people::get(&state.db.pool, program_id, user_id).await?;
-    let role = load_role(&state.db.pool, program_id, role_id)
+    let person = people::get(&db.pool, program_id, user_id).await?;
+    let role = load_role(&db.pool, program_id, role_id)
         .await
         .map_err(|_| {
             ApiError::field(
@@ -305,7 +312,7 @@ pub async fn check_grant(
                 format!("there is no role {role_id} in this program"),
             )
         })?;
-    let target = scope_target(state, program_id, scope).await?;
+    let target = scope_target(db, program_id, scope).await?;
     caller.require(Permission::edit(Section::Roles), &target)?;
     caller
         .access
@@ -321,14 +328,16 @@ pub async fn check_grant(
 /// `assignRole`, once checked ([`check_grant`]).
 #[tracing::instrument(skip_all)]
 pub async fn assign_checked(
-    state: &AppState,
+    db: &Db,
+    clock: &Clock,
+    live: &RealtimeCore,
     caller: &Principal,
     grant: &Grant,
 ) -> ApiResult<Assignment> {
     let program_id = caller.program_id();
     let person_id = grant.person.id;
-    let now = state.clock.now_ms();
-    let mut tx = state.db.begin().await?;
+    let now = clock.now_ms();
+    let mut tx = db.begin().await?;
     assign(&mut tx, person_id, grant.role.id, grant.scope, now).await?;
     let assignment = assignments_of(&mut *tx, person_id)
         .await?
@@ -347,29 +356,31 @@ pub async fn assign_checked(
     )
     .await?;
     tx.commit().await?;
-    crate::auth::cache::user_changed(&state.live, person_id);
+    crate::auth::cache::user_changed(live, person_id);
     Ok(assignment)
 }
 
 /// `revokeRole`: needs `roles.edit` over the assignment's scope.
 #[tracing::instrument(skip_all, fields(user_id = ?user_id, assignment_id = ?assignment_id))]
 pub async fn revoke(
-    state: &AppState,
+    db: &Db,
+    clock: &Clock,
+    live: &RealtimeCore,
     caller: &Principal,
     user_id: i64,
     assignment_id: i64,
 ) -> ApiResult<()> {
     let program_id = caller.program_id();
-    let person = people::get(&state.db.pool, program_id, user_id).await?;
-    let assignment = assignments_of(&state.db.pool, person.id)
+    let person = people::get(&db.pool, program_id, user_id).await?;
+    let assignment = assignments_of(&db.pool, person.id)
         .await?
         .into_iter()
         .find(|a| a.id == assignment_id)
         .ok_or_else(|| ApiError::not_found(format!("assignment {assignment_id}")))?;
-    let target = scope_target(state, program_id, assignment.scope).await?;
+    let target = scope_target(db, program_id, assignment.scope).await?;
     caller.require(Permission::edit(Section::Roles), &target)?;
-    let now = state.clock.now_ms();
-    let mut tx = state.db.begin().await?;
+    let now = clock.now_ms();
+    let mut tx = db.begin().await?;
     access_repo::delete_assignment(&mut tx, assignment.id).await?;
     crate::audit::record(
         &mut tx,
@@ -383,7 +394,7 @@ pub async fn revoke(
     )
     .await?;
     tx.commit().await?;
-    crate::auth::cache::user_changed(&state.live, person.id);
+    crate::auth::cache::user_changed(live, person.id);
     Ok(())
 }
 
@@ -400,22 +411,16 @@ pub struct NewStaff {
 /// Checks a staff account's company references before anything is written.
 #[tracing::instrument(skip_all)]
 pub async fn check_staff_references(
-    state: &AppState,
+    db: &Db,
     caller: &Principal,
     partner_id: Option<i64>,
     brand_id: Option<i64>,
 ) -> ApiResult<()> {
     caller.require_program_wide(Permission::edit(Section::Staff))?;
     let program_id = caller.program_id();
-    stores::check_references(
-        &mut *state.db.pool.acquire().await?,
-        program_id,
-        None,
-        partner_id,
-    )
-    .await?;
+    stores::check_references(&mut *db.pool.acquire().await?, program_id, None, partner_id).await?;
     if let Some(brand_id) = brand_id
-        && !stores::exists_in_program(&state.db.pool, "brands", program_id, brand_id).await?
+        && !stores::exists_in_program(&db.pool, "brands", program_id, brand_id).await?
     {
         return Err(ApiError::field(
             "brand_id",
@@ -428,13 +433,14 @@ pub async fn check_staff_references(
 /// `createStaffUser`: a manager, moderator, brand or partner account without roles.
 #[tracing::instrument(skip_all)]
 pub async fn create_staff(
-    state: &AppState,
+    db: &Db,
+    clock: &Clock,
     caller: &Principal,
     staff: NewStaff,
 ) -> ApiResult<Person> {
     let program_id = caller.program_id();
-    let now = state.clock.now_ms();
-    let mut tx = state.db.begin().await?;
+    let now = clock.now_ms();
+    let mut tx = db.begin().await?;
     let new = NewPerson {
         kind: AccountKind::Staff,
         name: staff.name.into_string(),

@@ -372,7 +372,7 @@ async fn two_nodes_never_run_one_pools_refill_twice() {
     let program = program_id(&db).await;
     let started = futures_util::future::join_all((0..6).map(|i| {
         let state = if i % 2 == 0 { &a.state } else { &b.state };
-        stimul::codes::refill_now(state, program, pool)
+        stimul::codes::refill_now(&state.db, &state.clock, &state.codegen, program, pool)
     }))
     .await;
     let mut ids = HashSet::new();
