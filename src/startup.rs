@@ -139,11 +139,15 @@ impl Application {
             .live
             .on_event(Arc::new(move |event| cache.forget(event)));
         state.metrics.register_live(state.live.clone())?;
-        if let Err(err) = crate::campaigns::funding::fund_pending(&state, None).await {
+        if let Err(err) =
+            crate::campaigns::funding::fund_pending(&state.db, &state.live, None).await
+        {
             // Not fatal: a credit that finds its fund short funds it then.
             tracing::warn!(error = %err, "funding started campaigns failed");
         }
-        if let Err(err) = crate::campaigns::receipts::resume(&state).await {
+        if let Err(err) =
+            crate::campaigns::receipts::resume(&state.db, &state.clock, &state.live).await
+        {
             tracing::warn!(error = %err, "finishing reported receipts failed");
         }
 

@@ -58,7 +58,15 @@ pub async fn update_campaign(
     id: web::Path<i64>,
     body: web::Json<CampaignPatch>,
 ) -> ApiResult<HttpResponse> {
-    let campaign = campaigns::update(&state, &caller, id.into_inner(), body.into_inner()).await?;
+    let campaign = campaigns::update(
+        &state.db,
+        &state.clock,
+        &state.live,
+        &caller,
+        id.into_inner(),
+        body.into_inner(),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(campaign))
 }
 
@@ -76,7 +84,8 @@ pub async fn list_campaigns(
     page: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     let (after, limit) = page.resolve()?;
-    Ok(HttpResponse::Ok().json(visibility::list(&state, &caller, &filter, after, limit).await?))
+    Ok(HttpResponse::Ok()
+        .json(visibility::list(&state.db, &state.live, &caller, &filter, after, limit).await?))
 }
 
 #[utoipa::path(
@@ -89,7 +98,8 @@ pub async fn get_campaign(
     caller: Caller,
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(visibility::visible(&state, &caller, id.into_inner()).await?))
+    Ok(HttpResponse::Ok()
+        .json(visibility::visible(&state.db, &state.live, &caller, id.into_inner()).await?))
 }
 
 /// Sets participants' personal plans, for campaigns ranked by percent of plan.
@@ -104,7 +114,15 @@ pub async fn set_campaign_plans(
     id: web::Path<i64>,
     body: web::Json<Vec<PlanInput>>,
 ) -> ApiResult<HttpResponse> {
-    let written = plans::set_plans(&state, &caller, id.into_inner(), &body).await?;
+    let written = plans::set_plans(
+        &state.db,
+        &state.clock,
+        &state.live,
+        &caller,
+        id.into_inner(),
+        &body,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "plans": written })))
 }
 
@@ -151,7 +169,7 @@ pub async fn get_leaderboard(
     id: web::Path<i64>,
     params: web::Query<LeaderboardParams>,
 ) -> ApiResult<HttpResponse> {
-    let campaign = visibility::visible(&state, &caller, id.into_inner()).await?;
+    let campaign = visibility::visible(&state.db, &state.live, &caller, id.into_inner()).await?;
     let window: Window = params
         .window
         .as_deref()
@@ -216,7 +234,15 @@ pub async fn register_code(
         &("registerCode", &*body),
         || async {
             Reply::created(
-                &code_claims::register(&state, &caller, &state.settings.fraud, &body).await?,
+                &code_claims::register(
+                    &state.db,
+                    &state.clock,
+                    &state.live,
+                    &caller,
+                    &state.settings.fraud,
+                    &body,
+                )
+                .await?,
             )
         },
     )
@@ -234,7 +260,7 @@ pub async fn create_product(
     caller: Caller,
     body: web::Json<ProductInput>,
 ) -> ApiResult<HttpResponse> {
-    let product = products::create(&state, &caller, &body).await?;
+    let product = products::create(&state.db, &state.clock, &caller, &body).await?;
     Ok(HttpResponse::Created().json(product))
 }
 
@@ -251,7 +277,7 @@ pub async fn list_products(
 ) -> ApiResult<HttpResponse> {
     caller.require_anywhere(Permission::view(Section::Products))?;
     let (after, limit) = page.resolve()?;
-    Ok(HttpResponse::Ok().json(products::list(&state, &caller, &filter, after, limit).await?))
+    Ok(HttpResponse::Ok().json(products::list(&state.db, &caller, &filter, after, limit).await?))
 }
 
 /// Imports the product catalog from CSV (columns `sku,name[,kind,pack_size,brand]`),
@@ -340,7 +366,18 @@ pub async fn register_sale(
         &key,
         &("registerSale", &input, &photo_hashes),
         || async {
-            Reply::created(&receipts::register(&state, &caller, &input, &upload.photos).await?)
+            Reply::created(
+                &receipts::register(
+                    &state.db,
+                    &state.clock,
+                    &state.live,
+                    &state.settings,
+                    &caller,
+                    &input,
+                    &upload.photos,
+                )
+                .await?,
+            )
         },
     )
     .await
@@ -358,5 +395,5 @@ pub async fn list_my_receipts(
     page: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     let (before, limit) = page.resolve()?;
-    Ok(HttpResponse::Ok().json(receipts::mine(&state, &caller, before, limit).await?))
+    Ok(HttpResponse::Ok().json(receipts::mine(&state.db, &caller, before, limit).await?))
 }

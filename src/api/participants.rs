@@ -120,7 +120,7 @@ pub async fn register_participant(
             .await?;
             tx.commit().await?;
             if registered.status == crate::domain::PersonStatus::Pending {
-                crate::moderation::announce(&state, program.id);
+                crate::moderation::announce(&state.live, program.id);
             }
             Reply::created(&registered)
         },
@@ -213,7 +213,7 @@ async fn decide(
     }
     if let Some(item) = item {
         crate::moderation::settled(
-            state,
+            &state.live,
             item,
             stimul_actors::moderation::SettleReason::Withdrawn,
         );

@@ -10,8 +10,8 @@ use crate::error::{ApiResult, Problem};
 use crate::idempotency::{self, IdempotencyKey, Reply};
 use crate::org::imports::{CsvTable, ImportSummary};
 use crate::paging::{Page, PageParams};
-use crate::rewards::orders::{self, Order, OrderFilter, OrderInput, StatusInput};
-use crate::rewards::payouts::{self, CardInput, Payout, PayoutCard, PayoutInput};
+use crate::rewards::orders::{self, Order, OrderFilter, OrderInput, Orders, StatusInput};
+use crate::rewards::payouts::{self, CardInput, Payout, PayoutCard, PayoutInput, Payouts};
 use crate::rewards::{self, Reward, RewardFilter, RewardInput};
 use crate::state::AppState;
 
@@ -34,7 +34,16 @@ pub async fn list_rewards(
     page: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     let (after, limit) = page.resolve()?;
-    let page = rewards::list(&state, &caller, &filter, after, limit).await?;
+    let page = rewards::list(
+        &state.db,
+        &state.clock,
+        &state.live,
+        &caller,
+        &filter,
+        after,
+        limit,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -53,7 +62,7 @@ pub async fn list_reward_categories(
     state: web::Data<AppState>,
     caller: Caller,
 ) -> ApiResult<HttpResponse> {
-    let items = rewards::categories(&state, &caller).await?;
+    let items = rewards::categories(&state.db, &caller).await?;
     Ok(HttpResponse::Ok().json(Categories { items }))
 }
 
@@ -72,7 +81,8 @@ pub async fn get_reward(
     caller: Caller,
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(rewards::get(&state, &caller, id.into_inner()).await?))
+    Ok(HttpResponse::Ok()
+        .json(rewards::get(&state.db, &state.live, &caller, id.into_inner()).await?))
 }
 
 #[utoipa::path(
@@ -91,7 +101,8 @@ pub async fn create_reward(
     caller: Caller,
     body: web::Json<RewardInput>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(rewards::create(&state, &caller, &body).await?))
+    Ok(HttpResponse::Created()
+        .json(rewards::create(&state.db, &state.clock, &caller, &body).await?))
 }
 
 /// Replaces a reward.
@@ -112,7 +123,8 @@ pub async fn update_reward(
     id: web::Path<i64>,
     body: web::Json<RewardInput>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(rewards::update(&state, &caller, id.into_inner(), &body).await?))
+    Ok(HttpResponse::Ok()
+        .json(rewards::update(&state.db, &state.clock, &caller, id.into_inner(), &body).await?))
 }
 
 /// The reward's picture as sent (the server reads the multipart form by hand).
@@ -158,7 +170,15 @@ pub async fn set_reward_picture(
             "send exactly one photo",
         ));
     };
-    let reward = rewards::set_picture(&state, &caller, id.into_inner(), photo).await?;
+    let reward = rewards::set_picture(
+        &state.db,
+        &state.clock,
+        &state.settings,
+        &caller,
+        id.into_inner(),
+        photo,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(reward))
 }
 
@@ -192,7 +212,7 @@ pub async fn import_rewards(
             .await?;
     let (required, optional) = rewards::REWARD_COLUMNS;
     let table = CsvTable::parse(&body, required, optional)?;
-    let summary = rewards::import(&state, &caller, &table, params.dry_run).await?;
+    let summary = rewards::import(&state.db, &state.clock, &caller, &table, params.dry_run).await?;
     Ok(HttpResponse::Ok().json(summary))
 }
 
@@ -245,7 +265,7 @@ pub async fn list_my_orders(
     page: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     let (after, limit) = page.resolve()?;
-    let page = orders::list(&state, &caller, &filter, true, after, limit).await?;
+    let page = orders::list(&state.db, &caller, &filter, true, after, limit).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -267,7 +287,7 @@ pub async fn list_orders(
     page: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     let (after, limit) = page.resolve()?;
-    let page = orders::list(&state, &caller, &filter, false, after, limit).await?;
+    let page = orders::list(&state.db, &caller, &filter, false, after, limit).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -282,7 +302,7 @@ pub async fn get_order(
     caller: Caller,
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(orders::get(&state, &caller, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(orders::get(&state.db, &caller, id.into_inner()).await?))
 }
 
 #[derive(Debug, serde::Deserialize, Serialize, ToSchema, Default)]
@@ -317,7 +337,8 @@ pub async fn cancel_order(
             "at most 1000 characters",
         ));
     }
-    Ok(HttpResponse::Ok().json(orders::cancel(&state, &caller, id.into_inner(), reason).await?))
+    Ok(HttpResponse::Ok()
+        .json(orders::cancel(orders_of(&state), &caller, id.into_inner(), reason).await?))
 }
 
 /// Staff set a status by hand: goods `shipped` and `delivered`, or `fulfilled` /
@@ -340,7 +361,8 @@ pub async fn set_order_status(
     id: web::Path<i64>,
     body: web::Json<StatusInput>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(orders::set_status(&state, &caller, id.into_inner(), &body).await?))
+    Ok(HttpResponse::Ok()
+        .json(orders::set_status(orders_of(&state), &caller, id.into_inner(), &body).await?))
 }
 
 /// A provider reports on an order line: `{"id","status","reference","code","pin",
@@ -367,7 +389,14 @@ pub async fn provider_callback(
         .headers()
         .get("X-Signature")
         .and_then(|v| v.to_str().ok());
-    orders::callback(&state, &provider, &body, signature).await?;
+    orders::callback(
+        orders_of(&state),
+        &state.settings,
+        &provider,
+        &body,
+        signature,
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -389,7 +418,8 @@ pub async fn add_payout_card(
     caller: Caller,
     body: web::Json<CardInput>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(payouts::add_card(&state, &caller, &body).await?))
+    Ok(HttpResponse::Created()
+        .json(payouts::add_card(&state.db, &state.clock, &*state.payouts, &caller, &body).await?))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -406,7 +436,7 @@ pub async fn list_payout_cards(
     state: web::Data<AppState>,
     caller: Caller,
 ) -> ApiResult<HttpResponse> {
-    let items = payouts::cards(&state, &caller).await?;
+    let items = payouts::cards(&state.db, &caller).await?;
     Ok(HttpResponse::Ok().json(PayoutCards { items }))
 }
 
@@ -437,8 +467,14 @@ pub async fn request_payout(
         &key,
         &fingerprint,
         || async {
-            let (payout, replayed) =
-                payouts::request(&state, &caller, &body, key.0.as_deref()).await?;
+            let (payout, replayed) = payouts::request(
+                payouts_of(&state),
+                &state.settings,
+                &caller,
+                &body,
+                key.0.as_deref(),
+            )
+            .await?;
             let mut reply = Reply::created(&payout)?;
             reply.replayed = replayed;
             Ok(reply)
@@ -457,7 +493,8 @@ pub async fn get_payout_rules(
     state: web::Data<AppState>,
     caller: Caller,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(payouts::rules(&state, &caller).await?))
+    Ok(HttpResponse::Ok()
+        .json(payouts::rules(&state.db, &state.clock, &state.settings, &caller).await?))
 }
 
 #[utoipa::path(
@@ -471,5 +508,26 @@ pub async fn list_my_payouts(
     page: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     let (after, limit) = page.resolve()?;
-    Ok(HttpResponse::Ok().json(payouts::mine(&state, &caller, after, limit).await?))
+    Ok(HttpResponse::Ok().json(payouts::mine(&state.db, &caller, after, limit).await?))
+}
+
+/// The handles the order and card-payment use cases take together.
+fn orders_of(state: &AppState) -> Orders<'_> {
+    Orders {
+        db: &state.db,
+        clock: &state.clock,
+        live: &state.live,
+        effects: &state.effects,
+        ledger: &state.ledger,
+    }
+}
+
+/// The handles the payout use cases that post to the ledger take together.
+fn payouts_of(state: &AppState) -> Payouts<'_> {
+    Payouts {
+        db: &state.db,
+        clock: &state.clock,
+        live: &state.live,
+        ledger: &state.ledger,
+    }
 }

@@ -18,9 +18,12 @@
 //! wait as pending and a `code_review` item goes to the moderation queue. Approval
 //! releases them; rejection returns them and puts the code back in circulation.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use stimul_actors::ledger::AccountKey;
+use stimul_actors::live::RealtimeCore;
 use stimul_actors::participant::{Earn, ParticipantError};
 use stimul_actors::rules::campaigns::{
     AttemptHistory, FraudLimits, Gate, HoldReason, NoOffer, choose_offer, code_points,
@@ -32,10 +35,9 @@ use stimul_actors::rules::routing::ItemKind;
 use utoipa::ToSchema;
 
 use crate::auth::Principal;
-use crate::db::Tx;
+use crate::db::{Clock, Db, Tx};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::moderation::{self, Effect, NewItem};
-use crate::state::AppState;
 
 const MINUTE_MS: i64 = 60_000;
 const HOUR_MS: i64 = 3_600_000;
@@ -95,7 +97,8 @@ struct Logged<'a> {
 
 #[tracing::instrument(skip_all)]
 async fn log_attempt(
-    state: &AppState,
+    db: &Db,
+    clock: &Clock,
     caller: &Principal,
     store_id: Option<i64>,
     attempt: Logged<'_>,
@@ -111,8 +114,8 @@ async fn log_attempt(
     .bind(attempt.code_id)
     .bind(attempt.outcome)
     .bind(attempt.reason)
-    .bind(state.clock.now_ms())
-    .execute(&state.db.pool)
+    .bind(clock.now_ms())
+    .execute(&db.pool)
     .await?;
     tracing::info!(
         participant = caller.id(),
@@ -125,12 +128,12 @@ async fn log_attempt(
 }
 
 #[tracing::instrument(skip_all)]
-async fn count(state: &AppState, sql: &'static str, binds: &[i64]) -> ApiResult<u32> {
+async fn count(db: &Db, sql: &'static str, binds: &[i64]) -> ApiResult<u32> {
     let mut query = sqlx::query_scalar::<_, i64>(sql);
     for bind in binds {
         query = query.bind(*bind);
     }
-    let n = query.fetch_one(&state.db.pool).await?;
+    let n = query.fetch_one(&db.pool).await?;
     Ok(u32::try_from(n).unwrap_or(u32::MAX))
 }
 
@@ -139,22 +142,20 @@ async fn count(state: &AppState, sql: &'static str, binds: &[i64]) -> ApiResult<
 /// not make every later count read more rows.
 #[tracing::instrument(skip_all, fields(participant = ?participant))]
 async fn gate_history(
-    state: &AppState,
+    db: &Db,
     limits: &FraudLimits,
     participant: i64,
     store_id: Option<i64>,
     now: i64,
 ) -> ApiResult<AttemptHistory> {
-    let participant_last_minute = count(
-        state,
+    let participant_last_minute = count(db,
         "SELECT COUNT(*) FROM (SELECT 1 FROM code_attempts WHERE participant_id = $1 AND created_at > $2 LIMIT $3) AS recent",
         &[participant, now - MINUTE_MS, i64::from(limits.participant_per_minute)],
     )
     .await?;
     let store_last_minute = match store_id {
         Some(store) => {
-            count(
-                state,
+            count(db,
                 "SELECT COUNT(*) FROM (SELECT 1 FROM code_attempts WHERE store_id = $1 AND created_at > $2 LIMIT $3) AS recent",
                 &[store, now - MINUTE_MS, i64::from(limits.store_per_minute)],
             )
@@ -164,8 +165,7 @@ async fn gate_history(
     };
     // Failed attempts are the refusals a guesser collects: typos, unknown codes and
     // codes someone else registered (one's own repeat or a closed campaign are not).
-    let failures_last_hour = count(
-        state,
+    let failures_last_hour = count(db,
         "SELECT COUNT(*) FROM (SELECT 1 FROM code_attempts WHERE participant_id = $1 AND created_at > $2 AND outcome = 'refused' AND reason IN ('mistyped', 'unknown', 'registered_by_other') LIMIT $3) AS failed",
         &[participant, now - HOUR_MS, i64::from(limits.failures_to_block)],
     )
@@ -181,26 +181,23 @@ async fn gate_history(
 /// Adds what the hold rules need once the code is known.
 #[tracing::instrument(skip_all, fields(participant = ?participant))]
 async fn hold_history(
-    state: &AppState,
+    db: &Db,
     participant: i64,
     code_id: i64,
     now: i64,
     mut history: AttemptHistory,
 ) -> ApiResult<AttemptHistory> {
-    history.registered_last_hour = count(
-        state,
+    history.registered_last_hour = count(db,
         "SELECT COUNT(*) FROM code_attempts WHERE participant_id = $1 AND created_at > $2 AND outcome IN ('credited', 'held')",
         &[participant, now - HOUR_MS],
     )
     .await?;
-    history.registered_last_week = count(
-        state,
+    history.registered_last_week = count(db,
         "SELECT COUNT(*) FROM code_attempts WHERE participant_id = $1 AND created_at > $2 AND created_at <= $3 AND outcome IN ('credited', 'held')",
         &[participant, now - HOUR_MS - WEEK_MS, now - HOUR_MS],
     )
     .await?;
-    history.others_tried_code = count(
-        state,
+    history.others_tried_code = count(db,
         // Any other participant is enough to hold it: stop at the first.
         "SELECT COUNT(*) FROM (SELECT 1 FROM code_attempts WHERE code_id = $1 AND participant_id <> $2 LIMIT 1) AS others",
         &[code_id, participant],
@@ -223,12 +220,12 @@ struct CodeRow {
 }
 
 #[tracing::instrument(skip_all)]
-async fn find_code(state: &AppState, code: &ProductCode) -> ApiResult<Option<CodeRow>> {
+async fn find_code(db: &Db, code: &ProductCode) -> ApiResult<Option<CodeRow>> {
     Ok(sqlx::query_as(
         "SELECT id, status, product_id, registered_by, registered_at, campaign_id, transaction_id FROM codes WHERE code = $1",
     )
     .bind(code.as_str())
-    .fetch_optional(&state.db.pool)
+    .fetch_optional(&db.pool)
     .await?)
 }
 
@@ -238,18 +235,18 @@ fn ledger_key(code_id: i64, participant: i64, claimed_at: i64) -> String {
 }
 
 #[tracing::instrument(skip_all, fields(id = ?id))]
-async fn product(state: &AppState, id: i64) -> ApiResult<RegisteredProduct> {
+async fn product(db: &Db, id: i64) -> ApiResult<RegisteredProduct> {
     Ok(
         sqlx::query_as("SELECT id, sku, name, kind, pack_size FROM products WHERE id = $1")
             .bind(id)
-            .fetch_one(&state.db.pool)
+            .fetch_one(&db.pool)
             .await?,
     )
 }
 
 #[tracing::instrument(skip_all, fields(campaign_id = ?campaign_id, product_id = ?product_id))]
 pub(super) async fn points_per_unit(
-    state: &AppState,
+    db: &Db,
     campaign_id: i64,
     product_id: i64,
 ) -> ApiResult<Points> {
@@ -258,7 +255,7 @@ pub(super) async fn points_per_unit(
     )
     .bind(campaign_id)
     .bind(product_id)
-    .fetch_one(&state.db.pool)
+    .fetch_one(&db.pool)
     .await?;
     Ok(Points::from_hundredths(hundredths))
 }
@@ -273,7 +270,9 @@ fn mistyped(err: CodeError) -> ApiError {
 /// Registers a code for the calling participant.
 #[tracing::instrument(skip_all)]
 pub async fn register(
-    state: &AppState,
+    db: &Db,
+    clock: &Clock,
+    live: &Arc<RealtimeCore>,
     caller: &Principal,
     limits: &FraudLimits,
     input: &RegisterCode,
@@ -285,13 +284,13 @@ pub async fn register(
     }
     let participant = caller.id();
     let store_id = caller.account.store_id;
-    let now = state.clock.now_ms();
+    let now = clock.now_ms();
     let raw = input.code.trim();
     if raw.chars().count() > 200 {
         return Err(ApiError::field("code", "at most 200 characters"));
     }
 
-    let history = gate_history(state, limits, participant, store_id, now).await?;
+    let history = gate_history(db, limits, participant, store_id, now).await?;
     match limits.gate(&history) {
         Gate::Open => {}
         Gate::Blocked => {
@@ -301,7 +300,7 @@ pub async fn register(
                 outcome: "blocked",
                 reason: "too_many_failures",
             };
-            log_attempt(state, caller, store_id, logged).await?;
+            log_attempt(db, clock, caller, store_id, logged).await?;
             let mut err = ApiError::new(
                 ErrorCode::CodeAttemptsBlocked,
                 "too many wrong codes in the last hour; registration is blocked for now",
@@ -321,7 +320,7 @@ pub async fn register(
                 outcome: "blocked",
                 reason,
             };
-            log_attempt(state, caller, store_id, logged).await?;
+            log_attempt(db, clock, caller, store_id, logged).await?;
             let mut err = ApiError::new(
                 ErrorCode::RateLimited,
                 if store {
@@ -342,7 +341,7 @@ pub async fn register(
             outcome: "refused",
             reason,
         };
-        log_attempt(state, caller, store_id, logged).await?;
+        log_attempt(db, clock, caller, store_id, logged).await?;
         Err::<CodeRegistration, ApiError>(err)
     };
 
@@ -350,7 +349,7 @@ pub async fn register(
         Ok(code) => code,
         Err(err) => return refuse(None, "mistyped", mistyped(err)).await,
     };
-    let Some(row) = find_code(state, &code).await? else {
+    let Some(row) = find_code(db, &code).await? else {
         return refuse(
             None,
             "unknown",
@@ -381,7 +380,9 @@ pub async fn register(
                 // Our own claim whose credit never finished (a crash): finish it.
                 let held = row.status == CodeStatus::Held;
                 return credit(
-                    state,
+                    db,
+                    clock,
+                    live,
                     caller,
                     &code,
                     row.id,
@@ -415,8 +416,8 @@ pub async fn register(
         .await;
     }
 
-    let offers = offers_for(state, caller.program_id(), product_id).await?;
-    let earner = super::visibility::audience_member(state, participant).await?;
+    let offers = offers_for(db, caller.program_id(), product_id).await?;
+    let earner = super::visibility::audience_member(db, live, participant).await?;
     let campaign_id = match choose_offer(&offers, &earner, now) {
         Ok(id) => id,
         Err(NoOffer::Inactive(why)) => {
@@ -437,7 +438,7 @@ pub async fn register(
         }
     };
 
-    let history = hold_history(state, participant, row.id, now, history).await?;
+    let history = hold_history(db, participant, row.id, now, history).await?;
     let hold = limits.hold(&history);
     let claimed = sqlx::query(
         "UPDATE codes SET status = $1, registered_by = $2, registered_at = $3, campaign_id = $4
@@ -455,7 +456,7 @@ pub async fn register(
     .bind(now)
     .bind(campaign_id)
     .bind(row.id)
-    .execute(&state.db.pool)
+    .execute(&db.pool)
     .await?
     .rows_affected();
     if claimed != 1 {
@@ -472,7 +473,9 @@ pub async fn register(
         .await;
     }
     credit(
-        state,
+        db,
+        clock,
+        live,
         caller,
         &code,
         row.id,
@@ -487,7 +490,7 @@ pub async fn register(
 /// Campaigns offering a product, with their state.
 #[tracing::instrument(skip_all, fields(program_id = ?program_id, product_id = ?product_id))]
 pub(super) async fn offers_for(
-    state: &AppState,
+    db: &Db,
     program_id: i64,
     product_id: i64,
 ) -> ApiResult<Vec<stimul_actors::rules::campaigns::Offer>> {
@@ -497,9 +500,9 @@ pub(super) async fn offers_for(
     )
     .bind(program_id)
     .bind(product_id)
-    .fetch_all(&state.db.pool)
+    .fetch_all(&db.pool)
     .await?;
-    let mut conn = state.db.pool.acquire().await?;
+    let mut conn = db.pool.acquire().await?;
     let mut offers = Vec::with_capacity(ids.len());
     for id in ids {
         offers.push(super::rows::get(&mut conn, program_id, id).await?.offer());
@@ -512,7 +515,9 @@ pub(super) async fn offers_for(
 #[allow(clippy::too_many_arguments)]
 #[tracing::instrument(skip_all, fields(product_id = ?product_id, campaign_id = ?campaign_id, claimed_at = ?claimed_at))]
 async fn credit(
-    state: &AppState,
+    db: &Db,
+    clock: &Clock,
+    live: &Arc<RealtimeCore>,
     caller: &Principal,
     code: &ProductCode,
     code_id: i64,
@@ -523,8 +528,8 @@ async fn credit(
 ) -> ApiResult<CodeRegistration> {
     let participant = caller.id();
     let store_id = caller.account.store_id;
-    let product = product(state, product_id).await?;
-    let per_unit = points_per_unit(state, campaign_id, product_id).await?;
+    let product = product(db, product_id).await?;
+    let per_unit = points_per_unit(db, campaign_id, product_id).await?;
     let base = code_points(per_unit, product.pack_size)
         .ok_or_else(|| ApiError::field("code", "the product's points overflow"))?;
     let earn = Earn {
@@ -539,7 +544,7 @@ async fn credit(
         completed_tasks: 0,
         fingerprint: None,
     };
-    let outcome = match super::funding::earn_from_fund(state, participant, campaign_id, earn)
+    let outcome = match super::funding::earn_from_fund(db, live, participant, campaign_id, earn)
         .await?
     {
         Ok(outcome) => outcome,
@@ -552,7 +557,7 @@ async fn credit(
                 )
                 .bind(code_id)
                 .bind(participant)
-                .execute(&state.db.pool)
+                .execute(&db.pool)
                 .await?;
             }
             let err = ApiError::from(err);
@@ -562,11 +567,11 @@ async fn credit(
                 outcome: "refused",
                 reason: err.code.as_str(),
             };
-            log_attempt(state, caller, store_id, logged).await?;
+            log_attempt(db, clock, caller, store_id, logged).await?;
             return Err(err);
         }
     };
-    let mut tx: Tx = state.db.begin().await?;
+    let mut tx: Tx = db.begin().await?;
     sqlx::query("UPDATE codes SET transaction_id = $1 WHERE id = $2")
         .bind(outcome.transaction_id)
         .bind(code_id)
@@ -597,11 +602,11 @@ async fn credit(
                 "why": reason.describe(),
             }),
         };
-        moderation::enqueue(&mut tx, caller.program_id(), &item, state.clock.now_ms()).await?;
+        moderation::enqueue(&mut tx, caller.program_id(), &item, clock.now_ms()).await?;
     }
     tx.commit().await?;
     if hold.is_some() {
-        moderation::announce(state, caller.program_id());
+        moderation::announce(live, caller.program_id());
     }
     let logged = Logged {
         input: code.as_str(),
@@ -609,7 +614,7 @@ async fn credit(
         outcome: if hold.is_some() { "held" } else { "credited" },
         reason: hold.map_or("ok", HoldReason::as_str),
     };
-    log_attempt(state, caller, store_id, logged).await?;
+    log_attempt(db, clock, caller, store_id, logged).await?;
     Ok(CodeRegistration {
         code: code.to_string(),
         status: if hold.is_some() {

@@ -1,25 +1,33 @@
 //! The prize fund in the ledger: a budget moved into the campaign's fund account, funds
 //! short of their budget topped up, and credits paid from a fund.
 
+use std::sync::Arc;
+
 use stimul_actors::ledger::{
     AccountKey, LedgerError, Movement, Purpose, TransactionRequest, TransactionStatus,
 };
+use stimul_actors::live::RealtimeCore;
 use stimul_actors::participant::{ChangeOutcome, Earn, ParticipantError};
 use stimul_actors::rules::points::Points;
 
 use super::Campaign;
 use super::rows::get;
+use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
 
 /// Moves what the budget holds beyond what was already funded from the program's
 /// issued account into the campaign's fund. The ledger key names the budget funded up
 /// to, and budgets only grow, so a retry after a crash replays instead of paying twice.
 #[tracing::instrument(skip_all)]
-pub async fn fund(state: &AppState, campaign: &Campaign, actor: Option<i64>) -> ApiResult<()> {
+pub async fn fund(
+    db: &Db,
+    live: &Arc<RealtimeCore>,
+    campaign: &Campaign,
+    actor: Option<i64>,
+) -> ApiResult<()> {
     let funded: i64 = sqlx::query_scalar("SELECT funded FROM campaigns WHERE id = $1")
         .bind(campaign.id)
-        .fetch_one(&state.db.pool)
+        .fetch_one(&db.pool)
         .await?;
     let missing = campaign.budget.hundredths() - funded;
     if missing <= 0 {
@@ -50,13 +58,13 @@ pub async fn fund(state: &AppState, campaign: &Campaign, actor: Option<i64>) -> 
         campaign_id: None,
         fingerprint: None,
     };
-    state.live.commit(request).await.map_err(|e| {
+    live.commit(request).await.map_err(|e| {
         ApiError::internal(anyhow::anyhow!("funding campaign {}: {e}", campaign.id))
     })?;
     sqlx::query("UPDATE campaigns SET funded = $1 WHERE id = $2 AND funded < $1")
         .bind(campaign.budget.hundredths())
         .bind(campaign.id)
-        .execute(&state.db.pool)
+        .execute(&db.pool)
         .await?;
     Ok(())
 }
@@ -65,17 +73,21 @@ pub async fn fund(state: &AppState, campaign: &Campaign, actor: Option<i64>) -> 
 /// between activation and funding, a demo loaded before the server) and when a credit
 /// finds a fund empty. Returns how many were topped up.
 #[tracing::instrument(skip_all)]
-pub async fn fund_pending(state: &AppState, only: Option<i64>) -> ApiResult<usize> {
+pub async fn fund_pending(
+    db: &Db,
+    live: &Arc<RealtimeCore>,
+    only: Option<i64>,
+) -> ApiResult<usize> {
     let rows: Vec<(i64, i64)> = sqlx::query_as(
         "SELECT id, program_id FROM campaigns WHERE status <> 'draft' AND funded < budget AND ($1 = 0 OR id = $1) ORDER BY id",
     )
     .bind(only.unwrap_or(0))
-    .fetch_all(&state.db.pool)
+    .fetch_all(&db.pool)
     .await?;
     for (id, program_id) in &rows {
         // The connection goes back before funding waits for the committer.
-        let campaign = get(&mut *state.db.pool.acquire().await?, *program_id, *id).await?;
-        fund(state, &campaign, None).await?;
+        let campaign = get(&mut *db.pool.acquire().await?, *program_id, *id).await?;
+        fund(db, live, &campaign, None).await?;
     }
     Ok(rows.len())
 }
@@ -86,20 +98,21 @@ pub async fn fund_pending(state: &AppState, only: Option<i64>) -> ApiResult<usiz
 /// error is the server's; the inner one the credit's refusal.
 #[tracing::instrument(skip_all, fields(participant = ?participant, campaign_id = ?campaign_id))]
 pub async fn earn_from_fund(
-    state: &AppState,
+    db: &Db,
+    live: &Arc<RealtimeCore>,
     participant: i64,
     campaign_id: i64,
     earn: Earn,
 ) -> ApiResult<Result<ChangeOutcome, ParticipantError>> {
-    let outcome = state.live.earn(participant, earn.clone()).await;
+    let outcome = live.earn(participant, earn.clone()).await;
     if let Err(ParticipantError::Ledger(LedgerError::InsufficientFunds {
         account: AccountKey::CampaignFund(_),
     })) = &outcome
     {
         // Try once more whether or not this call funded it: a concurrent credit may
         // have topped the fund up between our refusal and our look.
-        fund_pending(state, Some(campaign_id)).await?;
-        return Ok(state.live.earn(participant, earn).await);
+        fund_pending(db, live, Some(campaign_id)).await?;
+        return Ok(live.earn(participant, earn).await);
     }
     Ok(outcome)
 }

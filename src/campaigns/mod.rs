@@ -39,16 +39,19 @@ pub mod visibility;
 // subscription with it).
 pub use visibility::visible;
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use stimul_actors::campaign::Ranking;
+use stimul_actors::live::RealtimeCore;
 use stimul_actors::rules::campaigns::{CampaignAudience, CampaignStatus, Offer};
 use stimul_actors::rules::points::Points;
 use utoipa::ToSchema;
 
 use crate::access::{Permission, Section, Target};
 use crate::auth::Principal;
-use crate::db::Tx;
+use crate::db::{Clock, Db, Tx};
 use crate::domain::Text;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -296,14 +299,16 @@ pub async fn create(
 /// budget grows while funded, gets its fund topped up in the ledger.
 #[tracing::instrument(skip_all, fields(id = ?id))]
 pub async fn update(
-    state: &AppState,
+    db: &Db,
+    clock: &Clock,
+    live: &Arc<RealtimeCore>,
     caller: &Principal,
     id: i64,
     patch: CampaignPatch,
 ) -> ApiResult<Campaign> {
     let program_id = caller.program_id();
-    let now = state.clock.now_ms();
-    let mut tx = state.db.begin().await?;
+    let now = clock.now_ms();
+    let mut tx = db.begin().await?;
     let before = get(&mut tx, program_id, id).await?;
     caller.require(Permission::edit(Section::Campaigns), &before.target())?;
     let next_status = patch.status.unwrap_or(before.status);
@@ -378,14 +383,14 @@ pub async fn update(
     .await?;
     tx.commit().await?;
     if after.status != CampaignStatus::Draft {
-        fund(state, &after, Some(caller.id())).await?;
+        fund(db, live, &after, Some(caller.id())).await?;
     }
     if before.ranking != after.ranking
         || before.starts_at != after.starts_at
         || before.ends_at != after.ends_at
     {
-        state.live.forget_campaign(id);
+        live.forget_campaign(id);
     }
-    let mut conn = state.db.pool.acquire().await?;
+    let mut conn = db.pool.acquire().await?;
     get(&mut conn, program_id, id).await
 }

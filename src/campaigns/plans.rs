@@ -1,26 +1,31 @@
 //! Participants' personal plans in a plan-percent campaign, set by staff, audited.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::rows::get;
 use crate::access::{Permission, Section};
 use crate::auth::Principal;
+use crate::db::{Clock, Db};
 use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
 use crate::tasks::checks::{check_ids_exist, positive_points, push};
+use stimul_actors::live::RealtimeCore;
 
 /// Sets participants' personal plans for a plan-percent campaign (`setCampaignPlans`).
 #[tracing::instrument(skip_all, fields(id = ?id))]
 pub async fn set_plans(
-    state: &AppState,
+    db: &Db,
+    clock: &Clock,
+    live: &Arc<RealtimeCore>,
     caller: &Principal,
     id: i64,
     plans: &[PlanInput],
 ) -> ApiResult<usize> {
     let program_id = caller.program_id();
-    let now = state.clock.now_ms();
-    let mut tx = state.db.begin().await?;
+    let now = clock.now_ms();
+    let mut tx = db.begin().await?;
     let campaign = get(&mut tx, program_id, id).await?;
     caller.require(Permission::edit(Section::Campaigns), &campaign.target())?;
     let mut errors = Vec::new();
@@ -67,7 +72,7 @@ pub async fn set_plans(
     )
     .await?;
     tx.commit().await?;
-    state.live.forget_campaign(id);
+    live.forget_campaign(id);
     Ok(valid.len())
 }
 

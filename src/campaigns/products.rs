@@ -10,14 +10,13 @@ use utoipa::{IntoParams, ToSchema};
 use crate::access::scoped::{ScopeColumns, restrict_to};
 use crate::access::{Permission, Section, Target};
 use crate::auth::Principal;
-use crate::db::{Sql, Tx};
+use crate::db::{Clock, Db, Sql, Tx};
 use crate::domain::{Text, Title};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, RowError};
 use crate::org::imports::{
     CsvTable, ImportSummary, RowCheck, finish, lookup, names_to_ids, reject_if_any,
 };
 use crate::paging::{Page, page_of};
-use crate::state::AppState;
 
 /// The largest pack a code may stand for: more is a typo.
 pub const MAX_PACK_SIZE: i64 = 10_000;
@@ -226,7 +225,8 @@ pub async fn upsert(
 /// Creates or updates one product (`createProduct`).
 #[tracing::instrument(skip_all)]
 pub async fn create(
-    state: &AppState,
+    db: &Db,
+    clock: &Clock,
     caller: &Principal,
     input: &ProductInput,
 ) -> ApiResult<Product> {
@@ -243,8 +243,8 @@ pub async fn create(
         Some(valid) if errors.is_empty() => valid,
         _ => return Err(ApiError::fields(errors)),
     };
-    let mut tx = state.db.begin().await?;
-    let (product, _) = upsert(&mut tx, caller, &valid, state.clock.now_ms()).await?;
+    let mut tx = db.begin().await?;
+    let (product, _) = upsert(&mut tx, caller, &valid, clock.now_ms()).await?;
     tx.commit().await?;
     Ok(product)
 }
@@ -258,7 +258,7 @@ pub struct ProductFilter {
 /// The products the caller may see, by id.
 #[tracing::instrument(skip_all, fields(after = ?after, limit = ?limit))]
 pub async fn list(
-    state: &AppState,
+    db: &Db,
     caller: &Principal,
     filter: &ProductFilter,
     after: i64,
@@ -290,7 +290,7 @@ pub async fn list(
     sql.push(&format!("SELECT {PRODUCT_COLUMNS} FROM products"))
         .push_where()
         .push(&format!(" ORDER BY id LIMIT {limit_p}"));
-    let rows = sql.query().fetch_all(&state.db.pool).await?;
+    let rows = sql.query().fetch_all(&db.pool).await?;
     let products = rows
         .iter()
         .map(product_from_row)

@@ -14,9 +14,12 @@
 //! - The row is written first, then the hold and the queue item; a receipt left
 //!   without a hold by a crash is finished at the next start ([`resume`]).
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use stimul_actors::ledger::AccountKey;
+use stimul_actors::live::RealtimeCore;
 use stimul_actors::participant::Earn;
 use stimul_actors::rules::campaigns::{NoOffer, choose_offer, code_points};
 use stimul_actors::rules::points::Points;
@@ -24,11 +27,11 @@ use stimul_actors::rules::routing::ItemKind;
 use utoipa::ToSchema;
 
 use crate::auth::Principal;
-use crate::db::Tx;
+use crate::config::Settings;
+use crate::db::{Clock, Db, Tx};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::moderation::{self, DecisionKind, DecisionRequest, Effect, NewItem};
 use crate::paging::{Page, page_of};
-use crate::state::AppState;
 
 /// Units one receipt may report: more is a typo or a wholesale deal, not a shop sale.
 pub const MAX_QUANTITY: i64 = 1000;
@@ -159,7 +162,10 @@ async fn get(executor: &mut sqlx::AnyConnection, id: i64) -> ApiResult<Receipt> 
 /// Registers a sale with its receipt photo: stored, held, queued for a moderator.
 #[tracing::instrument(skip_all)]
 pub async fn register(
-    state: &AppState,
+    db: &Db,
+    clock: &Clock,
+    live: &Arc<RealtimeCore>,
+    settings: &Settings,
     caller: &Principal,
     input: &SaleInput,
     photos: &[Vec<u8>],
@@ -182,12 +188,12 @@ pub async fn register(
         ));
     };
     let program_id = caller.program_id();
-    let now = state.clock.now_ms();
-    let product = super::products::get(&state.db.pool, program_id, input.product_id)
+    let now = clock.now_ms();
+    let product = super::products::get(&db.pool, program_id, input.product_id)
         .await
         .map_err(|_| ApiError::field("product_id", "there is no such product"))?;
-    let offers = super::code_claims::offers_for(state, program_id, product.id).await?;
-    let earner = super::visibility::audience_member(state, caller.id()).await?;
+    let offers = super::code_claims::offers_for(db, program_id, product.id).await?;
+    let earner = super::visibility::audience_member(db, live, caller.id()).await?;
     let campaign_id = match choose_offer(&offers, &earner, now) {
         Ok(id) => id,
         Err(NoOffer::Inactive(why)) => {
@@ -195,11 +201,11 @@ pub async fn register(
         }
         Err(NoOffer::NotEligible(why)) => return Err(ApiError::new(ErrorCode::NotEligible, why)),
     };
-    let per_unit = super::code_claims::points_per_unit(state, campaign_id, product.id).await?;
+    let per_unit = super::code_claims::points_per_unit(db, campaign_id, product.id).await?;
     let points = code_points(per_unit, quantity)
         .ok_or_else(|| ApiError::field("quantity", "the points overflow"))?;
 
-    let mut tx: Tx = state.db.begin().await?;
+    let mut tx: Tx = db.begin().await?;
     let duplicate: Option<i64> = sqlx::query_scalar(
         "SELECT id FROM receipts WHERE program_id = $1 AND receipt_number = $2 AND status IN ('pending', 'approved')",
     )
@@ -212,7 +218,7 @@ pub async fn register(
     }
     let stored = crate::photos::store(
         &mut tx,
-        &state.settings.data_dir,
+        &settings.data_dir,
         program_id,
         caller.id(),
         photo,
@@ -246,8 +252,8 @@ pub async fn register(
         Err(err) => return Err(err.into()),
     };
     tx.commit().await?;
-    hold_and_queue(state, id).await?;
-    let mut conn = state.db.pool.acquire().await?;
+    hold_and_queue(db, clock, live, id).await?;
+    let mut conn = db.pool.acquire().await?;
     get(&mut conn, id).await
 }
 
@@ -261,8 +267,13 @@ fn duplicate_receipt(number: &str) -> ApiError {
 /// Holds a reported receipt's points and queues it for a moderator. Safe to repeat:
 /// the hold is keyed by the receipt, the queue keeps one open item per receipt.
 #[tracing::instrument(skip_all, fields(id = ?id))]
-async fn hold_and_queue(state: &AppState, id: i64) -> ApiResult<()> {
-    let mut conn = state.db.pool.acquire().await?;
+async fn hold_and_queue(
+    db: &Db,
+    clock: &Clock,
+    live: &Arc<RealtimeCore>,
+    id: i64,
+) -> ApiResult<()> {
+    let mut conn = db.pool.acquire().await?;
     let receipt = get(&mut conn, id).await?;
     drop(conn);
     let earn = Earn {
@@ -278,7 +289,8 @@ async fn hold_and_queue(state: &AppState, id: i64) -> ApiResult<()> {
         fingerprint: None,
     };
     let outcome = match super::funding::earn_from_fund(
-        state,
+        db,
+        live,
         receipt.participant_id,
         receipt.campaign_id,
         earn,
@@ -289,22 +301,22 @@ async fn hold_and_queue(state: &AppState, id: i64) -> ApiResult<()> {
         Err(err) => {
             // The fund cannot hold it: the report is refused and its number freed.
             sqlx::query("UPDATE receipts SET status = 'rejected', decision_reason = 'fund_exhausted', updated_at = $1 WHERE id = $2")
-                .bind(state.clock.now_ms())
+                .bind(clock.now_ms())
                 .bind(id)
-                .execute(&state.db.pool)
+                .execute(&db.pool)
                 .await?;
             return Err(err.into());
         }
     };
     let program_id: i64 = sqlx::query_scalar("SELECT program_id FROM receipts WHERE id = $1")
         .bind(id)
-        .fetch_one(&state.db.pool)
+        .fetch_one(&db.pool)
         .await?;
     let place: PlaceRow = sqlx::query_as("SELECT store_id, region_id FROM receipts WHERE id = $1")
         .bind(id)
-        .fetch_one(&state.db.pool)
+        .fetch_one(&db.pool)
         .await?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = db.begin().await?;
     let item = NewItem {
         kind: ItemKind::Receipt,
         subject_id: id,
@@ -320,7 +332,7 @@ async fn hold_and_queue(state: &AppState, id: i64) -> ApiResult<()> {
             "points": outcome.amount,
         }),
     };
-    let item_id = moderation::enqueue(&mut tx, program_id, &item, state.clock.now_ms()).await?;
+    let item_id = moderation::enqueue(&mut tx, program_id, &item, clock.now_ms()).await?;
     sqlx::query(
         "UPDATE receipts SET hold_transaction_id = $1, moderation_item_id = $2 WHERE id = $3",
     )
@@ -330,20 +342,20 @@ async fn hold_and_queue(state: &AppState, id: i64) -> ApiResult<()> {
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    moderation::announce(state, program_id);
+    moderation::announce(live, program_id);
     Ok(())
 }
 
 /// Finishes receipts a crash left without their hold or queue item. Returns how many.
 #[tracing::instrument(skip_all)]
-pub async fn resume(state: &AppState) -> ApiResult<usize> {
+pub async fn resume(db: &Db, clock: &Clock, live: &Arc<RealtimeCore>) -> ApiResult<usize> {
     let ids: Vec<i64> = sqlx::query_scalar(
         "SELECT id FROM receipts WHERE status = 'pending' AND (hold_transaction_id IS NULL OR moderation_item_id IS NULL)",
     )
-    .fetch_all(&state.db.pool)
+    .fetch_all(&db.pool)
     .await?;
     for id in &ids {
-        hold_and_queue(state, *id).await?;
+        hold_and_queue(db, clock, live, *id).await?;
     }
     Ok(ids.len())
 }
@@ -400,7 +412,7 @@ pub async fn decide_in_transaction(
 /// The caller's receipts, newest first.
 #[tracing::instrument(skip_all, fields(before = ?before, limit = ?limit))]
 pub async fn mine(
-    state: &AppState,
+    db: &Db,
     caller: &Principal,
     before: i64,
     limit: i64,
@@ -414,7 +426,7 @@ pub async fn mine(
     .bind(caller.id())
     .bind(before)
     .bind(limit + 1)
-    .fetch_all(&state.db.pool)
+    .fetch_all(&db.pool)
     .await?;
     let receipts = rows.into_iter().map(Receipt::from).collect();
     Ok(page_of(receipts, limit, |r| r.id))

@@ -1,7 +1,10 @@
 //! Who sees which campaign: staff by scope; a participant the running campaigns whose
 //! audience includes them (drafts and others do not exist for them).
 
+use std::sync::Arc;
+
 use serde::Deserialize;
+use stimul_actors::live::RealtimeCore;
 use stimul_actors::rules::campaigns::{AudienceMember, CampaignStatus};
 use utoipa::IntoParams;
 
@@ -10,10 +13,9 @@ use super::rows::{CAMPAIGN_COLUMNS, CAMPAIGN_FROM, campaign_from_row, get, load_
 use crate::access::scoped::{ScopeColumns, restrict_to};
 use crate::access::{Permission, Section};
 use crate::auth::Principal;
-use crate::db::Sql;
+use crate::db::{Db, Sql};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::paging::{Page, page_of};
-use crate::state::AppState;
 use crate::tasks::settings::program_zone;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -28,7 +30,8 @@ pub struct CampaignFilter {
 /// includes them.
 #[tracing::instrument(skip_all, fields(after = ?after, limit = ?limit))]
 pub async fn list(
-    state: &AppState,
+    db: &Db,
+    live: &Arc<RealtimeCore>,
     caller: &Principal,
     filter: &CampaignFilter,
     after: i64,
@@ -70,11 +73,11 @@ pub async fn list(
     // the same size until one is full or the table ends.
     // The audience asks the participant's actor: ask before taking a connection.
     let earner = if participant {
-        Some(audience_member(state, caller.id()).await?)
+        Some(audience_member(db, live, caller.id()).await?)
     } else {
         None
     };
-    let mut conn = state.db.pool.acquire().await?;
+    let mut conn = db.pool.acquire().await?;
     let zone = program_zone(&mut *conn, program_id).await?;
     let limit_p = sql.placeholder(limit + 1);
     sql.push(&format!("SELECT {CAMPAIGN_COLUMNS} FROM {CAMPAIGN_FROM}"))
@@ -98,12 +101,17 @@ pub async fn list(
 /// A campaign the caller may see: staff by scope, a participant one they take part in
 /// (drafts and campaigns outside their audience do not exist for them).
 #[tracing::instrument(skip_all, fields(id = ?id))]
-pub async fn visible(state: &AppState, caller: &Principal, id: i64) -> ApiResult<Campaign> {
-    let mut conn = state.db.pool.acquire().await?;
+pub async fn visible(
+    db: &Db,
+    live: &Arc<RealtimeCore>,
+    caller: &Principal,
+    id: i64,
+) -> ApiResult<Campaign> {
+    let mut conn = db.pool.acquire().await?;
     let campaign = get(&mut conn, caller.program_id(), id).await?;
     drop(conn);
     if caller.account.kind.is_participant() {
-        let earner = audience_member(state, caller.id()).await?;
+        let earner = audience_member(db, live, caller.id()).await?;
         if campaign.status == CampaignStatus::Draft || campaign.audience.admits(&earner).is_err() {
             return Err(ApiError::not_found(format!("campaign {id}")));
         }
@@ -124,14 +132,18 @@ struct MemberRow {
 
 /// A participant as campaign audiences see them: region, store, partners and level.
 #[tracing::instrument(skip_all, fields(user_id = ?user_id))]
-pub async fn audience_member(state: &AppState, user_id: i64) -> ApiResult<AudienceMember> {
+pub async fn audience_member(
+    db: &Db,
+    live: &Arc<RealtimeCore>,
+    user_id: i64,
+) -> ApiResult<AudienceMember> {
     let row: MemberRow = sqlx::query_as(
         "SELECT u.store_id, s.region_id, u.partner_id AS user_partner_id, s.partner_id AS store_partner_id FROM users u LEFT JOIN stores s ON s.id = u.store_id WHERE u.id = $1",
     )
     .bind(user_id)
-    .fetch_one(&state.db.pool)
+    .fetch_one(&db.pool)
     .await?;
-    let view = state.live.participant_view(user_id).await.map_err(|e| {
+    let view = live.participant_view(user_id).await.map_err(|e| {
         ApiError::new(
             ErrorCode::ServiceUnavailable,
             format!("the participant's live state is unavailable: {e}"),

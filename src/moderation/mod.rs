@@ -18,6 +18,7 @@ pub mod repo;
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use stimul_actors::bus::BusEvent;
+use stimul_actors::live::RealtimeCore;
 use stimul_actors::moderation::{ItemView, SettleReason};
 use stimul_actors::participant::Settle;
 use stimul_actors::rules::routing::ItemStatus;
@@ -92,10 +93,8 @@ pub async fn enqueue(tx: &mut Tx, program_id: i64, item: &NewItem, now_ms: i64) 
 }
 
 /// Tells every node that the program's queue has new items.
-pub fn announce(state: &AppState, program_id: i64) {
-    state
-        .live
-        .publish(BusEvent::ModerationQueued { program_id });
+pub fn announce(live: &RealtimeCore, program_id: i64) {
+    live.publish(BusEvent::ModerationQueued { program_id });
 }
 
 /// Closes the open item of a subject decided outside the queue (a manager approving a
@@ -127,10 +126,8 @@ pub async fn withdraw(
 }
 
 /// After a commit: frees the holder's slot (on whichever node they are).
-pub fn settled(state: &AppState, item: ItemView, reason: SettleReason) {
-    state
-        .live
-        .publish(BusEvent::ModerationSettled { item, reason });
+pub fn settled(live: &RealtimeCore, item: ItemView, reason: SettleReason) {
+    live.publish(BusEvent::ModerationSettled { item, reason });
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -447,7 +444,7 @@ pub async fn decide(
         .moderation_time_to_decision
         .with_label_values(&[item.kind.as_str()])
         .observe((now - item.created_at).max(0) as f64 / 1000.0);
-    settled(state, item.clone(), SettleReason::Decided);
+    settled(&state.live, item.clone(), SettleReason::Decided);
     let applied = match settle_effect {
         Some(id) => effects::run_now(state, id).await,
         None => true,

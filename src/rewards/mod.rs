@@ -13,7 +13,10 @@ pub mod payments;
 pub mod payouts;
 pub mod repo;
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
+use stimul_actors::live::RealtimeCore;
 use stimul_actors::rules::points::Points;
 use stimul_actors::rules::rewards::RewardStatus;
 use stimul_actors::rules::rewards::{Customer, Pricing, RewardAudience, RewardKind, on_offer};
@@ -21,10 +24,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::access::{Permission, Section, Target};
 use crate::auth::Principal;
+use crate::config::Settings;
+use crate::db::{Clock, Db};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, RowError};
 use crate::org::imports::{CsvTable, ImportSummary, RowCheck, finish, reject_if_any};
 use crate::paging::{Page, page_of};
-use crate::state::AppState;
 use repo::{RewardFields, RewardQuery, RewardRow};
 
 /// A reward as the API shows it. Amounts are decimal strings.
@@ -295,18 +299,18 @@ impl RewardRow {
 /// The participant as reward audiences see them, with their available points. Asks
 /// the participant's actor: call it before taking a connection.
 #[tracing::instrument(skip_all)]
-pub async fn customer(state: &AppState, caller: &Principal) -> ApiResult<(Customer, Points)> {
-    let earner = crate::campaigns::visibility::audience_member(state, caller.id()).await?;
-    let view = state
-        .live
-        .participant_view(caller.id())
-        .await
-        .map_err(|e| {
-            ApiError::new(
-                ErrorCode::ServiceUnavailable,
-                format!("the participant's live state is unavailable: {e}"),
-            )
-        })?;
+pub async fn customer(
+    db: &Db,
+    live: &Arc<RealtimeCore>,
+    caller: &Principal,
+) -> ApiResult<(Customer, Points)> {
+    let earner = crate::campaigns::visibility::audience_member(db, live, caller.id()).await?;
+    let view = live.participant_view(caller.id()).await.map_err(|e| {
+        ApiError::new(
+            ErrorCode::ServiceUnavailable,
+            format!("the participant's live state is unavailable: {e}"),
+        )
+    })?;
     let roles = caller
         .access
         .grants
@@ -337,13 +341,13 @@ fn require_edit(caller: &Principal, brand_id: Option<i64>) -> ApiResult<()> {
 }
 
 #[tracing::instrument(skip_all, fields(program_id = ?program_id))]
-async fn check_brand(state: &AppState, program_id: i64, brand_id: Option<i64>) -> ApiResult<()> {
+async fn check_brand(db: &Db, program_id: i64, brand_id: Option<i64>) -> ApiResult<()> {
     if let Some(brand) = brand_id {
         let found: Option<i64> =
             sqlx::query_scalar("SELECT id FROM brands WHERE id = $1 AND program_id = $2")
                 .bind(brand)
                 .bind(program_id)
-                .fetch_optional(&state.db.pool)
+                .fetch_optional(&db.pool)
                 .await?;
         if found.is_none() {
             return Err(ApiError::field("brand_id", "there is no such brand"));
@@ -361,17 +365,18 @@ fn checked(input: &RewardInput) -> ApiResult<RewardFields> {
 }
 
 /// `createReward`.
-#[tracing::instrument(skip(state, caller, input), fields(sku = %input.sku))]
+#[tracing::instrument(skip(db, clock, caller, input), fields(sku = %input.sku))]
 pub async fn create(
-    state: &AppState,
+    db: &Db,
+    clock: &Clock,
     caller: &Principal,
     input: &RewardInput,
 ) -> ApiResult<Reward> {
     let program_id = caller.program_id();
     require_edit(caller, input.brand_id)?;
     let fields = checked(input)?;
-    check_brand(state, program_id, fields.brand_id).await?;
-    let mut tx = state.db.begin().await?;
+    check_brand(db, program_id, fields.brand_id).await?;
+    let mut tx = db.begin().await?;
     if repo::sku_exists(&mut *tx, program_id, &fields.sku).await? {
         return Err(ApiError::new(
             ErrorCode::Conflict,
@@ -381,7 +386,7 @@ pub async fn create(
             ),
         ));
     }
-    let id = repo::upsert(&mut tx, program_id, &fields, state.clock.now_ms()).await?;
+    let id = repo::upsert(&mut tx, program_id, &fields, clock.now_ms()).await?;
     let row = repo::reward(&mut *tx, program_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("reward {id}")))?;
@@ -403,17 +408,18 @@ pub async fn insert_checked(
 }
 
 /// `updateReward`: replaces the reward with `input` (its SKU may change if free).
-#[tracing::instrument(skip(state, caller, input))]
+#[tracing::instrument(skip(db, clock, caller, input))]
 pub async fn update(
-    state: &AppState,
+    db: &Db,
+    clock: &Clock,
     caller: &Principal,
     id: i64,
     input: &RewardInput,
 ) -> ApiResult<Reward> {
     let program_id = caller.program_id();
     let fields = checked(input)?;
-    check_brand(state, program_id, fields.brand_id).await?;
-    let mut tx = state.db.begin().await?;
+    check_brand(db, program_id, fields.brand_id).await?;
+    let mut tx = db.begin().await?;
     let before = repo::reward(&mut *tx, program_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("reward {id}")))?;
@@ -430,7 +436,7 @@ pub async fn update(
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    repo::upsert(&mut tx, program_id, &fields, state.clock.now_ms()).await?;
+    repo::upsert(&mut tx, program_id, &fields, clock.now_ms()).await?;
     let row = repo::reward(&mut *tx, program_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("reward {id}")))?;
@@ -440,23 +446,25 @@ pub async fn update(
 
 /// `setRewardPicture`: stores the photo (checked by content, content-addressed), shows
 /// it to every participant, and makes it the reward's picture.
-#[tracing::instrument(skip(state, caller, photo))]
+#[tracing::instrument(skip(db, clock, settings, caller, photo))]
 pub async fn set_picture(
-    state: &AppState,
+    db: &Db,
+    clock: &Clock,
+    settings: &Settings,
     caller: &Principal,
     id: i64,
     photo: &[u8],
 ) -> ApiResult<Reward> {
     let program_id = caller.program_id();
-    let now = state.clock.now_ms();
-    let mut tx = state.db.begin().await?;
+    let now = clock.now_ms();
+    let mut tx = db.begin().await?;
     let row = repo::reward(&mut *tx, program_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("reward {id}")))?;
     require_edit(caller, row.brand_id)?;
     let stored = crate::photos::store(
         &mut tx,
-        &state.settings.data_dir,
+        &settings.data_dir,
         program_id,
         caller.id(),
         photo,
@@ -488,9 +496,11 @@ pub struct RewardFilter {
 
 /// `listRewards`: a participant sees the active rewards on offer to them now; staff
 /// see the rewards they may manage.
-#[tracing::instrument(skip(state, caller))]
+#[tracing::instrument(skip(db, clock, live, caller))]
 pub async fn list(
-    state: &AppState,
+    db: &Db,
+    clock: &Clock,
+    live: &Arc<RealtimeCore>,
     caller: &Principal,
     filter: &RewardFilter,
     after: i64,
@@ -502,7 +512,7 @@ pub async fn list(
     }
     let participant = is_participant(caller);
     let (customer, available) = if participant {
-        let (customer, available) = customer(state, caller).await?;
+        let (customer, available) = customer(db, live, caller).await?;
         (Some(customer), Some(available))
     } else {
         let visibility = caller.access.visibility(Permission::view(Section::Rewards));
@@ -519,7 +529,7 @@ pub async fn list(
             (!visibility.whole_program).then(|| visibility.brands.iter().copied().collect())
         })
         .flatten();
-    let now = state.clock.now_ms();
+    let now = clock.now_ms();
     let mut shown = Vec::new();
     let mut cursor = after;
     // A participant's page is filtered after reading; read until it is full.
@@ -532,7 +542,7 @@ pub async fn list(
             after: cursor,
             limit: limit + 1,
         };
-        let rows = repo::rewards(&state.db, program_id, &query).await?;
+        let rows = repo::rewards(db, program_id, &query).await?;
         let ended = (rows.len() as i64) <= limit;
         for row in rows {
             cursor = row.id;
@@ -560,12 +570,17 @@ pub async fn list(
 }
 
 /// `getReward`: as [`list`] shows it to the caller.
-#[tracing::instrument(skip(state, caller))]
-pub async fn get(state: &AppState, caller: &Principal, id: i64) -> ApiResult<Reward> {
+#[tracing::instrument(skip(db, live, caller))]
+pub async fn get(
+    db: &Db,
+    live: &Arc<RealtimeCore>,
+    caller: &Principal,
+    id: i64,
+) -> ApiResult<Reward> {
     let program_id = caller.program_id();
     if is_participant(caller) {
-        let (customer, available) = customer(state, caller).await?;
-        let row = repo::reward(&state.db.pool, program_id, id)
+        let (customer, available) = customer(db, live, caller).await?;
+        let row = repo::reward(&db.pool, program_id, id)
             .await?
             .filter(|row| row.status == RewardStatus::Active)
             .ok_or_else(|| ApiError::not_found(format!("reward {id}")))?;
@@ -574,7 +589,7 @@ pub async fn get(state: &AppState, caller: &Principal, id: i64) -> ApiResult<Rew
         }
         return Ok(row.view(Some(available)));
     }
-    let row = repo::reward(&state.db.pool, program_id, id)
+    let row = repo::reward(&db.pool, program_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("reward {id}")))?;
     caller.require(
@@ -586,8 +601,8 @@ pub async fn get(state: &AppState, caller: &Principal, id: i64) -> ApiResult<Rew
 
 /// The showcase's categories.
 #[tracing::instrument(skip_all)]
-pub async fn categories(state: &AppState, caller: &Principal) -> ApiResult<Vec<String>> {
-    Ok(repo::categories(&state.db, caller.program_id()).await?)
+pub async fn categories(db: &Db, caller: &Principal) -> ApiResult<Vec<String>> {
+    Ok(repo::categories(db, caller.program_id()).await?)
 }
 
 pub const REWARD_COLUMNS: (&[&str], &[&str]) = (
@@ -607,9 +622,10 @@ pub const REWARD_COLUMNS: (&[&str], &[&str]) = (
 
 /// `importRewards`: every row is checked first; a file with any bad row changes
 /// nothing. Known SKUs are updated, new ones created.
-#[tracing::instrument(skip(state, caller, table))]
+#[tracing::instrument(skip(db, clock, caller, table))]
 pub async fn import(
-    state: &AppState,
+    db: &Db,
+    clock: &Clock,
     caller: &Principal,
     table: &CsvTable,
     dry_run: bool,
@@ -618,7 +634,7 @@ pub async fn import(
     let brands: Vec<(i64, String)> =
         sqlx::query_as("SELECT id, name FROM brands WHERE program_id = $1")
             .bind(program_id)
-            .fetch_all(&state.db.pool)
+            .fetch_all(&db.pool)
             .await?;
     let mut seen = std::collections::HashSet::new();
     let mut good = Vec::new();
@@ -692,8 +708,8 @@ pub async fn import(
         }
     }
     reject_if_any(bad)?;
-    let now = state.clock.now_ms();
-    let mut tx = state.db.begin().await?;
+    let now = clock.now_ms();
+    let mut tx = db.begin().await?;
     let mut summary = ImportSummary {
         rows: table.rows().len() as u64,
         created: 0,

@@ -20,10 +20,13 @@
 //!   `order_status`. Certificates (code, PIN) are shown to the order's owner only and
 //!   never logged.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use stimul_actors::ledger::{
     AccountKey, Committed, LedgerError, Movement, Purpose, TransactionRequest, TransactionStatus,
 };
+use stimul_actors::live::RealtimeCore;
 use stimul_actors::rules::points::Points;
 use stimul_actors::rules::rewards::{
     CardPaymentStatus, OrderStatus, PaymentSplit, RewardKind, Settlement, on_offer, order_total,
@@ -34,11 +37,14 @@ use utoipa::{IntoParams, ToSchema};
 use super::repo::{self, OrderItemRow, OrderQuery, OrderRow};
 use crate::access::{Permission, Section};
 use crate::auth::Principal;
-use crate::effects::{self, Effect, EffectHandler, Failure, NewEffect};
+use crate::config::Settings;
+use crate::db::{Clock, Db};
+use crate::effects::{self, Effect, EffectHandler, Effects, Failure, NewEffect};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
 use crate::integrations::DeliveryError;
 use crate::integrations::rewards::{ProviderOrder, ProviderStatus, RewardProvider};
 use crate::integrations::topups::{Topup, TopupProvider};
+use crate::ledger::SqlActorStorage;
 use crate::paging::{Page, page_of};
 use crate::state::AppState;
 
@@ -167,8 +173,8 @@ fn kind_of(item: &OrderItemRow) -> ApiResult<RewardKind> {
 
 /// Reads an order with its lines and history; the certificates only for its owner.
 #[tracing::instrument(skip_all, fields(owner_view = ?owner_view))]
-async fn view(state: &AppState, row: OrderRow, owner_view: bool) -> ApiResult<Order> {
-    let mut conn = state.db.pool.acquire().await?;
+async fn view(db: &Db, row: OrderRow, owner_view: bool) -> ApiResult<Order> {
+    let mut conn = db.pool.acquire().await?;
     let items = repo::items(&mut *conn, row.id).await?;
     let history = repo::history(&mut *conn, row.id).await?;
     let payment = if row.card_amount > 0 {
@@ -269,7 +275,7 @@ pub async fn place(
     if let Some(key) = key
         && let Some(existing) = repo::order_by_request_key(&state.db.pool, participant, key).await?
     {
-        return Ok((view(state, existing, true).await?, true));
+        return Ok((view(&state.db, existing, true).await?, true));
     }
     let mut errors = Vec::new();
     if input.items.is_empty() || input.items.len() > MAX_LINES {
@@ -298,7 +304,7 @@ pub async fn place(
         return Err(ApiError::fields(errors));
     }
     // The actor is asked before any connection is taken.
-    let (customer, _available) = super::customer(state, caller).await?;
+    let (customer, _available) = super::customer(&state.db, &state.live, caller).await?;
     let now = state.clock.now_ms();
     let mut lines = Vec::new();
     let mut needs_address = false;
@@ -456,7 +462,7 @@ pub async fn place(
                     "the same order is being placed",
                 )
             })?;
-            return Ok((view(state, existing, true).await?, true));
+            return Ok((view(&state.db, existing, true).await?, true));
         }
         Err(err) => return Err(err.into()),
     };
@@ -515,14 +521,24 @@ pub async fn place(
     )
     .await?;
     let payment_effect = if split.card > Points::ZERO {
-        Some(super::payments::open(state, &mut tx, program_id, order_id, split.card, now).await?)
+        Some(
+            super::payments::open(
+                &state.settings,
+                &mut tx,
+                program_id,
+                order_id,
+                split.card,
+                now,
+            )
+            .await?,
+        )
     } else {
         enqueue_fulfilment(&mut tx, program_id, order_id, now).await?;
         None
     };
     tx.commit().await?;
     state.live.committed_elsewhere(&request, &committed);
-    push(state, participant, order_id, first, None);
+    push(&state.live, participant, order_id, first, None);
     state.effects.ring();
     if let Some(effect) = payment_effect {
         // The payment page is asked for now, so the answer can carry it; a failure is
@@ -532,7 +548,7 @@ pub async fn place(
     let row = repo::order(&state.db.pool, order_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("order {order_id}")))?;
-    Ok((view(state, row, true).await?, false))
+    Ok((view(&state.db, row, true).await?, false))
 }
 
 /// Queues the delivery of a placed order, in the transaction that placed it.
@@ -597,13 +613,13 @@ pub(super) fn spend_request(
 }
 
 fn push(
-    state: &AppState,
+    live: &Arc<RealtimeCore>,
     participant: i64,
     order_id: i64,
     status: OrderStatus,
     failure_reason: Option<String>,
 ) {
-    state.live.push(
+    live.push(
         &stimul_actors::participant::topic(participant),
         &OrderStatusChanged {
             order_id,
@@ -611,6 +627,23 @@ fn push(
             failure_reason,
         },
     );
+}
+
+/// What moving an order reaches: the use cases that change an order's status (and
+/// its card payment's) take these together.
+#[derive(Clone, Copy)]
+pub struct Orders<'a> {
+    /// Reads, and the transaction each move is written in.
+    pub db: &'a Db,
+    /// Stamps each move and its history.
+    pub clock: &'a Clock,
+    /// Announces a committed move: the ledger posting (balances, levels) and
+    /// `order_status`; the participant's actor also checks a new order's balance.
+    pub live: &'a Arc<RealtimeCore>,
+    /// Woken for the refund or delivery a move queues.
+    pub effects: &'a Effects,
+    /// Posts or releases the order's reservation in the move's own transaction.
+    pub ledger: &'a SqlActorStorage,
 }
 
 /// Who changed an order's status, for its history.
@@ -636,15 +669,15 @@ pub(super) struct Moved {
 impl Moved {
     /// Tells the live side: the ledger posting (balances, levels) and `order_status`;
     /// wakes the effect worker for a queued refund.
-    pub(super) fn announce(&self, state: &AppState) {
+    pub(super) fn announce(&self, live: &Arc<RealtimeCore>, effects: &Effects) {
         if let Some((request, posted)) = &self.posted {
-            state.live.committed_elsewhere(request, posted);
+            live.committed_elsewhere(request, posted);
         }
         if self.refund_queued {
-            state.effects.ring();
+            effects.ring();
         }
         push(
-            state,
+            live,
             self.participant_id,
             self.order_id,
             self.next,
@@ -663,15 +696,16 @@ fn points_of(row: &OrderRow) -> Points {
 /// and its card payment (a paid one is refunded when the order ends undelivered);
 /// keeps the history. Refuses a move its status does not allow. Announce the answer
 /// after the commit.
-#[tracing::instrument(skip(state, tx, change), fields(next = change.next.as_str()))]
+#[tracing::instrument(skip(db, ledger, tx, change), fields(next = change.next.as_str()))]
 pub(super) async fn move_in(
-    state: &AppState,
+    db: &Db,
+    ledger: &SqlActorStorage,
     tx: &mut crate::db::Tx,
     order_id: i64,
     change: Change<'_>,
     now: i64,
 ) -> ApiResult<Moved> {
-    let row = repo::order_for_update(tx, state.db.backend, order_id)
+    let row = repo::order_for_update(tx, db.backend, order_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("order {order_id}")))?;
     let current = row.status;
@@ -728,7 +762,7 @@ pub(super) async fn move_in(
     };
     let mut posted = None;
     if let Some(request) = posting {
-        let committed = state.ledger.post_in(tx, &request).await?.map_err(|err| {
+        let committed = ledger.post_in(tx, &request).await?.map_err(|err| {
             ApiError::internal(anyhow::anyhow!("settling order {order_id}: {err}"))
         })?;
         repo::set_transactions(tx, order_id, None, Some(committed.transaction_id)).await?;
@@ -771,27 +805,35 @@ pub(super) async fn move_in(
 
 /// [`move_in`] in a transaction of its own; answers the order as it now is.
 #[tracing::instrument(skip_all, fields(order_id = ?order_id))]
-pub async fn move_to(state: &AppState, order_id: i64, change: Change<'_>) -> ApiResult<OrderRow> {
-    let now = state.clock.now_ms();
-    let mut tx = state.db.begin().await?;
-    let moved = move_in(state, &mut tx, order_id, change, now).await?;
+pub async fn move_to(orders: Orders<'_>, order_id: i64, change: Change<'_>) -> ApiResult<OrderRow> {
+    let Orders {
+        db,
+        clock,
+        live,
+        effects,
+        ledger,
+    } = orders;
+    let now = clock.now_ms();
+    let mut tx = db.begin().await?;
+    let moved = move_in(db, ledger, &mut tx, order_id, change, now).await?;
     tx.commit().await?;
-    moved.announce(state);
-    repo::order(&state.db.pool, order_id)
+    moved.announce(live, effects);
+    repo::order(&db.pool, order_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("order {order_id}")))
 }
 
 /// Fails an order (points and stock back) unless it already ended.
 #[tracing::instrument(skip_all, fields(order_id = ?order_id))]
-async fn fail(state: &AppState, order_id: i64, reason: &str) -> ApiResult<()> {
+async fn fail(orders: Orders<'_>, order_id: i64, reason: &str) -> ApiResult<()> {
+    let Orders { .. } = orders;
     let change = Change {
         next: OrderStatus::Failed,
         note: None,
         actor_id: None,
         failure_reason: Some(reason),
     };
-    match move_to(state, order_id, change).await {
+    match move_to(orders, order_id, change).await {
         Ok(_) => Ok(()),
         // Ended meanwhile (a callback, staff): nothing left to fail.
         Err(err) if err.code == ErrorCode::InvalidState => Ok(()),
@@ -814,11 +856,12 @@ fn parse_provider_id(id: &str) -> Option<(i64, i64)> {
 /// failing the order. Answers whether the line is still being worked on.
 #[tracing::instrument(skip_all, fields(order_id = ?order_id, item_id = ?item_id))]
 async fn apply_provider_status(
-    state: &AppState,
+    orders: Orders<'_>,
     order_id: i64,
     item_id: i64,
     status: ProviderStatus,
 ) -> ApiResult<bool> {
+    let Orders { db, clock, .. } = orders;
     match status {
         ProviderStatus::Done {
             reference,
@@ -826,24 +869,24 @@ async fn apply_provider_status(
             pin,
         } => {
             repo::record_delivered(
-                &state.db,
+                db,
                 item_id,
                 reference.as_deref(),
                 code.as_deref(),
                 pin.as_deref(),
-                state.clock.now_ms(),
+                clock.now_ms(),
             )
             .await?;
             Ok(false)
         }
         ProviderStatus::Processing { reference } => {
             if let Some(reference) = reference {
-                repo::record_reference(&state.db, item_id, &reference).await?;
+                repo::record_reference(db, item_id, &reference).await?;
             }
             Ok(true)
         }
         ProviderStatus::Failed { reason } => {
-            fail(state, order_id, &format!("the provider refused: {reason}")).await?;
+            fail(orders, order_id, &format!("the provider refused: {reason}")).await?;
             Ok(false)
         }
     }
@@ -852,14 +895,15 @@ async fn apply_provider_status(
 /// Fulfils the order once every provider line is delivered and it holds no goods for
 /// staff to ship.
 #[tracing::instrument(skip_all, fields(order_id = ?order_id))]
-async fn complete_if_delivered(state: &AppState, order_id: i64) -> ApiResult<()> {
-    let Some(row) = repo::order(&state.db.pool, order_id).await? else {
+async fn complete_if_delivered(orders: Orders<'_>, order_id: i64) -> ApiResult<()> {
+    let Orders { db, .. } = orders;
+    let Some(row) = repo::order(&db.pool, order_id).await? else {
         return Ok(());
     };
     if row.status.is_final() {
         return Ok(());
     }
-    let items = repo::items(&state.db.pool, order_id).await?;
+    let items = repo::items(&db.pool, order_id).await?;
     let mut shipped = false;
     for item in &items {
         if kind_of(item)?.is_shipped() {
@@ -877,7 +921,7 @@ async fn complete_if_delivered(state: &AppState, order_id: i64) -> ApiResult<()>
         actor_id: None,
         failure_reason: None,
     };
-    match move_to(state, order_id, change).await {
+    match move_to(orders, order_id, change).await {
         Ok(_) => Ok(()),
         Err(err) if err.code == ErrorCode::InvalidState => Ok(()),
         Err(err) => Err(err),
@@ -902,8 +946,16 @@ impl EffectHandler for FulfilEffect {
     }
 
     async fn run(&self, state: &AppState, effect: &Effect) -> Result<(), Failure> {
+        let orders = Orders {
+            db: &state.db,
+            clock: &state.clock,
+            live: &state.live,
+            effects: &state.effects,
+            ledger: &state.ledger,
+        };
+        let Orders { db, .. } = orders;
         let FulfilPayload { order_id } = effect.payload()?;
-        let Some(row) = repo::order(&state.db.pool, order_id).await? else {
+        let Some(row) = repo::order(&db.pool, order_id).await? else {
             return Err(Failure::Permanent(format!(
                 "order {order_id} does not exist"
             )));
@@ -920,14 +972,14 @@ impl EffectHandler for FulfilEffect {
                 actor_id: None,
                 failure_reason: None,
             };
-            move_to(state, order_id, change).await?;
+            move_to(orders, order_id, change).await?;
         }
         let delivery: Delivery = row
             .delivery
             .as_deref()
             .and_then(|d| serde_json::from_str(d).ok())
             .unwrap_or_default();
-        let items = repo::items(&state.db.pool, order_id).await?;
+        let items = repo::items(&db.pool, order_id).await?;
         let mut waiting = false;
         for item in items {
             let kind = kind_of(&item)?;
@@ -938,7 +990,7 @@ impl EffectHandler for FulfilEffect {
             let asked_before = item.provider_reference.is_some();
             let answer = if kind == RewardKind::PhoneTopup {
                 let Some(phone) = delivery.phone.clone() else {
-                    fail(state, order_id, "a top-up needs a phone number").await?;
+                    fail(orders, order_id, "a top-up needs a phone number").await?;
                     return Ok(());
                 };
                 if asked_before {
@@ -968,10 +1020,10 @@ impl EffectHandler for FulfilEffect {
             };
             match answer {
                 Ok(status) => {
-                    waiting |= apply_provider_status(state, order_id, item.id, status).await?
+                    waiting |= apply_provider_status(orders, order_id, item.id, status).await?
                 }
                 Err(DeliveryError::Permanent(reason)) => {
-                    fail(state, order_id, &reason).await?;
+                    fail(orders, order_id, &reason).await?;
                     return Ok(());
                 }
                 Err(DeliveryError::Retryable(reason)) => {
@@ -980,14 +1032,14 @@ impl EffectHandler for FulfilEffect {
                             "the provider did not answer after {} tries: {reason}",
                             effect.attempt
                         );
-                        fail(state, order_id, &reason).await?;
+                        fail(orders, order_id, &reason).await?;
                         return Ok(());
                     }
                     return Err(Failure::Retry(reason));
                 }
             }
         }
-        complete_if_delivered(state, order_id).await?;
+        complete_if_delivered(orders, order_id).await?;
         if waiting {
             // Asked again with backoff, unless its callback comes first.
             return Err(Failure::Retry("the provider is still working on it".into()));
@@ -998,17 +1050,21 @@ impl EffectHandler for FulfilEffect {
 
 /// A provider's signed callback: the rewards or top-up provider's about one order line
 /// (`status` as in its API), or the payment provider's about an order's card payment.
-#[tracing::instrument(skip(state, body, signature))]
+#[tracing::instrument(skip(orders, settings, body, signature))]
 pub async fn callback(
-    state: &AppState,
+    orders: Orders<'_>,
+    settings: &Settings,
     provider: &str,
     body: &[u8],
     signature: Option<&str>,
 ) -> ApiResult<()> {
+    let Orders { db, .. } = orders;
     let secret = match provider {
-        "rewards" => state.settings.rewards.callback_secret.as_ref(),
-        "topups" => state.settings.topups.callback_secret.as_ref(),
-        "payments" => return super::payments::callback(state, body, signature).await,
+        "rewards" => settings.rewards.callback_secret.as_ref(),
+        "topups" => settings.topups.callback_secret.as_ref(),
+        "payments" => {
+            return super::payments::callback(orders, settings, body, signature).await;
+        }
         _ => return Err(ApiError::not_found(format!("provider {provider:?}"))),
     };
     crate::integrations::signature::verify_callback(secret, body, signature)?;
@@ -1024,7 +1080,7 @@ pub async fn callback(
         .as_deref()
         .and_then(parse_provider_id)
         .ok_or_else(|| ApiError::field("id", "not an order line of ours"))?;
-    let known = repo::items(&state.db.pool, order_id)
+    let known = repo::items(&db.pool, order_id)
         .await?
         .iter()
         .any(|item| item.id == item_id);
@@ -1036,22 +1092,22 @@ pub async fn callback(
     let status = answer
         .into_status()
         .map_err(|err| ApiError::field("status", err.to_string()))?;
-    let Some(row) = repo::order(&state.db.pool, order_id).await? else {
+    let Some(row) = repo::order(&db.pool, order_id).await? else {
         return Err(ApiError::not_found(format!("order {order_id}")));
     };
     if row.status.is_final() {
         // A second report of the same end (or one after staff ended it): nothing to do.
         return Ok(());
     }
-    apply_provider_status(state, order_id, item_id, status).await?;
-    complete_if_delivered(state, order_id).await
+    apply_provider_status(orders, order_id, item_id, status).await?;
+    complete_if_delivered(orders, order_id).await
 }
 
 /// An order the caller may see: their own, or any of the program's for staff with
 /// `rewards.view` program-wide.
-#[tracing::instrument(skip(state, caller))]
-pub async fn get(state: &AppState, caller: &Principal, id: i64) -> ApiResult<Order> {
-    let row = repo::order(&state.db.pool, id)
+#[tracing::instrument(skip(db, caller))]
+pub async fn get(db: &Db, caller: &Principal, id: i64) -> ApiResult<Order> {
+    let row = repo::order(&db.pool, id)
         .await?
         .filter(|row| row.program_id == caller.program_id())
         .ok_or_else(|| ApiError::not_found(format!("order {id}")))?;
@@ -1061,7 +1117,7 @@ pub async fn get(state: &AppState, caller: &Principal, id: i64) -> ApiResult<Ord
             .require_program_wide(Permission::view(Section::Rewards))
             .map_err(|_| ApiError::not_found(format!("order {id}")))?;
     }
-    view(state, row, own).await
+    view(db, row, own).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -1076,9 +1132,9 @@ pub struct OrderFilter {
 }
 
 /// `listMyOrders` (`mine`) or staff's `listOrders`.
-#[tracing::instrument(skip(state, caller))]
+#[tracing::instrument(skip(db, caller))]
 pub async fn list(
-    state: &AppState,
+    db: &Db,
     caller: &Principal,
     filter: &OrderFilter,
     mine: bool,
@@ -1103,24 +1159,25 @@ pub async fn list(
         after,
         limit: limit + 1,
     };
-    let rows = repo::orders(&state.db, caller.program_id(), &query).await?;
+    let rows = repo::orders(db, caller.program_id(), &query).await?;
     let mut orders = Vec::with_capacity(rows.len());
     for row in rows {
-        orders.push(view(state, row, mine).await?);
+        orders.push(view(db, row, mine).await?);
     }
     Ok(page_of(orders, limit, |order| order.id))
 }
 
 /// `cancelOrder`: the participant while it is placed or waits for its payment; staff (`rewards.edit`) until a
 /// provider delivered any of it or the goods shipped. Points and stock go back.
-#[tracing::instrument(skip(state, caller, reason))]
+#[tracing::instrument(skip(orders, caller, reason))]
 pub async fn cancel(
-    state: &AppState,
+    orders: Orders<'_>,
     caller: &Principal,
     id: i64,
     reason: Option<&str>,
 ) -> ApiResult<Order> {
-    let row = repo::order(&state.db.pool, id)
+    let Orders { db, .. } = orders;
+    let row = repo::order(&db.pool, id)
         .await?
         .filter(|row| row.program_id == caller.program_id())
         .ok_or_else(|| ApiError::not_found(format!("order {id}")))?;
@@ -1135,7 +1192,7 @@ pub async fn cancel(
             status.as_str()
         )));
     }
-    let delivered = repo::items(&state.db.pool, id)
+    let delivered = repo::items(&db.pool, id)
         .await?
         .iter()
         .any(|item| item.delivered_at.is_some());
@@ -1150,8 +1207,8 @@ pub async fn cancel(
         actor_id: Some(caller.id()),
         failure_reason: None,
     };
-    let row = move_to(state, id, change).await?;
-    view(state, row, own).await
+    let row = move_to(orders, id, change).await?;
+    view(db, row, own).await
 }
 
 /// A status staff set by hand (`setOrderStatus`): goods `shipped` and `delivered`, or an
@@ -1162,13 +1219,14 @@ pub struct StatusInput {
     pub note: Option<String>,
 }
 
-#[tracing::instrument(skip(state, caller, input))]
+#[tracing::instrument(skip(orders, caller, input))]
 pub async fn set_status(
-    state: &AppState,
+    orders: Orders<'_>,
     caller: &Principal,
     id: i64,
     input: &StatusInput,
 ) -> ApiResult<Order> {
+    let Orders { db, .. } = orders;
     caller.require_program_wide(Permission::edit(Section::Rewards))?;
     let next = OrderStatus::parse(input.status.trim()).map_err(|e| ApiError::field("status", e))?;
     if matches!(
@@ -1187,7 +1245,7 @@ pub async fn set_status(
     {
         return Err(ApiError::field("note", "at most 1000 characters"));
     }
-    repo::order(&state.db.pool, id)
+    repo::order(&db.pool, id)
         .await?
         .filter(|row| row.program_id == caller.program_id())
         .ok_or_else(|| ApiError::not_found(format!("order {id}")))?;
@@ -1199,8 +1257,8 @@ pub async fn set_status(
         actor_id: Some(caller.id()),
         failure_reason,
     };
-    let row = move_to(state, id, change).await?;
-    view(state, row, false).await
+    let row = move_to(orders, id, change).await?;
+    view(db, row, false).await
 }
 
 #[cfg(test)]

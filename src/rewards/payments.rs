@@ -27,8 +27,9 @@ use stimul_actors::rules::rewards::CardPaymentStatus::{
 };
 use stimul_actors::rules::rewards::OrderStatus;
 
-use super::orders::{self, Change};
+use super::orders::{self, Change, Orders};
 use super::repo::{self, OrderRow, PaymentRow};
+use crate::config::Settings;
 use crate::db::Tx;
 use crate::effects::{self, Effect, EffectHandler, Failure, NewEffect};
 use crate::error::{ApiError, ApiResult};
@@ -65,14 +66,14 @@ fn payload(order_id: i64) -> ApiResult<serde_json::Value> {
 /// answers the effect's id for the checkout to run at once.
 #[tracing::instrument(skip_all, fields(program_id = ?program_id, order_id = ?order_id))]
 pub(super) async fn open(
-    state: &AppState,
+    settings: &Settings,
     tx: &mut Tx,
     program_id: i64,
     order_id: i64,
     amount: Points,
     now: i64,
 ) -> ApiResult<i64> {
-    let expires_at = now + state.settings.payments.expire_ms;
+    let expires_at = now + settings.payments.expire_ms;
     repo::insert_payment(
         tx,
         order_id,
@@ -145,29 +146,30 @@ enum Applied {
 
 /// Applies what the provider says about an order's payment.
 #[tracing::instrument(skip_all, fields(order_id = ?order_id))]
-async fn apply(state: &AppState, order_id: i64, status: PaymentStatus) -> ApiResult<Applied> {
+async fn apply(orders: Orders<'_>, order_id: i64, status: PaymentStatus) -> ApiResult<Applied> {
+    let Orders { db, clock, .. } = orders;
     match status {
         PaymentStatus::Pending {
             reference,
             confirmation_url,
         } => {
             repo::record_payment_page(
-                &state.db.pool,
+                &db.pool,
                 order_id,
                 reference.as_deref(),
                 confirmation_url.as_deref(),
-                state.clock.now_ms(),
+                clock.now_ms(),
             )
             .await?;
             Ok(Applied::Waiting)
         }
         PaymentStatus::Succeeded { reference, amount } => {
-            confirm(state, order_id, amount, reference.as_deref()).await?;
+            confirm(orders, order_id, amount, reference.as_deref()).await?;
             Ok(Applied::Ended)
         }
         PaymentStatus::Failed { reason } => {
             end_unpaid(
-                state,
+                orders,
                 order_id,
                 &format!("the card payment failed: {reason}"),
             )
@@ -183,14 +185,21 @@ async fn apply(state: &AppState, order_id: i64, status: PaymentStatus) -> ApiRes
 /// different amount is refused and changes nothing.
 #[tracing::instrument(skip_all, fields(order_id = ?order_id))]
 async fn confirm(
-    state: &AppState,
+    orders: Orders<'_>,
     order_id: i64,
     amount: Points,
     reference: Option<&str>,
 ) -> ApiResult<()> {
-    let now = state.clock.now_ms();
-    let mut tx = state.db.begin().await?;
-    let order = repo::order_for_update(&mut tx, state.db.backend, order_id)
+    let Orders {
+        db,
+        clock,
+        live,
+        effects,
+        ledger,
+    } = orders;
+    let now = clock.now_ms();
+    let mut tx = db.begin().await?;
+    let order = repo::order_for_update(&mut tx, db.backend, order_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("order {order_id}")))?;
     let payment = payment_of(&mut tx, order_id).await?;
@@ -220,7 +229,7 @@ async fn confirm(
             .await?;
         enqueue_refund(&mut tx, order.program_id, order_id, now).await?;
         tx.commit().await?;
-        state.effects.ring();
+        effects.ring();
         return Ok(());
     }
     repo::set_payment_status(&mut tx, order_id, Pending, Succeeded, None, now).await?;
@@ -230,11 +239,11 @@ async fn confirm(
         actor_id: None,
         failure_reason: None,
     };
-    let moved = orders::move_in(state, &mut tx, order_id, change, now).await?;
+    let moved = orders::move_in(db, ledger, &mut tx, order_id, change, now).await?;
     orders::enqueue_fulfilment(&mut tx, order.program_id, order_id, now).await?;
     tx.commit().await?;
-    moved.announce(state);
-    state.effects.ring();
+    moved.announce(live, effects);
+    effects.ring();
     Ok(())
 }
 
@@ -248,14 +257,15 @@ async fn payment_of(tx: &mut Tx, order_id: i64) -> ApiResult<PaymentRow> {
 /// The payment will not come: the order is cancelled with `reason` (points and stock
 /// back, the payment marked cancelled) unless it already moved on.
 #[tracing::instrument(skip_all, fields(order_id = ?order_id))]
-async fn end_unpaid(state: &AppState, order_id: i64, reason: &str) -> ApiResult<()> {
+async fn end_unpaid(orders: Orders<'_>, order_id: i64, reason: &str) -> ApiResult<()> {
+    let Orders { .. } = orders;
     let change = Change {
         next: OrderStatus::Cancelled,
         note: None,
         actor_id: None,
         failure_reason: Some(reason),
     };
-    match orders::move_to(state, order_id, change).await {
+    match orders::move_to(orders, order_id, change).await {
         Ok(_) => Ok(()),
         // Paid or ended meanwhile.
         Err(err) if err.code == crate::error::ErrorCode::InvalidState => Ok(()),
@@ -290,8 +300,16 @@ impl EffectHandler for PaymentEffect {
     }
 
     async fn run(&self, state: &AppState, effect: &Effect) -> Result<(), Failure> {
+        let orders = Orders {
+            db: &state.db,
+            clock: &state.clock,
+            live: &state.live,
+            effects: &state.effects,
+            ledger: &state.ledger,
+        };
+        let Orders { db, clock, .. } = orders;
         let PaymentPayload { order_id } = effect.payload()?;
-        let Some(payment) = repo::payment(&state.db.pool, order_id).await? else {
+        let Some(payment) = repo::payment(&db.pool, order_id).await? else {
             return Err(Failure::Permanent(format!(
                 "order {order_id} has no card payment"
             )));
@@ -312,11 +330,11 @@ impl EffectHandler for PaymentEffect {
             self.provider.status(&id).await
         };
         let applied = match answer {
-            Ok(status) => apply(state, order_id, status).await?,
+            Ok(status) => apply(orders, order_id, status).await?,
             Err(DeliveryError::Permanent(reason)) => {
                 // A refusal or an answer nobody can read: the buyer has nothing to pay.
                 end_unpaid(
-                    state,
+                    orders,
                     order_id,
                     &format!("the card payment could not be asked: {reason}"),
                 )
@@ -329,8 +347,8 @@ impl EffectHandler for PaymentEffect {
         if applied == Applied::Ended {
             return Ok(());
         }
-        if state.clock.now_ms() >= payment.expires_at {
-            end_unpaid(state, order_id, "the card payment did not come in time").await?;
+        if clock.now_ms() >= payment.expires_at {
+            end_unpaid(orders, order_id, "the card payment did not come in time").await?;
             return Ok(());
         }
         Err(Failure::Retry("waiting for the card payment".into()))
@@ -345,8 +363,9 @@ pub struct RefundEffect {
 #[async_trait::async_trait]
 impl EffectHandler for RefundEffect {
     async fn run(&self, state: &AppState, effect: &Effect) -> Result<(), Failure> {
+        let (db, clock) = (&state.db, &state.clock);
         let PaymentPayload { order_id } = effect.payload()?;
-        let Some(payment) = repo::payment(&state.db.pool, order_id).await? else {
+        let Some(payment) = repo::payment(&db.pool, order_id).await? else {
             return Err(Failure::Permanent(format!(
                 "order {order_id} has no card payment"
             )));
@@ -356,7 +375,7 @@ impl EffectHandler for RefundEffect {
         }
         let amount = Points::from_hundredths(payment.amount).to_string();
         self.provider.refund(&payment_id(order_id), &amount).await?;
-        repo::record_refunded(&state.db, order_id, state.clock.now_ms()).await?;
+        repo::record_refunded(db, order_id, clock.now_ms()).await?;
         tracing::info!(order_id, %amount, "card payment refunded");
         Ok(())
     }
@@ -364,10 +383,16 @@ impl EffectHandler for RefundEffect {
 
 /// The payment provider's signed callback about an order's payment (the body as its
 /// API answers a status).
-#[tracing::instrument(skip(state, body, signature))]
-pub async fn callback(state: &AppState, body: &[u8], signature: Option<&str>) -> ApiResult<()> {
+#[tracing::instrument(skip(orders, settings, body, signature))]
+pub async fn callback(
+    orders: Orders<'_>,
+    settings: &Settings,
+    body: &[u8],
+    signature: Option<&str>,
+) -> ApiResult<()> {
+    let Orders { db, .. } = orders;
     crate::integrations::signature::verify_callback(
-        state.settings.payments.callback_secret.as_ref(),
+        settings.payments.callback_secret.as_ref(),
         body,
         signature,
     )?;
@@ -382,13 +407,13 @@ pub async fn callback(state: &AppState, body: &[u8], signature: Option<&str>) ->
         .as_deref()
         .and_then(parse_payment_id)
         .ok_or_else(|| ApiError::field("id", "not a payment of ours"))?;
-    if repo::payment(&state.db.pool, order_id).await?.is_none() {
+    if repo::payment(&db.pool, order_id).await?.is_none() {
         return Err(ApiError::not_found(format!("payment {order_id}")));
     }
     let status = answer
         .into_status()
         .map_err(|err| ApiError::field("status", err.to_string()))?;
-    apply(state, order_id, status).await.map(|_| ())
+    apply(orders, order_id, status).await.map(|_| ())
 }
 
 #[cfg(test)]

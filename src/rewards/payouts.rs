@@ -15,8 +15,11 @@
 //! idempotency key: paid captures the points (hold → redeemed), a refusal or no answer
 //! after the kind's tries fails it and returns them; a rejection returns them.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use stimul_actors::ledger::{AccountKey, LedgerError, Movement, Purpose};
+use stimul_actors::live::RealtimeCore;
 use stimul_actors::moderation::ItemView;
 use stimul_actors::rules::points::Points;
 use stimul_actors::rules::rewards::{CardNumber, PayoutLimits, PayoutRefusal, PayoutStatus};
@@ -26,11 +29,14 @@ use utoipa::ToSchema;
 use super::orders::{Spending, spend_request};
 use super::repo::{self, PayoutCardRow, PayoutRow};
 use crate::auth::Principal;
-use crate::db::Tx;
+use crate::config::Settings;
+use crate::db::{Clock, Db, Tx};
 use crate::effects::{self, Effect, EffectHandler, Failure, NewEffect};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::integrations::DeliveryError;
+use crate::integrations::payouts::PayoutProvider;
 use crate::integrations::rewards::ProviderStatus;
+use crate::ledger::SqlActorStorage;
 use crate::moderation::{self, DecisionKind, DecisionRequest, NewItem};
 use crate::paging::{Page, page_of};
 use crate::state::AppState;
@@ -112,33 +118,44 @@ fn participant_only(caller: &Principal) -> ApiResult<()> {
     }
 }
 
+/// What settling a payout's hold reaches (requests and decisions use them too).
+#[derive(Clone, Copy)]
+pub struct Payouts<'a> {
+    /// Reads, and the transaction the settlement is written in.
+    pub db: &'a Db,
+    /// Stamps the settlement.
+    pub clock: &'a Clock,
+    /// Announces the posting and `payout_status` once committed.
+    pub live: &'a Arc<RealtimeCore>,
+    /// Posts the hold's capture or release in the payout's own transaction.
+    pub ledger: &'a SqlActorStorage,
+}
+
 /// `addPayoutCard`.
-#[tracing::instrument(skip(state, caller, input))]
+#[tracing::instrument(skip(db, clock, provider, caller, input))]
 pub async fn add_card(
-    state: &AppState,
+    db: &Db,
+    clock: &Clock,
+    provider: &dyn PayoutProvider,
     caller: &Principal,
     input: &CardInput,
 ) -> ApiResult<PayoutCard> {
     participant_only(caller)?;
     let card = CardNumber::parse(&input.number).map_err(|e| ApiError::field("number", e))?;
-    let token = state
-        .payouts
-        .tokenize(&card)
-        .await
-        .map_err(|err| match err {
-            DeliveryError::Permanent(reason) => ApiError::field("number", reason),
-            DeliveryError::Retryable(reason) => ApiError::new(
-                ErrorCode::ServiceUnavailable,
-                format!("the payout provider is unavailable; try again ({reason})"),
-            ),
-        })?;
+    let token = provider.tokenize(&card).await.map_err(|err| match err {
+        DeliveryError::Permanent(reason) => ApiError::field("number", reason),
+        DeliveryError::Retryable(reason) => ApiError::new(
+            ErrorCode::ServiceUnavailable,
+            format!("the payout provider is unavailable; try again ({reason})"),
+        ),
+    })?;
     let row = repo::insert_card(
-        &state.db,
+        db,
         caller.program_id(),
         caller.id(),
         &token,
         &card.masked(),
-        state.clock.now_ms(),
+        clock.now_ms(),
     )
     .await?;
     Ok(row.into())
@@ -146,17 +163,17 @@ pub async fn add_card(
 
 /// `listPayoutCards`.
 #[tracing::instrument(skip_all)]
-pub async fn cards(state: &AppState, caller: &Principal) -> ApiResult<Vec<PayoutCard>> {
+pub async fn cards(db: &Db, caller: &Principal) -> ApiResult<Vec<PayoutCard>> {
     participant_only(caller)?;
-    Ok(repo::cards(&state.db.pool, caller.id())
+    Ok(repo::cards(&db.pool, caller.id())
         .await?
         .into_iter()
         .map(PayoutCard::from)
         .collect())
 }
 
-fn limits(state: &AppState) -> ApiResult<PayoutLimits> {
-    let settings = &state.settings.payouts;
+fn limits(settings: &Settings) -> ApiResult<PayoutLimits> {
+    let settings = &settings.payouts;
     let parse = |name: &str, value: &str| {
         Points::parse(value).map_err(|e| {
             ApiError::internal(anyhow::anyhow!("payouts.{name} is not an amount: {e}"))
@@ -187,11 +204,16 @@ pub struct PayoutRules {
 
 /// `getPayoutRules`: the program's minimum and limits, and what is left of them.
 #[tracing::instrument(skip_all)]
-pub async fn rules(state: &AppState, caller: &Principal) -> ApiResult<PayoutRules> {
+pub async fn rules(
+    db: &Db,
+    clock: &Clock,
+    settings: &Settings,
+    caller: &Principal,
+) -> ApiResult<PayoutRules> {
     participant_only(caller)?;
-    let limits = limits(state)?;
-    let now = state.clock.now_ms();
-    let mut conn = state.db.pool.acquire().await?;
+    let limits = limits(settings)?;
+    let now = clock.now_ms();
+    let mut conn = db.pool.acquire().await?;
     let last_day = repo::paid_out_since(&mut *conn, caller.id(), now - DAY_MS, 0).await?;
     let last_month = repo::paid_out_since(&mut *conn, caller.id(), now - 30 * DAY_MS, 0).await?;
     drop(conn);
@@ -219,13 +241,13 @@ impl stimul_actors::hub::LiveEvent for PayoutStatusChanged {
 }
 
 fn push(
-    state: &AppState,
+    live: &Arc<RealtimeCore>,
     participant: i64,
     payout_id: i64,
     status: PayoutStatus,
     reason: Option<&str>,
 ) {
-    state.live.push(
+    live.push(
         &stimul_actors::participant::topic(participant),
         &PayoutStatusChanged {
             payout_id,
@@ -237,19 +259,25 @@ fn push(
 
 /// `requestPayout`: answers the payout and whether an earlier request with the same
 /// key made it.
-#[tracing::instrument(skip(state, caller, input, key))]
+#[tracing::instrument(skip(payouts, settings, caller, input, key))]
 pub async fn request(
-    state: &AppState,
+    payouts: Payouts<'_>,
+    settings: &Settings,
     caller: &Principal,
     input: &PayoutInput,
     key: Option<&str>,
 ) -> ApiResult<(Payout, bool)> {
+    let Payouts {
+        db,
+        clock,
+        live,
+        ledger,
+    } = payouts;
     participant_only(caller)?;
     let participant = caller.id();
     let program_id = caller.program_id();
     if let Some(key) = key
-        && let Some(existing) =
-            repo::payout_by_request_key(&state.db.pool, participant, key).await?
+        && let Some(existing) = repo::payout_by_request_key(&db.pool, participant, key).await?
     {
         return Ok((existing.into(), true));
     }
@@ -258,13 +286,13 @@ pub async fn request(
     if !amount.is_positive() {
         return Err(ApiError::field("amount", "must be more than zero"));
     }
-    let limits = limits(state)?;
+    let limits = limits(settings)?;
     if let Err(refusal @ PayoutRefusal::BelowMinimum { .. }) =
         limits.check(amount, Points::ZERO, Points::ZERO)
     {
         return Err(ApiError::field("amount", refusal.to_string()));
     }
-    let card = repo::cards(&state.db.pool, participant)
+    let card = repo::cards(&db.pool, participant)
         .await?
         .into_iter()
         .find(|card| card.id == input.card_id)
@@ -273,13 +301,13 @@ pub async fn request(
         Some(store_id) => {
             sqlx::query_scalar("SELECT region_id FROM stores WHERE id = $1")
                 .bind(store_id)
-                .fetch_one(&state.db.pool)
+                .fetch_one(&db.pool)
                 .await?
         }
         None => None,
     };
-    let now = state.clock.now_ms();
-    let mut tx = state.db.begin().await?;
+    let now = clock.now_ms();
+    let mut tx = db.begin().await?;
     let inserted = repo::insert_payout(
         &mut tx,
         program_id,
@@ -292,10 +320,10 @@ pub async fn request(
     .await;
     let id = match inserted {
         Ok(id) => id,
-        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+        Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
             drop(tx);
             let existing = match key {
-                Some(key) => repo::payout_by_request_key(&state.db.pool, participant, key).await?,
+                Some(key) => repo::payout_by_request_key(&db.pool, participant, key).await?,
                 None => None,
             };
             let existing = existing.ok_or_else(|| {
@@ -322,7 +350,7 @@ pub async fn request(
         },
         Some(format!("payout to {}", card.masked)),
     );
-    let committed = match state.ledger.post_in(&mut tx, &request).await? {
+    let committed = match ledger.post_in(&mut tx, &request).await? {
         Ok(committed) => committed,
         Err(LedgerError::InsufficientFunds { .. }) => {
             return Err(ApiError::new(
@@ -357,9 +385,9 @@ pub async fn request(
     };
     moderation::enqueue(&mut tx, program_id, &item, now).await?;
     tx.commit().await?;
-    state.live.committed_elsewhere(&request, &committed);
-    moderation::announce(state, program_id);
-    let row = repo::payout(&state.db.pool, id)
+    live.committed_elsewhere(&request, &committed);
+    moderation::announce(live, program_id);
+    let row = repo::payout(&db.pool, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("payout {id}")))?;
     Ok((row.into(), false))
@@ -367,14 +395,9 @@ pub async fn request(
 
 /// `listMyPayouts`.
 #[tracing::instrument(skip_all, fields(after = ?after, limit = ?limit))]
-pub async fn mine(
-    state: &AppState,
-    caller: &Principal,
-    after: i64,
-    limit: i64,
-) -> ApiResult<Page<Payout>> {
+pub async fn mine(db: &Db, caller: &Principal, after: i64, limit: i64) -> ApiResult<Page<Payout>> {
     participant_only(caller)?;
-    let rows = repo::payouts_of(&state.db, caller.id(), after, limit + 1).await?;
+    let rows = repo::payouts_of(db, caller.id(), after, limit + 1).await?;
     Ok(page_of(
         rows.into_iter().map(Payout::from).collect(),
         limit,
@@ -461,17 +484,23 @@ impl moderation::DecisionHandler for PayoutDecisions {
 /// in one transaction.
 #[tracing::instrument(skip_all, fields(capture = ?capture))]
 async fn settle(
-    state: &AppState,
+    payouts: Payouts<'_>,
     row: &PayoutRow,
     capture: bool,
     status: PayoutStatus,
     reason: Option<&str>,
     reference: Option<&str>,
 ) -> ApiResult<()> {
-    let now = state.clock.now_ms();
+    let Payouts {
+        db,
+        clock,
+        live,
+        ledger,
+    } = payouts;
+    let now = clock.now_ms();
     let store_id: Option<i64> = sqlx::query_scalar("SELECT store_id FROM users WHERE id = $1")
         .bind(row.participant_id)
-        .fetch_one(&state.db.pool)
+        .fetch_one(&db.pool)
         .await?;
     let amount = Points::from_hundredths(row.amount);
     let (step, movement) = if capture {
@@ -507,9 +536,8 @@ async fn settle(
         movement,
         reason.map(str::to_string),
     );
-    let mut tx = state.db.begin().await?;
-    let posted = state
-        .ledger
+    let mut tx = db.begin().await?;
+    let posted = ledger
         .post_in(&mut tx, &request)
         .await?
         .map_err(|err| ApiError::internal(anyhow::anyhow!("settling payout {}: {err}", row.id)))?;
@@ -525,8 +553,8 @@ async fn settle(
     )
     .await?;
     tx.commit().await?;
-    state.live.committed_elsewhere(&request, &posted);
-    push(state, row.participant_id, row.id, status, reason);
+    live.committed_elsewhere(&request, &posted);
+    push(live, row.participant_id, row.id, status, reason);
     Ok(())
 }
 
@@ -543,21 +571,28 @@ impl EffectHandler for PayoutEffect {
     }
 
     async fn run(&self, state: &AppState, effect: &Effect) -> Result<(), Failure> {
+        let (db, provider) = (&state.db, &*state.payouts);
+        let payouts = Payouts {
+            db,
+            clock: &state.clock,
+            live: &state.live,
+            ledger: &state.ledger,
+        };
         let PayoutPayload { payout_id } = effect.payload()?;
-        let Some(row) = repo::payout(&state.db.pool, payout_id).await? else {
+        let Some(row) = repo::payout(&db.pool, payout_id).await? else {
             return Err(Failure::Permanent(format!(
                 "payout {payout_id} does not exist"
             )));
         };
         match row.status {
             PayoutStatus::Rejected if row.settled_transaction_id.is_none() => {
-                settle(state, &row, false, PayoutStatus::Rejected, None, None).await?;
+                settle(payouts, &row, false, PayoutStatus::Rejected, None, None).await?;
                 return Ok(());
             }
             PayoutStatus::Approved => {
                 if effect.attempt == 1 {
                     push(
-                        state,
+                        &state.live,
                         row.participant_id,
                         row.id,
                         PayoutStatus::Approved,
@@ -570,14 +605,14 @@ impl EffectHandler for PayoutEffect {
         let id = format!("payout-{payout_id}");
         let amount = Points::from_hundredths(row.amount).to_string();
         let answer = if row.provider_reference.is_some() {
-            state.payouts.status(&id).await
+            provider.status(&id).await
         } else {
-            state.payouts.pay(&id, &row.token, &amount).await
+            provider.pay(&id, &row.token, &amount).await
         };
         match answer {
             Ok(ProviderStatus::Done { reference, .. }) => {
                 settle(
-                    state,
+                    payouts,
                     &row,
                     true,
                     PayoutStatus::Paid,
@@ -589,13 +624,13 @@ impl EffectHandler for PayoutEffect {
             }
             Ok(ProviderStatus::Processing { reference }) => {
                 if let Some(reference) = reference {
-                    repo::record_payout_reference(&state.db, payout_id, &reference).await?;
+                    repo::record_payout_reference(db, payout_id, &reference).await?;
                 }
                 Err(Failure::Retry("the provider is still paying".into()))
             }
             Ok(ProviderStatus::Failed { reason }) | Err(DeliveryError::Permanent(reason)) => {
                 settle(
-                    state,
+                    payouts,
                     &row,
                     false,
                     PayoutStatus::Failed,
@@ -612,7 +647,7 @@ impl EffectHandler for PayoutEffect {
                         effect.attempt
                     );
                     settle(
-                        state,
+                        payouts,
                         &row,
                         false,
                         PayoutStatus::Failed,

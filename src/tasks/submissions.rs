@@ -662,7 +662,7 @@ async fn queue_for_moderation(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    moderation::announce(state, submission.program_id);
+    moderation::announce(&state.live, submission.program_id);
     Ok(())
 }
 

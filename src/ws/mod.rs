@@ -245,7 +245,7 @@ impl Session {
         }
         if let Some(rest) = name.strip_prefix("campaign:") {
             let (campaign_id, window, cohort) = parse_leaderboard_topic(rest)?;
-            crate::campaigns::visible(&state, &principal, campaign_id).await?;
+            crate::campaigns::visible(&state.db, &state.live, &principal, campaign_id).await?;
             return Ok(Topic::Leaderboard {
                 campaign_id,
                 window,
