@@ -474,13 +474,13 @@ fn build_server(listener: TcpListener, state: AppState, workers: usize) -> anyho
 }
 
 /// Settles who the caller is before the handler's arguments are read (see
-/// [`crate::auth::authenticate_early`]).
+/// [`crate::api::extract::authenticate_early`]).
 async fn authenticate_first(
     request: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<actix_web::body::BoxBody>,
 ) -> Result<ServiceResponse, actix_web::Error> {
     if request.path().starts_with("/api/") {
-        crate::auth::authenticate_early(request.request()).await;
+        crate::api::extract::authenticate_early(request.request()).await;
     }
     next.call(request).await
 }

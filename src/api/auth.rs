@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::login::{SessionIssued, login_with_password as password_login};
+use crate::auth::login::{Logins, SessionIssued, login_with_password as password_login};
 use crate::auth::otp::{self, OtpRequested};
 use crate::auth::{AnyCaller, client_ip};
 use crate::domain::{AccountKind, PersonStatus};
@@ -58,7 +58,14 @@ pub async fn request_otp(
         program = "program" => optional(body.program.as_deref(), Slug::parse),
     }
     let ip = client_ip(&request, state.settings.trust_proxy_headers);
-    let answer = otp::request_code(&state, &phone, program.as_ref(), &ip).await?;
+    let answer = otp::request_code(
+        logins(&state),
+        &state.effects,
+        &phone,
+        program.as_ref(),
+        &ip,
+    )
+    .await?;
     Ok(HttpResponse::Accepted().json(answer))
 }
 
@@ -83,7 +90,7 @@ pub async fn verify_otp(
         program = "program" => optional(body.program.as_deref(), Slug::parse),
     }
     let ip = client_ip(&request, state.settings.trust_proxy_headers);
-    let session = otp::verify_code(&state, &phone, code, program.as_ref(), &ip).await?;
+    let session = otp::verify_code(logins(&state), &phone, code, program.as_ref(), &ip).await?;
     Ok(HttpResponse::Ok().json(session))
 }
 
@@ -117,7 +124,8 @@ pub async fn login_with_password(
         program = "program" => optional(body.program.as_deref(), Slug::parse),
     }
     let ip = client_ip(&request, state.settings.trust_proxy_headers);
-    let session = password_login(&state, &login, body.password, program.as_ref(), &ip).await?;
+    let session =
+        password_login(logins(&state), &login, body.password, program.as_ref(), &ip).await?;
     Ok(HttpResponse::Ok().json(session))
 }
 
@@ -128,7 +136,7 @@ pub async fn login_with_password(
 )]
 #[post("/api/v1/auth/logout")]
 pub async fn logout(state: web::Data<AppState>, caller: AnyCaller) -> ApiResult<HttpResponse> {
-    crate::auth::end_session(&state, &caller.token_hash).await?;
+    crate::auth::end_session(&state.db, &state.clock, &state.live, &caller.token_hash).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -225,4 +233,15 @@ pub async fn get_me(state: web::Data<AppState>, caller: AnyCaller) -> ApiResult<
         completed_tasks: standing.as_ref().map(|s| s.completed_tasks),
     };
     Ok(HttpResponse::Ok().json(me))
+}
+
+/// The handles the login use cases take together.
+fn logins(state: &AppState) -> Logins<'_> {
+    Logins {
+        db: &state.db,
+        clock: &state.clock,
+        settings: &state.settings.auth,
+        limiter: &*state.limiter,
+        metrics: &state.metrics,
+    }
 }

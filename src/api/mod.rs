@@ -13,6 +13,7 @@ pub mod auth;
 pub mod campaigns;
 pub mod codes;
 pub mod effects;
+pub mod extract;
 pub mod health;
 pub mod imports;
 pub mod moderation;

@@ -8,11 +8,29 @@ use sqlx::FromRow;
 use utoipa::ToSchema;
 
 use super::{create_session, verify_password};
+use crate::config::AuthSettings;
+use crate::db::{Clock, Db};
 use crate::domain::PersonStatus;
 use crate::domain::{Login, Phone, Slug};
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::metrics::Metrics;
 use crate::ratelimit::Decision;
-use crate::state::AppState;
+use crate::ratelimit::RateLimiter;
+
+/// What logging in reaches, by password or by SMS code.
+#[derive(Clone, Copy)]
+pub struct Logins<'a> {
+    /// Accounts, one-time codes and the new session.
+    pub db: &'a Db,
+    /// Stamps sessions and codes.
+    pub clock: &'a Clock,
+    /// Session lifetime, code lifetime and the attempt budgets.
+    pub settings: &'a AuthSettings,
+    /// Counts attempts per client address and failures per login, across nodes.
+    pub limiter: &'a dyn RateLimiter,
+    /// Logins, codes sent and throttled attempts.
+    pub metrics: &'a Metrics,
+}
 
 /// How an account is named at login.
 pub enum AccountKey<'a> {
@@ -34,7 +52,7 @@ pub struct LoginCandidate {
 /// into the same answer as a wrong secret so accounts cannot be enumerated.
 #[tracing::instrument(skip_all)]
 pub async fn find_account(
-    state: &AppState,
+    db: &Db,
     key: AccountKey<'_>,
     program: Option<&Slug>,
 ) -> ApiResult<Option<LoginCandidate>> {
@@ -54,7 +72,7 @@ pub async fn find_account(
     if let Some(program) = program {
         query = query.bind(program.as_str());
     }
-    let mut matches = query.fetch_all(&state.db.pool).await?;
+    let mut matches = query.fetch_all(&db.pool).await?;
     match matches.len() {
         0 => Ok(None),
         1 => Ok(matches.pop()),
@@ -79,17 +97,20 @@ pub struct SessionIssued {
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn issue_session(state: &AppState, account: &LoginCandidate) -> ApiResult<SessionIssued> {
-    let mut tx = state.db.begin().await?;
+pub async fn issue_session(
+    logins: Logins<'_>,
+    account: &LoginCandidate,
+) -> ApiResult<SessionIssued> {
+    let mut tx = logins.db.begin().await?;
     let (token, expires_at) = create_session(
         &mut tx,
         account.id,
-        state.clock.now_ms(),
-        state.settings.auth.session_ttl_days,
+        logins.clock.now_ms(),
+        logins.settings.session_ttl_days,
     )
     .await?;
     tx.commit().await?;
-    state.metrics.logins.inc();
+    logins.metrics.logins.inc();
     Ok(SessionIssued {
         token,
         expires_at,
@@ -102,9 +123,9 @@ pub async fn issue_session(state: &AppState, account: &LoginCandidate) -> ApiRes
 /// Counts one authentication attempt from `ip`; refuses when the address is over
 /// its per-minute budget.
 #[tracing::instrument(skip_all)]
-pub async fn throttle_ip(state: &AppState, ip: &str) -> ApiResult<()> {
-    let limit = state.settings.auth.auth_attempts_per_ip_per_minute;
-    match state
+pub async fn throttle_ip(logins: Logins<'_>, ip: &str) -> ApiResult<()> {
+    let limit = logins.settings.auth_attempts_per_ip_per_minute;
+    match logins
         .limiter
         .hit(&format!("auth-ip:{ip}"), limit, Duration::from_secs(60))
         .await
@@ -112,7 +133,7 @@ pub async fn throttle_ip(state: &AppState, ip: &str) -> ApiResult<()> {
     {
         Decision::Allowed => Ok(()),
         Decision::Limited { retry_after_secs } => {
-            state.metrics.auth_throttled.inc();
+            logins.metrics.auth_throttled.inc();
             Err(ApiError::rate_limited(retry_after_secs))
         }
     }
@@ -123,31 +144,31 @@ const PASSWORD_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Login with login and password.
 #[tracing::instrument(skip_all)]
 pub async fn login_with_password(
-    state: &AppState,
+    logins: Logins<'_>,
     login: &Login,
     password: String,
     program: Option<&Slug>,
     ip: &str,
 ) -> ApiResult<SessionIssued> {
-    throttle_ip(state, ip).await?;
+    throttle_ip(logins, ip).await?;
     let failures_key = format!("pw-fail:{}", login.as_str());
-    let failure_limit = state.settings.auth.password_failures_per_login;
-    if let Decision::Limited { retry_after_secs } = state
+    let failure_limit = logins.settings.password_failures_per_login;
+    if let Decision::Limited { retry_after_secs } = logins
         .limiter
         .peek(&failures_key, failure_limit, PASSWORD_FAILURE_WINDOW)
         .await
         .map_err(ApiError::internal)?
     {
-        state.metrics.auth_throttled.inc();
+        logins.metrics.auth_throttled.inc();
         return Err(ApiError::rate_limited(retry_after_secs));
     }
-    let account = find_account(state, AccountKey::Login(login), program).await?;
+    let account = find_account(logins.db, AccountKey::Login(login), program).await?;
     let hash = account.as_ref().and_then(|a| a.password_hash.clone());
     let matched = verify_password(hash, password).await;
     let account = match account {
         Some(account) if matched => account,
         _ => {
-            state
+            logins
                 .limiter
                 .hit(&failures_key, failure_limit, PASSWORD_FAILURE_WINDOW)
                 .await
@@ -164,10 +185,10 @@ pub async fn login_with_password(
             "the account is blocked",
         ));
     }
-    state
+    logins
         .limiter
         .reset(&failures_key)
         .await
         .map_err(ApiError::internal)?;
-    issue_session(state, &account).await
+    issue_session(logins, &account).await
 }

@@ -1,13 +1,11 @@
 //! Identity: password hashing, opaque bearer sessions (stored hashed, revocable), and
-//! the extractors that turn a request's token into a [`Principal`] with its access.
+//! turning a token into a [`Principal`] with its access ([`authenticate`]); the
+//! extractors that do it for a request live in `api::extract`.
 
-use std::future::Future;
 use std::ops::Deref;
-use std::pin::Pin;
 
-use actix_web::dev::Payload;
+use actix_web::HttpRequest;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
@@ -16,13 +14,14 @@ use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::FromRow;
+use stimul_actors::live::RealtimeCore;
 
+use self::cache::AccessCache;
 use crate::access::repo::load_access;
 use crate::access::{Access, Permission, Target, Visibility};
-use crate::db::Tx;
+use crate::db::{Clock, Db, Tx};
 use crate::domain::{AccountKind, PersonStatus};
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::state::AppState;
 
 pub mod cache;
 pub mod login;
@@ -107,13 +106,18 @@ pub async fn create_session(
 
 /// Ends one session (logout): its token stops working at once, on every node.
 #[tracing::instrument(skip_all)]
-pub async fn end_session(state: &AppState, token_hash: &str) -> sqlx::Result<()> {
+pub async fn end_session(
+    db: &Db,
+    clock: &Clock,
+    live: &RealtimeCore,
+    token_hash: &str,
+) -> sqlx::Result<()> {
     sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
-        .bind(state.clock.now_ms())
+        .bind(clock.now_ms())
         .bind(token_hash)
-        .execute(&state.db.pool)
+        .execute(&db.pool)
         .await?;
-    cache::session_ended(&state.live, token_hash);
+    cache::session_ended(live, token_hash);
     Ok(())
 }
 
@@ -208,10 +212,15 @@ pub fn request_token(request: &HttpRequest) -> Option<String> {
 
 /// Resolves a token to its principal, whatever the account status.
 #[tracing::instrument(skip_all)]
-pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Principal> {
+pub async fn authenticate(
+    db: &Db,
+    clock: &Clock,
+    cache: &AccessCache,
+    token: &str,
+) -> ApiResult<Principal> {
     let token_hash = hash_token(token);
-    let now = state.clock.now_ms();
-    if let Some(principal) = state.access_cache.get(&token_hash, now) {
+    let now = clock.now_ms();
+    if let Some(principal) = cache.get(&token_hash, now) {
         return Ok(principal);
     }
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -220,7 +229,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Principal>
     )))
     .bind(&token_hash)
     .bind(now)
-    .fetch_optional(&state.db.pool)
+    .fetch_optional(&db.pool)
     .await?;
     let session_expires_at: i64 = match &row {
         Some(row) => sqlx::Row::try_get(row, "expires_at")?,
@@ -242,66 +251,14 @@ pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Principal>
             "the account is blocked",
         ));
     }
-    let access = load_access(&state.db.pool, account.id, account.program_id).await?;
+    let access = load_access(&db.pool, account.id, account.program_id).await?;
     let principal = Principal {
         account,
         access,
         token_hash,
     };
-    state.access_cache.put(&principal, session_expires_at, now);
+    cache.put(&principal, session_expires_at, now);
     Ok(principal)
-}
-
-/// The outcome of authenticating a request's bearer token, settled before the handler's
-/// arguments are read ([`authenticate_early`]), so a refusal for who the caller is
-/// always comes before anything about what they sent.
-#[derive(Clone)]
-enum Authenticated {
-    Yes(Principal),
-    No { code: ErrorCode, detail: String },
-}
-
-/// Authenticates a request that carries a token before its handler runs (a
-/// middleware step): the extractors then answer at once, so a body that fails to
-/// parse never answers in place of `unauthorized` or `account_pending`.
-#[tracing::instrument(skip_all)]
-pub async fn authenticate_early(request: &HttpRequest) {
-    let Some(state) = request.app_data::<web::Data<AppState>>() else {
-        return;
-    };
-    let Some(token) = request_token(request) else {
-        return;
-    };
-    let outcome = match authenticate(state, &token).await {
-        Ok(principal) => Authenticated::Yes(principal),
-        Err(err) => Authenticated::No {
-            code: err.code,
-            detail: err.detail,
-        },
-    };
-    actix_web::HttpMessage::extensions_mut(request).insert(outcome);
-}
-
-#[tracing::instrument(skip_all)]
-async fn principal_from_request(request: HttpRequest) -> ApiResult<Principal> {
-    let settled = actix_web::HttpMessage::extensions(&request)
-        .get::<Authenticated>()
-        .cloned();
-    match settled {
-        Some(Authenticated::Yes(principal)) => return Ok(principal),
-        Some(Authenticated::No { code, detail }) => return Err(ApiError::new(code, detail)),
-        None => {}
-    }
-    let state = request
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
-    let token = request_token(&request).ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::Unauthorized,
-            "send `Authorization: Bearer <token>`; log in to get a token",
-        )
-    })?;
-    authenticate(state, &token).await
 }
 
 /// An active caller. Pending accounts are refused with `account_pending`: until a
@@ -317,25 +274,6 @@ impl Deref for Caller {
     }
 }
 
-impl FromRequest for Caller {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
-
-    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let request = request.clone();
-        Box::pin(async move {
-            let principal = principal_from_request(request).await?;
-            if principal.account.status == PersonStatus::Pending {
-                return Err(ApiError::new(
-                    ErrorCode::AccountPending,
-                    "your registration is waiting for approval by a moderator",
-                ));
-            }
-            Ok(Caller(principal))
-        })
-    }
-}
-
 /// A caller whose account may still be pending (for `getMe` and `logout`).
 #[derive(Debug, Clone)]
 pub struct AnyCaller(pub Principal);
@@ -345,16 +283,6 @@ impl Deref for AnyCaller {
 
     fn deref(&self) -> &Principal {
         &self.0
-    }
-}
-
-impl FromRequest for AnyCaller {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
-
-    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let request = request.clone();
-        Box::pin(async move { principal_from_request(request).await.map(AnyCaller) })
     }
 }
 

@@ -11,8 +11,9 @@ use sha2::{Digest, Sha256};
 use sqlx::FromRow;
 use utoipa::ToSchema;
 
-use super::login::{AccountKey, SessionIssued, find_account, issue_session, throttle_ip};
+use super::login::{AccountKey, Logins, SessionIssued, find_account, issue_session, throttle_ip};
 use crate::domain::{Phone, Slug};
+use crate::effects::Effects;
 use crate::effects::{self, NewEffect};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::integrations::sms::{SmsMessage, SmsSender};
@@ -61,17 +62,18 @@ fn same(a: &str, b: &str) -> bool {
 
 #[tracing::instrument(skip_all)]
 pub async fn request_code(
-    state: &AppState,
+    logins: Logins<'_>,
+    effects: &Effects,
     phone: &Phone,
     program: Option<&Slug>,
     ip: &str,
 ) -> ApiResult<OtpRequested> {
-    throttle_ip(state, ip).await?;
+    throttle_ip(logins, ip).await?;
     let answer = OtpRequested {
         sent: true,
-        expires_in: state.settings.auth.otp_ttl_secs,
+        expires_in: logins.settings.otp_ttl_secs,
     };
-    let Some(account) = find_account(state, AccountKey::Phone(phone), program).await? else {
+    let Some(account) = find_account(logins.db, AccountKey::Phone(phone), program).await? else {
         tracing::info!(phone = %phone.masked(), "otp requested for an unknown phone");
         return Ok(answer);
     };
@@ -79,20 +81,20 @@ pub async fn request_code(
         tracing::info!(user_id = account.id, "otp requested for a blocked account");
         return Ok(answer);
     }
-    let now = state.clock.now_ms();
+    let now = logins.clock.now_ms();
     let window_start = now - PHONE_WINDOW.as_millis() as i64;
     let recent: RecentCodes = sqlx::query_as(
         "SELECT COUNT(*) AS sent, MIN(created_at) AS oldest_at FROM otp_codes WHERE user_id = $1 AND created_at > $2",
     )
     .bind(account.id)
     .bind(window_start)
-    .fetch_one(&state.db.pool)
+    .fetch_one(&logins.db.pool)
     .await?;
     let count = recent.sent;
     let oldest = recent.oldest_at;
-    if count >= i64::from(state.settings.auth.otp_requests_per_phone_per_hour) {
+    if count >= i64::from(logins.settings.otp_requests_per_phone_per_hour) {
         let reopens_at = oldest.unwrap_or(now) + PHONE_WINDOW.as_millis() as i64;
-        state.metrics.auth_throttled.inc();
+        logins.metrics.auth_throttled.inc();
         return Err(ApiError::rate_limited(
             ((reopens_at - now).max(0) as u64).div_ceil(1000),
         ));
@@ -103,21 +105,21 @@ pub async fn request_code(
         rand::rng().random_range(0..10u32.pow(CODE_DIGITS)),
         width = CODE_DIGITS as usize
     );
-    let mut tx = state.db.begin().await?;
+    let mut tx = logins.db.begin().await?;
     sqlx::query(
         "INSERT INTO otp_codes (user_id, code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)",
     )
     .bind(account.id)
     .bind(code_hash(account.id, &code))
     .bind(now)
-    .bind(now + state.settings.auth.otp_ttl_secs * 1000)
+    .bind(now + logins.settings.otp_ttl_secs * 1000)
     .execute(&mut *tx)
     .await?;
     let message = SmsMessage {
         to: phone.as_str().to_string(),
         text: format!(
             "Stimul login code: {code}. Valid for {} min. Do not tell it to anyone.",
-            (state.settings.auth.otp_ttl_secs / 60).max(1)
+            (logins.settings.otp_ttl_secs / 60).max(1)
         ),
     };
     let effect = NewEffect {
@@ -128,22 +130,22 @@ pub async fn request_code(
     };
     effects::enqueue(&mut tx, &effect, now).await?;
     tx.commit().await?;
-    state.effects.ring();
-    state.metrics.otp_sent.inc();
+    effects.ring();
+    logins.metrics.otp_sent.inc();
     Ok(answer)
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn verify_code(
-    state: &AppState,
+    logins: Logins<'_>,
     phone: &Phone,
     code: &str,
     program: Option<&Slug>,
     ip: &str,
 ) -> ApiResult<SessionIssued> {
-    throttle_ip(state, ip).await?;
+    throttle_ip(logins, ip).await?;
     let wrong = || ApiError::new(ErrorCode::OtpInvalid, "the code is wrong");
-    let account = match find_account(state, AccountKey::Phone(phone), program).await? {
+    let account = match find_account(logins.db, AccountKey::Phone(phone), program).await? {
         Some(account) if account.status != crate::domain::PersonStatus::Blocked => account,
         _ => return Err(wrong()),
     };
@@ -152,7 +154,7 @@ pub async fn verify_code(
          WHERE user_id = $1 ORDER BY id DESC LIMIT 1",
     )
     .bind(account.id)
-    .fetch_optional(&state.db.pool)
+    .fetch_optional(&logins.db.pool)
     .await?;
     let Some(latest) = latest else {
         return Err(wrong());
@@ -164,10 +166,10 @@ pub async fn verify_code(
         attempts,
         consumed_at,
     } = latest;
-    let now = state.clock.now_ms();
-    let max_attempts = state.settings.auth.otp_max_attempts;
+    let now = logins.clock.now_ms();
+    let max_attempts = logins.settings.otp_max_attempts;
     let burnt = || {
-        state.metrics.auth_throttled.inc();
+        logins.metrics.auth_throttled.inc();
         let mut err = ApiError::rate_limited(((expires_at - now).max(1000) as u64).div_ceil(1000));
         err.detail = "too many wrong codes; request a new code".into();
         err
@@ -194,7 +196,7 @@ pub async fn verify_code(
         )
         .bind(id)
         .bind(max_attempts)
-        .execute(&state.db.pool)
+        .execute(&logins.db.pool)
         .await?
         .rows_affected();
         if counted == 0 || attempts + 1 >= max_attempts {
@@ -214,7 +216,7 @@ pub async fn verify_code(
     .bind(now)
     .bind(id)
     .bind(max_attempts)
-    .execute(&state.db.pool)
+    .execute(&logins.db.pool)
     .await?
     .rows_affected();
     if consumed == 0 {
@@ -223,7 +225,7 @@ pub async fn verify_code(
             "this code was already used; request a new one",
         ));
     }
-    issue_session(state, &account).await
+    issue_session(logins, &account).await
 }
 
 /// The effect kind that sends one SMS; its payload is an [`SmsMessage`].

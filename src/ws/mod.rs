@@ -72,7 +72,7 @@ pub async fn connect(
         )
         .into());
     };
-    let principal = authenticate(&state, &token).await?;
+    let principal = authenticate(&state.db, &state.clock, &state.access_cache, &token).await?;
     if principal.account.status == crate::domain::PersonStatus::Pending {
         return Err(ApiError::new(
             ErrorCode::AccountPending,
