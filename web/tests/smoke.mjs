@@ -28,6 +28,8 @@
 // 9. the admin opens /reports in Russian and downloads the transactions report as
 //    Excel (a zip named for the report and period) and as CSV (a byte order mark, then
 //    Russian headings).
+// 10. the admin orders 5 printed codes on /admin/codes (in Russian), sees the batch
+//    issued without a reload and downloads its CSV.
 // Issued codes come from the code-batches API (a pool, a batch for a demo product, its
 // CSV), or from SMOKE_CODES (comma-separated) on a server without it.
 // Prints "N passed, N failed" and exits non-zero on any failure; screenshots of
@@ -611,6 +613,23 @@ try {
     const text = await readFile(await csv.path(), 'utf8');
     if (!text.startsWith('\uFEFFID операции,')) throw new Error(`unexpected CSV start: ${text.slice(0, 40)}`);
     await admin.locator('[data-testid=report-status]', { hasText: 'Сохранён' }).waitFor();
+  });
+
+  await check('an admin orders printed codes, watches the batch issue and downloads it', async () => {
+    const admin = await newPage('printed-codes');
+    await login(admin, base, 'admin');
+    await admin.goto(`${base}/admin/codes?lang=ru`);
+    await admin.locator('h1', { hasText: 'Коды для печати' }).waitFor();
+    await admin.locator('table tbody tr:not(.empty)').first().waitFor(); // a pool (the codes step made one)
+    await admin.waitForFunction(() => document.querySelectorAll('select[name=product_id] option').length > 0);
+    await admin.fill('input[name=quantity]', '5');
+    await admin.click('form button[type=submit]');
+    const issuedBadge = admin.locator('[data-testid=batch-issued]').first();
+    await issuedBadge.waitFor({ timeout: 30_000 });
+    const [file] = await Promise.all([admin.waitForEvent('download'), admin.click('[data-action=download]')]);
+    const text = await readFile(await file.path(), 'utf8');
+    const lines = text.trim().split('\n');
+    if (lines[0] !== 'code,qr_payload' || lines.length !== 6) throw new Error(`unexpected batch CSV: ${text.slice(0, 80)}`);
   });
 } finally {
   await browser.close();
