@@ -81,6 +81,13 @@ const routes = [
     allow: () => can('program.edit'),
     load: () => import('./pages/admin-program.js'),
   },
+  // Brands run their own campaigns; admins every campaign of the program.
+  {
+    path: '/admin/campaigns',
+    nav: 'nav.campaigns',
+    allow: () => isStaff() && canAny('campaigns.view', 'campaigns.edit'),
+    load: () => import('./pages/admin-campaigns.js'),
+  },
   // Brands and admins order printed codes and watch the pools that feed them.
   {
     path: '/admin/codes',

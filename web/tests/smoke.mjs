@@ -30,6 +30,8 @@
 //    Russian headings).
 // 10. the admin orders 5 printed codes on /admin/codes (in Russian), sees the batch
 //    issued without a reload and downloads its CSV.
+// 11. the admin creates a campaign on /admin/campaigns (in Russian) as a draft, starts,
+//    pauses and finishes it, each change shown in its row.
 // Issued codes come from the code-batches API (a pool, a batch for a demo product, its
 // CSV), or from SMOKE_CODES (comma-separated) on a server without it.
 // Prints "N passed, N failed" and exits non-zero on any failure; screenshots of
@@ -630,6 +632,34 @@ try {
     const text = await readFile(await file.path(), 'utf8');
     const lines = text.trim().split('\n');
     if (lines[0] !== 'code,qr_payload' || lines.length !== 6) throw new Error(`unexpected batch CSV: ${text.slice(0, 80)}`);
+  });
+
+  await check('an admin creates a campaign as a draft, starts, pauses and finishes it', async () => {
+    const admin = await newPage('campaigns');
+    await login(admin, base, 'admin');
+    await admin.goto(`${base}/admin/campaigns?lang=ru`);
+    await admin.locator('h1', { hasText: 'Кампании' }).waitFor();
+    const name = `Smoke campaign ${stamp}`;
+    const today = new Date();
+    const iso = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+    await admin.click('[data-action=create-campaign]');
+    const dialog = admin.locator('dialog[open]');
+    await dialog.locator('input[name=name]').fill(name);
+    await dialog.locator('input[name=starts_on]').fill(iso(today));
+    await dialog.locator('input[name=ends_on]').fill(iso(new Date(today.getTime() + 30 * 86_400_000)));
+    await dialog.locator('input[name=budget]').fill('1000');
+    await dialog.locator('button[type=submit]').click();
+    await dialog.waitFor({ state: 'detached' });
+    const row = admin.locator('tbody tr', { has: admin.locator(`[data-campaign="${name}"]`) });
+    await row.locator('[data-status=draft]').waitFor();
+    await row.locator('[data-action=to-active]').click();
+    await row.locator('[data-status=active]').waitFor();
+    await row.locator('[data-action=to-paused]').click();
+    await row.locator('[data-status=paused]').waitFor();
+    await row.locator('[data-action=to-finished]').click();
+    await admin.locator('dialog[open] button.danger').click();
+    await row.locator('[data-status=finished]').waitFor();
+    if (await row.locator('[data-action=to-active]').count()) throw new Error('a finished campaign offers a restart');
   });
 } finally {
   await browser.close();
