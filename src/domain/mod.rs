@@ -201,6 +201,56 @@ impl TimeZoneName {
     }
 }
 
+/// A Russian taxpayer number (INN): 10 digits for a company, 12 for a person or a
+/// sole trader, whose last one (two) are check digits. Checked before anything is
+/// looked up or stored, so a typo is caught where it is typed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TaxId(String);
+
+/// The check digit of `digits` under `weights`: the weighted sum modulo 11, then 10.
+fn inn_check_digit(digits: &[u32], weights: &[u32]) -> u32 {
+    let sum: u32 = digits.iter().zip(weights).map(|(d, w)| d * w).sum();
+    sum % 11 % 10
+}
+
+impl TaxId {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let text: String = input.chars().filter(|c| !c.is_whitespace()).collect();
+        let digits: Vec<u32> = text
+            .chars()
+            .map(|c| c.to_digit(10))
+            .collect::<Option<_>>()
+            .ok_or("a tax number (INN) has only digits")?;
+        const TEN: [u32; 9] = [2, 4, 10, 3, 5, 9, 4, 6, 8];
+        const ELEVENTH: [u32; 10] = [7, 2, 4, 10, 3, 5, 9, 4, 6, 8];
+        const TWELFTH: [u32; 11] = [3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8];
+        let valid = match digits.len() {
+            10 => inn_check_digit(&digits[..9], &TEN) == digits[9],
+            12 => {
+                inn_check_digit(&digits[..10], &ELEVENTH) == digits[10]
+                    && inn_check_digit(&digits[..11], &TWELFTH) == digits[11]
+            }
+            _ => {
+                return Err("a tax number (INN) has 10 digits (a company) or 12 (a person)".into());
+            }
+        };
+        if !valid {
+            return Err("the tax number (INN) does not add up: check its digits".into());
+        }
+        Ok(Self(text))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// A company's number (10 digits), as opposed to a person's (12).
+    pub fn is_company(&self) -> bool {
+        self.0.len() == 10
+    }
+}
+
 /// Serialises stored hundredths of a point as a decimal string (`1250` → `"12.50"`).
 pub fn hundredths_as_decimal<S: serde::Serializer>(
     value: &Option<i64>,
@@ -362,6 +412,23 @@ mod tests {
         assert!(Title::parse("   ").is_err());
         assert!(Text::<3>::parse("four").is_err());
         assert!(Title::parse("a\u{0}b").is_err());
+    }
+
+    #[test]
+    fn tax_numbers_are_checked_by_their_digits() {
+        // Real, published numbers: a company's and a person's.
+        assert!(TaxId::parse("7707083893").is_ok_and(|inn| inn.is_company()));
+        assert!(TaxId::parse("500100732259").is_ok_and(|inn| !inn.is_company()));
+        assert_eq!(
+            TaxId::parse(" 7707 083893 ").map(|inn| inn.as_str().to_string()),
+            Ok("7707083893".to_string())
+        );
+        // One digit off, two swapped, wrong lengths, letters.
+        assert!(TaxId::parse("7707083894").is_err());
+        assert!(TaxId::parse("500100732295").is_err());
+        assert!(TaxId::parse("770708389").is_err());
+        assert!(TaxId::parse("77070838931").is_err());
+        assert!(TaxId::parse("77070838a3").is_err());
     }
 
     #[test]

@@ -28,7 +28,7 @@ use stimul_actors::rules::points::Points;
 use stimul_actors::rules::tasks::audience::Audience;
 use stimul_actors::rules::tasks::limits::Limits;
 use stimul_actors::rules::tasks::schedule::{Recurrence, Schedule};
-use stimul_actors::rules::tasks::spec::TaskSpec;
+use stimul_actors::rules::tasks::spec::{TaskKind, TaskSpec};
 use utoipa::ToSchema;
 
 use crate::access::{Permission, Section, Target};
@@ -64,7 +64,7 @@ pub struct Task {
     /// The brand whose task this is; `null` for the program's own.
     pub brand_id: Option<i64>,
     /// The spec's kind, repeated here for filtering and display.
-    pub kind: String,
+    pub kind: TaskKind,
     pub title: String,
     pub description: String,
     pub spec: TaskSpec,
@@ -274,7 +274,7 @@ pub async fn insert(
     )
     .bind(program_id)
     .bind(valid.brand_id)
-    .bind(valid.spec.kind())
+    .bind(valid.spec.kind().as_str())
     .bind(&valid.title)
     .bind(&valid.description)
     .bind(to_json(&valid.spec)?)
@@ -332,7 +332,7 @@ pub async fn update(
          WHERE id = $16",
     )
     .bind(valid.brand_id)
-    .bind(valid.spec.kind())
+    .bind(valid.spec.kind().as_str())
     .bind(&valid.title)
     .bind(&valid.description)
     .bind(to_json(&valid.spec)?)

@@ -76,7 +76,8 @@ fn decode<T, E: std::fmt::Display>(value: Result<T, E>) -> sqlx::Result<T> {
 struct QuestRow {
     id: i64,
     program_id: i64,
-    kind: String,
+    #[sqlx(try_from = "String")]
+    kind: QuestKind,
     title: String,
     description: String,
     bonus: i64,
@@ -100,7 +101,7 @@ impl TryFrom<QuestRow> for Quest {
         Ok(Quest {
             id: row.id,
             program_id: row.program_id,
-            kind: decode(QuestKind::parse(&row.kind))?,
+            kind: row.kind,
             title: row.title,
             description: row.description,
             task_ids: Vec::new(),

@@ -62,7 +62,7 @@ impl TryFrom<TaskRow> for Task {
             id: row.id,
             program_id: row.program_id,
             brand_id: row.brand_id,
-            kind: spec.kind().into(),
+            kind: spec.kind(),
             title: row.title,
             description: row.description,
             spec,

@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 use stimul_actors::rules::tasks::audience::Member;
+use stimul_actors::rules::tasks::spec::TaskKind;
 
 use super::Task;
 use super::rows::{TASK_COLUMNS, task_from_row};
@@ -24,17 +25,6 @@ pub struct TaskFilter {
     /// Only active (`true`) or inactive (`false`) tasks.
     pub active: Option<bool>,
 }
-
-const KINDS: [&str; 8] = [
-    "shelf_photo",
-    "stock_check",
-    "quiz",
-    "survey",
-    "sales_plan",
-    "self_audit",
-    "price_report",
-    "training",
-];
 
 /// The tasks the caller may see: the whole program's, or their brands'.
 #[tracing::instrument(skip_all, fields(after = ?after, limit = ?limit))]
@@ -62,13 +52,8 @@ pub async fn list(
     let after_p = sql.placeholder(after);
     sql.and_where(format!("id > {after_p}"));
     if let Some(kind) = &filter.kind {
-        if !KINDS.contains(&kind.as_str()) {
-            return Err(ApiError::field(
-                "kind",
-                format!("one of {}", KINDS.join(", ")),
-            ));
-        }
-        let p = sql.placeholder(kind.clone());
+        let kind = TaskKind::parse(kind).map_err(|e| ApiError::field("kind", e))?;
+        let p = sql.placeholder(kind.as_str());
         sql.and_where(format!("kind = {p}"));
     }
     if let Some(active) = filter.active {

@@ -81,6 +81,20 @@ const routes = [
     allow: () => can('program.edit'),
     load: () => import('./pages/admin-program.js'),
   },
+  // Brands run their own campaigns; admins every campaign of the program.
+  {
+    path: '/admin/campaigns',
+    nav: 'nav.campaigns',
+    allow: () => isStaff() && canAny('campaigns.view', 'campaigns.edit'),
+    load: () => import('./pages/admin-campaigns.js'),
+  },
+  // Brands and admins order printed codes and watch the pools that feed them.
+  {
+    path: '/admin/codes',
+    nav: 'nav.printedCodes',
+    allow: () => isStaff() && canAny('codes.view', 'codes.edit'),
+    load: () => import('./pages/code-batches.js'),
+  },
   // Reports list what the person's `reports.view` scope reaches (owners: their stores).
   {
     path: '/reports',

@@ -81,7 +81,7 @@ test('every key the code names exists in English', async () => {
 });
 
 test('the pages translated to Russian are translated whole', async () => {
-  const translated = ['pages/payouts.js', 'pages/orders.js', 'components/orders.js', 'components/rewards.js', 'pages/reports.js'];
+  const translated = ['pages/payouts.js', 'pages/orders.js', 'components/orders.js', 'components/rewards.js', 'pages/reports.js', 'pages/code-batches.js', 'pages/admin-campaigns.js'];
   for (const { file, text } of await sources()) {
     if (!translated.includes(file)) continue;
     for (const { key, plural } of literalKeys(text)) {
@@ -89,7 +89,7 @@ test('the pages translated to Russian are translated whole', async () => {
     }
   }
   // Keys built from server values on these pages.
-  for (const prefix of ['payout.status.', 'payment.status.', 'order.status.', 'reports.kind.']) {
+  for (const prefix of ['payout.status.', 'payment.status.', 'order.status.', 'reports.kind.', 'printed.refill.', 'campaigns.status.', 'campaigns.to.', 'campaigns.ranking.']) {
     for (const key of Object.keys(en).filter((k) => k.startsWith(prefix))) assert.ok(key in ru, `ru lacks ${key}`);
   }
 });

@@ -28,6 +28,10 @@
 // 9. the admin opens /reports in Russian and downloads the transactions report as
 //    Excel (a zip named for the report and period) and as CSV (a byte order mark, then
 //    Russian headings).
+// 10. the admin orders 5 printed codes on /admin/codes (in Russian), sees the batch
+//    issued without a reload and downloads its CSV.
+// 11. the admin creates a campaign on /admin/campaigns (in Russian) as a draft, starts,
+//    pauses and finishes it, each change shown in its row.
 // Issued codes come from the code-batches API (a pool, a batch for a demo product, its
 // CSV), or from SMOKE_CODES (comma-separated) on a server without it.
 // Prints "N passed, N failed" and exits non-zero on any failure; screenshots of
@@ -611,6 +615,51 @@ try {
     const text = await readFile(await csv.path(), 'utf8');
     if (!text.startsWith('\uFEFFID операции,')) throw new Error(`unexpected CSV start: ${text.slice(0, 40)}`);
     await admin.locator('[data-testid=report-status]', { hasText: 'Сохранён' }).waitFor();
+  });
+
+  await check('an admin orders printed codes, watches the batch issue and downloads it', async () => {
+    const admin = await newPage('printed-codes');
+    await login(admin, base, 'admin');
+    await admin.goto(`${base}/admin/codes?lang=ru`);
+    await admin.locator('h1', { hasText: 'Коды для печати' }).waitFor();
+    await admin.locator('table tbody tr:not(.empty)').first().waitFor(); // a pool (the codes step made one)
+    await admin.waitForFunction(() => document.querySelectorAll('select[name=product_id] option').length > 0);
+    await admin.fill('input[name=quantity]', '5');
+    await admin.click('form button[type=submit]');
+    const issuedBadge = admin.locator('[data-testid=batch-issued]').first();
+    await issuedBadge.waitFor({ timeout: 30_000 });
+    const [file] = await Promise.all([admin.waitForEvent('download'), admin.click('[data-action=download]')]);
+    const text = await readFile(await file.path(), 'utf8');
+    const lines = text.trim().split('\n');
+    if (lines[0] !== 'code,qr_payload' || lines.length !== 6) throw new Error(`unexpected batch CSV: ${text.slice(0, 80)}`);
+  });
+
+  await check('an admin creates a campaign as a draft, starts, pauses and finishes it', async () => {
+    const admin = await newPage('campaigns');
+    await login(admin, base, 'admin');
+    await admin.goto(`${base}/admin/campaigns?lang=ru`);
+    await admin.locator('h1', { hasText: 'Кампании' }).waitFor();
+    const name = `Smoke campaign ${stamp}`;
+    const today = new Date();
+    const iso = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+    await admin.click('[data-action=create-campaign]');
+    const dialog = admin.locator('dialog[open]');
+    await dialog.locator('input[name=name]').fill(name);
+    await dialog.locator('input[name=starts_on]').fill(iso(today));
+    await dialog.locator('input[name=ends_on]').fill(iso(new Date(today.getTime() + 30 * 86_400_000)));
+    await dialog.locator('input[name=budget]').fill('1000');
+    await dialog.locator('button[type=submit]').click();
+    await dialog.waitFor({ state: 'detached' });
+    const row = admin.locator('tbody tr', { has: admin.locator(`[data-campaign="${name}"]`) });
+    await row.locator('[data-status=draft]').waitFor();
+    await row.locator('[data-action=to-active]').click();
+    await row.locator('[data-status=active]').waitFor();
+    await row.locator('[data-action=to-paused]').click();
+    await row.locator('[data-status=paused]').waitFor();
+    await row.locator('[data-action=to-finished]').click();
+    await admin.locator('dialog[open] button.danger').click();
+    await row.locator('[data-status=finished]').waitFor();
+    if (await row.locator('[data-action=to-active]').count()) throw new Error('a finished campaign offers a restart');
   });
 } finally {
   await browser.close();

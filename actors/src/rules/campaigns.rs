@@ -12,44 +12,21 @@ use utoipa::ToSchema;
 
 use super::points::Points;
 
-/// Where a campaign is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CampaignStatus {
-    /// Being set up: nothing is paid, products and audience may change freely.
-    Draft,
-    /// Pays for registrations between its dates.
-    Active,
-    /// Stopped for a while (a fraud wave, a printing error); may resume.
-    Paused,
-    /// Over for good; its history stays.
-    Finished,
+crate::stored_enum! {
+    /// Where a campaign is in its life.
+    pub enum CampaignStatus {
+        /// Being set up: nothing is paid, products and audience may change freely.
+        Draft = "draft",
+        /// Pays for registrations between its dates.
+        Active = "active",
+        /// Stopped for a while (a fraud wave, a printing error); may resume.
+        Paused = "paused",
+        /// Over for good; its history stays.
+        Finished = "finished",
+    }
 }
 
 impl CampaignStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CampaignStatus::Draft => "draft",
-            CampaignStatus::Active => "active",
-            CampaignStatus::Paused => "paused",
-            CampaignStatus::Finished => "finished",
-        }
-    }
-
-    pub fn parse(value: &str) -> Result<Self, String> {
-        Ok(match value {
-            "draft" => CampaignStatus::Draft,
-            "active" => CampaignStatus::Active,
-            "paused" => CampaignStatus::Paused,
-            "finished" => CampaignStatus::Finished,
-            other => {
-                return Err(format!(
-                    "unknown status {other:?}; one of draft, active, paused, finished"
-                ));
-            }
-        })
-    }
-
     /// Whether a campaign may move from `self` to `next`. A finished campaign stays
     /// finished (its leaderboards and payouts are history); nothing returns to draft
     /// once it has paid.

@@ -21,6 +21,7 @@
 
 pub mod campaigns;
 pub mod codes;
+pub mod expiry;
 pub mod leaderboard;
 pub mod levels;
 pub mod points;

@@ -7,6 +7,7 @@ import { h, replace } from '../dom.js';
 import { t, locale } from '../i18n.js';
 import { api } from '../api.js';
 import { form } from '../components/form.js';
+import { download } from '../components/download.js';
 import { notify } from '../components/toast.js';
 
 const REPORTS = ['participants', 'transactions', 'sales', 'task_completions', 'orders'];
@@ -28,15 +29,6 @@ async function choices(path) {
   } catch {
     return [];
   }
-}
-
-function saveFile(blob, name) {
-  const url = URL.createObjectURL(blob);
-  const link = h('a', { href: url, download: name, hidden: true });
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 export function mount(root) {
@@ -80,16 +72,13 @@ export function mount(root) {
       for (const key of ['region_id', 'store_id', 'partner_id', 'brand_id']) {
         if (v[key] && !(key === 'brand_id' && NO_BRAND.has(v.report))) query[key] = v[key];
       }
-      let blob;
+      const name = `${v.report.replace('_', '-')}-${v.from}-${v.to}.${v.format}`;
       try {
-        blob = await api(`/reports/${v.report}`, { query, as: 'blob' });
+        return { name, size: await download(`/reports/${v.report}`, name, query) };
       } catch (error) {
         replace(status);
         throw error;
       }
-      const name = `${v.report.replace('_', '-')}-${v.from}-${v.to}.${v.format}`;
-      saveFile(blob, name);
-      return { name, size: blob.size };
     },
     onSuccess: ({ name }) => {
       replace(status, t('reports.saved', { name }));

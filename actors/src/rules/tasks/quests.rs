@@ -5,42 +5,19 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Datelike};
 use chrono_tz::Tz;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::schedule::Recurrence;
 use crate::rules::windows::WindowError;
 
-/// How a quest adds its tasks up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum QuestKind {
-    /// Every task, in order.
-    Chain,
-    /// Every task, in any order.
-    Set,
-    /// Any of its tasks on consecutive days (or weeks).
-    Streak,
-}
-
-impl QuestKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            QuestKind::Chain => "chain",
-            QuestKind::Set => "set",
-            QuestKind::Streak => "streak",
-        }
-    }
-
-    pub fn parse(value: &str) -> Result<Self, String> {
-        match value {
-            "chain" => Ok(QuestKind::Chain),
-            "set" => Ok(QuestKind::Set),
-            "streak" => Ok(QuestKind::Streak),
-            other => Err(format!(
-                "unknown quest kind {other:?}; expected chain, set or streak"
-            )),
-        }
+crate::stored_enum! {
+    /// How a quest adds its tasks up.
+    pub enum QuestKind {
+        /// Every task, in order.
+        Chain = "chain",
+        /// Every task, in any order.
+        Set = "set",
+        /// Any of its tasks on consecutive days (or weeks).
+        Streak = "streak",
     }
 }
 
@@ -65,32 +42,15 @@ pub fn steps_done(kind: QuestKind, steps: &[Vec<i64>]) -> usize {
     }
 }
 
-/// The unit of a streak.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum StreakUnit {
-    Day,
-    Week,
+crate::stored_enum! {
+    /// The unit of a streak.
+    pub enum StreakUnit {
+        Day = "day",
+        Week = "week",
+    }
 }
 
 impl StreakUnit {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StreakUnit::Day => "day",
-            StreakUnit::Week => "week",
-        }
-    }
-
-    pub fn parse(value: &str) -> Result<Self, String> {
-        match value {
-            "day" => Ok(StreakUnit::Day),
-            "week" => Ok(StreakUnit::Week),
-            other => Err(format!(
-                "unknown streak unit {other:?}; expected day or week"
-            )),
-        }
-    }
-
     /// The consecutive number of the local day (or ISO week) containing `at_ms`:
     /// neighbouring periods differ by one, whatever their length in hours.
     pub fn index(self, at_ms: i64, tz: Tz) -> Result<i64, WindowError> {

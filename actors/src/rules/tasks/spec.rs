@@ -46,6 +46,20 @@ fn one() -> u32 {
     1
 }
 
+crate::stored_enum! {
+    /// The kinds of task, as a [`TaskSpec`]'s `kind` tag names them.
+    pub enum TaskKind {
+        ShelfPhoto = "shelf_photo",
+        StockCheck = "stock_check",
+        Quiz = "quiz",
+        Survey = "survey",
+        SalesPlan = "sales_plan",
+        SelfAudit = "self_audit",
+        PriceReport = "price_report",
+        Training = "training",
+    }
+}
+
 /// What a task asks for. The `kind` tag names it in the API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -111,16 +125,16 @@ pub enum Moderation {
 
 impl TaskSpec {
     /// The `kind` tag, as in the API and the database.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> TaskKind {
         match self {
-            TaskSpec::ShelfPhoto { .. } => "shelf_photo",
-            TaskSpec::StockCheck { .. } => "stock_check",
-            TaskSpec::Quiz { .. } => "quiz",
-            TaskSpec::Survey { .. } => "survey",
-            TaskSpec::SalesPlan { .. } => "sales_plan",
-            TaskSpec::SelfAudit { .. } => "self_audit",
-            TaskSpec::PriceReport { .. } => "price_report",
-            TaskSpec::Training { .. } => "training",
+            TaskSpec::ShelfPhoto { .. } => TaskKind::ShelfPhoto,
+            TaskSpec::StockCheck { .. } => TaskKind::StockCheck,
+            TaskSpec::Quiz { .. } => TaskKind::Quiz,
+            TaskSpec::Survey { .. } => TaskKind::Survey,
+            TaskSpec::SalesPlan { .. } => TaskKind::SalesPlan,
+            TaskSpec::SelfAudit { .. } => TaskKind::SelfAudit,
+            TaskSpec::PriceReport { .. } => TaskKind::PriceReport,
+            TaskSpec::Training { .. } => TaskKind::Training,
         }
     }
 
