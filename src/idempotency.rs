@@ -114,7 +114,7 @@ pub fn fingerprint_of(request: &impl Serialize) -> ApiResult<String> {
 
 /// What idempotent requests need: the database (reserved keys, saved answers), the
 /// background writer of answers, the clock and the replay counter. Built at start-up;
-/// every use case reaches it as `state.idempotency`.
+/// handlers pass it on as `&state.idempotency`.
 #[derive(Clone)]
 pub struct Idempotency {
     db: crate::db::Db,

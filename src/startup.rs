@@ -108,6 +108,21 @@ impl Application {
             &metrics,
             live.node().to_string(),
         )?;
+        // What the effect handlers and decision handlers own: the request pool (the one
+        // the requests that queue their effects use), the clock, the live core, the ledger.
+        let handles = crate::rewards::EffectHandles {
+            db: db.clone(),
+            clock: clock.clone(),
+            live: live.clone(),
+            ledger: ledger.clone(),
+        };
+        let (effects, payouts) = effect_handlers(
+            live.node().to_string(),
+            background_db.clone(),
+            sms,
+            &settings,
+            &handles,
+        )?;
         let state = AppState {
             idempotency: crate::idempotency::Idempotency::new(
                 db.clone(),
@@ -119,17 +134,12 @@ impl Application {
             settings: Arc::new(settings.clone()),
             clock: clock.clone(),
             limiter,
-            effects: Arc::new(effect_handlers(
-                live.node().to_string(),
-                background_db.clone(),
-                sms,
-                &settings,
-            )?),
-            decisions: Arc::new(decision_handlers()),
+            effects: Arc::new(effects),
+            decisions: Arc::new(decision_handlers(&handles)),
             metrics,
             live,
             ledger,
-            payouts: crate::integrations::payouts::payouts_from_settings(&settings.payouts)?,
+            payouts,
             access_cache: Arc::new(crate::auth::cache::AccessCache::default()),
             codegen,
             closing: closing_rx,
@@ -153,7 +163,10 @@ impl Application {
 
         let background = vec![
             tokio::spawn(presence_beat(state.live.clone(), shutdown_rx.clone())),
-            tokio::spawn(crate::effects::run_worker(state.clone(), shutdown_rx)),
+            tokio::spawn(crate::effects::run_worker(
+                state.effects.clone(),
+                shutdown_rx,
+            )),
             answers_task,
         ];
 
@@ -254,14 +267,19 @@ async fn stop_signal() {
 }
 
 /// The effect queue with every kind's handler: each area that queues effects names
-/// its handler here, so the queue itself knows no area.
+/// its handler here, with the handles it owns, so the queue itself knows no area.
+/// Also answers the payout provider, which requests share with its handler.
 fn effect_handlers(
     node: String,
     db: Db,
     sms: Box<dyn SmsSender>,
     settings: &Settings,
-) -> anyhow::Result<Effects> {
-    let mut effects = Effects::new(node, db, settings.effects.lease_ms);
+    handles: &crate::rewards::EffectHandles,
+) -> anyhow::Result<(
+    Effects,
+    Arc<dyn crate::integrations::payouts::PayoutProvider>,
+)> {
+    let mut effects = Effects::new(node, db, settings.effects.lease_ms, handles.clock.clone());
     effects.register(
         SMS_EFFECT,
         Arc::new(SmsEffect {
@@ -272,6 +290,7 @@ fn effect_handlers(
     effects.register(
         crate::rewards::orders::FULFIL_EFFECT,
         Arc::new(crate::rewards::orders::FulfilEffect {
+            handles: handles.clone(),
             provider: crate::integrations::rewards::provider_from_settings(&settings.rewards)?,
             topups: crate::integrations::topups::topups_from_settings(&settings.topups)?,
             max_attempts: settings.rewards.max_attempts,
@@ -281,6 +300,7 @@ fn effect_handlers(
     effects.register(
         crate::rewards::payments::PAYMENT_EFFECT,
         Arc::new(crate::rewards::payments::PaymentEffect {
+            handles: handles.clone(),
             provider: payments.clone(),
             return_url: settings.payments.return_url.clone(),
             max_attempts: crate::rewards::payments::PaymentEffect::attempts_for(
@@ -290,33 +310,51 @@ fn effect_handlers(
     );
     effects.register(
         crate::rewards::payments::REFUND_EFFECT,
-        Arc::new(crate::rewards::payments::RefundEffect { provider: payments }),
+        Arc::new(crate::rewards::payments::RefundEffect {
+            handles: handles.clone(),
+            provider: payments,
+        }),
     );
+    let payouts = crate::integrations::payouts::payouts_from_settings(&settings.payouts)?;
     effects.register(
         crate::rewards::payouts::PAYOUT_EFFECT,
         Arc::new(crate::rewards::payouts::PayoutEffect {
+            handles: handles.clone(),
+            provider: payouts.clone(),
             max_attempts: settings.payouts.max_attempts,
         }),
     );
     effects.register(
         crate::moderation::SETTLE_HOLD_EFFECT,
-        Arc::new(crate::moderation::SettleHoldEffect),
+        Arc::new(crate::moderation::SettleHoldEffect {
+            db: handles.db.clone(),
+            live: handles.live.clone(),
+        }),
     );
     effects.register(
         crate::tasks::submissions::FOLLOW_UP_EFFECT,
-        Arc::new(crate::tasks::submissions::FollowUpEffect),
+        Arc::new(crate::tasks::submissions::FollowUpEffect {
+            db: handles.db.clone(),
+            clock: handles.clock.clone(),
+            live: handles.live.clone(),
+        }),
     );
-    Ok(effects)
+    Ok((effects, payouts))
 }
 
 /// What deciding each kind of moderation item does: the areas whose objects are
 /// checked name their handlers here, so moderation knows none of them.
-fn decision_handlers() -> crate::moderation::DecisionHandlers {
+fn decision_handlers(
+    handles: &crate::rewards::EffectHandles,
+) -> crate::moderation::DecisionHandlers {
     use stimul_actors::rules::routing::ItemKind;
     let mut handlers = crate::moderation::DecisionHandlers::default();
     handlers.register(
         ItemKind::Registration,
-        Arc::new(crate::org::sign_up::RegistrationDecisions),
+        Arc::new(crate::org::sign_up::RegistrationDecisions {
+            db: handles.db.clone(),
+            live: handles.live.clone(),
+        }),
     );
     handlers.register(
         ItemKind::TaskSubmission,

@@ -1,5 +1,7 @@
 //! What every request handler can reach: the database, settings, clock, rate limiter,
-//! effect queue, metrics, the live core and the code generator. Built once by `startup` and shared by all workers.
+//! effect queue, metrics, the live core and the code generator. Built once by `startup`
+//! and shared by all workers. Only `api`, `ws` and `startup` name it: each hands a use
+//! case the handles it uses, so no area imports this module back.
 
 use std::sync::Arc;
 
@@ -37,4 +39,18 @@ pub struct AppState {
     pub closing: tokio::sync::watch::Receiver<bool>,
     /// This node's code generator: pool refills and batch issuance.
     pub codegen: stimul_actors::codegen::Codegen,
+}
+
+impl AppState {
+    /// The handles deciding a moderation item takes (HTTP and WebSocket both decide).
+    pub fn moderation(&self) -> crate::moderation::Moderation<'_> {
+        crate::moderation::Moderation {
+            db: &self.db,
+            clock: &self.clock,
+            live: &self.live,
+            metrics: &self.metrics,
+            decisions: &self.decisions,
+            effects: &self.effects,
+        }
+    }
 }

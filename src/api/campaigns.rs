@@ -39,7 +39,9 @@ pub async fn create_campaign(
         &idempotency::owner_user(caller.id()),
         &key,
         &("createCampaign", &*body),
-        || async { Reply::created(&campaigns::create(&state, &caller, &body).await?) },
+        || async {
+            Reply::created(&campaigns::create(&state.db, &state.clock, &caller, &body).await?)
+        },
     )
     .await
 }

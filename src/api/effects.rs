@@ -42,7 +42,7 @@ pub async fn list_effects(
     caller.require_program_wide(Permission::view(Section::Program))?;
     let (after, limit) = page.resolve()?;
     let page = effects::list(
-        &state,
+        &state.db,
         caller.program_id(),
         filter.status.as_deref(),
         filter.kind.as_deref(),
@@ -72,6 +72,12 @@ pub async fn retry_effect(
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     caller.require_program_wide(Permission::edit(Section::Program))?;
-    let effect = effects::retry(&state, caller.program_id(), id.into_inner()).await?;
+    let effect = effects::retry(
+        &state.db,
+        &state.effects,
+        caller.program_id(),
+        id.into_inner(),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(effect))
 }

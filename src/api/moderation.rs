@@ -80,7 +80,7 @@ pub async fn decide_moderation(
         &idempotency::owner_user(caller.id()),
         &key,
         &("decideModeration", id, &*body),
-        || async { Reply::ok(&moderation::decide(&state, &caller, id, &body).await?) },
+        || async { Reply::ok(&moderation::decide(state.moderation(), &caller, id, &body).await?) },
     )
     .await
 }

@@ -243,7 +243,14 @@ pub async fn place_order(
         &key,
         &fingerprint,
         || async {
-            let (order, replayed) = orders::place(&state, &caller, &body, key.0.as_deref()).await?;
+            let (order, replayed) = orders::place(
+                orders_of(&state),
+                &state.settings,
+                &caller,
+                &body,
+                key.0.as_deref(),
+            )
+            .await?;
             let mut reply = Reply::created(&order)?;
             reply.replayed = replayed;
             Ok(reply)

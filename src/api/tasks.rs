@@ -40,7 +40,7 @@ pub async fn create_task(
         &idempotency::owner_user(caller.id()),
         &key,
         &("createTask", &*body),
-        || async { Reply::created(&tasks::create(&state, &caller, &body).await?) },
+        || async { Reply::created(&tasks::create(&state.db, &state.clock, &caller, &body).await?) },
     )
     .await
 }
@@ -59,7 +59,14 @@ pub async fn update_task(
     id: web::Path<i64>,
     body: web::Json<TaskPatch>,
 ) -> ApiResult<HttpResponse> {
-    let task = tasks::update(&state, &caller, id.into_inner(), body.into_inner()).await?;
+    let task = tasks::update(
+        &state.db,
+        &state.clock,
+        &caller,
+        id.into_inner(),
+        body.into_inner(),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(task))
 }
 
@@ -76,7 +83,7 @@ pub async fn list_tasks(
     page: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     let (after, limit) = page.resolve()?;
-    Ok(HttpResponse::Ok().json(visibility::list(&state, &caller, &filter, after, limit).await?))
+    Ok(HttpResponse::Ok().json(visibility::list(&state.db, &caller, &filter, after, limit).await?))
 }
 
 async fn visible_task(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Task> {
@@ -229,7 +236,22 @@ pub async fn submit_task(
         &key,
         &("submitTask", id, &body, &photo_hashes),
         || async {
-            Reply::created(&submissions::submit(&state, &caller, id, &body, &photos).await?)
+            Reply::created(
+                &submissions::submit(
+                    submissions::Submitting {
+                        db: &state.db,
+                        clock: &state.clock,
+                        live: &state.live,
+                        effects: &state.effects,
+                    },
+                    &state.settings.data_dir,
+                    &caller,
+                    id,
+                    &body,
+                    &photos,
+                )
+                .await?,
+            )
         },
     )
     .await
@@ -242,7 +264,8 @@ pub async fn submit_task(
 )]
 #[get("/api/v1/me/tasks")]
 pub async fn list_my_tasks(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(my_tasks::my_tasks(&state, &caller).await?))
+    Ok(HttpResponse::Ok()
+        .json(my_tasks::my_tasks(&state.db, &state.clock, &state.live, &caller).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -296,7 +319,9 @@ pub async fn create_quest(
         &idempotency::owner_user(caller.id()),
         &key,
         &("createQuest", &*body),
-        || async { Reply::created(&quests::create(&state, &caller, &body).await?) },
+        || async {
+            Reply::created(&quests::create(&state.db, &state.clock, &caller, &body).await?)
+        },
     )
     .await
 }
@@ -314,7 +339,14 @@ pub async fn update_quest(
     id: web::Path<i64>,
     body: web::Json<QuestPatch>,
 ) -> ApiResult<HttpResponse> {
-    let quest = quests::update(&state, &caller, id.into_inner(), body.into_inner()).await?;
+    let quest = quests::update(
+        &state.db,
+        &state.clock,
+        &caller,
+        id.into_inner(),
+        body.into_inner(),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(quest))
 }
 
@@ -325,7 +357,7 @@ pub async fn update_quest(
 )]
 #[get("/api/v1/quests")]
 pub async fn list_quests(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(quests::list(&state, &caller).await?))
+    Ok(HttpResponse::Ok().json(quests::list(&state.db, &caller).await?))
 }
 
 /// The program's task settings: automatic approval of trusted participants' low-risk
@@ -358,5 +390,6 @@ pub async fn update_task_settings(
     caller: Caller,
     body: web::Json<TrustPolicy>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(tasks::settings::set_trust_policy(&state, &caller, &body).await?))
+    Ok(HttpResponse::Ok()
+        .json(tasks::settings::set_trust_policy(&state.db, &state.clock, &caller, &body).await?))
 }

@@ -17,7 +17,6 @@ use crate::effects::Effects;
 use crate::effects::{self, NewEffect};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::integrations::sms::{SmsMessage, SmsSender};
-use crate::state::AppState;
 
 /// Codes sent to one user in the throttling window.
 #[derive(FromRow)]
@@ -246,7 +245,7 @@ impl effects::EffectHandler for SmsEffect {
 
     async fn run(
         &self,
-        _state: &AppState,
+        _effects: &Effects,
         effect: &effects::Effect,
     ) -> Result<(), effects::Failure> {
         let message: SmsMessage = effect.payload()?;

@@ -54,7 +54,6 @@ use crate::auth::Principal;
 use crate::db::{Clock, Db, Tx};
 use crate::domain::Text;
 use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
 use crate::tasks::create_branded;
 use crate::tasks::settings::program_zone;
 use checks::validate;
@@ -281,12 +280,14 @@ pub async fn insert(
 /// Creates a campaign (`createCampaign`).
 #[tracing::instrument(skip_all)]
 pub async fn create(
-    state: &AppState,
+    db: &Db,
+    clock: &Clock,
     caller: &Principal,
     input: &CampaignInput,
 ) -> ApiResult<Campaign> {
     create_branded(
-        state,
+        db,
+        clock,
         caller,
         Section::Campaigns,
         input.brand_id,

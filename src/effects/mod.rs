@@ -28,11 +28,10 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, watch};
 use utoipa::ToSchema;
 
-use crate::db::{Db, Tx};
+use crate::db::{Clock, Db, Tx};
 use crate::error::{ApiError, ApiResult};
 use crate::integrations::DeliveryError;
 use crate::paging::{Page, page_of};
-use crate::state::AppState;
 
 pub use repo::EffectRow;
 
@@ -110,8 +109,10 @@ pub trait EffectHandler: Send + Sync + 'static {
         DEFAULT_MAX_ATTEMPTS
     }
 
-    /// Does the effect. Must be safe to run again after a crash.
-    async fn run(&self, state: &AppState, effect: &Effect) -> Result<(), Failure>;
+    /// Does the effect. Must be safe to run again after a crash. The handler owns the
+    /// handles it needs (given at start-up); `effects` is the queue running it, for a
+    /// handler that wakes the worker or runs what it queued.
+    async fn run(&self, effects: &Effects, effect: &Effect) -> Result<(), Failure>;
 }
 
 /// The handlers by kind, the worker's bell and this node's name. Built at start-up.
@@ -126,16 +127,19 @@ pub struct Effects {
     /// How long a claim lasts (`effects.lease_ms`): longer than any handler's own
     /// timeouts, so a live runner is never overtaken.
     lease_ms: i64,
+    /// Stamps claims, outcomes and retries (the application's clock, which tests move).
+    clock: Clock,
 }
 
 impl Effects {
-    pub fn new(node: String, db: Db, lease_ms: i64) -> Self {
+    pub fn new(node: String, db: Db, lease_ms: i64, clock: Clock) -> Self {
         Self {
             handlers: HashMap::new(),
             bell: Notify::new(),
             node,
             db,
             lease_ms: lease_ms.max(1_000),
+            clock,
         }
     }
 
@@ -196,13 +200,13 @@ async fn insert(tx: &mut Tx, effect: &NewEffect, now_ms: i64, due_ms: i64) -> Ap
 }
 
 /// Runs the effect `id` now, on the caller's task, if nobody else has claimed it;
-/// answers whether it is done. Whatever fails is left to the worker's retries.
+/// answers whether it is done. Whatever fails is left to the worker's retries. `db` is
+/// the caller's pool (the request pool), not the worker's reserved one.
 #[tracing::instrument(skip_all, fields(id = ?id))]
-pub async fn run_now(state: &AppState, id: i64) -> bool {
-    let now = state.clock.now_ms();
-    let effects = &state.effects;
-    match repo::claim_one(&state.db, id, &effects.node, now, now + effects.lease_ms).await {
-        Ok(Some(row)) => execute(state, &state.db, row).await,
+pub async fn run_now(db: &Db, effects: &Effects, id: i64) -> bool {
+    let now = effects.clock.now_ms();
+    match repo::claim_one(db, id, &effects.node, now, now + effects.lease_ms).await {
+        Ok(Some(row)) => execute(effects, db, row).await,
         Ok(None) => false,
         Err(err) => {
             tracing::warn!(effect = id, error = %err, "claiming an effect failed; the worker will run it");
@@ -214,9 +218,8 @@ pub async fn run_now(state: &AppState, id: i64) -> bool {
 
 /// Runs one claimed effect and records how it went (on `db`, the pool of whoever
 /// claimed it); answers whether it is done.
-#[tracing::instrument(skip(state, db, row), fields(effect = row.id, kind = %row.kind, attempt = row.attempts))]
-async fn execute(state: &AppState, db: &Db, row: EffectRow) -> bool {
-    let effects = &state.effects;
+#[tracing::instrument(skip(effects, db, row), fields(effect = row.id, kind = %row.kind, attempt = row.attempts))]
+async fn execute(effects: &Effects, db: &Db, row: EffectRow) -> bool {
     let handler = effects.handlers.get(row.kind.as_str()).cloned();
     let effect = Effect {
         id: row.id,
@@ -226,7 +229,7 @@ async fn execute(state: &AppState, db: &Db, row: EffectRow) -> bool {
     };
     let (outcome, max_attempts) = match &handler {
         Some(handler) => (
-            handler.run(state, &effect).await,
+            handler.run(effects, &effect).await,
             i64::from(handler.max_attempts()),
         ),
         None => (
@@ -237,7 +240,7 @@ async fn execute(state: &AppState, db: &Db, row: EffectRow) -> bool {
             1,
         ),
     };
-    let now = state.clock.now_ms();
+    let now = effects.clock.now_ms();
     let recorded = match &outcome {
         Ok(()) => repo::mark_done(db, row.id, now).await,
         Err(Failure::Retry(reason)) if effect.attempt < max_attempts => {
@@ -262,8 +265,7 @@ async fn execute(state: &AppState, db: &Db, row: EffectRow) -> bool {
 /// rings, the worker claims as many more as there is room for, so one slow provider
 /// never holds up the rest of the queue.
 #[tracing::instrument(skip_all)]
-pub async fn run_worker(state: AppState, mut shutdown: watch::Receiver<bool>) {
-    let effects = state.effects.clone();
+pub async fn run_worker(effects: Arc<Effects>, mut shutdown: watch::Receiver<bool>) {
     let mut running = tokio::task::JoinSet::new();
     loop {
         if *shutdown.borrow() {
@@ -272,7 +274,7 @@ pub async fn run_worker(state: AppState, mut shutdown: watch::Receiver<bool>) {
         while running.try_join_next().is_some() {}
         let room = RUNNING.saturating_sub(running.len());
         if room > 0 {
-            let now = state.clock.now_ms();
+            let now = effects.clock.now_ms();
             match repo::claim_due(
                 &effects.db,
                 &effects.node,
@@ -284,10 +286,10 @@ pub async fn run_worker(state: AppState, mut shutdown: watch::Receiver<bool>) {
             {
                 Ok(claimed) => {
                     for row in claimed {
-                        let state = state.clone();
+                        let effects = effects.clone();
                         running.spawn(async move {
-                            let db = state.effects.db.clone();
-                            execute(&state, &db, row).await;
+                            let db = effects.db.clone();
+                            execute(&effects, &db, row).await;
                         });
                     }
                 }
@@ -350,7 +352,7 @@ impl From<EffectRow> for EffectView {
 /// `pending`, `done`, `dead`.
 #[tracing::instrument(skip_all, fields(program_id = ?program_id, after = ?after, limit = ?limit))]
 pub async fn list(
-    state: &AppState,
+    db: &Db,
     program_id: i64,
     status: Option<&str>,
     kind: Option<&str>,
@@ -369,7 +371,7 @@ pub async fn list(
             ));
         }
     };
-    let rows = repo::list(&state.db, program_id, status, kind, after, limit + 1).await?;
+    let rows = repo::list(db, program_id, status, kind, after, limit + 1).await?;
     let views = rows.into_iter().map(EffectView::from).collect();
     Ok(page_of(views, limit, |view: &EffectView| view.id))
 }
@@ -377,21 +379,18 @@ pub async fn list(
 /// Sends a dead effect again (`retryEffect`): back in the queue with a fresh count of
 /// tries, run now.
 #[tracing::instrument(skip_all, fields(program_id = ?program_id, id = ?id))]
-pub async fn retry(state: &AppState, program_id: i64, id: i64) -> ApiResult<EffectView> {
-    let now = state.clock.now_ms();
-    if repo::revive(&state.db, id, program_id, now)
-        .await?
-        .is_none()
-    {
-        return match repo::get(&state.db, id, program_id).await? {
+pub async fn retry(db: &Db, effects: &Effects, program_id: i64, id: i64) -> ApiResult<EffectView> {
+    let now = effects.clock.now_ms();
+    if repo::revive(db, id, program_id, now).await?.is_none() {
+        return match repo::get(db, id, program_id).await? {
             None => Err(ApiError::not_found(format!("effect {id}"))),
             Some(_) => Err(ApiError::invalid_state(format!(
                 "effect {id} is not dead; only dead effects are sent again"
             ))),
         };
     }
-    run_now(state, id).await;
-    repo::get(&state.db, id, program_id)
+    run_now(db, effects, id).await;
+    repo::get(db, id, program_id)
         .await?
         .map(EffectView::from)
         .ok_or_else(|| ApiError::not_found(format!("effect {id}")))

@@ -26,10 +26,10 @@ use stimul_actors::rules::routing::{ItemKind, PriorityBoosts, queue_key};
 use utoipa::ToSchema;
 
 use crate::auth::Principal;
-use crate::db::Tx;
+use crate::db::{Clock, Db, Tx};
 use crate::effects::{self, NewEffect};
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::state::AppState;
+use crate::metrics::Metrics;
 
 pub use repo::SqlModeration;
 use repo::{ITEM_COLUMNS, ItemRow};
@@ -221,7 +221,7 @@ pub trait DecisionHandler: Send + Sync + 'static {
 
     /// After the commit, in this process only (caches); what must not be lost is an
     /// effect queued in [`Self::decide`].
-    async fn after_commit(&self, _state: &AppState, _item: &ItemView) {}
+    async fn after_commit(&self, _item: &ItemView) {}
 }
 
 /// The handlers by kind, built at start-up.
@@ -299,16 +299,41 @@ struct DecidedItemRow {
     program_id: i64,
 }
 
+/// What deciding an item reaches.
+#[derive(Clone, Copy)]
+pub struct Moderation<'a> {
+    /// The decision's transaction, and the effects it runs at once.
+    pub db: &'a Db,
+    /// Stamps the decision (and its time to decision).
+    pub clock: &'a Clock,
+    /// Frees the holder's slot on whichever node they are.
+    pub live: &'a RealtimeCore,
+    /// Decisions by kind, and the time they took.
+    pub metrics: &'a Metrics,
+    /// What deciding each kind does, registered by its area.
+    pub decisions: &'a DecisionHandlers,
+    /// Runs the settlement and the subject's follow-ups right after the commit.
+    pub effects: &'a effects::Effects,
+}
+
 /// Decides an item the moderator holds.
 #[tracing::instrument(skip_all, fields(item_id = ?item_id))]
 pub async fn decide(
-    state: &AppState,
+    moderation: Moderation<'_>,
     moderator: &Principal,
     item_id: i64,
     request: &DecisionRequest,
 ) -> ApiResult<Decided> {
-    let now = state.clock.now_ms();
-    let mut tx = state.db.begin().await?;
+    let Moderation {
+        db,
+        clock,
+        live,
+        metrics,
+        decisions,
+        effects,
+    } = moderation;
+    let now = clock.now_ms();
+    let mut tx = db.begin().await?;
     let row: Option<DecidedItemRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {ITEM_COLUMNS}, status, program_id FROM moderation_items WHERE id = $1"
     )))
@@ -322,7 +347,7 @@ pub async fn decide(
     }
     let status = row.status;
     let item: ItemView = row.item.try_into()?;
-    let handler = state.decisions.of(item.kind)?.clone();
+    let handler = decisions.of(item.kind)?.clone();
     if status != ItemStatus::Assigned || item.assigned_to != Some(moderator.id()) {
         return Err(ApiError::new(
             ErrorCode::ItemNotHeld,
@@ -434,25 +459,23 @@ pub async fn decide(
     )
     .await?;
     tx.commit().await?;
-    state
-        .metrics
+    metrics
         .moderation_decisions
         .with_label_values(&[item.kind.as_str(), request.decision.as_str()])
         .inc();
-    state
-        .metrics
+    metrics
         .moderation_time_to_decision
         .with_label_values(&[item.kind.as_str()])
         .observe((now - item.created_at).max(0) as f64 / 1000.0);
-    settled(&state.live, item.clone(), SettleReason::Decided);
+    settled(live, item.clone(), SettleReason::Decided);
     let applied = match settle_effect {
-        Some(id) => effects::run_now(state, id).await,
+        Some(id) => effects::run_now(db, effects, id).await,
         None => true,
     };
     for id in follow_ups {
-        effects::run_now(state, id).await;
+        effects::run_now(db, effects, id).await;
     }
-    handler.after_commit(state, &item).await;
+    handler.after_commit(&item).await;
     Ok(Decided {
         item_id,
         decision: request.decision,
@@ -472,13 +495,18 @@ struct SettleHoldPayload {
 
 /// Settles a decided item's hold through the participant's actor (ledger key
 /// `moderation:{item}`, so a second run moves nothing) and records it applied.
-pub struct SettleHoldEffect;
+pub struct SettleHoldEffect {
+    /// Records the item's effect applied (the request pool, as before).
+    pub db: Db,
+    /// The participant's actor settles the hold.
+    pub live: std::sync::Arc<RealtimeCore>,
+}
 
 #[async_trait::async_trait]
 impl crate::effects::EffectHandler for SettleHoldEffect {
     async fn run(
         &self,
-        state: &AppState,
+        _effects: &crate::effects::Effects,
         effect: &crate::effects::Effect,
     ) -> Result<(), crate::effects::Failure> {
         let SettleHoldPayload { item_id, effect } = effect.payload()?;
@@ -498,7 +526,7 @@ impl crate::effects::EffectHandler for SettleHoldEffect {
                 completed_tasks,
                 fingerprint: None,
             };
-            match state.live.settle(participant_id, settle).await {
+            match self.live.settle(participant_id, settle).await {
                 // Already settled by an earlier run of this same effect.
                 Ok(_)
                 | Err(stimul_actors::participant::ParticipantError::Ledger(
@@ -509,7 +537,7 @@ impl crate::effects::EffectHandler for SettleHoldEffect {
         }
         sqlx::query("UPDATE moderation_items SET effect_status = 'applied' WHERE id = $1")
             .bind(item_id)
-            .execute(&state.db.pool)
+            .execute(&self.db.pool)
             .await?;
         Ok(())
     }

@@ -465,7 +465,12 @@ async fn consume_invitation(
 /// Decides `registration` items for moderation: approving a person (a group's owner
 /// approves the store and everyone in it), or rejecting (rework means reject: there is
 /// nothing to resubmit).
-pub struct RegistrationDecisions;
+pub struct RegistrationDecisions {
+    /// Finds the decided person's group after the commit.
+    pub db: crate::db::Db,
+    /// Tells every node's access cache that those people changed.
+    pub live: std::sync::Arc<stimul_actors::live::RealtimeCore>,
+}
 
 #[async_trait::async_trait]
 impl crate::moderation::DecisionHandler for RegistrationDecisions {
@@ -490,19 +495,15 @@ impl crate::moderation::DecisionHandler for RegistrationDecisions {
         ))
     }
 
-    async fn after_commit(
-        &self,
-        state: &crate::state::AppState,
-        item: &stimul_actors::moderation::ItemView,
-    ) {
+    async fn after_commit(&self, item: &stimul_actors::moderation::ItemView) {
         // The person (and a group's members) may act now, or not at all.
         let members: Vec<i64> = sqlx::query_scalar("SELECT id FROM users WHERE registration_id = (SELECT registration_id FROM users WHERE id = $1)")
             .bind(item.subject_id)
-            .fetch_all(&state.db.pool)
+            .fetch_all(&self.db.pool)
             .await
             .unwrap_or_default();
         for user in members.into_iter().chain([item.subject_id]) {
-            crate::auth::cache::user_changed(&state.live, user);
+            crate::auth::cache::user_changed(&self.live, user);
         }
     }
 }

@@ -26,10 +26,48 @@ use crate::access::{Permission, Section, Target};
 use crate::auth::Principal;
 use crate::config::Settings;
 use crate::db::{Clock, Db};
+use crate::effects::Effects;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, RowError};
+use crate::ledger::SqlActorStorage;
 use crate::org::imports::{CsvTable, ImportSummary, RowCheck, finish, reject_if_any};
 use crate::paging::{Page, page_of};
 use repo::{RewardFields, RewardQuery, RewardRow};
+
+/// What this area's effect handlers own (cheap clones, given at start-up): the queue
+/// itself is handed to a handler when it runs, so it is not kept here.
+#[derive(Clone)]
+pub struct EffectHandles {
+    /// The shared request pool, as the requests that queued the effect use.
+    pub db: Db,
+    pub clock: Clock,
+    /// Announces moves and postings to the participant's topic.
+    pub live: Arc<RealtimeCore>,
+    /// Posts an order's or a payout's hold in the handler's own transaction.
+    pub ledger: Arc<SqlActorStorage>,
+}
+
+impl EffectHandles {
+    /// The handles moving an order takes, with the queue running the handler.
+    pub fn orders<'a>(&'a self, effects: &'a Effects) -> orders::Orders<'a> {
+        orders::Orders {
+            db: &self.db,
+            clock: &self.clock,
+            live: &self.live,
+            effects,
+            ledger: &self.ledger,
+        }
+    }
+
+    /// The handles settling a payout takes.
+    pub fn payouts(&self) -> payouts::Payouts<'_> {
+        payouts::Payouts {
+            db: &self.db,
+            clock: &self.clock,
+            live: &self.live,
+            ledger: &self.ledger,
+        }
+    }
+}
 
 /// A reward as the API shows it. Amounts are decimal strings.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

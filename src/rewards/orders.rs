@@ -46,7 +46,6 @@ use crate::integrations::rewards::{ProviderOrder, ProviderStatus, RewardProvider
 use crate::integrations::topups::{Topup, TopupProvider};
 use crate::ledger::SqlActorStorage;
 use crate::paging::{Page, page_of};
-use crate::state::AppState;
 
 /// The effect kind that gets an order's rewards delivered.
 pub const FULFIL_EFFECT: &str = "rewards.fulfil";
@@ -258,13 +257,21 @@ fn nonempty(value: &Option<String>) -> bool {
 
 /// `placeOrder`: answers the order and whether it was placed by an earlier request with
 /// the same key.
-#[tracing::instrument(skip(state, caller, input, key))]
+#[tracing::instrument(skip(orders, settings, caller, input, key))]
 pub async fn place(
-    state: &AppState,
+    orders: Orders<'_>,
+    settings: &Settings,
     caller: &Principal,
     input: &OrderInput,
     key: Option<&str>,
 ) -> ApiResult<(Order, bool)> {
+    let Orders {
+        db,
+        clock,
+        live,
+        effects,
+        ledger,
+    } = orders;
     if !caller.account.kind.is_participant() {
         return Err(ApiError::forbidden(
             "orders are placed by participants with their own points",
@@ -273,9 +280,9 @@ pub async fn place(
     let participant = caller.id();
     let program_id = caller.program_id();
     if let Some(key) = key
-        && let Some(existing) = repo::order_by_request_key(&state.db.pool, participant, key).await?
+        && let Some(existing) = repo::order_by_request_key(&db.pool, participant, key).await?
     {
-        return Ok((view(&state.db, existing, true).await?, true));
+        return Ok((view(db, existing, true).await?, true));
     }
     let mut errors = Vec::new();
     if input.items.is_empty() || input.items.len() > MAX_LINES {
@@ -304,13 +311,13 @@ pub async fn place(
         return Err(ApiError::fields(errors));
     }
     // The actor is asked before any connection is taken.
-    let (customer, _available) = super::customer(&state.db, &state.live, caller).await?;
-    let now = state.clock.now_ms();
+    let (customer, _available) = super::customer(db, live, caller).await?;
+    let now = clock.now_ms();
     let mut lines = Vec::new();
     let mut needs_address = false;
     let mut tops_up = false;
     for (i, line) in input.items.iter().enumerate() {
-        let row = repo::reward(&state.db.pool, program_id, line.reward_id).await?;
+        let row = repo::reward(&db.pool, program_id, line.reward_id).await?;
         let Some(row) = row else {
             field(
                 &mut errors,
@@ -410,12 +417,12 @@ pub async fn place(
     lines.sort_by_key(|line| line.reward_id);
     let pay_shortfall = input.pay_shortfall.unwrap_or(false);
     let cards_taken = pay_shortfall
-        && crate::org::programs::by_id(&state.db.pool, program_id)
+        && crate::org::programs::by_id(&db.pool, program_id)
             .await?
             .card_payments
             .0;
 
-    let mut tx = state.db.begin().await?;
+    let mut tx = db.begin().await?;
     // Points first; a card only for what they do not cover, read in this transaction.
     let split = if pay_shortfall {
         let available =
@@ -450,10 +457,10 @@ pub async fn place(
     let order_id = match inserted {
         Ok(id) => id,
         // The same key raced in from a retry: answer with the order it placed.
-        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+        Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
             drop(tx);
             let existing = match key {
-                Some(key) => repo::order_by_request_key(&state.db.pool, participant, key).await?,
+                Some(key) => repo::order_by_request_key(&db.pool, participant, key).await?,
                 None => None,
             };
             let existing = existing.ok_or_else(|| {
@@ -462,7 +469,7 @@ pub async fn place(
                     "the same order is being placed",
                 )
             })?;
-            return Ok((view(&state.db, existing, true).await?, true));
+            return Ok((view(db, existing, true).await?, true));
         }
         Err(err) => return Err(err.into()),
     };
@@ -500,7 +507,7 @@ pub async fn place(
         },
         Some(titles.join(", ")),
     );
-    let committed = match state.ledger.post_in(&mut tx, &request).await? {
+    let committed = match ledger.post_in(&mut tx, &request).await? {
         Ok(committed) => committed,
         Err(LedgerError::InsufficientFunds { .. }) => {
             return Err(ApiError::new(
@@ -521,34 +528,24 @@ pub async fn place(
     )
     .await?;
     let payment_effect = if split.card > Points::ZERO {
-        Some(
-            super::payments::open(
-                &state.settings,
-                &mut tx,
-                program_id,
-                order_id,
-                split.card,
-                now,
-            )
-            .await?,
-        )
+        Some(super::payments::open(settings, &mut tx, program_id, order_id, split.card, now).await?)
     } else {
         enqueue_fulfilment(&mut tx, program_id, order_id, now).await?;
         None
     };
     tx.commit().await?;
-    state.live.committed_elsewhere(&request, &committed);
-    push(&state.live, participant, order_id, first, None);
-    state.effects.ring();
+    live.committed_elsewhere(&request, &committed);
+    push(live, participant, order_id, first, None);
+    effects.ring();
     if let Some(effect) = payment_effect {
         // The payment page is asked for now, so the answer can carry it; a failure is
         // the queue's to retry.
-        effects::run_now(state, effect).await;
+        effects::run_now(db, effects, effect).await;
     }
-    let row = repo::order(&state.db.pool, order_id)
+    let row = repo::order(&db.pool, order_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("order {order_id}")))?;
-    Ok((view(&state.db, row, true).await?, false))
+    Ok((view(db, row, true).await?, false))
 }
 
 /// Queues the delivery of a placed order, in the transaction that placed it.
@@ -930,6 +927,8 @@ async fn complete_if_delivered(orders: Orders<'_>, order_id: i64) -> ApiResult<(
 
 /// Gets an order's rewards delivered (see the module header). Holds the provider.
 pub struct FulfilEffect {
+    /// What delivering and moving the order reaches.
+    pub handles: super::EffectHandles,
     /// Certificates and virtual cards.
     pub provider: Box<dyn RewardProvider>,
     /// Phone top-ups.
@@ -945,14 +944,8 @@ impl EffectHandler for FulfilEffect {
         self.max_attempts
     }
 
-    async fn run(&self, state: &AppState, effect: &Effect) -> Result<(), Failure> {
-        let orders = Orders {
-            db: &state.db,
-            clock: &state.clock,
-            live: &state.live,
-            effects: &state.effects,
-            ledger: &state.ledger,
-        };
+    async fn run(&self, effects: &Effects, effect: &Effect) -> Result<(), Failure> {
+        let orders = self.handles.orders(effects);
         let Orders { db, .. } = orders;
         let FulfilPayload { order_id } = effect.payload()?;
         let Some(row) = repo::order(&db.pool, order_id).await? else {

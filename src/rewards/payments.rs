@@ -31,13 +31,12 @@ use super::orders::{self, Change, Orders};
 use super::repo::{self, OrderRow, PaymentRow};
 use crate::config::Settings;
 use crate::db::Tx;
-use crate::effects::{self, Effect, EffectHandler, Failure, NewEffect};
+use crate::effects::{self, Effect, EffectHandler, Effects, Failure, NewEffect};
 use crate::error::{ApiError, ApiResult};
 use crate::integrations::DeliveryError;
 use crate::integrations::payments::{
     PaymentAnswer, PaymentProvider, PaymentRequest, PaymentStatus,
 };
-use crate::state::AppState;
 
 /// The effect that asks for an order's card payment and follows it to an end.
 pub const PAYMENT_EFFECT: &str = "payments.settle";
@@ -276,6 +275,8 @@ async fn end_unpaid(orders: Orders<'_>, order_id: i64, reason: &str) -> ApiResul
 /// Asks the provider for an order's payment, then follows it with backoff until it is
 /// confirmed, refused, or unpaid past its time. Holds the provider.
 pub struct PaymentEffect {
+    /// What asking for the payment and moving the order reaches.
+    pub handles: super::EffectHandles,
     pub provider: Arc<dyn PaymentProvider>,
     /// Where the payment page sends the buyer back.
     pub return_url: Option<String>,
@@ -299,14 +300,8 @@ impl EffectHandler for PaymentEffect {
         self.max_attempts
     }
 
-    async fn run(&self, state: &AppState, effect: &Effect) -> Result<(), Failure> {
-        let orders = Orders {
-            db: &state.db,
-            clock: &state.clock,
-            live: &state.live,
-            effects: &state.effects,
-            ledger: &state.ledger,
-        };
+    async fn run(&self, effects: &Effects, effect: &Effect) -> Result<(), Failure> {
+        let orders = self.handles.orders(effects);
         let Orders { db, clock, .. } = orders;
         let PaymentPayload { order_id } = effect.payload()?;
         let Some(payment) = repo::payment(&db.pool, order_id).await? else {
@@ -357,13 +352,15 @@ impl EffectHandler for PaymentEffect {
 
 /// Refunds a payment whose order ended undelivered.
 pub struct RefundEffect {
+    /// The payment's row and the clock (only those are used).
+    pub handles: super::EffectHandles,
     pub provider: Arc<dyn PaymentProvider>,
 }
 
 #[async_trait::async_trait]
 impl EffectHandler for RefundEffect {
-    async fn run(&self, state: &AppState, effect: &Effect) -> Result<(), Failure> {
-        let (db, clock) = (&state.db, &state.clock);
+    async fn run(&self, _effects: &Effects, effect: &Effect) -> Result<(), Failure> {
+        let (db, clock) = (&self.handles.db, &self.handles.clock);
         let PaymentPayload { order_id } = effect.payload()?;
         let Some(payment) = repo::payment(&db.pool, order_id).await? else {
             return Err(Failure::Permanent(format!(

@@ -31,7 +31,7 @@ use super::repo::{self, PayoutCardRow, PayoutRow};
 use crate::auth::Principal;
 use crate::config::Settings;
 use crate::db::{Clock, Db, Tx};
-use crate::effects::{self, Effect, EffectHandler, Failure, NewEffect};
+use crate::effects::{self, Effect, EffectHandler, Effects, Failure, NewEffect};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::integrations::DeliveryError;
 use crate::integrations::payouts::PayoutProvider;
@@ -39,7 +39,6 @@ use crate::integrations::rewards::ProviderStatus;
 use crate::ledger::SqlActorStorage;
 use crate::moderation::{self, DecisionKind, DecisionRequest, NewItem};
 use crate::paging::{Page, page_of};
-use crate::state::AppState;
 
 /// The effect kind that pays an approved payout, or returns a rejected one's points.
 pub const PAYOUT_EFFECT: &str = "payouts.process";
@@ -560,6 +559,10 @@ async fn settle(
 
 /// Pays approved payouts and returns rejected ones' points (see the module header).
 pub struct PayoutEffect {
+    /// What settling the payout reaches.
+    pub handles: super::EffectHandles,
+    /// The provider that pays (the same one cards are tokenised with).
+    pub provider: Arc<dyn PayoutProvider>,
     /// Tries before a payout the provider never answered fails (`payouts.max_attempts`).
     pub max_attempts: u32,
 }
@@ -570,14 +573,9 @@ impl EffectHandler for PayoutEffect {
         self.max_attempts
     }
 
-    async fn run(&self, state: &AppState, effect: &Effect) -> Result<(), Failure> {
-        let (db, provider) = (&state.db, &*state.payouts);
-        let payouts = Payouts {
-            db,
-            clock: &state.clock,
-            live: &state.live,
-            ledger: &state.ledger,
-        };
+    async fn run(&self, _effects: &Effects, effect: &Effect) -> Result<(), Failure> {
+        let payouts = self.handles.payouts();
+        let (db, provider) = (payouts.db, &*self.provider);
         let PayoutPayload { payout_id } = effect.payload()?;
         let Some(row) = repo::payout(&db.pool, payout_id).await? else {
             return Err(Failure::Permanent(format!(
@@ -592,7 +590,7 @@ impl EffectHandler for PayoutEffect {
             PayoutStatus::Approved => {
                 if effect.attempt == 1 {
                     push(
-                        &state.live,
+                        payouts.live,
                         row.participant_id,
                         row.id,
                         PayoutStatus::Approved,

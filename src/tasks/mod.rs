@@ -33,10 +33,9 @@ use utoipa::ToSchema;
 
 use crate::access::{Permission, Section, Target};
 use crate::auth::Principal;
-use crate::db::Tx;
+use crate::db::{Clock, Db, Tx};
 use crate::domain::Text;
 use crate::error::ApiResult;
-use crate::state::AppState;
 use checks::validate;
 use rows::{get, to_json};
 
@@ -222,9 +221,15 @@ impl TaskPatch {
 
 /// Creates a task, audited.
 #[tracing::instrument(skip_all)]
-pub async fn create(state: &AppState, caller: &Principal, input: &TaskInput) -> ApiResult<Task> {
+pub async fn create(
+    db: &Db,
+    clock: &Clock,
+    caller: &Principal,
+    input: &TaskInput,
+) -> ApiResult<Task> {
     create_branded(
-        state,
+        db,
+        clock,
         caller,
         Section::Tasks,
         input.brand_id,
@@ -239,7 +244,8 @@ pub async fn create(state: &AppState, caller: &Principal, input: &TaskInput) -> 
 /// one transaction, as done by the caller, now.
 #[tracing::instrument(skip_all)]
 pub(crate) async fn create_branded<T>(
-    state: &AppState,
+    db: &Db,
+    clock: &Clock,
     caller: &Principal,
     section: Section,
     brand_id: Option<i64>,
@@ -250,8 +256,8 @@ pub(crate) async fn create_branded<T>(
         Permission::edit(section),
         &Target::branded(program_id, brand_id),
     )?;
-    let mut tx = state.db.begin().await?;
-    let created = insert(&mut tx, program_id, Some(caller.id()), state.clock.now_ms()).await?;
+    let mut tx = db.begin().await?;
+    let created = insert(&mut tx, program_id, Some(caller.id()), clock.now_ms()).await?;
     tx.commit().await?;
     Ok(created)
 }
@@ -309,14 +315,15 @@ pub async fn insert(
 /// Applies `patch` to a task, audited with the state before and after.
 #[tracing::instrument(skip_all, fields(id = ?id))]
 pub async fn update(
-    state: &AppState,
+    db: &Db,
+    clock: &Clock,
     caller: &Principal,
     id: i64,
     patch: TaskPatch,
 ) -> ApiResult<Task> {
     let program_id = caller.program_id();
-    let now = state.clock.now_ms();
-    let mut tx = state.db.begin().await?;
+    let now = clock.now_ms();
+    let mut tx = db.begin().await?;
     let before = get(&mut *tx, program_id, id).await?;
     caller.require(Permission::edit(Section::Tasks), &before.target())?;
     let input = patch.apply(before.as_input());

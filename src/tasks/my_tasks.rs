@@ -2,10 +2,13 @@
 //! with its state in the current period (available, waiting, sent back, done), the
 //! attempts left, a sales plan's progress and the latest submission; and their quests.
 
+use std::sync::Arc;
+
 use std::collections::HashMap;
 
 use serde::Serialize;
 use sqlx::FromRow;
+use stimul_actors::live::RealtimeCore;
 use stimul_actors::rules::tasks::answers::PlanProgress;
 use stimul_actors::rules::tasks::limits::{TaskState, Usage};
 use stimul_actors::rules::tasks::schedule::Period;
@@ -17,8 +20,8 @@ use super::quests::{self, QuestProgress};
 use super::rows::count_column;
 use super::submissions::{self, Submission};
 use crate::auth::Principal;
+use crate::db::{Clock, Db};
 use crate::error::ApiResult;
-use crate::state::AppState;
 
 /// A task with submissions sent back to the participant for rework.
 #[derive(FromRow)]
@@ -55,14 +58,19 @@ pub struct MyTasks {
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn my_tasks(state: &AppState, caller: &Principal) -> ApiResult<MyTasks> {
+pub async fn my_tasks(
+    db: &Db,
+    clock: &Clock,
+    live: &Arc<RealtimeCore>,
+    caller: &Principal,
+) -> ApiResult<MyTasks> {
     let program_id = caller.program_id();
     let user = caller.id();
-    let participant = super::visibility::participant(state, program_id, user).await?;
-    let zone = super::settings::program_zone(&state.db.pool, program_id).await?;
-    let now = state.clock.now_ms();
+    let participant = super::visibility::participant(db, live, program_id, user).await?;
+    let zone = super::settings::program_zone(&db.pool, program_id).await?;
+    let now = clock.now_ms();
     let mut open: Vec<(Task, Period)> = Vec::new();
-    for task in super::rows::active(&state.db.pool, program_id).await? {
+    for task in super::rows::active(&db.pool, program_id).await? {
         if task.schedule().is_open(now) && task.audience.includes(&participant.member) {
             let period = task
                 .schedule()
@@ -72,7 +80,7 @@ pub async fn my_tasks(state: &AppState, caller: &Principal) -> ApiResult<MyTasks
         }
     }
     let periods: Vec<(i64, i64)> = open.iter().map(|(t, p)| (t.id, p.start_ms)).collect();
-    let mut usage: HashMap<i64, Usage> = submissions::usage_in(&state.db.pool, user, &periods)
+    let mut usage: HashMap<i64, Usage> = submissions::usage_in(&db.pool, user, &periods)
         .await?
         .into_iter()
         .collect();
@@ -80,7 +88,7 @@ pub async fn my_tasks(state: &AppState, caller: &Principal) -> ApiResult<MyTasks
         "SELECT task_id, COUNT(*) AS waiting FROM task_submissions WHERE participant_id = $1 AND status = 'rework' GROUP BY task_id",
     )
     .bind(user)
-    .fetch_all(&state.db.pool)
+    .fetch_all(&db.pool)
     .await?;
     for row in reworks {
         usage.entry(row.task_id).or_default().rework = count_column(row.waiting)?;
@@ -90,7 +98,7 @@ pub async fn my_tasks(state: &AppState, caller: &Principal) -> ApiResult<MyTasks
         .push("id IN (SELECT MAX(id) FROM task_submissions WHERE participant_id = ")
         .bind(user)
         .push(" GROUP BY task_id)");
-    let mut last: HashMap<i64, Submission> = submissions::fetch(&state.db, &latest)
+    let mut last: HashMap<i64, Submission> = submissions::fetch(db, &latest)
         .await?
         .into_iter()
         .map(|s| (s.task_id, s))
@@ -101,7 +109,7 @@ pub async fn my_tasks(state: &AppState, caller: &Principal) -> ApiResult<MyTasks
         let limits = task.limits();
         let plan = match task.spec {
             TaskSpec::SalesPlan { .. } => {
-                Some(submissions::plan_progress(&state.db, user, &period).await?)
+                Some(submissions::plan_progress(db, user, &period).await?)
             }
             _ => None,
         };
@@ -116,6 +124,6 @@ pub async fn my_tasks(state: &AppState, caller: &Principal) -> ApiResult<MyTasks
         });
     }
     let quests =
-        quests::for_participant(state, program_id, user, &participant.member, zone).await?;
+        quests::for_participant(db, clock, program_id, user, &participant.member, zone).await?;
     Ok(MyTasks { tasks, quests })
 }

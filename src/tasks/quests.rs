@@ -6,12 +6,15 @@
 //! `quest`, income like any other: the level multiplier and the owner's share apply),
 //! and the participant gets `quest_progress` on `me`.
 
+use std::sync::Arc;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use stimul_actors::ledger::AccountKey;
+use stimul_actors::live::RealtimeCore;
 use stimul_actors::participant::Earn;
 use stimul_actors::rules::points::Points;
 use stimul_actors::rules::tasks::audience::{Audience, Member};
@@ -27,9 +30,8 @@ use super::submissions::Submission;
 use super::{Description, yes};
 use crate::access::{Permission, Section};
 use crate::auth::Principal;
-use crate::db::{Db, Sql, Tx};
+use crate::db::{Clock, Db, Sql, Tx};
 use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
 
 /// Tasks one chain or set may hold.
 pub const MAX_QUEST_TASKS: usize = 20;
@@ -412,11 +414,16 @@ async fn write_tasks(tx: &mut Tx, quest_id: i64, task_ids: &[i64]) -> ApiResult<
 
 /// Quests are the program's own: editing them needs `tasks.edit` program-wide.
 #[tracing::instrument(skip_all)]
-pub async fn create(state: &AppState, caller: &Principal, input: &QuestInput) -> ApiResult<Quest> {
+pub async fn create(
+    db: &Db,
+    clock: &Clock,
+    caller: &Principal,
+    input: &QuestInput,
+) -> ApiResult<Quest> {
     caller.require_program_wide(Permission::edit(Section::Tasks))?;
     let program_id = caller.program_id();
-    let now = state.clock.now_ms();
-    let mut tx = state.db.begin().await?;
+    let now = clock.now_ms();
+    let mut tx = db.begin().await?;
     let valid = validate(&mut tx, program_id, input).await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO quests (program_id, kind, title, description, bonus, audience, starts_at, ends_at, recurrence,
@@ -458,15 +465,16 @@ pub async fn create(state: &AppState, caller: &Principal, input: &QuestInput) ->
 
 #[tracing::instrument(skip_all, fields(id = ?id))]
 pub async fn update(
-    state: &AppState,
+    db: &Db,
+    clock: &Clock,
     caller: &Principal,
     id: i64,
     patch: QuestPatch,
 ) -> ApiResult<Quest> {
     caller.require_program_wide(Permission::edit(Section::Tasks))?;
     let program_id = caller.program_id();
-    let now = state.clock.now_ms();
-    let mut tx = state.db.begin().await?;
+    let now = clock.now_ms();
+    let mut tx = db.begin().await?;
     let before = get(&mut tx, program_id, id).await?;
     let input = patch.apply(before.as_input());
     let valid = validate(&mut tx, program_id, &input).await?;
@@ -508,13 +516,13 @@ pub async fn update(
 
 /// Every quest of the program (a program has tens of quests, not thousands).
 #[tracing::instrument(skip_all)]
-pub async fn list(state: &AppState, caller: &Principal) -> ApiResult<Vec<Quest>> {
+pub async fn list(db: &Db, caller: &Principal) -> ApiResult<Vec<Quest>> {
     caller.require_program_wide(Permission::view(Section::Tasks))?;
     let mut sql = Sql::new(&format!(
         "SELECT {QUEST_COLUMNS} FROM quests WHERE program_id = "
     ));
     sql.bind(caller.program_id()).push(" ORDER BY id");
-    select_pool(&state.db, &sql).await
+    select_pool(db, &sql).await
 }
 
 /// Active quests of a program, optionally only those containing `task_id`.
@@ -703,21 +711,18 @@ fn open_to(quest: &Quest, member: &Member, now: i64) -> bool {
 /// The quests open to a participant now, with their progress.
 #[tracing::instrument(skip_all, fields(program_id = ?program_id, participant_id = ?participant_id))]
 pub async fn for_participant(
-    state: &AppState,
+    db: &Db,
+    clock: &Clock,
     program_id: i64,
     participant_id: i64,
     member: &Member,
     zone: Tz,
 ) -> ApiResult<Vec<QuestProgress>> {
-    let now = state.clock.now_ms();
+    let now = clock.now_ms();
     let mut progress = Vec::new();
-    for quest in active(&state.db, program_id, None).await? {
+    for quest in active(db, program_id, None).await? {
         if open_to(&quest, member, now) {
-            progress.push(
-                evaluate(&state.db, &quest, participant_id, now, zone)
-                    .await?
-                    .0,
-            );
+            progress.push(evaluate(db, &quest, participant_id, now, zone).await?.0);
         }
     }
     Ok(progress)
@@ -726,22 +731,27 @@ pub async fn for_participant(
 /// After a submission completed its task: evaluates the quests containing the task,
 /// pays the bonus of any finished one, and pushes `quest_progress` for each.
 #[tracing::instrument(skip_all)]
-pub async fn on_completion(state: &AppState, submission: &Submission) -> ApiResult<()> {
-    let quests = active(&state.db, submission.program_id, Some(submission.task_id)).await?;
+pub async fn on_completion(
+    db: &Db,
+    clock: &Clock,
+    live: &Arc<RealtimeCore>,
+    submission: &Submission,
+) -> ApiResult<()> {
+    let quests = active(db, submission.program_id, Some(submission.task_id)).await?;
     if quests.is_empty() {
         return Ok(());
     }
     let participant =
-        super::visibility::participant(state, submission.program_id, submission.participant_id)
+        super::visibility::participant(db, live, submission.program_id, submission.participant_id)
             .await?;
-    let zone = super::settings::program_zone(&state.db.pool, submission.program_id).await?;
-    let now = state.clock.now_ms();
+    let zone = super::settings::program_zone(&db.pool, submission.program_id).await?;
+    let now = clock.now_ms();
     let user = submission.participant_id;
     for quest in quests
         .iter()
         .filter(|q| open_to(q, &participant.member, now))
     {
-        let (mut progress, due) = evaluate(&state.db, quest, user, now, zone).await?;
+        let (mut progress, due) = evaluate(db, quest, user, now, zone).await?;
         if due && !progress.completed {
             let earn = Earn {
                 base: quest.bonus,
@@ -755,7 +765,7 @@ pub async fn on_completion(state: &AppState, submission: &Submission) -> ApiResu
                 completed_tasks: 0,
                 fingerprint: None,
             };
-            let outcome = state.live.earn(user, earn).await?;
+            let outcome = live.earn(user, earn).await?;
             sqlx::query(
                 "INSERT INTO quest_completions (quest_id, participant_id, period_key, transaction_id, created_at)
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (quest_id, participant_id, period_key) DO NOTHING",
@@ -765,14 +775,12 @@ pub async fn on_completion(state: &AppState, submission: &Submission) -> ApiResu
             .bind(&progress.period.key)
             .bind(outcome.transaction_id)
             .bind(now)
-            .execute(&state.db.pool)
+            .execute(&db.pool)
             .await?;
             progress.completed = true;
             progress.bonus_transaction_id = Some(outcome.transaction_id);
         }
-        state
-            .live
-            .push(&stimul_actors::participant::topic(user), &progress);
+        live.push(&stimul_actors::participant::topic(user), &progress);
     }
     Ok(())
 }

@@ -10,10 +10,9 @@ use super::checks::field_errors;
 use super::rows::count_column;
 use crate::access::{Permission, Section};
 use crate::auth::Principal;
-use crate::db::Tx;
+use crate::db::{Clock, Db, Tx};
 use crate::error::{ApiError, ApiResult};
 use crate::org::programs;
-use crate::state::AppState;
 
 /// The program's time zone.
 #[tracing::instrument(skip_all, fields(program_id = ?program_id))]
@@ -69,7 +68,8 @@ where
 /// Replaces the program's trust policy, audited.
 #[tracing::instrument(skip_all)]
 pub async fn set_trust_policy(
-    state: &AppState,
+    db: &Db,
+    clock: &Clock,
     caller: &Principal,
     policy: &TrustPolicy,
 ) -> ApiResult<TrustPolicy> {
@@ -79,8 +79,8 @@ pub async fn set_trust_policy(
         return Err(ApiError::fields(field_errors(issues).collect()));
     }
     let program_id = caller.program_id();
-    let now = state.clock.now_ms();
-    let mut tx: Tx = state.db.begin().await?;
+    let now = clock.now_ms();
+    let mut tx: Tx = db.begin().await?;
     let before = trust_policy(&mut *tx, program_id).await?;
     sqlx::query(
         "INSERT INTO task_settings (program_id, trust_enabled, trust_threshold, trust_min_decisions, trust_max_points, spot_check_percent, updated_at)

@@ -18,10 +18,13 @@
 //! participant, whose next submission of the task fixes it (a new row pointing at the
 //! old one, which becomes `resubmitted`) with a new hold and a new moderation item.
 
+use std::path::Path;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 use stimul_actors::ledger::AccountKey;
-use stimul_actors::live::SALE_REASONS;
+use stimul_actors::live::{RealtimeCore, SALE_REASONS};
 use stimul_actors::moderation::ItemView;
 use stimul_actors::participant::Earn;
 use stimul_actors::rules::points::Points;
@@ -37,11 +40,10 @@ use utoipa::ToSchema;
 use super::Task;
 use super::rows::{count_column, json_column, optional_count_column};
 use crate::auth::Principal;
-use crate::db::{Backend, Db, Sql, Tx};
-use crate::effects::{self, NewEffect};
+use crate::db::{Backend, Clock, Db, Sql, Tx};
+use crate::effects::{self, Effects, NewEffect};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::moderation::{self, DecisionKind, DecisionRequest, Effect, NewItem};
-use crate::state::AppState;
 
 /// The body of `submitTask`: JSON, or the `data` part of a multipart upload whose
 /// `photos` parts carry the photos.
@@ -405,36 +407,57 @@ fn refusal(refusal: Refusal, task: &Task) -> ApiError {
     }
 }
 
-/// Records a participant's submission of task `task_id` and follows it up.
+/// What submitting reaches.
+#[derive(Clone, Copy)]
+pub struct Submitting<'a> {
+    /// The submission's transaction, and the follow-up run at once.
+    pub db: &'a Db,
+    /// Stamps the submission and checks the task's schedule.
+    pub clock: &'a Clock,
+    /// The participant's live view (audience, limits), and the follow-up's push.
+    pub live: &'a Arc<RealtimeCore>,
+    /// Runs the follow-up queued with the submission right after the commit.
+    pub effects: &'a Effects,
+}
+
+/// Records a participant's submission of task `task_id` and follows it up; its
+/// photos are stored under `data_dir`.
 #[tracing::instrument(skip_all, fields(task_id = ?task_id))]
 pub async fn submit(
-    state: &AppState,
+    submitting: Submitting<'_>,
+    data_dir: &Path,
     caller: &Principal,
     task_id: i64,
     request: &SubmissionRequest,
     photos: &[Vec<u8>],
 ) -> ApiResult<Submission> {
+    let Submitting {
+        db,
+        clock,
+        live,
+        effects,
+    } = submitting;
     let program_id = caller.program_id();
-    let participant = super::visibility::participant(state, program_id, caller.id()).await?;
-    let task = super::rows::get(&state.db.pool, program_id, task_id).await?;
+    let participant = super::visibility::participant(db, live, program_id, caller.id()).await?;
+    let task = super::rows::get(&db.pool, program_id, task_id).await?;
     // Tasks outside the participant's audience do not exist for them.
     if !task.audience.includes(&participant.member) {
         return Err(ApiError::not_found(format!("task {task_id}")));
     }
-    let now = state.clock.now_ms();
+    let now = clock.now_ms();
     if !task.active || !task.schedule().is_open(now) {
         return Err(ApiError::new(
             ErrorCode::TaskUnavailable,
             format!("task {task_id} is not open now"),
         ));
     }
-    let zone = super::settings::program_zone(&state.db.pool, program_id).await?;
+    let zone = super::settings::program_zone(&db.pool, program_id).await?;
     let period = task
         .schedule()
         .period(now, zone)
         .map_err(super::checks::window_error)?;
     let plan = match task.spec {
-        TaskSpec::SalesPlan { .. } => Some(plan_progress(&state.db, caller.id(), &period).await?),
+        TaskSpec::SalesPlan { .. } => Some(plan_progress(db, caller.id(), &period).await?),
         _ => None,
     };
     let context = Context {
@@ -455,8 +478,8 @@ pub async fn submit(
         ));
     }
 
-    let mut tx = state.db.begin().await?;
-    lock_participant(&mut tx, state.db.backend, caller.id()).await?;
+    let mut tx = db.begin().await?;
+    lock_participant(&mut tx, db.backend, caller.id()).await?;
     let (period_start, period_key, attempt, resubmission_of) = match reworked(
         &mut tx,
         task.id,
@@ -530,15 +553,8 @@ pub async fn submit(
     }
     let mut hashes = Vec::with_capacity(photos.len());
     for bytes in photos {
-        let photo = crate::photos::store(
-            &mut tx,
-            &state.settings.data_dir,
-            program_id,
-            caller.id(),
-            bytes,
-            now,
-        )
-        .await?;
+        let photo =
+            crate::photos::store(&mut tx, data_dir, program_id, caller.id(), bytes, now).await?;
         hashes.push(photo.sha256);
     }
     let (status, auto_approved) = if !checked.passed {
@@ -595,14 +611,16 @@ pub async fn submit(
     let follow_up = enqueue_follow_up(&mut tx, program_id, id, status, now).await?;
     tx.commit().await?;
     // Done now in the common case; the effect queue finishes whatever this leaves.
-    effects::run_now(state, follow_up).await;
-    load(&state.db.pool, id).await
+    effects::run_now(db, effects, follow_up).await;
+    load(&db.pool, id).await
 }
 
 /// Holds the points as pending, then queues the moderation item with the hold.
 #[tracing::instrument(skip_all)]
 async fn queue_for_moderation(
-    state: &AppState,
+    db: &Db,
+    clock: &Clock,
+    live: &Arc<RealtimeCore>,
     submission: &Submission,
     task: &Task,
 ) -> ApiResult<()> {
@@ -618,12 +636,12 @@ async fn queue_for_moderation(
         completed_tasks: 0,
         fingerprint: None,
     };
-    let outcome = state.live.earn(submission.participant_id, earn).await?;
+    let outcome = live.earn(submission.participant_id, earn).await?;
     let previous_comment: Option<String> = match submission.resubmission_of {
         Some(old) => {
             sqlx::query_scalar("SELECT decision_comment FROM task_submissions WHERE id = $1")
                 .bind(old)
-                .fetch_one(&state.db.pool)
+                .fetch_one(&db.pool)
                 .await?
         }
         None => None,
@@ -637,8 +655,8 @@ async fn queue_for_moderation(
         "resubmission_of": submission.resubmission_of,
         "previous_comment": previous_comment,
     });
-    let now = state.clock.now_ms();
-    let mut tx = state.db.begin().await?;
+    let now = clock.now_ms();
+    let mut tx = db.begin().await?;
     let item = moderation::enqueue(
         &mut tx,
         submission.program_id,
@@ -662,13 +680,19 @@ async fn queue_for_moderation(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    moderation::announce(&state.live, submission.program_id);
+    moderation::announce(live, submission.program_id);
     Ok(())
 }
 
 /// Credits a completed submission at once (one completed task for levels).
 #[tracing::instrument(skip_all)]
-async fn credit(state: &AppState, submission: &Submission, task: &Task) -> ApiResult<()> {
+async fn credit(
+    db: &Db,
+    clock: &Clock,
+    live: &Arc<RealtimeCore>,
+    submission: &Submission,
+    task: &Task,
+) -> ApiResult<()> {
     let earn = Earn {
         base: submission.points,
         reason: "task".into(),
@@ -681,13 +705,13 @@ async fn credit(state: &AppState, submission: &Submission, task: &Task) -> ApiRe
         completed_tasks: 1,
         fingerprint: None,
     };
-    let outcome = state.live.earn(submission.participant_id, earn).await?;
+    let outcome = live.earn(submission.participant_id, earn).await?;
     sqlx::query("UPDATE task_submissions SET transaction_id = $1, credited = $2, updated_at = $3 WHERE id = $4")
         .bind(outcome.transaction_id)
         .bind(outcome.amount.hundredths())
-        .bind(state.clock.now_ms())
+        .bind(clock.now_ms())
         .bind(submission.id)
-        .execute(&state.db.pool)
+        .execute(&db.pool)
         .await?;
     Ok(())
 }
@@ -721,42 +745,48 @@ async fn enqueue_follow_up(
 }
 
 /// Runs [`FOLLOW_UP_EFFECT`]s.
-pub struct FollowUpEffect;
+pub struct FollowUpEffect {
+    /// The request pool, as the submission's own request uses.
+    pub db: Db,
+    pub clock: Clock,
+    /// Pushes the settled submission and credits through the participant's actor.
+    pub live: Arc<RealtimeCore>,
+}
 
 #[async_trait::async_trait]
 impl crate::effects::EffectHandler for FollowUpEffect {
     async fn run(
         &self,
-        state: &AppState,
+        _effects: &Effects,
         effect: &crate::effects::Effect,
     ) -> Result<(), crate::effects::Failure> {
         let FollowUpPayload { submission_id } = effect.payload()?;
-        Ok(follow_up(state, submission_id).await?)
+        Ok(follow_up(&self.db, &self.clock, &self.live, submission_id).await?)
     }
 }
 
 /// Finishes what a submission (or a decision on it) leaves to do after its commit.
 /// Safe to run again: every step is keyed or checks first.
 #[tracing::instrument(skip_all, fields(id = ?id))]
-pub async fn follow_up(state: &AppState, id: i64) -> ApiResult<()> {
-    let submission = load(&state.db.pool, id).await?;
+pub async fn follow_up(db: &Db, clock: &Clock, live: &Arc<RealtimeCore>, id: i64) -> ApiResult<()> {
+    let submission = load(&db.pool, id).await?;
     if submission.followup_done {
         return Ok(());
     }
-    let task = super::rows::get(&state.db.pool, submission.program_id, submission.task_id).await?;
+    let task = super::rows::get(&db.pool, submission.program_id, submission.task_id).await?;
     let unpaid = submission.hold_transaction_id.is_none() && submission.transaction_id.is_none();
     match submission.status {
         SubmissionStatus::Pending if unpaid => {
-            queue_for_moderation(state, &submission, &task).await?
+            queue_for_moderation(db, clock, live, &submission, &task).await?
         }
-        SubmissionStatus::Approved if unpaid => credit(state, &submission, &task).await?,
+        SubmissionStatus::Approved if unpaid => credit(db, clock, live, &submission, &task).await?,
         _ => {}
     }
     if submission.status == SubmissionStatus::Approved {
-        super::quests::on_completion(state, &submission).await?;
+        super::quests::on_completion(db, clock, live, &submission).await?;
     }
-    let fresh = load(&state.db.pool, id).await?;
-    state.live.push(
+    let fresh = load(&db.pool, id).await?;
+    live.push(
         &stimul_actors::participant::topic(fresh.participant_id),
         &fresh,
     );
@@ -765,7 +795,7 @@ pub async fn follow_up(state: &AppState, id: i64) -> ApiResult<()> {
     sqlx::query("UPDATE task_submissions SET followup = 'done' WHERE id = $1 AND status = $2")
         .bind(id)
         .bind(submission.status.as_str())
-        .execute(&state.db.pool)
+        .execute(&db.pool)
         .await?;
     Ok(())
 }

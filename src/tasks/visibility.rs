@@ -1,7 +1,10 @@
 //! Who sees which task: the list staff may see (the whole program's tasks, or their
 //! brands'), and a participant as task audiences see them.
 
+use std::sync::Arc;
+
 use serde::Deserialize;
+use stimul_actors::live::RealtimeCore;
 use stimul_actors::rules::tasks::audience::Member;
 use stimul_actors::rules::tasks::spec::TaskKind;
 
@@ -10,11 +13,10 @@ use super::rows::{TASK_COLUMNS, task_from_row};
 use crate::access::scoped::{ScopeColumns, restrict_to};
 use crate::access::{Permission, Section};
 use crate::auth::Principal;
-use crate::db::Sql;
+use crate::db::{Db, Sql};
 use crate::error::{ApiError, ApiResult};
 use crate::org::people;
 use crate::paging::{Page, page_of};
-use crate::state::AppState;
 
 /// Filters of `listTasks`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -29,7 +31,7 @@ pub struct TaskFilter {
 /// The tasks the caller may see: the whole program's, or their brands'.
 #[tracing::instrument(skip_all, fields(after = ?after, limit = ?limit))]
 pub async fn list(
-    state: &AppState,
+    db: &Db,
     caller: &Principal,
     filter: &TaskFilter,
     after: i64,
@@ -64,7 +66,7 @@ pub async fn list(
     sql.push(&format!("SELECT {TASK_COLUMNS} FROM tasks"))
         .push_where()
         .push(&format!(" ORDER BY id LIMIT {limit_p}"));
-    let rows = sql.query().fetch_all(&state.db.pool).await?;
+    let rows = sql.query().fetch_all(&db.pool).await?;
     let tasks = rows
         .iter()
         .map(task_from_row)
@@ -81,23 +83,24 @@ pub struct Participant {
 /// Loads `user_id` as a participant of `program_id`; staff have no tasks.
 #[tracing::instrument(skip_all, fields(program_id = ?program_id, user_id = ?user_id))]
 pub async fn participant(
-    state: &AppState,
+    db: &Db,
+    live: &Arc<RealtimeCore>,
     program_id: i64,
     user_id: i64,
 ) -> ApiResult<Participant> {
-    let person = people::get(&state.db.pool, program_id, user_id).await?;
+    let person = people::get(&db.pool, program_id, user_id).await?;
     if !person.kind.is_participant() {
         return Err(ApiError::forbidden(
             "tasks are done by participants; staff accounts have none",
         ));
     }
-    let view = state.live.participant_view(user_id).await.map_err(|e| {
+    let view = live.participant_view(user_id).await.map_err(|e| {
         ApiError::new(
             crate::error::ErrorCode::ServiceUnavailable,
             format!("the participant's live state is unavailable: {e}"),
         )
     })?;
-    let access = crate::access::repo::load_access(&state.db.pool, user_id, program_id).await?;
+    let access = crate::access::repo::load_access(&db.pool, user_id, program_id).await?;
     let member = Member {
         region: person.region_id,
         store: person.store_id,

@@ -357,7 +357,7 @@ impl Session {
         ctx.spawn(
             async move {
                 principal.require_anywhere(Permission::edit(Section::Moderation))?;
-                crate::moderation::decide(&state, &principal, item_id, &request).await
+                crate::moderation::decide(state.moderation(), &principal, item_id, &request).await
             }
             .into_actor(self)
             .map(move |result, _session, ctx| match result {

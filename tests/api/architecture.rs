@@ -3,9 +3,9 @@
 //!
 //! An area is a top-level module of `src/` (`rewards`, `org`, `effects`, …); area A
 //! depends on area B when code of A (outside its tests and comments) names
-//! `crate::B`. `state` is the composition root's handle bag (built by `startup`, like
-//! a web framework's application context): every area may receive it, so imports of
-//! `state` are not counted; what `state` itself imports is.
+//! `crate::B`. `state` (the handles `startup` builds) counts like any area: only
+//! `api`, `ws` and `startup`, which nothing imports back, name it; use cases take the
+//! handles they use.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -221,7 +221,7 @@ fn area_graph() -> BTreeMap<String, BTreeSet<String>> {
                 .chars()
                 .take_while(|c| c.is_ascii_lowercase() || *c == '_' || c.is_ascii_digit())
                 .collect();
-            if !named.is_empty() && named != area && named != "state" {
+            if !named.is_empty() && named != area {
                 uses.insert(named);
             }
         }

@@ -824,9 +824,14 @@ async fn a_chain_quest_counts_steps_in_order_and_pays_its_bonus_once() {
         .execute(&app.state.db.pool)
         .await
         .expect("reset");
-    stimul::tasks::submissions::follow_up(&app.state, last["id"].as_i64().expect("id"))
-        .await
-        .expect("follow-up runs again");
+    stimul::tasks::submissions::follow_up(
+        &app.state.db,
+        &app.state.clock,
+        &app.state.live,
+        last["id"].as_i64().expect("id"),
+    )
+    .await
+    .expect("follow-up runs again");
     let bonuses = scalar(
         &app,
         "SELECT COUNT(*) FROM ledger_transactions WHERE reason = 'quest'",
