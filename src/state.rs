@@ -40,17 +40,3 @@ pub struct AppState {
     /// This node's code generator: pool refills and batch issuance.
     pub codegen: stimul_actors::codegen::Codegen,
 }
-
-impl AppState {
-    /// The handles deciding a moderation item takes (HTTP and WebSocket both decide).
-    pub fn moderation(&self) -> crate::moderation::Moderation<'_> {
-        crate::moderation::Moderation {
-            db: &self.db,
-            clock: &self.clock,
-            live: &self.live,
-            metrics: &self.metrics,
-            decisions: &self.decisions,
-            effects: &self.effects,
-        }
-    }
-}

@@ -59,7 +59,7 @@ pub async fn request_otp(
     }
     let ip = client_ip(&request, state.settings.trust_proxy_headers);
     let answer = otp::request_code(
-        logins(&state),
+        logins_of(&state),
         &state.effects,
         &phone,
         program.as_ref(),
@@ -90,7 +90,7 @@ pub async fn verify_otp(
         program = "program" => optional(body.program.as_deref(), Slug::parse),
     }
     let ip = client_ip(&request, state.settings.trust_proxy_headers);
-    let session = otp::verify_code(logins(&state), &phone, code, program.as_ref(), &ip).await?;
+    let session = otp::verify_code(logins_of(&state), &phone, code, program.as_ref(), &ip).await?;
     Ok(HttpResponse::Ok().json(session))
 }
 
@@ -124,8 +124,14 @@ pub async fn login_with_password(
         program = "program" => optional(body.program.as_deref(), Slug::parse),
     }
     let ip = client_ip(&request, state.settings.trust_proxy_headers);
-    let session =
-        password_login(logins(&state), &login, body.password, program.as_ref(), &ip).await?;
+    let session = password_login(
+        logins_of(&state),
+        &login,
+        body.password,
+        program.as_ref(),
+        &ip,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(session))
 }
 
@@ -236,7 +242,7 @@ pub async fn get_me(state: web::Data<AppState>, caller: AnyCaller) -> ApiResult<
 }
 
 /// The handles the login use cases take together.
-fn logins(state: &AppState) -> Logins<'_> {
+fn logins_of(state: &AppState) -> Logins<'_> {
     Logins {
         db: &state.db,
         clock: &state.clock,

@@ -373,7 +373,7 @@ pub async fn register_sale(
                     &state.db,
                     &state.clock,
                     &state.live,
-                    &state.settings,
+                    &state.settings.data_dir,
                     &caller,
                     &input,
                     &upload.photos,

@@ -80,7 +80,9 @@ pub async fn decide_moderation(
         &idempotency::owner_user(caller.id()),
         &key,
         &("decideModeration", id, &*body),
-        || async { Reply::ok(&moderation::decide(state.moderation(), &caller, id, &body).await?) },
+        || async {
+            Reply::ok(&moderation::decide(moderation_of(&state), &caller, id, &body).await?)
+        },
     )
     .await
 }
@@ -248,4 +250,16 @@ pub async fn list_reasons(state: web::Data<AppState>, caller: Caller) -> ApiResu
             .map(|(code, title)| RejectionReason { code, title })
             .collect::<Vec<_>>(),
     ))
+}
+
+/// The handles deciding an item takes (the WebSocket session decides too).
+pub(crate) fn moderation_of(state: &AppState) -> moderation::Moderation<'_> {
+    moderation::Moderation {
+        db: &state.db,
+        clock: &state.clock,
+        live: &state.live,
+        metrics: &state.metrics,
+        decisions: &state.decisions,
+        effects: &state.effects,
+    }
 }

@@ -173,7 +173,7 @@ pub async fn set_reward_picture(
     let reward = rewards::set_picture(
         &state.db,
         &state.clock,
-        &state.settings,
+        &state.settings.data_dir,
         &caller,
         id.into_inner(),
         photo,
@@ -245,7 +245,7 @@ pub async fn place_order(
         || async {
             let (order, replayed) = orders::place(
                 orders_of(&state),
-                &state.settings,
+                &state.settings.payments,
                 &caller,
                 &body,
                 key.0.as_deref(),
@@ -476,7 +476,7 @@ pub async fn request_payout(
         || async {
             let (payout, replayed) = payouts::request(
                 payouts_of(&state),
-                &state.settings,
+                &state.settings.payouts,
                 &caller,
                 &body,
                 key.0.as_deref(),
@@ -501,7 +501,7 @@ pub async fn get_payout_rules(
     caller: Caller,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok()
-        .json(payouts::rules(&state.db, &state.clock, &state.settings, &caller).await?))
+        .json(payouts::rules(&state.db, &state.clock, &state.settings.payouts, &caller).await?))
 }
 
 #[utoipa::path(

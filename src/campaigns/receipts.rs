@@ -14,6 +14,7 @@
 //! - The row is written first, then the hold and the queue item; a receipt left
 //!   without a hold by a crash is finished at the next start ([`resume`]).
 
+use std::path::Path;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -27,7 +28,6 @@ use stimul_actors::rules::routing::ItemKind;
 use utoipa::ToSchema;
 
 use crate::auth::Principal;
-use crate::config::Settings;
 use crate::db::{Clock, Db, Tx};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::moderation::{self, DecisionKind, DecisionRequest, Effect, NewItem};
@@ -165,7 +165,7 @@ pub async fn register(
     db: &Db,
     clock: &Clock,
     live: &Arc<RealtimeCore>,
-    settings: &Settings,
+    data_dir: &Path,
     caller: &Principal,
     input: &SaleInput,
     photos: &[Vec<u8>],
@@ -216,15 +216,8 @@ pub async fn register(
     if duplicate.is_some() {
         return Err(duplicate_receipt(&number));
     }
-    let stored = crate::photos::store(
-        &mut tx,
-        &settings.data_dir,
-        program_id,
-        caller.id(),
-        photo,
-        now,
-    )
-    .await?;
+    let stored =
+        crate::photos::store(&mut tx, data_dir, program_id, caller.id(), photo, now).await?;
     let region_id: Option<i64> = earner.region;
     let inserted = sqlx::query_scalar::<_, i64>(
         "INSERT INTO receipts (program_id, participant_id, store_id, region_id, campaign_id, product_id, quantity, receipt_number, photo, points, status, created_at, updated_at)

@@ -13,6 +13,7 @@ pub mod payments;
 pub mod payouts;
 pub mod repo;
 
+use std::path::Path;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -24,7 +25,6 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::access::{Permission, Section, Target};
 use crate::auth::Principal;
-use crate::config::Settings;
 use crate::db::{Clock, Db};
 use crate::effects::Effects;
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError, RowError};
@@ -484,11 +484,11 @@ pub async fn update(
 
 /// `setRewardPicture`: stores the photo (checked by content, content-addressed), shows
 /// it to every participant, and makes it the reward's picture.
-#[tracing::instrument(skip(db, clock, settings, caller, photo))]
+#[tracing::instrument(skip(db, clock, data_dir, caller, photo))]
 pub async fn set_picture(
     db: &Db,
     clock: &Clock,
-    settings: &Settings,
+    data_dir: &Path,
     caller: &Principal,
     id: i64,
     photo: &[u8],
@@ -500,15 +500,8 @@ pub async fn set_picture(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("reward {id}")))?;
     require_edit(caller, row.brand_id)?;
-    let stored = crate::photos::store(
-        &mut tx,
-        &settings.data_dir,
-        program_id,
-        caller.id(),
-        photo,
-        now,
-    )
-    .await?;
+    let stored =
+        crate::photos::store(&mut tx, data_dir, program_id, caller.id(), photo, now).await?;
     crate::photos::publish(&mut tx, program_id, &stored.sha256).await?;
     sqlx::query("UPDATE rewards SET picture = $1, updated_at = $2 WHERE id = $3")
         .bind(&stored.sha256)

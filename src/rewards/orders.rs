@@ -37,7 +37,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::repo::{self, OrderItemRow, OrderQuery, OrderRow};
 use crate::access::{Permission, Section};
 use crate::auth::Principal;
-use crate::config::Settings;
+use crate::config::{PaymentSettings, Settings};
 use crate::db::{Clock, Db};
 use crate::effects::{self, Effect, EffectHandler, Effects, Failure, NewEffect};
 use crate::error::{ApiError, ApiResult, ErrorCode, FieldError};
@@ -260,7 +260,7 @@ fn nonempty(value: &Option<String>) -> bool {
 #[tracing::instrument(skip(orders, settings, caller, input, key))]
 pub async fn place(
     orders: Orders<'_>,
-    settings: &Settings,
+    settings: &PaymentSettings,
     caller: &Principal,
     input: &OrderInput,
     key: Option<&str>,
@@ -1056,7 +1056,7 @@ pub async fn callback(
         "rewards" => settings.rewards.callback_secret.as_ref(),
         "topups" => settings.topups.callback_secret.as_ref(),
         "payments" => {
-            return super::payments::callback(orders, settings, body, signature).await;
+            return super::payments::callback(orders, &settings.payments, body, signature).await;
         }
         _ => return Err(ApiError::not_found(format!("provider {provider:?}"))),
     };

@@ -29,7 +29,7 @@ use stimul_actors::rules::rewards::OrderStatus;
 
 use super::orders::{self, Change, Orders};
 use super::repo::{self, OrderRow, PaymentRow};
-use crate::config::Settings;
+use crate::config::PaymentSettings;
 use crate::db::Tx;
 use crate::effects::{self, Effect, EffectHandler, Effects, Failure, NewEffect};
 use crate::error::{ApiError, ApiResult};
@@ -65,14 +65,14 @@ fn payload(order_id: i64) -> ApiResult<serde_json::Value> {
 /// answers the effect's id for the checkout to run at once.
 #[tracing::instrument(skip_all, fields(program_id = ?program_id, order_id = ?order_id))]
 pub(super) async fn open(
-    settings: &Settings,
+    settings: &PaymentSettings,
     tx: &mut Tx,
     program_id: i64,
     order_id: i64,
     amount: Points,
     now: i64,
 ) -> ApiResult<i64> {
-    let expires_at = now + settings.payments.expire_ms;
+    let expires_at = now + settings.expire_ms;
     repo::insert_payment(
         tx,
         order_id,
@@ -383,13 +383,13 @@ impl EffectHandler for RefundEffect {
 #[tracing::instrument(skip(orders, settings, body, signature))]
 pub async fn callback(
     orders: Orders<'_>,
-    settings: &Settings,
+    settings: &PaymentSettings,
     body: &[u8],
     signature: Option<&str>,
 ) -> ApiResult<()> {
     let Orders { db, .. } = orders;
     crate::integrations::signature::verify_callback(
-        settings.payments.callback_secret.as_ref(),
+        settings.callback_secret.as_ref(),
         body,
         signature,
     )?;

@@ -29,7 +29,7 @@ use utoipa::ToSchema;
 use super::orders::{Spending, spend_request};
 use super::repo::{self, PayoutCardRow, PayoutRow};
 use crate::auth::Principal;
-use crate::config::Settings;
+use crate::config::PayoutSettings;
 use crate::db::{Clock, Db, Tx};
 use crate::effects::{self, Effect, EffectHandler, Effects, Failure, NewEffect};
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -171,8 +171,7 @@ pub async fn cards(db: &Db, caller: &Principal) -> ApiResult<Vec<PayoutCard>> {
         .collect())
 }
 
-fn limits(settings: &Settings) -> ApiResult<PayoutLimits> {
-    let settings = &settings.payouts;
+fn limits(settings: &PayoutSettings) -> ApiResult<PayoutLimits> {
     let parse = |name: &str, value: &str| {
         Points::parse(value).map_err(|e| {
             ApiError::internal(anyhow::anyhow!("payouts.{name} is not an amount: {e}"))
@@ -206,7 +205,7 @@ pub struct PayoutRules {
 pub async fn rules(
     db: &Db,
     clock: &Clock,
-    settings: &Settings,
+    settings: &PayoutSettings,
     caller: &Principal,
 ) -> ApiResult<PayoutRules> {
     participant_only(caller)?;
@@ -261,7 +260,7 @@ fn push(
 #[tracing::instrument(skip(payouts, settings, caller, input, key))]
 pub async fn request(
     payouts: Payouts<'_>,
-    settings: &Settings,
+    settings: &PayoutSettings,
     caller: &Principal,
     input: &PayoutInput,
     key: Option<&str>,

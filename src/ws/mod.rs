@@ -31,7 +31,7 @@ use stimul_actors::rules::routing::{ItemKind, Scope};
 use stimul_actors::rules::windows::Window;
 
 use self::frames::{ClientFrame, ModerationSnapshot, ServerFrame, Snapshot};
-use crate::api::moderation::{kinds_of, moderation_regions};
+use crate::api::moderation::{kinds_of, moderation_of, moderation_regions};
 use crate::moderation::DecisionRequest;
 
 use crate::access::{Permission, Section};
@@ -357,7 +357,8 @@ impl Session {
         ctx.spawn(
             async move {
                 principal.require_anywhere(Permission::edit(Section::Moderation))?;
-                crate::moderation::decide(state.moderation(), &principal, item_id, &request).await
+                crate::moderation::decide(moderation_of(&state), &principal, item_id, &request)
+                    .await
             }
             .into_actor(self)
             .map(move |result, _session, ctx| match result {
