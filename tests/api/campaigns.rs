@@ -616,6 +616,87 @@ async fn campaigns_pay_from_their_fund_and_budgets_only_grow() {
 }
 
 #[actix_web::test]
+async fn a_campaign_with_overdraft_pays_past_its_fund_and_pays_only_what_it_holds_after() {
+    let app = spawn_app().await;
+    app.load_demo().await;
+    let admin = app.login("admin", "demo").await;
+    let seller = app.login("seller1", "demo").await;
+    let product = expect_status(
+        app.post(
+            "/api/v1/products",
+            Some(&admin),
+            &json!({ "sku": "TEST-OD", "name": "Overdraft valve", "pack_size": 2 }),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let product = product["id"].as_i64().expect("id");
+    let created = expect_status(
+        app.post(
+            "/api/v1/campaigns",
+            Some(&admin),
+            &json!({
+                "name": "Valves on credit", "starts_on": "2020-01-01", "ends_on": "2099-12-31",
+                "budget": "30.00", "allow_overdraft": true,
+                "products": [{ "product_id": product, "points_per_unit": "10.00" }],
+            }),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(created["allow_overdraft"], true);
+    let path = format!("/api/v1/campaigns/{}", created["id"]);
+    expect_status(
+        app.patch(&path, Some(&admin), &json!({ "status": "active" }))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let codes = issue(&app, product, 4, 71).await;
+    // Each code pays 20.00 and the owner's 5 % (1.00) from the fund of 30.00: the
+    // second and third go past it.
+    for code in &codes[..3] {
+        expect_status(register(&app, &seller, code).await, StatusCode::CREATED).await;
+    }
+    assert_eq!(me(&app, &seller).await["balance"]["available"], "60.00");
+    let campaign = expect_status(app.get(&path, Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!(campaign["fund_balance"], "-33.00", "the fund is overdrawn");
+    app.assert_ledger_sound().await;
+    // Overdraft stays on while the fund is overdrawn; raised to 17.00 above zero, it
+    // can go, and then the fund pays only what it holds.
+    expect_problem(
+        app.patch(&path, Some(&admin), &json!({ "allow_overdraft": false }))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let raised = expect_status(
+        app.patch(&path, Some(&admin), &json!({ "budget": "80.00" }))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(raised["fund_balance"], "17.00");
+    expect_status(
+        app.patch(&path, Some(&admin), &json!({ "allow_overdraft": false }))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    expect_problem(
+        register(&app, &seller, &codes[3]).await,
+        StatusCode::CONFLICT,
+        "fund_exhausted",
+    )
+    .await;
+    assert_eq!(me(&app, &seller).await["balance"]["available"], "60.00");
+    app.assert_ledger_sound().await;
+}
+
+#[actix_web::test]
 async fn products_import_whole_or_not_at_all() {
     let app = spawn_app().await;
     app.load_demo().await;
