@@ -81,6 +81,15 @@ const routes = [
     allow: () => can('program.edit'),
     load: () => import('./pages/admin-program.js'),
   },
+  // The reference lists everything else is grouped by.
+  {
+    path: '/admin/catalogs',
+    nav: 'nav.catalogs',
+    allow: () =>
+      isStaff() &&
+      canAny('regions.view', 'regions.edit', 'partners.view', 'partners.edit', 'brands.view', 'brands.edit'),
+    load: () => import('./pages/admin-catalogs.js'),
+  },
   // Brands run their own campaigns; admins every campaign of the program.
   {
     path: '/admin/campaigns',
