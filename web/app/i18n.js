@@ -457,6 +457,11 @@ const en = {
   'program.minPoints': 'Points from',
   'program.saved': 'Settings saved.',
 
+  'unit.s': 's',
+  'unit.min': 'min',
+  'unit.h': 'h',
+  'unit.d': 'd',
+
   'nav.catalogs': 'Regions and partners',
   'catalogs.title': 'Regions, partners and brands',
   'catalogs.intro': 'What stores, people, campaigns and reports are grouped by.',
@@ -1331,6 +1336,11 @@ const ru = {
   'program.minTasks': 'Заданий от',
   'program.minPoints': 'Баллов от',
   'program.saved': 'Настройки сохранены.',
+
+  'unit.s': 'с',
+  'unit.min': 'мин',
+  'unit.h': 'ч',
+  'unit.d': 'дн.',
 
   'nav.catalogs': 'Регионы и партнёры',
   'catalogs.title': 'Регионы, партнёры и бренды',
