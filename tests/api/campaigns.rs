@@ -803,6 +803,34 @@ async fn leaderboards_rank_live_and_days_start_over_at_local_midnight() {
     )
     .await;
     assert_eq!(cohort["total"], 1);
+    // The region cohort of DEMO-1's region (Moscow) holds seller1 and seller2, ranked
+    // among themselves, and its live topic snapshots the same board.
+    let moscow_store = app.store_id("DEMO-1").await;
+    let region: i64 = sqlx::query_scalar("SELECT region_id FROM stores WHERE id = $1")
+        .bind(moscow_store)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .expect("DEMO-1's region");
+    let regional = expect_status(
+        app.get(
+            &format!("/api/v1/campaigns/{campaign}/leaderboard?window=campaign&cohort=region:{region}&around=me"),
+            Some(&sellers[1]),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(regional["total"], 2);
+    assert_eq!(regional["my_rank"], 2);
+    assert_eq!(regional["top"][0]["name"], "Seller 1");
+    let mut regional_ws = app.ws(&sellers[0]).await;
+    regional_ws
+        .subscribe(&format!(
+            "campaign:{campaign}:leaderboard:campaign:region:{region}"
+        ))
+        .await;
+    let regional_snapshot = regional_ws.next_of("snapshot").await;
+    assert_eq!(regional_snapshot["data"]["total"], 2, "{regional_snapshot}");
 
     // The day board resets at the next midnight in Moscow, the campaign board does not.
     let day = expect_status(
