@@ -489,36 +489,42 @@ async fn a_code_others_tried_first_waits_for_a_moderator() {
     app.assert_ledger_sound().await;
 }
 
-#[actix_web::test]
-async fn campaigns_pay_from_their_fund_and_budgets_only_grow() {
-    let app = spawn_app().await;
-    app.load_demo().await;
-    let admin = app.login("admin", "demo").await;
-    let seller = app.login("seller1", "demo").await;
+/// A new product (`sku`, packs of 2) and a draft campaign paying 10.00 a unit of it
+/// from a fund of 30.00; `extra` adds to the campaign's body. Returns (product, campaign).
+async fn valve_campaign(app: &TestApp, admin: &str, sku: &str, extra: Value) -> (i64, Value) {
     let product = expect_status(
         app.post(
             "/api/v1/products",
-            Some(&admin),
-            &json!({ "sku": "TEST-1", "name": "Test valve", "pack_size": 2 }),
+            Some(admin),
+            &json!({ "sku": sku, "name": format!("Valve {sku}"), "pack_size": 2 }),
         )
         .await,
         StatusCode::CREATED,
     )
     .await;
     let product = product["id"].as_i64().expect("id");
-    let created = expect_status(
-        app.post(
-            "/api/v1/campaigns",
-            Some(&admin),
-            &json!({
-                "name": "Valves", "starts_on": "2020-01-01", "ends_on": "2099-12-31",
-                "budget": "30.00", "products": [{ "product_id": product, "points_per_unit": "10.00" }],
-            }),
-        )
-        .await,
+    let mut body = json!({
+        "name": format!("Valves {sku}"), "starts_on": "2020-01-01", "ends_on": "2099-12-31",
+        "budget": "30.00", "products": [{ "product_id": product, "points_per_unit": "10.00" }],
+    });
+    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+        body.extend(extra.clone());
+    }
+    let campaign = expect_status(
+        app.post("/api/v1/campaigns", Some(admin), &body).await,
         StatusCode::CREATED,
     )
     .await;
+    (product, campaign)
+}
+
+#[actix_web::test]
+async fn campaigns_pay_from_their_fund_and_budgets_only_grow() {
+    let app = spawn_app().await;
+    app.load_demo().await;
+    let admin = app.login("admin", "demo").await;
+    let seller = app.login("seller1", "demo").await;
+    let (product, created) = valve_campaign(&app, &admin, "TEST-1", json!({})).await;
     assert_eq!(created["status"], "draft");
     assert_eq!(created["products"][0]["points_per_code"], "20.00");
     let id = created["id"].as_i64().expect("id");
@@ -621,31 +627,8 @@ async fn a_campaign_with_overdraft_pays_past_its_fund_and_pays_only_what_it_hold
     app.load_demo().await;
     let admin = app.login("admin", "demo").await;
     let seller = app.login("seller1", "demo").await;
-    let product = expect_status(
-        app.post(
-            "/api/v1/products",
-            Some(&admin),
-            &json!({ "sku": "TEST-OD", "name": "Overdraft valve", "pack_size": 2 }),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
-    let product = product["id"].as_i64().expect("id");
-    let created = expect_status(
-        app.post(
-            "/api/v1/campaigns",
-            Some(&admin),
-            &json!({
-                "name": "Valves on credit", "starts_on": "2020-01-01", "ends_on": "2099-12-31",
-                "budget": "30.00", "allow_overdraft": true,
-                "products": [{ "product_id": product, "points_per_unit": "10.00" }],
-            }),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
+    let (product, created) =
+        valve_campaign(&app, &admin, "TEST-OD", json!({ "allow_overdraft": true })).await;
     assert_eq!(created["allow_overdraft"], true);
     let path = format!("/api/v1/campaigns/{}", created["id"]);
     expect_status(
