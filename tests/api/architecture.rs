@@ -36,6 +36,24 @@ fn code_of(path: &Path) -> String {
         .join("\n")
 }
 
+/// Every line of `files` that `breaks` the rule, as `path:line: text`.
+fn lines_breaking(files: &[PathBuf], breaks: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut found = Vec::new();
+    for file in files {
+        for (number, line) in code_of(file).lines().enumerate() {
+            if breaks(line) {
+                found.push(format!(
+                    "{}:{}: {}",
+                    file.display(),
+                    number + 1,
+                    line.trim()
+                ));
+            }
+        }
+    }
+    found
+}
+
 #[test]
 fn the_http_layer_holds_no_sql() {
     let mut files = Vec::new();
@@ -51,19 +69,9 @@ fn the_http_layer_holds_no_sql() {
         " FROM ",
         "INSERT INTO",
     ];
-    let mut found = Vec::new();
-    for file in &files {
-        for (number, line) in code_of(file).lines().enumerate() {
-            if markers.iter().any(|marker| line.contains(marker)) {
-                found.push(format!(
-                    "{}:{}: {}",
-                    file.display(),
-                    number + 1,
-                    line.trim()
-                ));
-            }
-        }
-    }
+    let found = lines_breaking(&files, |line| {
+        markers.iter().any(|marker| line.contains(marker))
+    });
     assert!(
         found.is_empty(),
         "SQL belongs in the area's store, not in src/api:\n{}",
@@ -77,45 +85,33 @@ fn the_http_layer_holds_no_sql() {
 fn rows_are_read_by_name() {
     let mut files = Vec::new();
     rust_files(&src(), &mut files);
-    let mut found = Vec::new();
-    for file in &files {
-        for (number, line) in code_of(file).lines().enumerate() {
-            for (at, _) in line.match_indices("try_get") {
-                let rest = &line[at + "try_get".len()..];
-                // Past a turbofish (`::<Option<i64>, _>`) to the argument.
-                let rest = match rest.strip_prefix("::<") {
-                    Some(generic) => {
-                        let mut depth = 1;
-                        let end = generic
-                            .char_indices()
-                            .find(|&(_, c)| {
-                                depth += match c {
-                                    '<' => 1,
-                                    '>' => -1,
-                                    _ => 0,
-                                };
-                                depth == 0
-                            })
-                            .map_or(generic.len(), |(i, _)| i + 1);
-                        &generic[end..]
-                    }
-                    None => rest,
-                };
-                let positional = rest
-                    .strip_prefix('(')
-                    .and_then(|arg| arg.chars().next())
-                    .is_some_and(|c| c.is_ascii_digit());
-                if positional {
-                    found.push(format!(
-                        "{}:{}: {}",
-                        file.display(),
-                        number + 1,
-                        line.trim()
-                    ));
+    let found = lines_breaking(&files, |line| {
+        line.match_indices("try_get").any(|(at, _)| {
+            let rest = &line[at + "try_get".len()..];
+            // Past a turbofish (`::<Option<i64>, _>`) to the argument.
+            let rest = match rest.strip_prefix("::<") {
+                Some(generic) => {
+                    let mut depth = 1;
+                    let end = generic
+                        .char_indices()
+                        .find(|&(_, c)| {
+                            depth += match c {
+                                '<' => 1,
+                                '>' => -1,
+                                _ => 0,
+                            };
+                            depth == 0
+                        })
+                        .map_or(generic.len(), |(i, _)| i + 1);
+                    &generic[end..]
                 }
-            }
-        }
-    }
+                None => rest,
+            };
+            rest.strip_prefix('(')
+                .and_then(|arg| arg.chars().next())
+                .is_some_and(|c| c.is_ascii_digit())
+        })
+    });
     assert!(
         found.is_empty(),
         "read columns by name (a FromRow row, or try_get(\"name\")):\n{}",
@@ -130,23 +126,12 @@ fn statuses_and_kinds_are_compared_as_values() {
     let mut files = Vec::new();
     rust_files(&src(), &mut files);
     rust_files(&src().join("../actors/src"), &mut files);
-    let mut found = Vec::new();
-    for file in &files {
-        for (number, line) in code_of(file).lines().enumerate() {
-            let compact: String = line.split_whitespace().collect();
-            let compares_text = ["status==\"", "status!=\"", "kind==\"", "kind!=\""]
-                .iter()
-                .any(|pattern| compact.contains(pattern));
-            if compares_text {
-                found.push(format!(
-                    "{}:{}: {}",
-                    file.display(),
-                    number + 1,
-                    line.trim()
-                ));
-            }
-        }
-    }
+    let found = lines_breaking(&files, |line| {
+        let compact: String = line.split_whitespace().collect();
+        ["status==\"", "status!=\"", "kind==\"", "kind!=\""]
+            .iter()
+            .any(|pattern| compact.contains(pattern))
+    });
     assert!(
         found.is_empty(),
         "compare statuses and kinds as enums (declare them with stored_enum!):\n{}",

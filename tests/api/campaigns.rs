@@ -489,36 +489,42 @@ async fn a_code_others_tried_first_waits_for_a_moderator() {
     app.assert_ledger_sound().await;
 }
 
-#[actix_web::test]
-async fn campaigns_pay_from_their_fund_and_budgets_only_grow() {
-    let app = spawn_app().await;
-    app.load_demo().await;
-    let admin = app.login("admin", "demo").await;
-    let seller = app.login("seller1", "demo").await;
+/// A new product (`sku`, packs of 2) and a draft campaign paying 10.00 a unit of it
+/// from a fund of 30.00; `extra` adds to the campaign's body. Returns (product, campaign).
+async fn valve_campaign(app: &TestApp, admin: &str, sku: &str, extra: Value) -> (i64, Value) {
     let product = expect_status(
         app.post(
             "/api/v1/products",
-            Some(&admin),
-            &json!({ "sku": "TEST-1", "name": "Test valve", "pack_size": 2 }),
+            Some(admin),
+            &json!({ "sku": sku, "name": format!("Valve {sku}"), "pack_size": 2 }),
         )
         .await,
         StatusCode::CREATED,
     )
     .await;
     let product = product["id"].as_i64().expect("id");
-    let created = expect_status(
-        app.post(
-            "/api/v1/campaigns",
-            Some(&admin),
-            &json!({
-                "name": "Valves", "starts_on": "2020-01-01", "ends_on": "2099-12-31",
-                "budget": "30.00", "products": [{ "product_id": product, "points_per_unit": "10.00" }],
-            }),
-        )
-        .await,
+    let mut body = json!({
+        "name": format!("Valves {sku}"), "starts_on": "2020-01-01", "ends_on": "2099-12-31",
+        "budget": "30.00", "products": [{ "product_id": product, "points_per_unit": "10.00" }],
+    });
+    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+        body.extend(extra.clone());
+    }
+    let campaign = expect_status(
+        app.post("/api/v1/campaigns", Some(admin), &body).await,
         StatusCode::CREATED,
     )
     .await;
+    (product, campaign)
+}
+
+#[actix_web::test]
+async fn campaigns_pay_from_their_fund_and_budgets_only_grow() {
+    let app = spawn_app().await;
+    app.load_demo().await;
+    let admin = app.login("admin", "demo").await;
+    let seller = app.login("seller1", "demo").await;
+    let (product, created) = valve_campaign(&app, &admin, "TEST-1", json!({})).await;
     assert_eq!(created["status"], "draft");
     assert_eq!(created["products"][0]["points_per_code"], "20.00");
     let id = created["id"].as_i64().expect("id");
@@ -612,6 +618,64 @@ async fn campaigns_pay_from_their_fund_and_budgets_only_grow() {
         "forbidden",
     )
     .await;
+    app.assert_ledger_sound().await;
+}
+
+#[actix_web::test]
+async fn a_campaign_with_overdraft_pays_past_its_fund_and_pays_only_what_it_holds_after() {
+    let app = spawn_app().await;
+    app.load_demo().await;
+    let admin = app.login("admin", "demo").await;
+    let seller = app.login("seller1", "demo").await;
+    let (product, created) =
+        valve_campaign(&app, &admin, "TEST-OD", json!({ "allow_overdraft": true })).await;
+    assert_eq!(created["allow_overdraft"], true);
+    let path = format!("/api/v1/campaigns/{}", created["id"]);
+    expect_status(
+        app.patch(&path, Some(&admin), &json!({ "status": "active" }))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let codes = issue(&app, product, 4, 71).await;
+    // Each code pays 20.00 and the owner's 5 % (1.00) from the fund of 30.00: the
+    // second and third go past it.
+    for code in &codes[..3] {
+        expect_status(register(&app, &seller, code).await, StatusCode::CREATED).await;
+    }
+    assert_eq!(me(&app, &seller).await["balance"]["available"], "60.00");
+    let campaign = expect_status(app.get(&path, Some(&admin)).await, StatusCode::OK).await;
+    assert_eq!(campaign["fund_balance"], "-33.00", "the fund is overdrawn");
+    app.assert_ledger_sound().await;
+    // Overdraft stays on while the fund is overdrawn; raised to 17.00 above zero, it
+    // can go, and then the fund pays only what it holds.
+    expect_problem(
+        app.patch(&path, Some(&admin), &json!({ "allow_overdraft": false }))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let raised = expect_status(
+        app.patch(&path, Some(&admin), &json!({ "budget": "80.00" }))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(raised["fund_balance"], "17.00");
+    expect_status(
+        app.patch(&path, Some(&admin), &json!({ "allow_overdraft": false }))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    expect_problem(
+        register(&app, &seller, &codes[3]).await,
+        StatusCode::CONFLICT,
+        "fund_exhausted",
+    )
+    .await;
+    assert_eq!(me(&app, &seller).await["balance"]["available"], "60.00");
     app.assert_ledger_sound().await;
 }
 
@@ -722,6 +786,34 @@ async fn leaderboards_rank_live_and_days_start_over_at_local_midnight() {
     )
     .await;
     assert_eq!(cohort["total"], 1);
+    // The region cohort of DEMO-1's region (Moscow) holds seller1 and seller2, ranked
+    // among themselves, and its live topic snapshots the same board.
+    let moscow_store = app.store_id("DEMO-1").await;
+    let region: i64 = sqlx::query_scalar("SELECT region_id FROM stores WHERE id = $1")
+        .bind(moscow_store)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .expect("DEMO-1's region");
+    let regional = expect_status(
+        app.get(
+            &format!("/api/v1/campaigns/{campaign}/leaderboard?window=campaign&cohort=region:{region}&around=me"),
+            Some(&sellers[1]),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(regional["total"], 2);
+    assert_eq!(regional["my_rank"], 2);
+    assert_eq!(regional["top"][0]["name"], "Seller 1");
+    let mut regional_ws = app.ws(&sellers[0]).await;
+    regional_ws
+        .subscribe(&format!(
+            "campaign:{campaign}:leaderboard:campaign:region:{region}"
+        ))
+        .await;
+    let regional_snapshot = regional_ws.next_of("snapshot").await;
+    assert_eq!(regional_snapshot["data"]["total"], 2, "{regional_snapshot}");
 
     // The day board resets at the next midnight in Moscow, the campaign board does not.
     let day = expect_status(

@@ -1289,5 +1289,25 @@ async fn trusted_participants_low_risk_submissions_skip_the_queue_when_enabled()
     )
     .await;
     assert_eq!(answer["status"], "pending");
+    // With spot checks at 100 %, the trusted seller's low-risk answer goes to a
+    // moderator too (every roll draws one), and waits as any other.
+    expect_status(
+        app.send(reqwest::Method::PUT, "/api/v1/task-settings", Some(&admin),
+            &json!({ "enabled": true, "threshold": 50, "min_decisions": 2, "max_points": "10.00", "spot_check_percent": 100 }), None).await,
+        StatusCode::OK,
+    )
+    .await;
+    let checked = expect_status(
+        submit_with_photos(&app, &token, id, &json!({}), &[photo(202)]).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(checked["status"], "pending", "{checked}");
+    assert_ne!(checked["auto_approved"], true);
+    assert_eq!(
+        balance(&app, &admin, seller).await.0,
+        "15.00",
+        "nothing is credited before the check"
+    );
     app.assert_ledger_sound().await;
 }

@@ -4,7 +4,7 @@
 // cleanup function (unsubscribe, stop timers) that runs when the page is left.
 
 import { h, replace } from './dom.js';
-import { t } from './i18n.js';
+import { t, locale } from './i18n.js';
 import { api, onUnauthorized } from './api.js';
 import { session, can, canAny, isParticipant, isPending, isProgramWide } from './session.js';
 import * as live from './live.js';
@@ -80,6 +80,15 @@ const routes = [
     nav: 'nav.program',
     allow: () => can('program.edit'),
     load: () => import('./pages/admin-program.js'),
+  },
+  // The reference lists everything else is grouped by.
+  {
+    path: '/admin/catalogs',
+    nav: 'nav.catalogs',
+    allow: () =>
+      isStaff() &&
+      canAny('regions.view', 'regions.edit', 'partners.view', 'partners.edit', 'brands.view', 'brands.edit'),
+    load: () => import('./pages/admin-catalogs.js'),
   },
   // Brands run their own campaigns; admins every campaign of the program.
   {
@@ -224,10 +233,45 @@ function homeLink() {
   return h('p', null, h('a', { href: home() }, t('page.home')));
 }
 
+/**
+ * RU / EN. The choice is kept in localStorage `stimul.lang` (which i18n.js reads) and the
+ * page is loaded again in it; a `?lang=` in the address would override it, so it goes.
+ */
+function languageSwitch() {
+  const choose = (lang) => {
+    const url = new URL(location.href);
+    url.searchParams.delete('lang');
+    try {
+      localStorage.setItem('stimul.lang', lang);
+    } catch {
+      url.searchParams.set('lang', lang); // storage refused (private mode): the address carries it
+    }
+    if (url.href === location.href) location.reload();
+    else location.replace(url.href);
+  };
+  return h(
+    'div',
+    { class: 'lang-switch', role: 'group', 'aria-label': t('lang.label') },
+    ['ru', 'en'].map((lang) =>
+      h(
+        'button',
+        {
+          type: 'button',
+          lang,
+          title: t(`lang.${lang}`),
+          'aria-pressed': String(lang === locale),
+          onclick: () => lang !== locale && choose(lang),
+        },
+        lang.toUpperCase(),
+      ),
+    ),
+  );
+}
+
 function renderHeader(pathname) {
   const me = session.me();
   if (!me) {
-    replace(header, h('a', { class: 'brand', href: '/' }, t('app.name')));
+    replace(header, h('a', { class: 'brand', href: '/' }, t('app.name')), h('div', { class: 'who' }, languageSwitch()));
     return;
   }
   const items = routes.filter((r) => r.nav && r.allow());
@@ -260,6 +304,7 @@ function renderHeader(pathname) {
       { class: 'who' },
       status,
       h('span', { class: 'who-name' }, me.name),
+      languageSwitch(),
       h('button', { type: 'button', class: 'link', onclick: logout }, t('nav.logout')),
     ),
   );

@@ -3,7 +3,7 @@
 // floats, because 0.1 + 0.2 is not 0.3 and money must add up. Where arithmetic is
 // unavoidable (a progress bar) it is done on BigInt hundredths.
 
-import { locale, decimalSeparator } from './i18n.js';
+import { locale, decimalSeparator, t } from './i18n.js';
 
 // U+202F NARROW NO-BREAK SPACE: a thin space that never breaks a number across lines.
 const GROUP = '\u202f';
@@ -93,13 +93,15 @@ export function clock(ms) {
 
 /** Milliseconds → "2 h 5 min", "42 s", for ages and latencies. */
 export function duration(ms) {
+  // Unit abbreviations take no plural form in either language ("5 min", "5 мин").
+  const unit = (n, key) => `${n}\u00a0${t(`unit.${key}`)}`;
   const s = Math.max(0, Math.round((ms ?? 0) / 1000));
-  if (s < 60) return `${s}\u00a0s`;
+  if (s < 60) return unit(s, 's');
   const m = Math.floor(s / 60);
-  if (m < 60) return `${m}\u00a0min${s % 60 ? `\u00a0${s % 60}\u00a0s` : ''}`;
+  if (m < 60) return `${unit(m, 'min')}${s % 60 ? `\u00a0${unit(s % 60, 's')}` : ''}`;
   const hours = Math.floor(m / 60);
-  if (hours < 48) return `${hours}\u00a0h${m % 60 ? `\u00a0${m % 60}\u00a0min` : ''}`;
-  return `${Math.floor(hours / 24)}\u00a0d`;
+  if (hours < 48) return `${unit(hours, 'h')}${m % 60 ? `\u00a0${unit(m % 60, 'min')}` : ''}`;
+  return unit(Math.floor(hours / 24), 'd');
 }
 
 /** A local date (yyyy-mm-dd from an <input type=date>) → epoch ms at its local midnight. */

@@ -32,6 +32,7 @@
 //    issued without a reload and downloads its CSV.
 // 11. the admin creates a campaign on /admin/campaigns (in Russian) as a draft, starts,
 //    pauses and finishes it, each change shown in its row.
+// 12. the admin adds a region on /admin/catalogs (in Russian) and sees it listed.
 // Issued codes come from the code-batches API (a pool, a batch for a demo product, its
 // CSV), or from SMOKE_CODES (comma-separated) on a server without it.
 // Prints "N passed, N failed" and exits non-zero on any failure; screenshots of
@@ -176,7 +177,8 @@ const browser = await launch();
 const pages = [];
 /** A page in its own context (its own sessionStorage: its own login). */
 async function newPage(name) {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  // English unless a step asks for Russian (`?lang=ru`): the checks read English texts.
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 }, locale: 'en-US' });
   const page = await context.newPage();
   page.setDefaultTimeout(TIMEOUT);
   page.on('pageerror', (e) => console.error(`[${name}] page error: ${e.message}`));
@@ -660,6 +662,19 @@ try {
     await admin.locator('dialog[open] button.danger').click();
     await row.locator('[data-status=finished]').waitFor();
     if (await row.locator('[data-action=to-active]').count()) throw new Error('a finished campaign offers a restart');
+  });
+
+  await check('an admin adds a region on the reference lists page', async () => {
+    const admin = await newPage('catalogs');
+    await login(admin, base, 'admin');
+    await admin.goto(`${base}/admin/catalogs?lang=ru`);
+    await admin.locator('h1', { hasText: 'Регионы, партнёры и бренды' }).waitFor();
+    const regions = admin.locator('[data-catalog=regions]');
+    const name = `Регион ${stamp}`;
+    await regions.locator('input[name=name]').fill(name);
+    await regions.locator('button[type=submit]').click();
+    await regions.locator(`[data-item="${name}"]`).waitFor();
+    if ((await regions.locator('input[name=name]').inputValue()) !== '') throw new Error('the form was not cleared');
   });
 } finally {
   await browser.close();
