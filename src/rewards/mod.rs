@@ -39,6 +39,7 @@ use repo::{RewardFields, RewardQuery, RewardRow};
 pub struct EffectHandles {
     /// The shared request pool, as the requests that queued the effect use.
     pub db: Db,
+    /// Stamps moves, settlements and their history.
     pub clock: Clock,
     /// Announces moves and postings to the participant's topic.
     pub live: Arc<RealtimeCore>,

@@ -748,6 +748,7 @@ async fn enqueue_follow_up(
 pub struct FollowUpEffect {
     /// The request pool, as the submission's own request uses.
     pub db: Db,
+    /// Stamps the credit and the quest progress it brings.
     pub clock: Clock,
     /// Pushes the settled submission and credits through the participant's actor.
     pub live: Arc<RealtimeCore>,
