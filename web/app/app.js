@@ -53,7 +53,7 @@ const routes = [
   {
     path: '/admin/imports',
     nav: 'nav.imports',
-    allow: () => canAny('stores.edit', 'participants.edit', 'rewards.edit') && isStaff(),
+    allow: () => canAny('stores.edit', 'participants.edit', 'products.edit', 'rewards.edit') && isStaff(),
     load: () => import('./pages/admin-imports.js'),
   },
   // Brands see and edit their own rewards; orders are the whole program's.
@@ -96,6 +96,13 @@ const routes = [
     nav: 'nav.campaigns',
     allow: () => isStaff() && canAny('campaigns.view', 'campaigns.edit'),
     load: () => import('./pages/admin-campaigns.js'),
+  },
+  // Brands keep their own products; admins the whole catalog.
+  {
+    path: '/admin/products',
+    nav: 'nav.products',
+    allow: () => isStaff() && canAny('products.view', 'products.edit'),
+    load: () => import('./pages/admin-products.js'),
   },
   // Brands and admins order printed codes and watch the pools that feed them.
   {

@@ -33,6 +33,7 @@
 // 11. the admin creates a campaign on /admin/campaigns (in Russian) as a draft, starts,
 //    pauses and finishes it, each change shown in its row.
 // 12. the admin adds a region on /admin/catalogs (in Russian) and sees it listed.
+// 13. the admin adds a product on /admin/products and sees it listed.
 // Issued codes come from the code-batches API (a pool, a batch for a demo product, its
 // CSV), or from SMOKE_CODES (comma-separated) on a server without it.
 // Prints "N passed, N failed" and exits non-zero on any failure; screenshots of
@@ -675,6 +676,24 @@ try {
     await regions.locator('button[type=submit]').click();
     await regions.locator(`[data-item="${name}"]`).waitFor();
     if ((await regions.locator('input[name=name]').inputValue()) !== '') throw new Error('the form was not cleared');
+  });
+
+  await check('an admin adds a product to the catalog', async () => {
+    const admin = await newPage('products');
+    await login(admin, base, 'admin');
+    await admin.goto(`${base}/admin/products`);
+    await admin.locator('[data-sku="AQ-MIX-100"]').waitFor();
+    const sku = `SMOKE-${stamp}`;
+    await admin.click('[data-action=create-product]');
+    const dialog = admin.locator('dialog[open]');
+    await dialog.locator('input[name=sku]').fill(sku);
+    await dialog.locator('input[name=name]').fill('Smoke siphon');
+    await dialog.locator('input[name=pack_size]').fill('6');
+    await dialog.locator('button[type=submit]').click();
+    await dialog.waitFor({ state: 'detached' });
+    const row = admin.locator('tbody tr', { has: admin.locator(`[data-sku="${sku}"]`) });
+    await row.waitFor();
+    if (!(await row.textContent()).includes('6')) throw new Error('the pack size is not shown');
   });
 } finally {
   await browser.close();

@@ -1,4 +1,4 @@
-// CSV imports of stores, participants and rewards (the form and its rules are in
+// CSV imports of stores, participants, products and rewards (the form and its rules are in
 // components/import-form.js): each kind offered to whoever may edit it.
 
 import { h } from '../dom.js';
@@ -9,6 +9,7 @@ import { importForm } from '../components/import-form.js';
 export const KINDS = [
   { value: 'stores', permission: 'stores.edit', columns: 'code,name[,address,region,partner]' },
   { value: 'participants', permission: 'participants.edit', columns: 'phone,name,store_code[,role,login]' },
+  { value: 'products', permission: 'products.edit', columns: 'sku,name[,kind,pack_size,brand]' },
   {
     value: 'rewards',
     permission: 'rewards.edit',
