@@ -21,9 +21,9 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::Clock;
 use crate::error::StorageError;
 use crate::hub::{LiveEvent, TopicHub};
-use crate::live::Clock;
 use crate::rules::leaderboard::Leaderboard;
 use crate::rules::points::Points;
 use crate::rules::windows::{Window, WindowBucket};

@@ -30,8 +30,8 @@ use chrono_tz::Tz;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::Clock;
 use crate::error::StorageError;
-use crate::live::Clock;
 use crate::rules::codes::{CodeShard, ProductCode};
 use crate::rules::refill::{NightlyWindow, PoolLevel, RefillTrigger, refill_due};
 

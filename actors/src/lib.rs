@@ -22,6 +22,7 @@
 pub mod bus;
 pub mod campaign;
 pub mod codegen;
+
 pub mod error;
 pub mod hub;
 pub mod ledger;
@@ -30,6 +31,10 @@ pub mod moderation;
 pub mod participant;
 pub mod rules;
 pub mod store;
+
+/// Epoch ms now: the node's clock, which tests replace. A type of its own so the actors
+/// that only read time need not name the live core that starts them.
+pub type Clock = std::sync::Arc<dyn Fn() -> i64 + Send + Sync>;
 
 #[cfg(test)]
 mod memory;

@@ -116,7 +116,7 @@ pub trait LiveStore: LedgerStore {
     async fn hold(&self, transaction_id: i64) -> Result<Option<HoldRecord>, StorageError>;
 }
 
-pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+pub use crate::Clock;
 
 /// Called with every bus event this node hears, after the live actors had theirs.
 pub type EventHook = Arc<dyn Fn(&BusEvent) + Send + Sync>;

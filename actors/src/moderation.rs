@@ -21,10 +21,10 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::Clock;
 use crate::bus::BusEvent;
 use crate::error::StorageError;
 use crate::hub::{LiveEvent, TopicHub};
-use crate::live::Clock;
 use crate::rules::routing::{Item, ItemKind, Moderator, PriorityBoosts, Scope, assign_batch};
 
 /// How long a moderator may hold an item before it goes back to the queue: long enough
