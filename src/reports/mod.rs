@@ -94,35 +94,42 @@ pub struct Filters {
     brand: Option<i64>,
 }
 
+/// The column of a part's scope a filter matches.
+type ColumnOf = fn(&ScopeColumns) -> Option<&'static str>;
+
 impl Filters {
+    /// Each filter with its query field, its value if asked for, and its column.
+    fn each(&self) -> [(&'static str, Option<i64>, ColumnOf); 4] {
+        [
+            ("region_id", self.region, |s| s.region),
+            ("store_id", self.store, |s| s.store),
+            ("partner_id", self.partner, |s| s.partner),
+            ("brand_id", self.brand, |s| s.brand),
+        ]
+    }
+
     /// Each filter asked for with the column it matches in a part (parts are checked
     /// to have every such column before the report starts).
     pub fn matched(&self, scope: &ScopeColumns) -> Vec<(&'static str, i64)> {
-        [
-            (scope.region, self.region),
-            (scope.store, self.store),
-            (scope.partner, self.partner),
-            (scope.brand, self.brand),
-        ]
-        .into_iter()
-        .filter_map(|(column, value)| Some((column?, value?)))
-        .collect()
+        self.each()
+            .into_iter()
+            .filter_map(|(_, value, column)| Some((column(scope)?, value?)))
+            .collect()
     }
 
     /// Refuses a filter the report has no column for (orders have no brand).
-    fn check(&self, spec: &ReportSpec) -> ApiResult<()> {
-        type ColumnOf = fn(&ScopeColumns) -> Option<&'static str>;
-        let asked: [(&str, Option<i64>, ColumnOf); 4] = [
-            ("region_id", self.region, |s: &ScopeColumns| s.region),
-            ("store_id", self.store, |s: &ScopeColumns| s.store),
-            ("partner_id", self.partner, |s: &ScopeColumns| s.partner),
-            ("brand_id", self.brand, |s: &ScopeColumns| s.brand),
-        ];
-        for (field, value, column) in asked {
-            if value.is_some() && spec.parts.iter().any(|part| column(&part.scope).is_none()) {
+    fn check(&self, kind: ReportKind) -> ApiResult<()> {
+        for (field, value, column) in self.each() {
+            if value.is_some()
+                && kind
+                    .spec()
+                    .parts
+                    .iter()
+                    .any(|part| column(&part.scope).is_none())
+            {
                 return Err(ApiError::field(
                     field,
-                    format!("the {} report cannot be filtered by {field}", spec.kind),
+                    format!("the {kind} report cannot be filtered by {field}"),
                 ));
             }
         }
@@ -132,6 +139,7 @@ impl Filters {
 
 /// A report ready to be read: what, for whom, which period.
 pub struct Plan {
+    pub kind: ReportKind,
     pub spec: &'static ReportSpec,
     pub program_id: i64,
     pub visibility: Visibility,
@@ -151,7 +159,7 @@ impl Plan {
     pub fn file_name(&self) -> String {
         format!(
             "{}-{}-{}.{}",
-            self.spec.kind.as_str().replace('_', "-"),
+            self.kind.as_str().replace('_', "-"),
             self.from,
             self.to,
             self.format
@@ -216,12 +224,13 @@ pub async fn plan(db: &Db, caller: &Principal, kind: &str, query: &ReportQuery) 
         partner: query.partner_id,
         brand: query.brand_id,
     };
-    filters.check(spec)?;
+    filters.check(kind)?;
     let zone = crate::tasks::settings::program_zone(&db.pool, caller.program_id()).await?;
     let after_last = to
         .succ_opt()
         .ok_or_else(|| ApiError::field("to", "beyond the calendar"))?;
     Ok(Plan {
+        kind,
         spec,
         program_id: caller.program_id(),
         visibility,
@@ -392,12 +401,12 @@ mod tests {
             brand: Some(1),
             ..Filters::default()
         };
-        assert!(filters.check(ReportKind::Orders.spec()).is_err());
-        assert!(filters.check(ReportKind::Sales.spec()).is_ok());
+        assert!(filters.check(ReportKind::Orders).is_err());
+        assert!(filters.check(ReportKind::Sales).is_ok());
         let store = Filters {
             store: Some(3),
             ..Filters::default()
         };
-        assert!(store.check(ReportKind::Orders.spec()).is_ok());
+        assert!(store.check(ReportKind::Orders).is_ok());
     }
 }

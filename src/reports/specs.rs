@@ -55,7 +55,6 @@ pub struct Part {
 }
 
 pub struct ReportSpec {
-    pub kind: ReportKind,
     pub columns: &'static [Column],
     pub parts: &'static [Part],
 }
@@ -275,27 +274,22 @@ impl ReportKind {
     pub fn spec(self) -> &'static ReportSpec {
         match self {
             ReportKind::Participants => &ReportSpec {
-                kind: ReportKind::Participants,
                 columns: &PARTICIPANT_COLUMNS,
                 parts: &PARTICIPANTS,
             },
             ReportKind::Transactions => &ReportSpec {
-                kind: ReportKind::Transactions,
                 columns: &TRANSACTION_COLUMNS,
                 parts: &TRANSACTIONS,
             },
             ReportKind::Sales => &ReportSpec {
-                kind: ReportKind::Sales,
                 columns: &SALE_COLUMNS,
                 parts: &SALES,
             },
             ReportKind::TaskCompletions => &ReportSpec {
-                kind: ReportKind::TaskCompletions,
                 columns: &TASK_COMPLETION_COLUMNS,
                 parts: &TASK_COMPLETIONS,
             },
             ReportKind::Orders => &ReportSpec {
-                kind: ReportKind::Orders,
                 columns: &ORDER_COLUMNS,
                 parts: &ORDERS,
             },
@@ -311,7 +305,6 @@ mod tests {
     fn every_report_kind_has_one_spec_and_every_part_names_its_columns() {
         for kind in ReportKind::ALL {
             let spec = kind.spec();
-            assert_eq!(spec.kind, *kind);
             for part in spec.parts {
                 for column in spec.columns {
                     assert!(
