@@ -15,20 +15,9 @@ import { actionButton } from '../components/actions.js';
 import { download } from '../components/download.js';
 import { notify } from '../components/toast.js';
 import { problemBox } from '../components/problem.js';
+import { bar } from '../components/standing.js';
 
 const POLL_MS = 2_000;
-
-function bar(done, total, label) {
-  const pct = percentOf(done, total);
-  return h(
-    'div',
-    { class: 'bar-block' },
-    h('div', { class: 'bar-label' }, label),
-    h('div', { class: 'bar', role: 'progressbar', 'aria-valuenow': pct, 'aria-valuemin': 0, 'aria-valuemax': 100 },
-      h('div', { class: 'bar-fill', style: { width: `${pct}%` } }),
-    ),
-  );
-}
 
 export function mount(root) {
   const editor = can('codes.edit');
@@ -50,7 +39,8 @@ export function mount(root) {
       { label: t('printed.pool'), render: (p) => p.name },
       {
         label: t('printed.available'),
-        render: (p) => bar(p.available, p.target_size, t('printed.ofTarget', { n: count(p.available), target: count(p.target_size) })),
+        render: (p) =>
+          bar(t('printed.available'), percentOf(p.available, p.target_size), t('printed.ofTarget', { n: count(p.available), target: count(p.target_size) })),
       },
       { label: t('printed.watermark'), numeric: true, wide: true, render: (p) => count(p.low_watermark) },
       {
@@ -110,7 +100,7 @@ export function mount(root) {
         render: (b) =>
           b.status === 'issued'
             ? h('span', { class: 'badge status-active', 'data-testid': 'batch-issued' }, t('printed.issued'))
-            : bar(b.issued, b.quantity, t('printed.issuing', { done: count(b.issued), n: count(b.quantity) })),
+            : bar(t('printed.progress'), percentOf(b.issued, b.quantity), t('printed.issuing', { done: count(b.issued), n: count(b.quantity) })),
       },
       { label: t('printed.ordered'), wide: true, render: (b) => when(b.created_at) },
       {
