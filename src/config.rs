@@ -71,6 +71,8 @@ pub struct Settings {
     pub topups: TopupSettings,
     /// The effect queue's lease (`[effects]`).
     pub effects: EffectSettings,
+    /// Points expiry's runs (`[expiry]`, `STIMUL_EXPIRY__…`).
+    pub expiry: ExpirySettings,
     pub limits: LimitSettings,
     pub codes: CodeSettings,
     /// Anti-fraud limits on code registration (`[fraud]`, `STIMUL_FRAUD__…`).
@@ -102,6 +104,7 @@ impl Default for Settings {
             payments: PaymentSettings::default(),
             topups: TopupSettings::default(),
             effects: EffectSettings::default(),
+            expiry: ExpirySettings::default(),
             limits: LimitSettings::default(),
             codes: CodeSettings::default(),
             fraud: Default::default(),
@@ -353,6 +356,29 @@ pub struct EffectSettings {
 impl Default for EffectSettings {
     fn default() -> Self {
         Self { lease_ms: 60_000 }
+    }
+}
+
+/// Points expiry (`[expiry]`, `STIMUL_EXPIRY__…`); the rule itself is a program
+/// setting.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ExpirySettings {
+    /// How often each node looks whether a program's local date has begun and its
+    /// nightly run is still to start, in milliseconds; 0 turns the nightly runs off
+    /// (runs by hand still work).
+    pub nightly_check_ms: u64,
+    /// Participants one page of a run expires together: one effect, one burst of
+    /// commits the group committer batches.
+    pub page_size: i64,
+}
+
+impl Default for ExpirySettings {
+    fn default() -> Self {
+        Self {
+            nightly_check_ms: 60_000,
+            page_size: 200,
+        }
     }
 }
 

@@ -21,6 +21,7 @@ pub mod demo;
 pub mod domain;
 pub mod effects;
 pub mod error;
+pub mod expiry;
 pub mod idempotency;
 pub mod integrations;
 pub mod ledger;

@@ -161,14 +161,22 @@ impl Application {
             tracing::warn!(error = %err, "finishing reported receipts failed");
         }
 
-        let background = vec![
+        let mut background = vec![
             tokio::spawn(presence_beat(state.live.clone(), shutdown_rx.clone())),
             tokio::spawn(crate::effects::run_worker(
                 state.effects.clone(),
-                shutdown_rx,
+                shutdown_rx.clone(),
             )),
             answers_task,
         ];
+        if settings.expiry.nightly_check_ms > 0 {
+            background.push(tokio::spawn(crate::expiry::run_nightly(
+                expiry_job(&handles, &settings),
+                state.effects.clone(),
+                Duration::from_millis(settings.expiry.nightly_check_ms),
+                shutdown_rx,
+            )));
+        }
 
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))
             .with_context(|| format!("binding {}:{}", settings.host, settings.port))?;
@@ -266,6 +274,19 @@ async fn stop_signal() {
     }
 }
 
+/// What the expiry runs own.
+fn expiry_job(
+    handles: &crate::rewards::EffectHandles,
+    settings: &Settings,
+) -> crate::expiry::ExpiryJob {
+    crate::expiry::ExpiryJob {
+        db: handles.db.clone(),
+        clock: handles.clock.clone(),
+        live: handles.live.clone(),
+        page_size: settings.expiry.page_size.max(1),
+    }
+}
+
 /// The effect queue with every kind's handler: each area that queues effects names
 /// its handler here, with the handles it owns, so the queue itself knows no area.
 /// Also answers the payout provider, which requests share with its handler.
@@ -323,6 +344,14 @@ fn effect_handlers(
             provider: payouts.clone(),
             max_attempts: settings.payouts.max_attempts,
         }),
+    );
+    effects.register(
+        crate::expiry::PAGE_EFFECT,
+        Arc::new(crate::expiry::PageEffect(expiry_job(handles, settings))),
+    );
+    effects.register(
+        crate::expiry::WARN_EFFECT,
+        Arc::new(crate::expiry::WarnEffect(expiry_job(handles, settings))),
     );
     effects.register(
         crate::moderation::SETTLE_HOLD_EFFECT,

@@ -176,6 +176,9 @@ pub struct Me {
     pub level: Option<stimul_actors::participant::LevelView>,
     pub next_level: Option<stimul_actors::participant::NextLevelView>,
     pub completed_tasks: Option<i64>,
+    /// A participant's next expiry (`amount`, `on`, `at`), or null when nothing will
+    /// expire.
+    pub expiring: Option<crate::expiry::Expiring>,
     /// Every permission the caller holds somewhere (`stores.view`, …); an edit
     /// permission brings its view permission along.
     pub permissions: Vec<String>,
@@ -200,16 +203,16 @@ pub async fn get_me(state: web::Data<AppState>, caller: AnyCaller) -> ApiResult<
         .collect();
     permissions.sort();
     permissions.dedup();
-    let standing = if account.kind.is_participant() {
-        Some(
-            state
-                .live
-                .participant_view(account.id)
-                .await
-                .map_err(|e| crate::error::ApiError::live_unavailable("points", e))?,
-        )
+    let (standing, expiring) = if account.kind.is_participant() {
+        let view = state
+            .live
+            .participant_view(account.id)
+            .await
+            .map_err(|e| crate::error::ApiError::live_unavailable("points", e))?;
+        let expiring = crate::expiry::next_of(&state.db, &state.clock, account.id).await?;
+        (Some(view), expiring)
     } else {
-        None
+        (None, None)
     };
     let me = Me {
         id: account.id,
@@ -237,6 +240,7 @@ pub async fn get_me(state: web::Data<AppState>, caller: AnyCaller) -> ApiResult<
         level: standing.as_ref().map(|s| s.level.clone()),
         next_level: standing.as_ref().and_then(|s| s.next_level.clone()),
         completed_tasks: standing.as_ref().map(|s| s.completed_tasks),
+        expiring,
     };
     Ok(HttpResponse::Ok().json(me))
 }

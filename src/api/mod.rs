@@ -13,6 +13,7 @@ pub mod auth;
 pub mod campaigns;
 pub mod codes;
 pub mod effects;
+pub mod expiry;
 pub mod extract;
 pub mod health;
 pub mod imports;
@@ -257,6 +258,12 @@ api! {
     campaigns::list_my_receipts,
     effects::list_effects,
     effects::retry_effect,
+    expiry::get_expiry_rule,
+    expiry::update_expiry_rule,
+    expiry::run_expiry,
+    expiry::get_expiry_run,
+    expiry::list_expiry_runs,
+    expiry::list_my_expiring,
     rewards::list_reward_categories,
     rewards::list_rewards,
     rewards::get_reward,

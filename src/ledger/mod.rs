@@ -5,6 +5,7 @@
 //! [`LiveStore`]: stimul_actors::live::LiveStore
 
 pub mod leaderboards;
+mod lots;
 pub mod queries;
 pub mod repo;
 

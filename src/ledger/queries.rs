@@ -30,6 +30,45 @@ pub struct HistoryItem {
     pub source_id: Option<String>,
     /// True when the line is an owner's share of another participant's earning.
     pub owner_share: bool,
+    /// The lots a debit took its points from (an expiry: what was left of each due
+    /// lot), soonest to expire first; empty for credits and for points from before
+    /// the program had an expiry rule.
+    pub lots: Vec<SpentLot>,
+}
+
+/// What a debit took from one lot.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SpentLot {
+    /// When the lot was credited (epoch ms).
+    pub credited_at: i64,
+    /// When it expires (epoch ms), or null: never.
+    pub expires_at: Option<i64>,
+    /// Taken from it.
+    #[schema(value_type = String)]
+    pub amount: Points,
+}
+
+#[derive(FromRow)]
+struct SpentLotRow {
+    transaction_id: i64,
+    credited_at: i64,
+    expires_at: Option<i64>,
+    amount: i64,
+}
+
+/// What the debits among `transactions` took from which lot.
+#[tracing::instrument(skip_all)]
+async fn spent_lots(db: &Db, transactions: &[i64]) -> ApiResult<Vec<SpentLotRow>> {
+    if transactions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new(
+        "SELECT s.transaction_id, l.created_at AS credited_at, l.expires_at, s.amount
+         FROM lot_spendings s JOIN point_lots l ON l.id = s.lot_id WHERE s.transaction_id IN ",
+    );
+    sql.bind_list(transactions.iter().copied());
+    sql.push(" ORDER BY s.transaction_id, l.expires_at, l.id");
+    Ok(sql.query_as().fetch_all(&db.pool).await?)
 }
 
 /// A history line as read: the transaction and its net change on each account.
@@ -157,7 +196,22 @@ pub async fn history(
             owner_share: row.participant_id.is_some_and(|p| p != user_id),
             amount: Points::from_hundredths(row.available_delta),
             pending_amount: Points::from_hundredths(row.pending_delta),
+            lots: Vec::new(),
         });
+    }
+    let debits: Vec<i64> = items
+        .iter()
+        .filter(|item| item.amount.is_negative())
+        .map(|item| item.id)
+        .collect();
+    for lot in spent_lots(db, &debits).await? {
+        if let Some(item) = items.iter_mut().find(|item| item.id == lot.transaction_id) {
+            item.lots.push(SpentLot {
+                credited_at: lot.credited_at,
+                expires_at: lot.expires_at,
+                amount: Points::from_hundredths(lot.amount),
+            });
+        }
     }
     Ok(page_of(items, limit, |item| item.id))
 }

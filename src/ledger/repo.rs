@@ -28,6 +28,7 @@ use stimul_actors::live::{
 use stimul_actors::rules::levels::{Level, LevelScale};
 use stimul_actors::rules::points::{Percent, Points};
 
+use super::lots::{self, LotBook};
 use crate::db::{Backend, Clock, Db, OnServerRuntime, Sql, Tx};
 
 /// An account's identity in the database: (program, kind, owner).
@@ -294,6 +295,20 @@ impl SqlActorStorage {
         let mut progress = self.lock_progress(tx, &participants).await?;
         let existing = self.existing_keys(tx, requests).await?;
         let mut hold_status = self.hold_statuses(tx, requests).await?;
+        // Lots: the rules of programs whose participants the batch credits, and the
+        // open lots of those it debits.
+        let crediting: BTreeSet<i64> = requests
+            .iter()
+            .zip(&resolved)
+            .filter(|(_, movements)| {
+                movements
+                    .iter()
+                    .any(|m| matches!(m.to, AccountKey::Participant(_)))
+            })
+            .map(|(request, _)| request.program_id)
+            .collect();
+        let expiry = lots::rules(tx, &crediting).await?;
+        let mut lots = LotBook::load(tx, resolved.iter().flatten()).await?;
 
         // Apply in memory, in order.
         let mut answers: Vec<Option<Result<Committed, LedgerError>>> =
@@ -378,6 +393,25 @@ impl SqlActorStorage {
                 answers.push(Some(Err(err)));
                 continue;
             }
+            let balance_after = |user: i64| {
+                let slot = (request.program_id, "participant", user);
+                scratch
+                    .get(&slot)
+                    .copied()
+                    .or(accounts.get(&slot).map(|a| a.balance))
+                    .unwrap_or(0)
+            };
+            if let Err(account) = lots.apply(
+                index,
+                request.program_id,
+                expiry.get(&request.program_id),
+                movements,
+                balance_after,
+                now,
+            ) {
+                answers.push(Some(Err(LedgerError::InsufficientFunds { account })));
+                continue;
+            }
             for (slot, balance) in scratch {
                 if let Some(row) = accounts.get_mut(&slot) {
                     row.balance = balance;
@@ -441,6 +475,7 @@ impl SqlActorStorage {
             .insert_transactions(tx, requests, &accepted, &earned_of, now)
             .await?;
         self.insert_postings(tx, &posting_rows, &ids, now).await?;
+        lots.write(tx, &ids, now).await?;
         self.write_balances(tx, &accounts, &changed).await?;
         self.write_progress(tx, &progress, &participants).await?;
         self.write_settlements(tx, &settled).await?;

@@ -110,7 +110,7 @@ impl ServerFrame {
 #[serde(untagged)]
 pub enum Snapshot {
     /// On `me`.
-    Me(ParticipantView),
+    Me(MeSnapshot),
     /// On `store:{id}`.
     Store(StoreProgress),
     /// On `moderation`.
@@ -120,6 +120,15 @@ pub enum Snapshot {
     /// On a leaderboard topic, with the participant's own rank and neighbours in
     /// `around` and `my_rank`.
     Leaderboard(BoardView),
+}
+
+/// The `me` snapshot: the participant's standing and their next expiry.
+#[derive(Serialize, ToSchema)]
+pub struct MeSnapshot {
+    #[serde(flatten)]
+    pub view: ParticipantView,
+    /// The next expiry (`amount`, `on`, `at`), or null when nothing will expire.
+    pub expiring: Option<crate::expiry::Expiring>,
 }
 
 /// The `moderation` snapshot: the items the moderator already holds; routing to them
@@ -182,6 +191,9 @@ live_events! {
     OrderStatus(OrderStatusChanged) as "order_status",
     /// On `me`: one of the participant's payouts changed status.
     PayoutStatus(PayoutStatusChanged) as "payout_status",
+    /// On `me`: points will expire within the program's warning days (sent once per
+    /// expiry date).
+    PointsExpiring(crate::expiry::PointsExpiring) as "points_expiring",
     /// On `store:{id}`: the store's progress.
     Progress(StoreProgress) as "progress",
     /// On a leaderboard topic: the top entries, at most two a second; `around` and

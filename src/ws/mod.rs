@@ -30,7 +30,7 @@ use stimul_actors::moderation::{Join, Leave};
 use stimul_actors::rules::routing::{ItemKind, Scope};
 use stimul_actors::rules::windows::Window;
 
-use self::frames::{ClientFrame, ModerationSnapshot, ServerFrame, Snapshot};
+use self::frames::{ClientFrame, MeSnapshot, ModerationSnapshot, ServerFrame, Snapshot};
 use crate::api::moderation::{kinds_of, moderation_of, moderation_regions};
 use crate::moderation::DecisionRequest;
 
@@ -265,13 +265,14 @@ impl Session {
     async fn snapshot(state: AppState, topic: Topic, session: u64) -> Result<Snapshot, ApiError> {
         let unavailable = |e| ApiError::live_unavailable("the live state", e);
         match topic {
-            Topic::Me(user) => Ok(Snapshot::Me(
-                state
+            Topic::Me(user) => Ok(Snapshot::Me(MeSnapshot {
+                view: state
                     .live
                     .participant_view(user)
                     .await
                     .map_err(unavailable)?,
-            )),
+                expiring: crate::expiry::next_of(&state.db, &state.clock, user).await?,
+            })),
             Topic::Store(store) => Ok(Snapshot::Store(
                 state
                     .live

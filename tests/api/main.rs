@@ -10,6 +10,7 @@ mod card_payments;
 mod codes;
 mod contract;
 mod effects;
+mod expiry;
 mod fake_provider;
 mod fake_sms;
 mod health;

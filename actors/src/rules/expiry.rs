@@ -55,6 +55,15 @@ pub enum ExpiryRule {
     EndOfPeriod { period: ExpiryPeriod, then: u32 },
 }
 
+crate::stored_enum! {
+    /// Where a run of the expiry job stands.
+    pub enum RunStatus {
+        /// Pages are still to expire.
+        Running = "running",
+        Finished = "finished",
+    }
+}
+
 /// Limits that keep a typo from meaning "in a thousand years".
 pub const MAX_DAYS: u32 = 3_660;
 pub const MAX_PERIODS: u32 = 10;
@@ -145,9 +154,26 @@ pub fn spend(lots: &[Lot], amount: i64, now: i64) -> (Vec<(i64, i64)>, i64) {
         .filter(|lot| lot.remaining > 0 && lot.expires_at.is_none_or(|at| at > now))
         .collect();
     order.sort_by_key(|lot| spending_order(lot));
+    take_in_order(order, amount)
+}
+
+/// How much an expiry of `amount` hundredths takes from each lot due at `now`, the
+/// soonest due first, and what they cannot cover.
+pub fn expire(lots: &[Lot], amount: i64, now: i64) -> (Vec<(i64, i64)>, i64) {
+    let mut order: Vec<&Lot> = lots
+        .iter()
+        .filter(|lot| lot.remaining > 0 && lot.expires_at.is_some_and(|at| at <= now))
+        .collect();
+    order.sort_by_key(|lot| spending_order(lot));
+    take_in_order(order, amount)
+}
+
+/// Takes `amount` from `lots` in their order: (lot id, amount) per lot touched, and
+/// what is left over.
+fn take_in_order(lots: Vec<&Lot>, amount: i64) -> (Vec<(i64, i64)>, i64) {
     let mut left = amount.max(0);
     let mut taken = Vec::new();
-    for lot in order {
+    for lot in lots {
         if left == 0 {
             break;
         }
@@ -156,6 +182,12 @@ pub fn spend(lots: &[Lot], amount: i64, now: i64) -> (Vec<(i64, i64)>, i64) {
         left -= take;
     }
     (taken, left)
+}
+
+/// What is left of the lots due at `now`: points that are gone, though the expiry run
+/// has not moved them yet, so no debit may spend them.
+pub fn due_total(lots: &[Lot], now: i64) -> i64 {
+    due(lots, now).iter().map(|(_, amount)| amount).sum()
 }
 
 /// The lots due at `now`: what is left of each expires.
@@ -329,5 +361,19 @@ mod tests {
         assert_eq!(next_expiry(&lots, 0), Some((1_000, 100)));
         assert_eq!(next_expiry(&lots, 1_000), Some((2_000, 350)));
         assert_eq!(next_expiry(&lots, 2_000), None);
+    }
+
+    #[test]
+    fn an_expiry_takes_only_due_lots_soonest_first() {
+        let lots = [
+            lot(1, 500, None),
+            lot(2, 300, Some(2_000)),
+            lot(3, 200, Some(1_000)),
+            lot(4, 100, Some(1_500)),
+        ];
+        assert_eq!(expire(&lots, 250, 1_500), (vec![(3, 200), (4, 50)], 0));
+        assert_eq!(expire(&lots, 400, 1_500), (vec![(3, 200), (4, 100)], 100));
+        assert_eq!(expire(&lots, 100, 999), (vec![], 100));
+        assert_eq!(due_total(&lots, 2_000), 600);
     }
 }

@@ -1,0 +1,343 @@
+//! Lots inside the batch commit: the part of committing that keeps `point_lots` in step
+//! with participants' available balances (see [`stimul_actors::rules::expiry`]).
+//!
+//! A credit to a participant's available points made while their program's rule is
+//! not `never` forms a lot; a debit takes from the open lots that expire first (an
+//! expiry takes the due ones) and records what it took. Everything happens under the
+//! participant's account lock the batch already holds, so two nodes never spend one
+//! lot twice, and costs the batch a fixed number of statements: one to read the
+//! programs' rules, one to read the open lots of the participants the batch debits,
+//! and one each to insert lots, update lots and record spendings.
+//!
+//! The invariant kept: what is left of a participant's lots never exceeds their
+//! available balance (points credited before any rule are simply untracked and never
+//! expire), and a debit may not spend points already due to expire.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono_tz::Tz;
+use sqlx::FromRow;
+use stimul_actors::ledger::{AccountKey, Movement, Purpose};
+use stimul_actors::rules::expiry::{ExpiryRule, Lot, due_total, expire, spend};
+
+use crate::db::{Sql, Tx};
+
+/// A program's rule as the commit applies it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ProgramExpiry {
+    rule: ExpiryRule,
+    timezone: Tz,
+}
+
+#[derive(FromRow)]
+struct ProgramExpiryRow {
+    id: i64,
+    expiry_rule: String,
+    timezone: String,
+}
+
+#[derive(FromRow)]
+struct OpenLotRow {
+    id: i64,
+    participant_id: i64,
+    remaining: i64,
+    expires_at: Option<i64>,
+}
+
+#[derive(FromRow)]
+struct InsertedLot {
+    id: i64,
+    transaction_id: i64,
+    participant_id: i64,
+}
+
+/// The rules of `programs` that form lots (those not `never`). A rule that cannot be
+/// read is logged and treated as `never`: a bad setting must not stop credits.
+#[tracing::instrument(skip_all)]
+pub(super) async fn rules(
+    tx: &mut Tx,
+    programs: &BTreeSet<i64>,
+) -> Result<HashMap<i64, ProgramExpiry>, sqlx::Error> {
+    if programs.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut sql = Sql::new("SELECT id, expiry_rule, timezone FROM programs WHERE id IN ");
+    sql.bind_list(programs.iter().copied());
+    sql.push(" AND expiry_rule <> ").bind(r#"{"kind":"never"}"#);
+    let rows: Vec<ProgramExpiryRow> = sql.query_as().fetch_all(&mut **tx).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            let rule = serde_json::from_str::<ExpiryRule>(&row.expiry_rule);
+            let timezone = row.timezone.parse::<Tz>();
+            match (rule, timezone) {
+                (Ok(ExpiryRule::Never), _) => None,
+                (Ok(rule), Ok(timezone)) => Some((row.id, ProgramExpiry { rule, timezone })),
+                _ => {
+                    tracing::error!(
+                        program = row.id,
+                        "unreadable expiry rule or time zone; no lots formed"
+                    );
+                    None
+                }
+            }
+        })
+        .collect())
+}
+
+/// Where a batch stands with the lots of the participants it touches.
+#[derive(Default)]
+pub(super) struct LotBook {
+    /// Open lots of every participant the batch debits (loaded), plus the lots the
+    /// batch forms; new lots carry provisional negative ids until written.
+    lots: HashMap<i64, Vec<Lot>>,
+    /// What each loaded lot had left when read, to write only the changed ones.
+    read: HashMap<i64, i64>,
+    /// Lots formed by the batch: (request index, program, participant, provisional
+    /// id, amount).
+    formed: Vec<FormedLot>,
+    /// What each request took from each lot: (request index, lot id, amount).
+    taken: Vec<(usize, i64, i64)>,
+}
+
+struct FormedLot {
+    index: usize,
+    program_id: i64,
+    participant_id: i64,
+    provisional_id: i64,
+    amount: i64,
+}
+
+impl LotBook {
+    /// Reads the open lots of the participants `requests` debit.
+    pub(super) async fn load<'m>(
+        tx: &mut Tx,
+        movements: impl Iterator<Item = &'m Movement>,
+    ) -> Result<Self, sqlx::Error> {
+        let debited: BTreeSet<i64> = movements
+            .filter_map(|m| match m.from {
+                AccountKey::Participant(user) => Some(user),
+                _ => None,
+            })
+            .collect();
+        let mut book = LotBook::default();
+        if debited.is_empty() {
+            return Ok(book);
+        }
+        let mut sql = Sql::new(
+            "SELECT id, participant_id, remaining, expires_at FROM point_lots WHERE remaining > 0 AND participant_id IN ",
+        );
+        sql.bind_list(debited.iter().copied());
+        let rows: Vec<OpenLotRow> = sql.query_as().fetch_all(&mut **tx).await?;
+        for row in rows {
+            book.read.insert(row.id, row.remaining);
+            book.lots.entry(row.participant_id).or_default().push(Lot {
+                id: row.id,
+                remaining: row.remaining,
+                expires_at: row.expires_at,
+            });
+        }
+        Ok(book)
+    }
+
+    /// Works out what request `index` does to lots: forms a lot per participant it
+    /// credits (when `expiry` is the program's rule), then takes what it debits from
+    /// the lots. Refuses (answering the account) a debit that would spend points
+    /// already due: `balance_after` answers a participant's available balance after
+    /// the request. Nothing changes when it refuses.
+    pub(super) fn apply(
+        &mut self,
+        index: usize,
+        program_id: i64,
+        expiry: Option<&ProgramExpiry>,
+        movements: &[Movement],
+        balance_after: impl Fn(i64) -> i64,
+        now: i64,
+    ) -> Result<(), AccountKey> {
+        let mut working: HashMap<i64, Vec<Lot>> = HashMap::new();
+        let mut formed = Vec::new();
+        let mut taken: Vec<(i64, i64)> = Vec::new();
+        let mut next_provisional = -(self.formed.len() as i64) - 1;
+        if let Some(expiry) = expiry {
+            let expires_at = expiry
+                .rule
+                .expires_at(now, expiry.timezone)
+                .unwrap_or_else(|err| {
+                    tracing::error!(error = %err, program = program_id, "expiry date out of range; lot never expires");
+                    None
+                });
+            let mut credited: Vec<(i64, i64)> = Vec::new();
+            for movement in movements {
+                if let AccountKey::Participant(user) = movement.to {
+                    match credited.iter_mut().find(|(u, _)| *u == user) {
+                        Some((_, sum)) => *sum += movement.amount.hundredths(),
+                        None => credited.push((user, movement.amount.hundredths())),
+                    }
+                }
+            }
+            for (user, amount) in credited {
+                let id = next_provisional;
+                next_provisional -= 1;
+                self.lots_of(&mut working, user).push(Lot {
+                    id,
+                    remaining: amount,
+                    expires_at,
+                });
+                formed.push(FormedLot {
+                    index,
+                    program_id,
+                    participant_id: user,
+                    provisional_id: id,
+                    amount,
+                });
+            }
+        }
+        let mut spenders: BTreeSet<i64> = BTreeSet::new();
+        for movement in movements {
+            let AccountKey::Participant(user) = movement.from else {
+                continue;
+            };
+            let amount = movement.amount.hundredths();
+            let lots = self.lots_of(&mut working, user);
+            let takes = if movement.purpose == Purpose::Expiry {
+                expire(lots, amount, now).0
+            } else {
+                spenders.insert(user);
+                spend(lots, amount, now).0
+            };
+            for (lot_id, take) in takes {
+                if let Some(lot) = lots.iter_mut().find(|lot| lot.id == lot_id) {
+                    lot.remaining -= take;
+                }
+                match taken.iter_mut().find(|(id, _)| *id == lot_id) {
+                    Some((_, sum)) => *sum += take,
+                    None => taken.push((lot_id, take)),
+                }
+            }
+        }
+        for user in spenders {
+            let due = working.get(&user).map_or(0, |lots| due_total(lots, now));
+            if balance_after(user) < due {
+                return Err(AccountKey::Participant(user));
+            }
+        }
+        self.lots.extend(working);
+        self.formed.extend(formed);
+        self.taken
+            .extend(taken.into_iter().map(|(lot, amount)| (index, lot, amount)));
+        Ok(())
+    }
+
+    /// The working copy of `user`'s lots for the request being applied.
+    fn lots_of<'w>(&self, working: &'w mut HashMap<i64, Vec<Lot>>, user: i64) -> &'w mut Vec<Lot> {
+        working
+            .entry(user)
+            .or_insert_with(|| self.lots.get(&user).cloned().unwrap_or_default())
+    }
+
+    /// Writes the batch's lots once its transactions have ids (`ids`: request index →
+    /// transaction id): the lots formed, what is left of the lots read, and every take.
+    pub(super) async fn write(
+        &self,
+        tx: &mut Tx,
+        ids: &HashMap<usize, i64>,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        let remaining: HashMap<i64, i64> = self
+            .lots
+            .values()
+            .flatten()
+            .map(|lot| (lot.id, lot.remaining))
+            .collect();
+        let mut real: HashMap<i64, i64> = HashMap::new();
+        if !self.formed.is_empty() {
+            let mut sql = Sql::new(
+                "INSERT INTO point_lots (program_id, participant_id, transaction_id, amount, remaining, expires_at, created_at) VALUES ",
+            );
+            let mut expiring: HashMap<i64, Option<i64>> = HashMap::new();
+            for lots in self.lots.values() {
+                for lot in lots.iter().filter(|lot| lot.id < 0) {
+                    expiring.insert(lot.id, lot.expires_at);
+                }
+            }
+            for (i, lot) in self.formed.iter().enumerate() {
+                sql.push(if i > 0 { ", (" } else { "(" });
+                sql.bind(lot.program_id)
+                    .push(", ")
+                    .bind(lot.participant_id)
+                    .push(", ")
+                    .bind(ids.get(&lot.index).copied().unwrap_or_default())
+                    .push(", ")
+                    .bind(lot.amount)
+                    .push(", ")
+                    .bind(
+                        remaining
+                            .get(&lot.provisional_id)
+                            .copied()
+                            .unwrap_or(lot.amount),
+                    )
+                    .push(", ")
+                    .bind(expiring.get(&lot.provisional_id).copied().flatten())
+                    .push(", ")
+                    .bind(now)
+                    .push(")");
+            }
+            sql.push(" RETURNING id, transaction_id, participant_id");
+            let rows: Vec<InsertedLot> = sql.query_as().fetch_all(&mut **tx).await?;
+            for row in rows {
+                if let Some(lot) = self.formed.iter().find(|lot| {
+                    ids.get(&lot.index) == Some(&row.transaction_id)
+                        && lot.participant_id == row.participant_id
+                }) {
+                    real.insert(lot.provisional_id, row.id);
+                }
+            }
+        }
+        let changed: Vec<(i64, i64)> = self
+            .read
+            .iter()
+            .filter_map(|(id, before)| {
+                remaining
+                    .get(id)
+                    .filter(|now| *now != before)
+                    .map(|now| (*id, *now))
+            })
+            .collect();
+        if !changed.is_empty() {
+            let mut sql = Sql::new("UPDATE point_lots SET remaining = CASE id");
+            for (id, left) in &changed {
+                sql.push(" WHEN ").bind(*id).push(" THEN ").bind(*left);
+            }
+            sql.push(" ELSE remaining END WHERE id IN ")
+                .bind_list(changed.iter().map(|(id, _)| *id));
+            sql.query().execute(&mut **tx).await?;
+        }
+        let takes: Vec<(i64, i64, i64)> = self
+            .taken
+            .iter()
+            .filter_map(|(index, lot, amount)| {
+                let lot = if *lot < 0 {
+                    real.get(lot).copied()?
+                } else {
+                    *lot
+                };
+                Some((ids.get(index).copied()?, lot, *amount))
+            })
+            .collect();
+        if !takes.is_empty() {
+            let mut sql =
+                Sql::new("INSERT INTO lot_spendings (transaction_id, lot_id, amount) VALUES ");
+            for (i, (transaction, lot, amount)) in takes.iter().enumerate() {
+                sql.push(if i > 0 { ", (" } else { "(" });
+                sql.bind(*transaction)
+                    .push(", ")
+                    .bind(*lot)
+                    .push(", ")
+                    .bind(*amount)
+                    .push(")");
+            }
+            sql.query().execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+}
