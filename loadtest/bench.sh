@@ -8,11 +8,14 @@
 #   loadtest/bench.sh moderation postgres  [stimul-loadtest moderation flags...]
 #   loadtest/bench.sh codes sqlite         [stimul-loadtest codes flags...]
 #   loadtest/bench.sh orders postgres      [stimul-loadtest orders flags...]
+#   loadtest/bench.sh expiry sqlite        [stimul-loadtest expiry flags...]
 #
 # For `codes` the anti-fraud limits are lifted too: one seller registers far more than
 # 30 codes a minute in a load test, and a burst of 40 an hour would be held for review.
 # For `orders` the server's rewards provider is the load generator's simulated one on
-# PROVIDER_PORT (18190).
+# PROVIDER_PORT (18190). For `expiry` the lots are seeded into the database once the
+# server has loaded the demo (seed-expiry.sql: PARTICIPANTS, default 100000, each with
+# LOTS, default 10, lots that expired yesterday); use FRESH=1.
 #
 # Environment: PORT (18181), OUT (/tmp/lt-BACKEND: data, logs, JSON), FRESH=1 to start
 # from an empty database, PG (postgres://postgres@127.0.0.1:5432) and PG_DB (stimul_lt)
@@ -20,7 +23,7 @@
 # to use other binaries. Talks to 127.0.0.1 only.
 set -euo pipefail
 
-usage="usage: bench.sh credits|moderation|codes|orders sqlite|postgres [loadtest flags...]"
+usage="usage: bench.sh credits|moderation|codes|orders|expiry sqlite|postgres [loadtest flags...]"
 scenario=${1:?$usage}
 backend=${2:?$usage}
 shift 2
@@ -79,6 +82,28 @@ for _ in $(seq 1 120); do
   kill -0 "$server_pid" 2>/dev/null || { cat "$out/server.log" >&2; exit 2; }
   sleep 0.5
 done
+
+if [[ $scenario == expiry ]]; then
+  participants=${PARTICIPANTS:-100000} lots=${LOTS:-10}
+  now_ms=$(($(date +%s%N) / 1000000))
+  seed=$(sed -e "s/PARTICIPANTS/$participants/g" -e "s/LOTS/$lots/g" -e "s/NOW_MS/$now_ms/g" \
+    "$root/loadtest/seed-expiry.sql")
+  echo "seeding $((participants * lots)) due lots of $participants participants…" >&2
+  seeded_at=$(date +%s)
+  case $backend in
+    sqlite)
+      printf '.timeout 60000\nBEGIN;\n%s\nCOMMIT;\n' "$seed" | sqlite3 "$out/data/stimul.db" ;;
+    postgres)
+      { echo "$seed"
+        # Rows were written with explicit ids: move the identity sequences past them.
+        for table in users accounts ledger_transactions; do
+          echo "SELECT setval(pg_get_serial_sequence('$table', 'id'), (SELECT MAX(id) FROM $table));"
+        done
+      } | psql -q -1 -v ON_ERROR_STOP=1 "$DATABASE_URL" >/dev/null ;;
+  esac
+  echo "seeded in $(($(date +%s) - seeded_at)) s" >&2
+  set -- --lots $((participants * lots)) "$@"
+fi
 
 if command -v pidstat >/dev/null; then
   # Per thread, so a report can say which part of the server is busy.

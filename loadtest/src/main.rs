@@ -94,6 +94,11 @@ enum Command {
     /// and checks that every order ended, the ledger is sound and the provider was
     /// asked for every order line once.
     Orders(scenario::orders::OrdersArgs),
+    /// A run of the expiry job over lots seeded as due (`bench.sh expiry` seeds them)
+    /// while an administrator credits participants beside it: the run's time, lots per
+    /// second, and credits per second and latency before and during the run; checks
+    /// that the run moved exactly what was due, once, and the ledger is sound.
+    Expiry(scenario::expiry::ExpiryArgs),
 }
 
 #[tokio::main]
@@ -107,6 +112,7 @@ async fn main() -> ExitCode {
         Command::Moderation(args) => scenario::moderation::run(args).await,
         Command::Refill(args) => scenario::refill::run(args).await,
         Command::Orders(args) => scenario::orders::run(args).await,
+        Command::Expiry(args) => scenario::expiry::run(args).await,
     };
     match outcome {
         Ok(Verdict::Passed) => ExitCode::SUCCESS,

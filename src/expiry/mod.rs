@@ -410,7 +410,17 @@ pub struct ExpiryJob {
     pub page_size: i64,
 }
 
-/// Expires one page of a run and queues the next (or finishes the run).
+/// How long one effect of a run goes on expiring pages before it hands the rest to a
+/// fresh effect: well inside the effect's lease, so no other node takes it over while
+/// it runs, and long enough that claiming effects (a write that waits its turn behind
+/// the credits on SQLite) costs little.
+const PAGES_FOR: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Expiries handed to the group committer together.
+const COMMIT_BURST: usize = 32;
+
+/// Expires a run's pages for up to [`PAGES_FOR`], recording each page's progress, then
+/// queues the rest (or finishes the run).
 pub struct PageEffect(pub ExpiryJob);
 
 #[async_trait]
@@ -418,64 +428,85 @@ impl EffectHandler for PageEffect {
     async fn run(&self, effects: &Effects, effect: &Effect) -> Result<(), Failure> {
         let job = &self.0;
         let RunPayload { run_id } = effect.payload()?;
-        let run = repo::run_by_id(&job.db, run_id)
-            .await?
-            .ok_or_else(|| Failure::Permanent(format!("expiry run {run_id} not found")))?;
-        if run.status != RunStatus::Running {
-            return Ok(());
-        }
-        let page = repo::due_page(
-            &job.db,
-            run.program_id,
-            run.cutoff,
-            run.after_participant,
-            job.page_size,
-        )
-        .await?;
-        // All at once: the group committer batches them with whatever else is waiting.
-        let answers = futures_util::future::join_all(
-            page.iter()
-                .map(|due| job.live.commit(expiry_request(&run, due))),
-        )
-        .await;
-        let mut done = 0;
-        let mut expired = 0;
-        for (due, answer) in page.iter().zip(answers) {
-            match answer {
-                Ok(committed) => {
-                    done += 1;
-                    if !committed.replayed {
-                        expired += due.amount;
-                    }
-                }
-                Err(err @ stimul_actors::ledger::LedgerError::InsufficientFunds { .. }) => {
-                    // The lots outran the balance, which the commit prevents; the next run
-                    // looks again rather than stopping this one.
-                    tracing::error!(participant = due.participant_id, error = %err, "expiry refused");
-                }
-                Err(err) => return Err(Failure::Retry(format!("ledger: {err}"))),
+        let began = std::time::Instant::now();
+        loop {
+            let run = repo::run_by_id(&job.db, run_id)
+                .await?
+                .ok_or_else(|| Failure::Permanent(format!("expiry run {run_id} not found")))?;
+            if run.status != RunStatus::Running {
+                return Ok(());
             }
-        }
-        let now = job.clock.now_ms();
-        let mut tx = job.db.begin().await?;
-        if let Some(last) = page.last() {
-            repo::page_done(&mut tx, run_id, last.participant_id, done, expired).await?;
-        }
-        match page.last() {
-            Some(last) if page.len() as i64 >= job.page_size => {
+            let Some(after) = expire_page(job, &run).await? else {
+                let mut tx = job.db.begin().await?;
+                repo::finish(&mut tx, run_id, job.clock.now_ms()).await?;
+                tx.commit().await?;
+                return Ok(());
+            };
+            if began.elapsed() >= PAGES_FOR {
+                let mut tx = job.db.begin().await?;
                 effects::enqueue(
                     &mut tx,
-                    &page_effect(run.program_id, run_id, last.participant_id),
-                    now,
+                    &page_effect(run.program_id, run_id, after),
+                    job.clock.now_ms(),
                 )
                 .await?;
+                tx.commit().await?;
+                effects.ring();
+                return Ok(());
             }
-            _ => repo::finish(&mut tx, run_id, now).await?,
         }
-        tx.commit().await?;
-        effects.ring();
-        Ok(())
     }
+}
+
+/// Expires the next page of `run` and records it; answers the last participant done,
+/// or `None` when the page was the last.
+async fn expire_page(job: &ExpiryJob, run: &RunRow) -> Result<Option<i64>, Failure> {
+    let page = repo::due_page(
+        &job.db,
+        run.program_id,
+        run.cutoff,
+        run.after_participant,
+        job.page_size,
+    )
+    .await?;
+    // A burst at a time: the group committer batches each burst with whatever else
+    // is waiting, and credits arriving meanwhile wait behind one burst, not the page.
+    let mut answers = Vec::with_capacity(page.len());
+    for burst in page.chunks(COMMIT_BURST) {
+        answers.extend(
+            futures_util::future::join_all(
+                burst
+                    .iter()
+                    .map(|due| job.live.commit(expiry_request(run, due))),
+            )
+            .await,
+        );
+    }
+    let mut done = 0;
+    let mut expired = 0;
+    for (due, answer) in page.iter().zip(answers) {
+        match answer {
+            Ok(committed) => {
+                done += 1;
+                if !committed.replayed {
+                    expired += due.amount;
+                }
+            }
+            Err(err @ stimul_actors::ledger::LedgerError::InsufficientFunds { .. }) => {
+                // The lots outran the balance, which the commit prevents; the next run
+                // looks again rather than stopping this one.
+                tracing::error!(participant = due.participant_id, error = %err, "expiry refused");
+            }
+            Err(err) => return Err(Failure::Retry(format!("ledger: {err}"))),
+        }
+    }
+    let Some(last) = page.last() else {
+        return Ok(None);
+    };
+    let mut tx = job.db.begin().await?;
+    repo::page_done(&mut tx, run.id, last.participant_id, done, expired).await?;
+    tx.commit().await?;
+    Ok((page.len() as i64 >= job.page_size).then_some(last.participant_id))
 }
 
 /// Pushes `points_expiring` to every participant a run warned.

@@ -4,6 +4,7 @@
 
 pub mod codes;
 pub mod credits;
+pub mod expiry;
 pub mod moderation;
 pub mod orders;
 pub mod refill;
