@@ -125,6 +125,13 @@ const routes = [
     allow: () => can('points.view') && isProgramWide() && isStaff(),
     load: () => import('./pages/admin-ledger.js'),
   },
+  // Points expiry: the program's rule, what is due and the runs, all program-wide.
+  {
+    path: '/admin/expiry',
+    nav: 'nav.expiry',
+    allow: () => can('points.view') && isProgramWide() && isStaff(),
+    load: () => import('./pages/admin-expiry.js'),
+  },
   // The effect queue is the whole program's too.
   {
     path: '/admin/effects',

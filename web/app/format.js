@@ -104,6 +104,36 @@ export function duration(ms) {
   return unit(Math.floor(hours / 24), 'd');
 }
 
+// Calendar dates of the program (`YYYY-MM-DD`, already in its time zone) are formatted
+// as dates, not instants, so no time zone moves them to the day before. English writes
+// them day first ("14 December"), as the program's Russian does ("14 декабря").
+const dayLocale = locale === 'en' ? 'en-GB' : locale;
+const longDay = new Intl.DateTimeFormat(dayLocale, { day: 'numeric', month: 'long', timeZone: 'UTC' });
+const longDayYear = new Intl.DateTimeFormat(dayLocale, {
+  day: 'numeric',
+  month: 'long',
+  year: 'numeric',
+  timeZone: 'UTC',
+});
+const dateOnly = new Intl.DateTimeFormat(locale, { dateStyle: 'medium' });
+
+/**
+ * A calendar date `YYYY-MM-DD` → "14 December" / "14 декабря", with the year when it
+ * is not this year's. `plusDays` moves it first (-1: the day before). Anything else is
+ * shown as is.
+ */
+export function day(iso, { plusDays = 0, today = new Date() } = {}) {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(iso ?? ''));
+  if (!match) return iso ? String(iso) : '—';
+  const at = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]) + plusDays));
+  return (at.getUTCFullYear() === today.getFullYear() ? longDay : longDayYear).format(at);
+}
+
+/** Epoch ms → the local date alone ("Sep 3, 2026", "3 сент. 2026 г."). */
+export function date(ms) {
+  return ms ? dateOnly.format(new Date(ms)) : '—';
+}
+
 /** A local date (yyyy-mm-dd from an <input type=date>) → epoch ms at its local midnight. */
 export function dayStart(isoDate, plusDays = 0) {
   if (!isoDate) return null;

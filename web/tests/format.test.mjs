@@ -66,3 +66,15 @@ test('durations read naturally', () => {
   assert.equal(duration(125_000), '2\u00a0min\u00a05\u00a0s');
   assert.equal(duration(3 * 3600_000), '3\u00a0h');
 });
+
+test('program dates read as dates, day first, with the year only when it is another', async () => {
+  const { day } = await import('../app/format.js');
+  const in2026 = new Date(2026, 5, 1);
+  assert.equal(day('2026-12-14', { today: in2026 }), '14 December');
+  assert.equal(day('2027-01-01', { today: in2026 }), '1 January 2027');
+  // The day before, across a month and a year.
+  assert.equal(day('2027-01-01', { plusDays: -1, today: in2026 }), '31 December');
+  assert.equal(day('2026-03-01', { plusDays: -1, today: in2026 }), '28 February');
+  assert.equal(day('soon'), 'soon');
+  assert.equal(day(null), '—');
+});

@@ -25,6 +25,7 @@ const tours = [
       '/admin/roles',
       '/admin/program',
       '/admin/ledger',
+      '/admin/expiry',
       '/admin/rewards',
       '/admin/orders',
       '/admin/effects',

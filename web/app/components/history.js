@@ -1,11 +1,13 @@
 // A points history (`HistoryItem` pages, newest first) with its filters: the seller's
 // own (`/me/transactions`) and, for owners and managers, a seller's
-// (`/participants/{id}/transactions`).
+// (`/participants/{id}/transactions`). A debit names the credits it took its points
+// from (`lots`: an expiry, what was left of each credit that expired), folded when
+// there are many.
 
 import { h } from '../dom.js';
-import { t, tOr } from '../i18n.js';
+import { t, tOr, tn } from '../i18n.js';
 import { api } from '../api.js';
-import { points, when, isNegative, isZero, dayStart } from '../format.js';
+import { points, when, date, isNegative, isZero, dayStart } from '../format.js';
 import { table } from './table.js';
 import { pagedList } from './paging.js';
 import { filterBar } from './filters.js';
@@ -23,7 +25,28 @@ const REASONS = [
   'bonus',
   'order',
   'payout',
+  'expiry',
 ];
+
+/** Lots named inline; more are folded under a count. */
+const LOTS_INLINE = 3;
+
+/** "from points credited on Sep 3, 2026: 20.00", one line per lot. */
+function lotsDetail(lots) {
+  if (!lots?.length) return null;
+  const list = h(
+    'ul',
+    { class: 'lots muted small' },
+    lots.map((lot) => h('li', null, t('history.lot', { date: date(lot.credited_at), amount: points(lot.amount) }))),
+  );
+  if (lots.length <= LOTS_INLINE) return list;
+  return h(
+    'details',
+    { class: 'lots-more' },
+    h('summary', { class: 'small' }, tn('history.lots', lots.length, { n: lots.length })),
+    list,
+  );
+}
 
 function signedAmount(value) {
   return h('span', { class: isNegative(value) ? 'debit' : 'credit' }, points(value, { signed: true }));
@@ -45,6 +68,7 @@ export function historyList(path) {
             i.owner_share ? h('span', { class: 'badge' }, t('history.ownerShare')) : null,
           ),
           i.comment ? h('div', { class: 'muted small' }, i.comment) : null,
+          lotsDetail(i.lots),
         ],
       },
       { label: t('history.amount'), numeric: true, render: (i) => signedAmount(i.amount) },

@@ -1,16 +1,20 @@
 // The seller's page (every participant): balance, level and the way to the next level,
-// kept live over the `me` topic, then the points history. Cards lead to the ways of
-// earning (codes and receipts, tasks, the leaderboard) and to payouts to a card.
+// kept live over the `me` topic, then the points history. Under the standing, a notice
+// of the next expiry (`expiring` of getMe and the `me` snapshot; a `points_expiring`
+// warning shows a toast), with every coming expiry folded under it, so points are
+// spent before they are gone. Cards lead to the ways of earning (codes and receipts,
+// tasks, the leaderboard) and to payouts to a card.
 
 import { h, debounce } from '../dom.js';
-import { t } from '../i18n.js';
-import { points, isZero } from '../format.js';
+import { t, tn } from '../i18n.js';
+import { points, isZero, day } from '../format.js';
 import * as live from '../live.js';
 import { api } from '../api.js';
 import { standingCard } from '../components/standing.js';
 import { historyList } from '../components/history.js';
 import { notify } from '../components/toast.js';
 import { problemBox } from '../components/problem.js';
+import { expiringCard } from '../components/expiry.js';
 
 const PENDING_POLL_MS = 30_000;
 
@@ -50,13 +54,19 @@ export function mount(root, { me }) {
     next_level: me.next_level,
     completed_tasks: me.completed_tasks ?? 0,
   });
+  const expiring = expiringCard();
+  expiring.show(me.expiring ?? null);
   const errors = h('div');
   const history = historyList('/me/transactions');
   // A burst of credits reloads the history once.
   const reloadHistory = debounce(() => history.reload(), 500);
+  // Spending takes the points that expire soonest, and an expiry run takes them away:
+  // after a change of balance the next expiry is read again (once per burst).
+  const reloadExpiring = debounce(() => expiring.refresh(), 500);
 
   root.append(
     standing.el,
+    expiring.el,
     errors,
     h(
       'section',
@@ -77,12 +87,19 @@ export function mount(root, { me }) {
     if (frame.type === 'snapshot') {
       errors.replaceChildren();
       standing.update(frame.data);
+      if ('expiring' in frame.data) expiring.show(frame.data.expiring ?? null);
     } else if (frame.type === 'event' && frame.event === 'balance_changed') {
       standing.update(frame.data);
       reloadHistory();
+      reloadExpiring();
       if (!isZero(frame.data.delta_available ?? '0')) {
         notify(t('seller.changed', { amount: points(frame.data.delta_available, { signed: true }) }), 'success');
       }
+    } else if (frame.type === 'event' && frame.event === 'points_expiring') {
+      const { amount, on } = frame.data;
+      notify(tn('expiry.warning', amount, { n: points(amount), date: day(on) }), 'info');
+      expiring.warned(frame.data);
+      reloadExpiring();
     } else if (frame.type === 'event' && frame.event === 'level_up') {
       notify(t('seller.levelUp', { name: frame.data.to.name, x: frame.data.to.multiplier }), 'success');
     } else if (frame.type === 'error') {
@@ -93,5 +110,6 @@ export function mount(root, { me }) {
   return () => {
     stop();
     reloadHistory.cancel();
+    reloadExpiring.cancel();
   };
 }
