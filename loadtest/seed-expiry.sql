@@ -29,13 +29,13 @@ FROM seed_n, seed_base b WHERE x <= PARTICIPANTS;
 
 -- Award n belongs to participant (n - 1) / LOTS + 1.
 INSERT INTO ledger_transactions (id, program_id, idempotency_key, reason, participant_id, status, earned, created_at)
-SELECT b.t0 + x, 1, 'lt-expiry-seed:' || x, 'award', b.u0 + (x - 1) / LOTS + 1, 'posted', 100, NOW_MS - 40 * 86400000 + x
+SELECT b.t0 + x, 1, 'lt-expiry-seed:' || x, 'award', b.u0 + (x - 1) / LOTS + 1, 'posted', 100, NOW_MS - 3456000000 + x
 FROM seed_n, seed_base b;
 INSERT INTO postings (transaction_id, debit_account, credit_account, amount, purpose, created_at)
-SELECT b.t0 + x, b.issued, b.a0 + (x - 1) / LOTS + 1, 100, 'earning', NOW_MS - 40 * 86400000 + x
+SELECT b.t0 + x, b.issued, b.a0 + (x - 1) / LOTS + 1, 100, 'earning', NOW_MS - 3456000000 + x
 FROM seed_n, seed_base b;
 INSERT INTO point_lots (program_id, participant_id, transaction_id, amount, remaining, expires_at, created_at)
-SELECT 1, b.u0 + (x - 1) / LOTS + 1, b.t0 + x, 100, 100, NOW_MS - 86400000 - x, NOW_MS - 40 * 86400000 + x
+SELECT 1, b.u0 + (x - 1) / LOTS + 1, b.t0 + x, 100, 100, NOW_MS - 86400000 - x, NOW_MS - 3456000000 + x
 FROM seed_n, seed_base b;
 UPDATE accounts SET balance = balance - PARTICIPANTS * LOTS * 100
 WHERE id = (SELECT issued FROM seed_base);

@@ -36,6 +36,7 @@ pub mod rewards;
 pub mod startup;
 pub mod state;
 pub mod tasks;
+pub mod tax;
 pub mod telemetry;
 pub mod web;
 pub mod ws;

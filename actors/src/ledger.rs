@@ -46,6 +46,8 @@ pub enum AccountKey {
     OrderHold(i64),
     /// Points that expired.
     Expired,
+    /// Income tax withheld or paid, owed to the tax office.
+    Tax,
 }
 
 impl AccountKey {
@@ -83,6 +85,8 @@ pub enum Purpose {
     Refund,
     /// Points that expired.
     Expiry,
+    /// Income tax: withheld from the participant, or paid by the organiser on top.
+    Tax,
     /// Money put into a fund.
     Funding,
 }
@@ -100,6 +104,7 @@ impl Purpose {
             Purpose::Redemption => "redemption",
             Purpose::Refund => "refund",
             Purpose::Expiry => "expiry",
+            Purpose::Tax => "tax",
             Purpose::Funding => "funding",
         }
     }
@@ -142,9 +147,10 @@ impl Movement {
     }
 
     /// How this movement changes what `participant` *earned* in the sense of store
-    /// progress and leaderboards: income for work counts up, corrections and expiry of
-    /// their points count down (reversed or expired points leave the board); owner
-    /// shares, bonuses by adjustment, holds and spending do not count.
+    /// progress and leaderboards: income for work counts up, corrections count down
+    /// (reversed points leave the board); owner shares, bonuses by adjustment, holds,
+    /// spending, expiry and tax do not count (boards rank what was earned, not what
+    /// is left).
     pub fn earned_effect(&self, participant: i64) -> i64 {
         let amount = self.amount.hundredths();
         if self.to == AccountKey::Participant(participant)
@@ -152,7 +158,7 @@ impl Movement {
         {
             amount
         } else if self.from == AccountKey::Participant(participant)
-            && matches!(self.purpose, Purpose::Adjustment | Purpose::Expiry)
+            && self.purpose == Purpose::Adjustment
         {
             -amount
         } else {

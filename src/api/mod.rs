@@ -27,6 +27,7 @@ pub mod rewards;
 pub mod roles;
 pub mod stores;
 pub mod tasks;
+pub mod tax;
 
 /// The JSON body extractor settings: size limit and problem+json errors.
 pub fn json_config(limit: usize) -> web::JsonConfig {
@@ -243,6 +244,8 @@ api! {
     codes::create_code_batch,
     codes::get_code_batch,
     codes::download_code_batch,
+    // Before `downloadReport`, whose `{report}` would take `tax` too.
+    reports::get_tax_report,
     reports::download_report,
     campaigns::create_campaign,
     campaigns::update_campaign,
@@ -264,6 +267,11 @@ api! {
     expiry::get_expiry_run,
     expiry::list_expiry_runs,
     expiry::list_my_expiring,
+    tax::get_tax_rule,
+    tax::update_tax_rule,
+    tax::set_my_tax_id,
+    tax::get_my_tax_certificate,
+    tax::get_tax_certificate,
     rewards::list_reward_categories,
     rewards::list_rewards,
     rewards::get_reward,

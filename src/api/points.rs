@@ -77,7 +77,7 @@ fn ledger_key(operation: &str, caller: i64, key: &IdempotencyKey) -> String {
     }
 }
 
-async fn participant_in_scope(
+pub(crate) async fn participant_in_scope(
     state: &AppState,
     caller: &Caller,
     id: i64,

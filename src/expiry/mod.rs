@@ -460,6 +460,7 @@ impl EffectHandler for PageEffect {
 
 /// Expires the next page of `run` and records it; answers the last participant done,
 /// or `None` when the page was the last.
+#[tracing::instrument(skip_all, fields(run = run.id))]
 async fn expire_page(job: &ExpiryJob, run: &RunRow) -> Result<Option<i64>, Failure> {
     let page = repo::due_page(
         &job.db,

@@ -22,20 +22,6 @@ use stimul_actors::rules::expiry::{ExpiryRule, Lot, due_total, expire, spend};
 
 use crate::db::{Sql, Tx};
 
-/// A program's rule as the commit applies it.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct ProgramExpiry {
-    rule: ExpiryRule,
-    timezone: Tz,
-}
-
-#[derive(FromRow)]
-struct ProgramExpiryRow {
-    id: i64,
-    expiry_rule: String,
-    timezone: String,
-}
-
 #[derive(FromRow)]
 struct OpenLotRow {
     id: i64,
@@ -49,40 +35,6 @@ struct InsertedLot {
     id: i64,
     transaction_id: i64,
     participant_id: i64,
-}
-
-/// The rules of `programs` that form lots (those not `never`). A rule that cannot be
-/// read is logged and treated as `never`: a bad setting must not stop credits.
-#[tracing::instrument(skip_all)]
-pub(super) async fn rules(
-    tx: &mut Tx,
-    programs: &BTreeSet<i64>,
-) -> Result<HashMap<i64, ProgramExpiry>, sqlx::Error> {
-    if programs.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let mut sql = Sql::new("SELECT id, expiry_rule, timezone FROM programs WHERE id IN ");
-    sql.bind_list(programs.iter().copied());
-    sql.push(" AND expiry_rule <> ").bind(r#"{"kind":"never"}"#);
-    let rows: Vec<ProgramExpiryRow> = sql.query_as().fetch_all(&mut **tx).await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|row| {
-            let rule = serde_json::from_str::<ExpiryRule>(&row.expiry_rule);
-            let timezone = row.timezone.parse::<Tz>();
-            match (rule, timezone) {
-                (Ok(ExpiryRule::Never), _) => None,
-                (Ok(rule), Ok(timezone)) => Some((row.id, ProgramExpiry { rule, timezone })),
-                _ => {
-                    tracing::error!(
-                        program = row.id,
-                        "unreadable expiry rule or time zone; no lots formed"
-                    );
-                    None
-                }
-            }
-        })
-        .collect())
 }
 
 /// Where a batch stands with the lots of the participants it touches.
@@ -109,17 +61,21 @@ struct FormedLot {
 }
 
 impl LotBook {
-    /// Reads the open lots of the participants `requests` debit.
+    /// Reads the open lots of the participants `movements` debit, and of `also` (those
+    /// a batch may debit for tax).
+    #[tracing::instrument(skip_all)]
     pub(super) async fn load<'m>(
         tx: &mut Tx,
         movements: impl Iterator<Item = &'m Movement>,
+        also: &BTreeSet<i64>,
     ) -> Result<Self, sqlx::Error> {
-        let debited: BTreeSet<i64> = movements
+        let mut debited: BTreeSet<i64> = movements
             .filter_map(|m| match m.from {
                 AccountKey::Participant(user) => Some(user),
                 _ => None,
             })
             .collect();
+        debited.extend(also);
         let mut book = LotBook::default();
         if debited.is_empty() {
             return Ok(book);
@@ -149,7 +105,7 @@ impl LotBook {
         &mut self,
         index: usize,
         program_id: i64,
-        expiry: Option<&ProgramExpiry>,
+        expiry: Option<(&ExpiryRule, Tz)>,
         movements: &[Movement],
         balance_after: impl Fn(i64) -> i64,
         now: i64,
@@ -158,10 +114,9 @@ impl LotBook {
         let mut formed = Vec::new();
         let mut taken: Vec<(i64, i64)> = Vec::new();
         let mut next_provisional = -(self.formed.len() as i64) - 1;
-        if let Some(expiry) = expiry {
-            let expires_at = expiry
-                .rule
-                .expires_at(now, expiry.timezone)
+        if let Some((rule, timezone)) = expiry {
+            let expires_at = rule
+                .expires_at(now, timezone)
                 .unwrap_or_else(|err| {
                     tracing::error!(error = %err, program = program_id, "expiry date out of range; lot never expires");
                     None
@@ -226,6 +181,13 @@ impl LotBook {
         self.taken
             .extend(taken.into_iter().map(|(lot, amount)| (index, lot, amount)));
         Ok(())
+    }
+
+    /// What of `balance` (a participant's available points) a debit may take now:
+    /// all but what is left of their due lots.
+    pub(super) fn spendable(&self, user: i64, balance: i64, now: i64) -> i64 {
+        let due = self.lots.get(&user).map_or(0, |lots| due_total(lots, now));
+        (balance - due).max(0)
     }
 
     /// The working copy of `user`'s lots for the request being applied.

@@ -8,5 +8,7 @@ pub mod leaderboards;
 mod lots;
 pub mod queries;
 pub mod repo;
+mod tax;
+mod terms;
 
 pub use repo::SqlActorStorage;

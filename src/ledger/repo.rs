@@ -28,7 +28,9 @@ use stimul_actors::live::{
 use stimul_actors::rules::levels::{Level, LevelScale};
 use stimul_actors::rules::points::{Percent, Points};
 
-use super::lots::{self, LotBook};
+use super::lots::LotBook;
+use super::tax::TaxBook;
+use super::terms;
 use crate::db::{Backend, Clock, Db, OnServerRuntime, Sql, Tx};
 
 /// An account's identity in the database: (program, kind, owner).
@@ -44,6 +46,7 @@ fn slot(program_id: i64, key: AccountKey) -> Option<Slot> {
         AccountKey::Redeemed => (program_id, "redeemed", 0),
         AccountKey::OrderHold(user) => (program_id, "order_hold", user),
         AccountKey::Expired => (program_id, "expired", 0),
+        AccountKey::Tax => (program_id, "tax", 0),
         AccountKey::StoreOwner(_) => return None,
     })
 }
@@ -58,6 +61,7 @@ fn key_of(kind: &str, owner: i64) -> Option<AccountKey> {
         "redeemed" => AccountKey::Redeemed,
         "order_hold" => AccountKey::OrderHold(owner),
         "expired" => AccountKey::Expired,
+        "tax" => AccountKey::Tax,
         _ => return None,
     })
 }
@@ -291,24 +295,29 @@ impl SqlActorStorage {
                 slots.extend(slot(request.program_id, AccountKey::Pending(user)));
             }
         }
+        // The programs' expiry and tax rules; a tax agent's batch may also move points
+        // from its participants or its `issued` account to its `tax` account.
+        let programs: BTreeSet<i64> = requests.iter().map(|r| r.program_id).collect();
+        let terms = terms::of(tx, &programs).await?;
+        let mut tax_years: BTreeSet<i64> = BTreeSet::new();
+        for (program, program_terms) in &terms {
+            if program_terms.tax.is_some() {
+                slots.extend(slot(*program, AccountKey::Tax));
+                slots.extend(slot(*program, AccountKey::Issued));
+                tax_years.insert(program_terms.year_month(now).0);
+            }
+        }
+        let taxed: BTreeSet<i64> = if tax_years.is_empty() {
+            BTreeSet::new()
+        } else {
+            participants.clone()
+        };
         let mut accounts = self.lock_accounts(tx, &slots, now).await?;
         let mut progress = self.lock_progress(tx, &participants).await?;
         let existing = self.existing_keys(tx, requests).await?;
         let mut hold_status = self.hold_statuses(tx, requests).await?;
-        // Lots: the rules of programs whose participants the batch credits, and the
-        // open lots of those it debits.
-        let crediting: BTreeSet<i64> = requests
-            .iter()
-            .zip(&resolved)
-            .filter(|(_, movements)| {
-                movements
-                    .iter()
-                    .any(|m| matches!(m.to, AccountKey::Participant(_)))
-            })
-            .map(|(request, _)| request.program_id)
-            .collect();
-        let expiry = lots::rules(tx, &crediting).await?;
-        let mut lots = LotBook::load(tx, resolved.iter().flatten()).await?;
+        let mut lots = LotBook::load(tx, resolved.iter().flatten(), &taxed).await?;
+        let mut taxes = TaxBook::load(tx, &taxed, &tax_years).await?;
 
         // Apply in memory, in order.
         let mut answers: Vec<Option<Result<Committed, LedgerError>>> =
@@ -358,59 +367,63 @@ impl SqlActorStorage {
                 continue;
             }
             // Try the movements on a scratch copy of the balances they touch.
-            let mut scratch: HashMap<Slot, i64> = HashMap::new();
-            let mut refused = None;
-            for movement in movements {
-                let (Some(from), Some(to)) = (
-                    slot(request.program_id, movement.from),
-                    slot(request.program_id, movement.to),
-                ) else {
+            let mut scratch = match try_balances(request.program_id, movements, &accounts) {
+                Ok(scratch) => scratch,
+                Err(err) => {
+                    answers.push(Some(Err(err)));
                     continue;
-                };
-                let amount = movement.amount.hundredths();
-                let from_row = accounts.get(&from).copied();
-                let from_balance = scratch
-                    .get(&from)
-                    .copied()
-                    .or(from_row.map(|a| a.balance))
-                    .unwrap_or(0);
-                let allowed = from_row.is_some_and(|a| a.allow_negative);
-                if !allowed && from_balance < amount {
-                    refused = Some(LedgerError::InsufficientFunds {
-                        account: movement.from,
-                    });
-                    break;
                 }
-                scratch.insert(from, from_balance - amount);
-                let to_balance = scratch
-                    .get(&to)
-                    .copied()
-                    .or(accounts.get(&to).map(|a| a.balance))
-                    .unwrap_or(0);
-                scratch.insert(to, to_balance + amount);
-            }
-            if let Some(err) = refused {
-                answers.push(Some(Err(err)));
-                continue;
-            }
-            let balance_after = |user: i64| {
-                let slot = (request.program_id, "participant", user);
-                scratch
-                    .get(&slot)
-                    .copied()
-                    .or(accounts.get(&slot).map(|a| a.balance))
-                    .unwrap_or(0)
             };
+            let program_terms = terms.get(&request.program_id);
+            // The tax the request brings joins its movements.
+            let mut tax_plan = None;
+            let mut with_tax: Vec<Movement> = Vec::new();
+            if let Some((rule, program_terms)) =
+                program_terms.and_then(|t| t.tax.as_ref().map(|rule| (rule, t)))
+            {
+                let plan = taxes.plan(
+                    index,
+                    request,
+                    movements,
+                    rule,
+                    program_terms.year_month(now),
+                    |user| {
+                        let balance = balance_in(&scratch, &accounts, request.program_id, user);
+                        lots.spendable(user, balance, now)
+                    },
+                );
+                if !plan.movements.is_empty() {
+                    with_tax = movements.iter().chain(&plan.movements).cloned().collect();
+                    scratch = match try_balances(request.program_id, &with_tax, &accounts) {
+                        Ok(scratch) => scratch,
+                        Err(err) => {
+                            answers.push(Some(Err(err)));
+                            continue;
+                        }
+                    };
+                }
+                tax_plan = Some(plan);
+            }
+            let movements: &[Movement] = if with_tax.is_empty() {
+                movements
+            } else {
+                &with_tax
+            };
+            let balance_after =
+                |user: i64| balance_in(&scratch, &accounts, request.program_id, user);
             if let Err(account) = lots.apply(
                 index,
                 request.program_id,
-                expiry.get(&request.program_id),
+                program_terms.and_then(|t| t.expiry.as_ref().map(|rule| (rule, t.timezone))),
                 movements,
                 balance_after,
                 now,
             ) {
                 answers.push(Some(Err(LedgerError::InsufficientFunds { account })));
                 continue;
+            }
+            if let Some(plan) = tax_plan {
+                taxes.record(plan);
             }
             for (slot, balance) in scratch {
                 if let Some(row) = accounts.get_mut(&slot) {
@@ -476,6 +489,7 @@ impl SqlActorStorage {
             .await?;
         self.insert_postings(tx, &posting_rows, &ids, now).await?;
         lots.write(tx, &ids, now).await?;
+        taxes.write(tx, &ids, now).await?;
         self.write_balances(tx, &accounts, &changed).await?;
         self.write_progress(tx, &progress, &participants).await?;
         self.write_settlements(tx, &settled).await?;
@@ -872,6 +886,60 @@ impl SqlActorStorage {
         }
         Ok(())
     }
+}
+
+/// `movements` tried on a scratch copy of the balances they touch: the new balances,
+/// or the account they would overdraw.
+fn try_balances(
+    program_id: i64,
+    movements: &[Movement],
+    accounts: &HashMap<Slot, AccountRow>,
+) -> Result<HashMap<Slot, i64>, LedgerError> {
+    let mut scratch: HashMap<Slot, i64> = HashMap::new();
+    for movement in movements {
+        let (Some(from), Some(to)) = (
+            slot(program_id, movement.from),
+            slot(program_id, movement.to),
+        ) else {
+            continue;
+        };
+        let amount = movement.amount.hundredths();
+        let from_row = accounts.get(&from).copied();
+        let from_balance = scratch
+            .get(&from)
+            .copied()
+            .or(from_row.map(|a| a.balance))
+            .unwrap_or(0);
+        let allowed = from_row.is_some_and(|a| a.allow_negative);
+        if !allowed && from_balance < amount {
+            return Err(LedgerError::InsufficientFunds {
+                account: movement.from,
+            });
+        }
+        scratch.insert(from, from_balance - amount);
+        let to_balance = scratch
+            .get(&to)
+            .copied()
+            .or(accounts.get(&to).map(|a| a.balance))
+            .unwrap_or(0);
+        scratch.insert(to, to_balance + amount);
+    }
+    Ok(scratch)
+}
+
+/// A participant's available balance as `scratch` (a request tried) leaves it.
+fn balance_in(
+    scratch: &HashMap<Slot, i64>,
+    accounts: &HashMap<Slot, AccountRow>,
+    program_id: i64,
+    user: i64,
+) -> i64 {
+    let slot = (program_id, "participant", user);
+    scratch
+        .get(&slot)
+        .copied()
+        .or(accounts.get(&slot).map(|a| a.balance))
+        .unwrap_or(0)
 }
 
 fn balance_of(

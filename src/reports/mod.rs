@@ -43,6 +43,9 @@ stimul_actors::stored_enum! {
         TaskCompletions = "task_completions",
         /// Reward orders placed in the period.
         Orders = "orders",
+        /// The tax agent's yearly figures per person (`year=YYYY`): income, tax,
+        /// withheld and not withheld, income by month.
+        Tax = "tax",
     }
 }
 
@@ -71,10 +74,13 @@ const PAGE_ROWS: i64 = 1_000;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReportQuery {
-    /// The first day of the period, `YYYY-MM-DD`, in the program's time zone.
-    pub from: String,
+    /// The first day of the period, `YYYY-MM-DD`, in the program's time zone (every
+    /// report but `tax`).
+    pub from: Option<String>,
     /// The last day of the period (inclusive).
-    pub to: String,
+    pub to: Option<String>,
+    /// The calendar year of the `tax` report (its period is the whole year).
+    pub year: Option<i64>,
     /// `csv` (default) or `xlsx`.
     pub format: Option<String>,
     /// The headings' language: `ru` (default) or `en`.
@@ -192,6 +198,33 @@ fn start_of(day: NaiveDate, zone: Tz) -> ApiResult<i64> {
         .ok_or_else(|| ApiError::field("from", format!("{day} has no start in {zone}")))
 }
 
+/// The first and last day a report covers: the year of the `tax` report, the asked
+/// days of any other.
+fn period(kind: ReportKind, query: &ReportQuery) -> ApiResult<(NaiveDate, NaiveDate)> {
+    if kind == ReportKind::Tax {
+        let year = query
+            .year
+            .ok_or_else(|| ApiError::field("year", "the tax report is of a year: year=YYYY"))?;
+        let first = i32::try_from(year)
+            .ok()
+            .filter(|y| (2000..=2100).contains(y))
+            .and_then(|y| {
+                Some((
+                    NaiveDate::from_ymd_opt(y, 1, 1)?,
+                    NaiveDate::from_ymd_opt(y, 12, 31)?,
+                ))
+            });
+        return first.ok_or_else(|| ApiError::field("year", "a year from 2000 to 2100"));
+    }
+    let required = |field: &str, value: &Option<String>| {
+        value
+            .as_deref()
+            .ok_or_else(|| ApiError::field(field, "required (YYYY-MM-DD)"))
+            .and_then(|text| day(field, text))
+    };
+    Ok((required("from", &query.from)?, required("to", &query.to)?))
+}
+
 /// Checks what is asked and what the caller may see: the plan of the report.
 #[tracing::instrument(skip_all, fields(program_id = caller.program_id(), report = %kind))]
 pub async fn plan(db: &Db, caller: &Principal, kind: &str, query: &ReportQuery) -> ApiResult<Plan> {
@@ -212,8 +245,7 @@ pub async fn plan(db: &Db, caller: &Principal, kind: &str, query: &ReportQuery) 
         .transpose()
         .map_err(|e| ApiError::field("lang", e))?
         .unwrap_or(Language::Ru);
-    let from = day("from", &query.from)?;
-    let to = day("to", &query.to)?;
+    let (from, to) = period(kind, query)?;
     if to < from {
         return Err(ApiError::field("to", format!("{to} is before {from}")));
     }

@@ -18,7 +18,11 @@ fn statement(plan: &Plan, part: &Part, after: i64, limit: i64) -> Sql {
     let until = sql.placeholder(plan.until);
     restrict_to(&mut sql, plan.program_id, &plan.visibility, &part.scope);
     if let Some(condition) = part.condition {
-        sql.and_where(condition);
+        sql.and_where(
+            condition
+                .replace(":since", &since)
+                .replace(":until", &until),
+        );
     }
     if let Some(time) = part.time {
         sql.and_where(format!("{time} >= {since} AND {time} < {until}"));

@@ -270,6 +270,68 @@ const ORDERS: [Part; 1] = [Part {
     },
 }];
 
+const TAX_COLUMNS: [Column; 20] = [
+    column("participant_id", "ID участника", "Participant ID", Int),
+    column("name", "ФИО", "Name", Text),
+    column("phone", "Телефон", "Phone", Text),
+    column("tax_id", "ИНН", "Tax number (INN)", Text),
+    column("store", "Магазин", "Store", Text),
+    column("income", "Доход за год", "Income of the year", Points),
+    column("tax", "Налог исчислен", "Tax computed", Points),
+    column(
+        "paid",
+        "Налог удержан или уплачен",
+        "Tax withheld or paid",
+        Points,
+    ),
+    column("month_01", "Доход: январь", "Income: January", Points),
+    column("month_02", "Доход: февраль", "Income: February", Points),
+    column("month_03", "Доход: март", "Income: March", Points),
+    column("month_04", "Доход: апрель", "Income: April", Points),
+    column("month_05", "Доход: май", "Income: May", Points),
+    column("month_06", "Доход: июнь", "Income: June", Points),
+    column("month_07", "Доход: июль", "Income: July", Points),
+    column("month_08", "Доход: август", "Income: August", Points),
+    column("month_09", "Доход: сентябрь", "Income: September", Points),
+    column("month_10", "Доход: октябрь", "Income: October", Points),
+    column("month_11", "Доход: ноябрь", "Income: November", Points),
+    column("month_12", "Доход: декабрь", "Income: December", Points),
+];
+
+/// The year's events summed per person: income and tax by the events' own records, so
+/// the report equals the sum of the taxable events.
+const TAXES: [Part; 1] = [Part {
+    select: "u.id AS participant_id, u.name AS name, u.phone AS phone, u.tax_id AS tax_id, s.name AS store, \
+             COALESCE((SELECT CAST(SUM(e.income) AS BIGINT) FROM tax_events e WHERE e.participant_id = u.id AND e.created_at >= :since AND e.created_at < :until), 0) AS income, \
+             COALESCE((SELECT CAST(SUM(e.tax) AS BIGINT) FROM tax_events e WHERE e.participant_id = u.id AND e.created_at >= :since AND e.created_at < :until), 0) AS tax, \
+             COALESCE((SELECT CAST(SUM(e.paid) AS BIGINT) FROM tax_events e WHERE e.participant_id = u.id AND e.created_at >= :since AND e.created_at < :until), 0) AS paid, \
+             COALESCE((SELECT CAST(SUM(e.income) AS BIGINT) FROM tax_events e WHERE e.participant_id = u.id AND e.created_at >= :since AND e.created_at < :until AND e.month = 1), 0) AS month_01, \
+             COALESCE((SELECT CAST(SUM(e.income) AS BIGINT) FROM tax_events e WHERE e.participant_id = u.id AND e.created_at >= :since AND e.created_at < :until AND e.month = 2), 0) AS month_02, \
+             COALESCE((SELECT CAST(SUM(e.income) AS BIGINT) FROM tax_events e WHERE e.participant_id = u.id AND e.created_at >= :since AND e.created_at < :until AND e.month = 3), 0) AS month_03, \
+             COALESCE((SELECT CAST(SUM(e.income) AS BIGINT) FROM tax_events e WHERE e.participant_id = u.id AND e.created_at >= :since AND e.created_at < :until AND e.month = 4), 0) AS month_04, \
+             COALESCE((SELECT CAST(SUM(e.income) AS BIGINT) FROM tax_events e WHERE e.participant_id = u.id AND e.created_at >= :since AND e.created_at < :until AND e.month = 5), 0) AS month_05, \
+             COALESCE((SELECT CAST(SUM(e.income) AS BIGINT) FROM tax_events e WHERE e.participant_id = u.id AND e.created_at >= :since AND e.created_at < :until AND e.month = 6), 0) AS month_06, \
+             COALESCE((SELECT CAST(SUM(e.income) AS BIGINT) FROM tax_events e WHERE e.participant_id = u.id AND e.created_at >= :since AND e.created_at < :until AND e.month = 7), 0) AS month_07, \
+             COALESCE((SELECT CAST(SUM(e.income) AS BIGINT) FROM tax_events e WHERE e.participant_id = u.id AND e.created_at >= :since AND e.created_at < :until AND e.month = 8), 0) AS month_08, \
+             COALESCE((SELECT CAST(SUM(e.income) AS BIGINT) FROM tax_events e WHERE e.participant_id = u.id AND e.created_at >= :since AND e.created_at < :until AND e.month = 9), 0) AS month_09, \
+             COALESCE((SELECT CAST(SUM(e.income) AS BIGINT) FROM tax_events e WHERE e.participant_id = u.id AND e.created_at >= :since AND e.created_at < :until AND e.month = 10), 0) AS month_10, \
+             COALESCE((SELECT CAST(SUM(e.income) AS BIGINT) FROM tax_events e WHERE e.participant_id = u.id AND e.created_at >= :since AND e.created_at < :until AND e.month = 11), 0) AS month_11, \
+             COALESCE((SELECT CAST(SUM(e.income) AS BIGINT) FROM tax_events e WHERE e.participant_id = u.id AND e.created_at >= :since AND e.created_at < :until AND e.month = 12), 0) AS month_12",
+    from: "users u LEFT JOIN stores s ON s.id = u.store_id",
+    key: "u.id",
+    time: None,
+    condition: Some(
+        "u.kind = 'participant' AND EXISTS (SELECT 1 FROM tax_events e WHERE e.participant_id = u.id AND e.created_at >= :since AND e.created_at < :until)",
+    ),
+    scope: ScopeColumns {
+        program: "u.program_id",
+        region: Some("s.region_id"),
+        partner: Some("COALESCE(u.partner_id, s.partner_id)"),
+        brand: None,
+        store: Some("u.store_id"),
+    },
+}];
+
 impl ReportKind {
     pub fn spec(self) -> &'static ReportSpec {
         match self {
@@ -292,6 +354,10 @@ impl ReportKind {
             ReportKind::Orders => &ReportSpec {
                 columns: &ORDER_COLUMNS,
                 parts: &ORDERS,
+            },
+            ReportKind::Tax => &ReportSpec {
+                columns: &TAX_COLUMNS,
+                parts: &TAXES,
             },
         }
     }

@@ -19,7 +19,7 @@ const DAY: Duration = Duration::from_secs(86_400);
 /// A demo app with `page_size` participants per page of a run, nightly runs looked
 /// for every `nightly_check_ms` (0: runs are started by hand only), and no owner's
 /// share, so each credit forms one lot (the owner's share would form the owner's).
-async fn expiry_app(page_size: i64, nightly_check_ms: u64) -> TestApp {
+pub(crate) async fn expiry_app(page_size: i64, nightly_check_ms: u64) -> TestApp {
     let app = spawn_app_with(|settings| {
         settings.expiry.nightly_check_ms = nightly_check_ms;
         settings.expiry.page_size = page_size;
@@ -238,6 +238,16 @@ async fn debits_take_the_soonest_lots_and_a_run_expires_exactly_what_is_left_of_
         app.standing(&admin, seller).await["balance"]["lifetime"],
         lifetime,
         "expiry is not a correction of what was earned"
+    );
+    let earned: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(earned), 0) AS BIGINT) FROM ledger_transactions WHERE reason = 'expiry'",
+    )
+    .fetch_one(&app.state.db.pool)
+    .await
+    .expect("earned");
+    assert_eq!(
+        earned, 0,
+        "boards and store progress rank what was earned, not what is left"
     );
     let lines = history(&app, &token).await;
     let expiry = lines

@@ -28,4 +28,5 @@ mod saturation;
 mod shutdown;
 mod spending_crash;
 mod tasks;
+mod tax;
 mod ws_client;

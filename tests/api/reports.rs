@@ -35,7 +35,7 @@ async fn seller_of_store(app: &TestApp, store_code: &str) -> (i64, String) {
     .expect("a seller of the store")
 }
 
-async fn download(app: &TestApp, token: &str, path: &str) -> (String, Vec<u8>) {
+pub(crate) async fn download(app: &TestApp, token: &str, path: &str) -> (String, Vec<u8>) {
     let response = app.get(path, Some(token)).await;
     assert_eq!(response.status(), StatusCode::OK, "{path}");
     let content_type = response
@@ -48,7 +48,7 @@ async fn download(app: &TestApp, token: &str, path: &str) -> (String, Vec<u8>) {
     (content_type, body)
 }
 
-fn csv_lines(body: &[u8]) -> Vec<String> {
+pub(crate) fn csv_lines(body: &[u8]) -> Vec<String> {
     assert!(
         body.starts_with(b"\xEF\xBB\xBF"),
         "CSV starts with the byte order mark"
@@ -62,7 +62,7 @@ fn csv_lines(body: &[u8]) -> Vec<String> {
 }
 
 /// Every text in the workbook's parts, to look for a value.
-fn xlsx_text(body: &[u8]) -> String {
+pub(crate) fn xlsx_text(body: &[u8]) -> String {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(body)).expect("an .xlsx is a zip");
     let mut text = String::new();
     for index in 0..archive.len() {

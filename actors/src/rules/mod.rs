@@ -17,6 +17,8 @@
 //! | [`windows`] | leaderboard time windows (day, ISO week, month) in the program's zone |
 //! | [`routing`] | moderation queue order and which moderator takes an item |
 //! | [`stored`] | the one declaration of statuses and kinds stored as text (`stored_enum!`) |
+//! | [`expiry`] | when credited points expire, and the order lots are spent in |
+//! | [`tax`] | the tax agent: when bonus income arises, the yearly scale, withholding or grossing up |
 //! | [`tasks`] | task kinds, answer checking and quiz scoring, recurrence, limits, audiences, quests, streaks, trust |
 
 pub mod campaigns;
@@ -30,6 +32,7 @@ pub mod rewards;
 pub mod routing;
 pub mod stored;
 pub mod tasks;
+pub mod tax;
 pub mod windows;
 
 use std::fmt;

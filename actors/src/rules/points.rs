@@ -198,6 +198,11 @@ impl Percent {
         Percent::new(parse_decimal(input, Self::FRACTION_DIGITS)?)
     }
 
+    /// A whole percent, for defaults written in code; above 100 is 100.
+    pub fn whole(value: u32) -> Percent {
+        Percent(Decimal::from(value.min(100)))
+    }
+
     /// Validates a percent read from storage or configuration.
     pub fn new(mut value: Decimal) -> Result<Percent, ParseDecimalError> {
         if value.is_zero() {
