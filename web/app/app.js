@@ -132,6 +132,13 @@ const routes = [
     allow: () => can('points.view') && isProgramWide() && isStaff(),
     load: () => import('./pages/admin-expiry.js'),
   },
+  // The program as tax agent: its rule and the yearly report, program-wide as well.
+  {
+    path: '/admin/tax',
+    nav: 'nav.tax',
+    allow: () => can('points.view') && isProgramWide() && isStaff(),
+    load: () => import('./pages/admin-tax.js'),
+  },
   // The effect queue is the whole program's too.
   {
     path: '/admin/effects',
@@ -147,6 +154,8 @@ const routes = [
     allow: () => activeParticipant() || (isStaff() && can('campaigns.view')),
     load: () => import('./pages/leaderboard.js'),
   },
+  // A participant's tax number and certificate of income, linked from their points page.
+  { path: '/tax', allow: activeParticipant, load: () => import('./pages/tax.js') },
   { path: '/stores/:id', allow: () => can('stores.view') && !isPending(), load: () => import('./pages/store.js') },
   { path: '/people/:id', allow: () => can('participants.view'), load: () => import('./pages/person.js') },
 ];

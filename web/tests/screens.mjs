@@ -12,7 +12,7 @@ const out = process.env.OUT ?? '/tmp/stimul-shots';
 await mkdir(out, { recursive: true });
 
 const tours = [
-  { who: 'seller1', pages: ['/seller', '/codes', '/tasks', '/rewards', '/orders', '/payouts', '/leaderboard'] },
+  { who: 'seller1', pages: ['/seller', '/codes', '/tasks', '/rewards', '/orders', '/payouts', '/tax', '/leaderboard'] },
   { who: 'brand', pages: ['/leaderboard'] },
   { who: 'owner1', pages: ['/my-stores', '/stores/1'] },
   { who: 'moderator', pages: ['/moderation'] },
@@ -26,6 +26,7 @@ const tours = [
       '/admin/program',
       '/admin/ledger',
       '/admin/expiry',
+      '/admin/tax',
       '/admin/rewards',
       '/admin/orders',
       '/admin/effects',

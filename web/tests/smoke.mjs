@@ -38,6 +38,9 @@
 //    7 days of warning, sees the saved rule and that it applies to points credited from
 //    now on, presses "Run now" and watches the run finish (progress read every 500 ms);
 //    the rule the program had before is put back afterwards.
+// 15. the admin opens /admin/tax from the menu, picks the "Prizes" preset, turns tax on,
+//    saves, and sees the saved rule in words (35 % above 4 000.00, withheld when points
+//    are redeemed); the rule is put back off through the API afterwards.
 // Issued codes come from the code-batches API (a pool, a batch for a demo product, its
 // CSV), or from SMOKE_CODES (comma-separated) on a server without it.
 // Prints "N passed, N failed" and exits non-zero on any failure; screenshots of
@@ -762,6 +765,53 @@ try {
         method: 'PUT',
         body: { rule: before.rule, warn_days: before.warn_days },
       });
+    }
+  });
+
+  await check('an admin turns on the tax rule from a preset', async () => {
+    const token = await loginApi('admin');
+    let before;
+    try {
+      before = await call('/tax/rule', { token });
+    } catch (error) {
+      if (error.status !== 404) throw error;
+      console.log('  skipped: this server has no tax API');
+      return;
+    }
+    try {
+      const admin = await newPage('tax');
+      await login(admin, base, 'admin');
+      await admin.click('header nav a[href="/admin/tax"]');
+      await admin.waitForURL(/\/admin\/tax$/);
+      const form = admin.locator('form[data-testid=tax-form]');
+      await form.waitFor();
+      await admin.click('[data-preset=prizes]');
+      await form.locator('input[name=exemption]').waitFor();
+      if ((await form.locator('input[name=exemption]').inputValue()) !== '4000')
+        throw new Error('the preset did not fill the tax-free amount');
+      await form.locator('input[name=enabled]').check();
+      await form.locator('[data-testid=tax-preview]', { hasText: 'is withheld from their points' }).waitFor();
+      await form.locator('button[type=submit]').click();
+      await admin.locator('.toast', { hasText: 'Tax rule saved' }).waitFor();
+
+      const current = admin.locator('[data-testid=tax-current]');
+      await current
+        .locator('p', { hasText: /^35\s%.*above 4\s000\.00 is withheld from their points when they redeem/ })
+        .waitFor();
+      await current.locator('[data-testid=tax-status]', { hasText: 'On' }).waitFor();
+      await admin.locator('[data-testid=tax-new-only]', { hasText: 'from now on' }).waitFor();
+      const saved = await call('/tax/rule', { token });
+      const ok =
+        saved.enabled === true &&
+        saved.moment === 'redemption' &&
+        saved.bearer === 'participant' &&
+        Number(saved.exemption) === 4000 &&
+        saved.scale.length === 1 &&
+        Number(saved.scale[0].above) === 0 &&
+        Number(saved.scale[0].rate) === 35;
+      if (!ok) throw new Error(`the server holds ${JSON.stringify(saved)}`);
+    } finally {
+      await call('/tax/rule', { token, method: 'PUT', body: { ...before, enabled: false } });
     }
   });
 } finally {

@@ -1,5 +1,6 @@
 // One participant as owners, managers and admins see them: profile, live-ish standing,
-// the actions the viewer may take, and their points history.
+// the actions the viewer may take, their points history, and with `reports.view` their
+// certificate of income for a year (`getTaxCertificate`), printable on its own.
 
 import { h, replace } from '../dom.js';
 import { t } from '../i18n.js';
@@ -11,14 +12,17 @@ import { historyList } from '../components/history.js';
 import { problemBox } from '../components/problem.js';
 import { personActions, statusBadge } from '../components/actions.js';
 import { storeLink } from '../components/names.js';
+import { certificateCard } from '../components/tax.js';
 
 export function mount(root, { params }) {
   const id = params.id;
   const heading = h('h1', null, t('people.person'));
   const profile = h('div');
   const standingSlot = h('div');
+  const taxSlot = h('div');
   root.append(heading, profile, standingSlot);
   let history = null;
+  let certificate = null;
 
   async function load(again = false) {
     try {
@@ -47,6 +51,11 @@ export function mount(root, { params }) {
           personActions(person, () => load(true)),
         ),
       );
+      if (!certificate && can('reports.view') && person.kind === 'participant') {
+        certificate = certificateCard({ path: `/participants/${id}/tax-certificate` });
+        replace(taxSlot, certificate.el);
+        certificate.reload();
+      }
       if (can('points.view') && person.kind === 'participant') {
         const standing = await api(`/participants/${id}/standing`);
         replace(standingSlot, standingCard(standing).el);
@@ -62,6 +71,9 @@ export function mount(root, { params }) {
     history = historyList(`/participants/${id}/transactions`);
     root.append(h('section', { class: 'card' }, h('h2', null, t('history.title')), history.el));
   }
+  // The certificate comes last: a printout of it leaves the rest of the page out.
+  root.append(taxSlot);
+  return () => certificate?.abort();
 }
 
 function fact(label, value) {

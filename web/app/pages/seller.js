@@ -3,7 +3,8 @@
 // of the next expiry (`expiring` of getMe and the `me` snapshot; a `points_expiring`
 // warning shows a toast), with every coming expiry folded under it, so points are
 // spent before they are gone. Cards lead to the ways of earning (codes and receipts,
-// tasks, the leaderboard) and to payouts to a card.
+// tasks, the leaderboard), to payouts to a card and to tax (their tax number and
+// certificate of income).
 
 import { h, debounce } from '../dom.js';
 import { t, tn } from '../i18n.js';
@@ -24,6 +25,7 @@ const SLOTS = [
   { path: '/tasks', title: 'slot.tasks', text: 'slot.tasksText' },
   { path: '/leaderboard', title: 'slot.leaderboard', text: 'slot.leaderboardText' },
   { path: '/payouts', title: 'slot.payouts', text: 'slot.payoutsText' },
+  { path: '/tax', title: 'slot.tax', text: 'slot.taxText' },
 ];
 
 export function mount(root, { me }) {
