@@ -481,12 +481,7 @@ async fn the_rule_is_checked_and_a_change_applies_to_new_lots_only() {
         "{forecast}"
     );
     assert_eq!(forecast["forecast"][0]["participants"], 1);
-    let audited: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'expiry.rule'")
-            .fetch_one(&app.state.db.pool)
-            .await
-            .expect("audit");
-    assert_eq!(audited, 2);
+    assert_eq!(app.audited("expiry.rule").await, 2);
     app.assert_ledger_sound().await;
 }
 

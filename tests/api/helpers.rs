@@ -443,6 +443,15 @@ impl TestApp {
         .await
     }
 
+    /// Entries of the audit log with `action`.
+    pub async fn audited(&self, action: &str) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = $1")
+            .bind(action)
+            .fetch_one(&self.state.db.pool)
+            .await
+            .expect("audit log")
+    }
+
     /// Asserts the ledger invariants: balances sum to zero, every balance equals its
     /// postings, no participant below zero, no key twice.
     pub async fn assert_ledger_sound(&self) {

@@ -276,12 +276,7 @@ async fn the_rule_is_checked_off_by_default_and_audited() {
     .await;
     app.award(&admin, seller, "100").await;
     assert_eq!(app.count("tax_events").await, 0);
-    let audited: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'tax.rule'")
-            .fetch_one(&app.state.db.pool)
-            .await
-            .expect("audit");
-    assert_eq!(audited, 1);
+    assert_eq!(app.audited("tax.rule").await, 1);
     app.assert_ledger_sound().await;
 }
 

@@ -144,17 +144,8 @@ pub async fn run(args: ExpiryArgs) -> anyhow::Result<Verdict> {
     let began = Instant::now();
     tokio::time::sleep(Duration::from_secs(args.baseline)).await;
     let run_started = Instant::now();
-    let started: Run = api
-        .call(
-            &admin,
-            Method::POST,
-            "/api/v1/expiry/runs",
-            &json!({}),
-            None,
-        )
+    let started = start_run(&api, &admin)
         .await
-        .ok()
-        .and_then(|reply| reply.body)
         .context("starting the run (POST /api/v1/expiry/runs)")?;
     println!(
         "run {} started: {} participants, {} due…",
@@ -234,17 +225,8 @@ pub async fn run(args: ExpiryArgs) -> anyhow::Result<Verdict> {
             figures.credits_refused
         ));
     }
-    let again: Run = api
-        .call(
-            &admin,
-            Method::POST,
-            "/api/v1/expiry/runs",
-            &json!({}),
-            None,
-        )
+    let again = start_run(&api, &admin)
         .await
-        .ok()
-        .and_then(|reply| reply.body)
         .context("starting a second run")?;
     if again.participants_due != 0 {
         failures.push(format!(
@@ -298,6 +280,14 @@ pub async fn run(args: ExpiryArgs) -> anyhow::Result<Verdict> {
         write_json(path, &figures)?;
     }
     Ok(verdict)
+}
+
+/// Starts a run (`runExpiry`), answering it as started.
+async fn start_run(api: &Api, admin: &Session) -> Option<Run> {
+    api.call(admin, Method::POST, "/api/v1/expiry/runs", &json!({}), None)
+        .await
+        .ok()
+        .and_then(|reply| reply.body)
 }
 
 fn rate(count: f64, seconds: f64) -> f64 {
