@@ -161,30 +161,7 @@ async fn debits_take_the_soonest_lots_and_a_run_expires_exactly_what_is_left_of_
         StatusCode::CREATED,
     )
     .await;
-    let kettle = expect_status(
-        app.post(
-            "/api/v1/rewards",
-            Some(&admin),
-            &json!({ "sku": "MUG", "kind": "goods", "title": "Mug", "price": "20", "stock": 5, "category": "Home" }),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await["id"]
-        .as_i64()
-        .expect("reward");
-    expect_status(
-        app.post_idempotent(
-            "/api/v1/orders",
-            Some(&token),
-            &json!({ "items": [{ "reward_id": kettle }],
-                     "delivery": { "name": "Ivan", "phone": "+79002000001", "address": "Moscow, Tverskaya 1" } }),
-            "mug-1",
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
+    app.order_goods(&admin, &token, "MUG", "20", "mug-1").await;
     let lines = history(&app, &token).await;
     let taken = |reason: &str| -> Vec<Value> {
         lines

@@ -443,6 +443,44 @@ impl TestApp {
         .await
     }
 
+    /// Staff add goods `sku` at `price` and the participant `token` orders one,
+    /// delivered to a Moscow address, with idempotency key `key`; answers the order id.
+    pub async fn order_goods(
+        &self,
+        admin: &str,
+        token: &str,
+        sku: &str,
+        price: &str,
+        key: &str,
+    ) -> i64 {
+        let reward = expect_status(
+            self.post(
+                "/api/v1/rewards",
+                Some(admin),
+                &json!({ "sku": sku, "kind": "goods", "title": sku, "price": price, "stock": 5, "category": "Home" }),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await["id"]
+            .as_i64()
+            .expect("reward id");
+        expect_status(
+            self.post_idempotent(
+                "/api/v1/orders",
+                Some(token),
+                &json!({ "items": [{ "reward_id": reward }],
+                         "delivery": { "name": "Ivan", "phone": "+79002000001", "address": "Moscow, Tverskaya 1" } }),
+                key,
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await["id"]
+            .as_i64()
+            .expect("order id")
+    }
+
     /// Entries of the audit log with `action`.
     pub async fn audited(&self, action: &str) -> i64 {
         sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = $1")

@@ -295,32 +295,9 @@ async fn at_redemption_the_reward_is_the_income_and_the_tax_is_withheld_as_far_a
         0,
         "an award is not income at redemption"
     );
-    let kettle = expect_status(
-        app.post(
-            "/api/v1/rewards",
-            Some(&admin),
-            &json!({ "sku": "TAX-KETTLE", "kind": "goods", "title": "Kettle", "price": "4500", "stock": 2, "category": "Home" }),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await["id"]
-        .as_i64()
-        .expect("reward");
-    let order = expect_status(
-        app.post_idempotent(
-            "/api/v1/orders",
-            Some(&seller),
-            &json!({ "items": [{ "reward_id": kettle }],
-                     "delivery": { "name": "Ivan", "phone": "+79002000004", "address": "Moscow, Tverskaya 1" } }),
-            "tax-kettle",
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await["id"]
-        .as_i64()
-        .expect("order");
+    let order = app
+        .order_goods(&admin, &seller, "TAX-KETTLE", "4500", "tax-kettle")
+        .await;
     let spendable = before + Decimal::from(100);
     // Delivered: the 4,500 captured are income; 35 % of the 500 above the exemption is
     // 175, withheld from the points left, which may be fewer.
