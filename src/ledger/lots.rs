@@ -45,8 +45,7 @@ pub(super) struct LotBook {
     lots: HashMap<i64, Vec<Lot>>,
     /// What each loaded lot had left when read, to write only the changed ones.
     read: HashMap<i64, i64>,
-    /// Lots formed by the batch: (request index, program, participant, provisional
-    /// id, amount).
+    /// Lots formed by the batch, with the provisional ids they carry in `lots`.
     formed: Vec<FormedLot>,
     /// What each request took from each lot: (request index, lot id, amount).
     taken: Vec<(usize, i64, i64)>,
@@ -58,6 +57,7 @@ struct FormedLot {
     participant_id: i64,
     provisional_id: i64,
     amount: i64,
+    expires_at: Option<i64>,
 }
 
 impl LotBook {
@@ -144,6 +144,7 @@ impl LotBook {
                     participant_id: user,
                     provisional_id: id,
                     amount,
+                    expires_at,
                 });
             }
         }
@@ -216,12 +217,6 @@ impl LotBook {
             let mut sql = Sql::new(
                 "INSERT INTO point_lots (program_id, participant_id, transaction_id, amount, remaining, expires_at, created_at) VALUES ",
             );
-            let mut expiring: HashMap<i64, Option<i64>> = HashMap::new();
-            for lots in self.lots.values() {
-                for lot in lots.iter().filter(|lot| lot.id < 0) {
-                    expiring.insert(lot.id, lot.expires_at);
-                }
-            }
             for (i, lot) in self.formed.iter().enumerate() {
                 sql.push(if i > 0 { ", (" } else { "(" });
                 sql.bind(lot.program_id)
@@ -239,7 +234,7 @@ impl LotBook {
                             .unwrap_or(lot.amount),
                     )
                     .push(", ")
-                    .bind(expiring.get(&lot.provisional_id).copied().flatten())
+                    .bind(lot.expires_at)
                     .push(", ")
                     .bind(now)
                     .push(")");
