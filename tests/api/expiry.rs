@@ -42,14 +42,7 @@ pub(crate) async fn expiry_app(page_size: i64, nightly_check_ms: u64) -> TestApp
 
 async fn set_rule(app: &TestApp, admin: &str, body: Value) -> Value {
     expect_status(
-        app.send(
-            reqwest::Method::PUT,
-            "/api/v1/expiry/rule",
-            Some(admin),
-            &body,
-            None,
-        )
-        .await,
+        app.put("/api/v1/expiry/rule", Some(admin), &body).await,
         StatusCode::OK,
     )
     .await
@@ -367,14 +360,7 @@ async fn the_rule_is_checked_and_a_change_applies_to_new_lots_only() {
         (json!({ "warn_days": 91 }), "warn_days"),
     ] {
         let problem = expect_problem(
-            app.send(
-                reqwest::Method::PUT,
-                "/api/v1/expiry/rule",
-                Some(&admin),
-                &body,
-                None,
-            )
-            .await,
+            app.put("/api/v1/expiry/rule", Some(&admin), &body).await,
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
         )
@@ -382,12 +368,10 @@ async fn the_rule_is_checked_and_a_change_applies_to_new_lots_only() {
         assert_eq!(problem["errors"][0]["field"], field, "{problem}");
     }
     expect_problem(
-        app.send(
-            reqwest::Method::PUT,
+        app.put(
             "/api/v1/expiry/rule",
             Some(&token),
             &json!({ "warn_days": 1 }),
-            None,
         )
         .await,
         StatusCode::FORBIDDEN,

@@ -209,6 +209,11 @@ impl TestApp {
             .await
     }
 
+    pub async fn put(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        self.send(reqwest::Method::PUT, path, token, body, None)
+            .await
+    }
+
     pub async fn delete(&self, path: &str, token: Option<&str>) -> Response {
         let mut request = self.http.delete(self.url(path));
         if let Some(token) = token {

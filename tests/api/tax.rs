@@ -14,13 +14,11 @@ use crate::reports::{csv_lines, download, xlsx_text};
 
 async fn set_rule(app: &TestApp, admin: &str, moment: &str, bearer: &str) -> Value {
     expect_status(
-        app.send(
-            reqwest::Method::PUT,
+        app.put(
             "/api/v1/tax/rule",
             Some(admin),
             &json!({ "enabled": true, "moment": moment, "bearer": bearer, "exemption": "4000.00",
                      "scale": [{ "above": "0", "rate": "35" }] }),
-            None,
         )
         .await,
         StatusCode::OK,
@@ -120,12 +118,10 @@ async fn the_years_tax_is_the_sum_of_its_events_withheld_or_paid_by_the_organise
     let seller = app.login("seller1", "demo").await;
     for bad in ["500100732258", "7707083893", "12345"] {
         expect_problem(
-            app.send(
-                reqwest::Method::PUT,
+            app.put(
                 "/api/v1/me/tax-id",
                 Some(&seller),
                 &json!({ "tax_id": bad }),
-                None,
             )
             .await,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -134,12 +130,10 @@ async fn the_years_tax_is_the_sum_of_its_events_withheld_or_paid_by_the_organise
         .await;
     }
     expect_status(
-        app.send(
-            reqwest::Method::PUT,
+        app.put(
             "/api/v1/me/tax-id",
             Some(&seller),
             &json!({ "tax_id": "500100732259" }),
-            None,
         )
         .await,
         StatusCode::OK,
@@ -228,14 +222,7 @@ async fn the_rule_is_checked_off_by_default_and_audited() {
         json!({ "enabled": true, "moment": "accrual", "bearer": "participant", "exemption": "0", "scale": [{ "above": "0", "rate": "13" }, { "above": "0", "rate": "15" }] }),
     ] {
         expect_problem(
-            app.send(
-                reqwest::Method::PUT,
-                "/api/v1/tax/rule",
-                Some(&admin),
-                &body,
-                None,
-            )
-            .await,
+            app.put("/api/v1/tax/rule", Some(&admin), &body).await,
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
         )
@@ -243,14 +230,7 @@ async fn the_rule_is_checked_off_by_default_and_audited() {
     }
     let token = app.login("seller3", "demo").await;
     expect_problem(
-        app.send(
-            reqwest::Method::PUT,
-            "/api/v1/tax/rule",
-            Some(&token),
-            &set_body(),
-            None,
-        )
-        .await,
+        app.put("/api/v1/tax/rule", Some(&token), &set_body()).await,
         StatusCode::FORBIDDEN,
         "forbidden",
     )
@@ -263,14 +243,7 @@ async fn the_rule_is_checked_off_by_default_and_audited() {
     assert_eq!(unchanged, rule);
     // A progressive scale at redemption: an award alone is not income yet.
     expect_status(
-        app.send(
-            reqwest::Method::PUT,
-            "/api/v1/tax/rule",
-            Some(&admin),
-            &set_body(),
-            None,
-        )
-        .await,
+        app.put("/api/v1/tax/rule", Some(&admin), &set_body()).await,
         StatusCode::OK,
     )
     .await;
