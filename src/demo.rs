@@ -658,6 +658,7 @@ pub async fn demo_showcase(db: &Db, clock: &Clock, program_slug: &str) -> anyhow
             completed_tasks: 0,
             campaign_id: None,
             fingerprint: None,
+            earning: None,
         };
         if let Err(err) = ledger.post_in(&mut tx, &request).await? {
             anyhow::bail!("welcome points for {user}: {err}");

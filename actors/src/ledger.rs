@@ -48,13 +48,18 @@ pub enum AccountKey {
     Expired,
     /// Income tax withheld or paid, owed to the tax office.
     Tax,
+    /// What a participant owes after a recalculation took back more than they had: its
+    /// balance is minus the debt, and their next income pays it off first.
+    Debt(i64),
 }
 
 impl AccountKey {
     /// The participant whose balance this account is, if any.
     pub fn participant(self) -> Option<i64> {
         match self {
-            AccountKey::Participant(id) | AccountKey::Pending(id) => Some(id),
+            AccountKey::Participant(id) | AccountKey::Pending(id) | AccountKey::Debt(id) => {
+                Some(id)
+            }
             _ => None,
         }
     }
@@ -89,6 +94,11 @@ pub enum Purpose {
     Tax,
     /// Money put into a fund.
     Funding,
+    /// A retroactive correction of what earlier earnings paid, either way: counts
+    /// (signed) toward lifetime and earned points, as the earnings it corrects did.
+    Recalculation,
+    /// Income that pays off a debt (participant → debt) before it reaches the balance.
+    DebtRepayment,
 }
 
 impl Purpose {
@@ -106,6 +116,8 @@ impl Purpose {
             Purpose::Expiry => "expiry",
             Purpose::Tax => "tax",
             Purpose::Funding => "funding",
+            Purpose::Recalculation => "recalculation",
+            Purpose::DebtRepayment => "debt_repayment",
         }
     }
 
@@ -115,8 +127,18 @@ impl Purpose {
     fn counts_as_income(self) -> bool {
         matches!(
             self,
-            Purpose::Earning | Purpose::OwnerShare | Purpose::Adjustment | Purpose::Release
+            Purpose::Earning
+                | Purpose::OwnerShare
+                | Purpose::Adjustment
+                | Purpose::Release
+                | Purpose::Recalculation
         )
+    }
+
+    /// Whether a movement of this purpose *out of* a participant takes back income they
+    /// were credited (so their lifetime points count down).
+    fn takes_back_income(self) -> bool {
+        matches!(self, Purpose::Adjustment | Purpose::Recalculation)
     }
 }
 
@@ -133,13 +155,13 @@ impl Movement {
     /// The change to `participant`'s lifetime points this movement makes: income into
     /// their available account counts up; a correction out of it counts down; spending,
     /// expiry and holds do not count (levels follow what was earned, not the balance).
+    /// A recalculation's loss counts down whether it leaves the balance or becomes a
+    /// debt.
     pub fn lifetime_effect(&self, participant: i64) -> i64 {
         let amount = self.amount.hundredths();
         if self.to == AccountKey::Participant(participant) && self.purpose.counts_as_income() {
             amount
-        } else if self.from == AccountKey::Participant(participant)
-            && self.purpose == Purpose::Adjustment
-        {
+        } else if self.takes_back_from(participant) {
             -amount
         } else {
             0
@@ -154,16 +176,25 @@ impl Movement {
     pub fn earned_effect(&self, participant: i64) -> i64 {
         let amount = self.amount.hundredths();
         if self.to == AccountKey::Participant(participant)
-            && matches!(self.purpose, Purpose::Earning | Purpose::Release)
+            && matches!(
+                self.purpose,
+                Purpose::Earning | Purpose::Release | Purpose::Recalculation
+            )
         {
             amount
-        } else if self.from == AccountKey::Participant(participant)
-            && self.purpose == Purpose::Adjustment
-        {
+        } else if self.takes_back_from(participant) {
             -amount
         } else {
             0
         }
+    }
+
+    /// Whether this movement takes income back from `participant`: a correction out of
+    /// their balance, or a recalculation's loss (from their balance or into debt).
+    fn takes_back_from(&self, participant: i64) -> bool {
+        (self.from == AccountKey::Participant(participant) && self.purpose.takes_back_income())
+            || (self.from == AccountKey::Debt(participant)
+                && self.purpose == Purpose::Recalculation)
     }
 }
 
@@ -210,6 +241,20 @@ pub struct TransactionRequest {
     /// Identifies the request behind the key: the same key with another fingerprint is
     /// refused ([`LedgerError::KeyReused`]) rather than replayed.
     pub fingerprint: Option<String>,
+    /// The terms an earning was paid on, recorded with it so a later recalculation
+    /// knows what the old rule paid and why.
+    #[serde(default)]
+    pub earning: Option<EarningTerms>,
+}
+
+/// What an earning was computed from: the base points of the work and the level
+/// multiplier applied to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EarningTerms {
+    pub base: Points,
+    /// The participant's level (0 for the first) when the points were credited.
+    pub level: i64,
+    pub multiplier: rust_decimal::Decimal,
 }
 
 /// What a request does to balances and progress, worked out once for every store: the
@@ -312,6 +357,10 @@ pub struct ParticipantBalance {
     pub delta_available: Points,
     /// Change of `pending` made by this transaction.
     pub delta_pending: Points,
+    /// What the participant owes (positive), when the commit read it: `None` means
+    /// unchanged by this commit and not read.
+    #[serde(default)]
+    pub debt: Option<Points>,
 }
 
 /// The answer to a committed (or replayed) transaction.

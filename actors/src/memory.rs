@@ -242,6 +242,7 @@ fn balance(
         version: progress.2,
         delta_available: Points::from_hundredths(delta_available),
         delta_pending: Points::from_hundredths(delta_pending),
+        debt: None,
     }
 }
 

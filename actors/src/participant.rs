@@ -17,8 +17,8 @@ use utoipa::ToSchema;
 
 use crate::hub::LiveEvent;
 use crate::ledger::{
-    AccountKey, Committed, LedgerError, Movement, ParticipantBalance, Purpose, Settlement,
-    TransactionRequest, TransactionStatus,
+    AccountKey, Committed, EarningTerms, LedgerError, Movement, ParticipantBalance, Purpose,
+    Settlement, TransactionRequest, TransactionStatus,
 };
 use crate::live::{ParticipantRecord, ProgramRules, RealtimeCore};
 use crate::rules::levels::{Level, Progress};
@@ -84,6 +84,10 @@ pub struct ParticipantView {
     pub level: LevelView,
     pub next_level: Option<NextLevelView>,
     pub completed_tasks: i64,
+    /// What a recalculation took back beyond the balance, decimal string: the next
+    /// income pays it off before anything reaches `available`.
+    #[schema(value_type = String)]
+    pub debt: Points,
     /// Bumped by every change to the participant's points.
     pub version: i64,
 }
@@ -176,6 +180,7 @@ impl ParticipantActor {
                 pending: balance.pending,
                 lifetime: balance.lifetime,
             },
+            debt: balance.debt.unwrap_or(Points::ZERO),
             level: level_view(index, self.rules().levels.level_for(progress)),
             next_level,
             completed_tasks: balance.completed_tasks,
@@ -205,6 +210,7 @@ impl ParticipantActor {
             completed_tasks: 0,
             campaign_id: None,
             fingerprint: None,
+            earning: None,
         }
     }
 
@@ -252,7 +258,7 @@ impl ParticipantActor {
             return;
         }
         let before = progress_of(&self.record.balance);
-        self.record.balance = change;
+        self.take_balance(change);
         let after = progress_of(&self.record.balance);
         let view = self.view();
         let topic = topic(self.user_id());
@@ -275,6 +281,13 @@ impl ParticipantActor {
                 },
             );
         }
+    }
+
+    /// Takes `change` as the live balance, keeping the known debt when the commit did
+    /// not read it.
+    fn take_balance(&mut self, change: ParticipantBalance) {
+        let debt = change.debt.or(self.record.balance.debt);
+        self.record.balance = ParticipantBalance { debt, ..change };
     }
 
     fn reload(&mut self, ctx: &mut Context<Self>) {
@@ -392,10 +405,9 @@ impl Handler<Earn> for ParticipantActor {
             if !msg.base.is_positive() {
                 return Err(ParticipantError::ZeroAmount);
             }
-            let level = self
-                .rules()
-                .levels
-                .level_for(progress_of(&self.record.balance));
+            let progress = progress_of(&self.record.balance);
+            let level_index = self.rules().levels.index_for(progress);
+            let level = self.rules().levels.level_for(progress);
             let credited = level
                 .credit_with_multiplier(msg.base)
                 .ok_or(ParticipantError::Overflow)?;
@@ -405,6 +417,11 @@ impl Handler<Earn> for ParticipantActor {
             request.completed_tasks = msg.completed_tasks;
             request.campaign_id = campaign_of(msg.pay_from);
             request.fingerprint = msg.fingerprint;
+            request.earning = Some(EarningTerms {
+                base: msg.base,
+                level: level_index as i64,
+                multiplier: level.multiplier,
+            });
             let user = self.user_id();
             let mut share = Points::ZERO;
             if msg.hold {
@@ -601,7 +618,7 @@ impl ParticipantActor {
                         actor.absorb(change, &reason, committed.transaction_id, ctx)
                     }
                     Some(change) if change.version >= actor.record.balance.version => {
-                        actor.record.balance = change
+                        actor.take_balance(change)
                     }
                     _ => {}
                 }

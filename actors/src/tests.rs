@@ -92,6 +92,7 @@ fn request(key: &str, reason: &str, user: i64, amount: i64) -> TransactionReques
         completed_tasks: 0,
         campaign_id: None,
         fingerprint: None,
+        earning: None,
     }
 }
 

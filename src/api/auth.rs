@@ -179,6 +179,10 @@ pub struct Me {
     /// A participant's next expiry (`amount`, `on`, `at`), or null when nothing will
     /// expire.
     pub expiring: Option<crate::expiry::Expiring>,
+    /// What a participant owes after a recalculation took back more than they had,
+    /// decimal string (`"0.00"` when nothing); absent for staff.
+    #[schema(value_type = Option<String>)]
+    pub debt: Option<stimul_actors::rules::points::Points>,
     /// Every permission the caller holds somewhere (`stores.view`, …); an edit
     /// permission brings its view permission along.
     pub permissions: Vec<String>,
@@ -240,6 +244,7 @@ pub async fn get_me(state: web::Data<AppState>, caller: AnyCaller) -> ApiResult<
         level: standing.as_ref().map(|s| s.level.clone()),
         next_level: standing.as_ref().and_then(|s| s.next_level.clone()),
         completed_tasks: standing.as_ref().map(|s| s.completed_tasks),
+        debt: standing.as_ref().map(|s| s.debt),
         expiring,
     };
     Ok(HttpResponse::Ok().json(me))

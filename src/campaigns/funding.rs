@@ -57,6 +57,7 @@ pub async fn fund(
         completed_tasks: 0,
         campaign_id: None,
         fingerprint: None,
+        earning: None,
     };
     live.commit(request).await.map_err(|e| {
         ApiError::internal(anyhow::anyhow!("funding campaign {}: {e}", campaign.id))

@@ -389,6 +389,7 @@ fn expiry_request(run: &RunRow, due: &DueParticipant) -> TransactionRequest {
         completed_tasks: 0,
         campaign_id: None,
         fingerprint: None,
+        earning: None,
     }
 }
 
@@ -415,9 +416,6 @@ pub struct ExpiryJob {
 /// it runs, and long enough that claiming effects (a write that waits its turn behind
 /// the credits on SQLite) costs little.
 const PAGES_FOR: std::time::Duration = std::time::Duration::from_secs(15);
-
-/// Expiries handed to the group committer together.
-const COMMIT_BURST: usize = 32;
 
 /// Expires a run's pages for up to [`PAGES_FOR`], recording each page's progress, then
 /// queues the rest (or finishes the run).
@@ -470,19 +468,10 @@ async fn expire_page(job: &ExpiryJob, run: &RunRow) -> Result<Option<i64>, Failu
         job.page_size,
     )
     .await?;
-    // A burst at a time: the group committer batches each burst with whatever else
-    // is waiting, and credits arriving meanwhile wait behind one burst, not the page.
-    let mut answers = Vec::with_capacity(page.len());
-    for burst in page.chunks(COMMIT_BURST) {
-        answers.extend(
-            futures_util::future::join_all(
-                burst
-                    .iter()
-                    .map(|due| job.live.commit(expiry_request(run, due))),
-            )
-            .await,
-        );
-    }
+    let answers = job
+        .live
+        .commit_in_bursts(page.iter().map(|due| expiry_request(run, due)).collect())
+        .await;
     let mut done = 0;
     let mut expired = 0;
     for (due, answer) in page.iter().zip(answers) {

@@ -4,6 +4,7 @@
 //!
 //! [`LiveStore`]: stimul_actors::live::LiveStore
 
+mod debts;
 pub mod leaderboards;
 mod lots;
 pub mod queries;

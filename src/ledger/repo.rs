@@ -10,6 +10,7 @@
 //! the locks are taken, so a retry racing the original on another node sees it; the
 //! unique index on the key stays the last word.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use stimul_actors::live::{
 use stimul_actors::rules::levels::{Level, LevelScale};
 use stimul_actors::rules::points::{Percent, Points};
 
+use super::debts;
 use super::lots::LotBook;
 use super::tax::TaxBook;
 use super::terms;
@@ -47,6 +49,7 @@ fn slot(program_id: i64, key: AccountKey) -> Option<Slot> {
         AccountKey::OrderHold(user) => (program_id, "order_hold", user),
         AccountKey::Expired => (program_id, "expired", 0),
         AccountKey::Tax => (program_id, "tax", 0),
+        AccountKey::Debt(user) => (program_id, "debt", user),
         AccountKey::StoreOwner(_) => return None,
     })
 }
@@ -62,14 +65,16 @@ fn key_of(kind: &str, owner: i64) -> Option<AccountKey> {
         "order_hold" => AccountKey::OrderHold(owner),
         "expired" => AccountKey::Expired,
         "tax" => AccountKey::Tax,
+        "debt" => AccountKey::Debt(owner),
         _ => return None,
     })
 }
 
 /// System accounts that go below zero by design: `issued` is minus everything issued;
-/// `adjustments` mirrors corrections both ways. Campaign funds decide per campaign.
+/// `adjustments` mirrors corrections both ways; a `debt` is minus what its participant
+/// owes. Campaign funds decide per campaign.
 fn allows_negative(kind: &str) -> bool {
-    matches!(kind, "issued" | "adjustments")
+    matches!(kind, "issued" | "adjustments" | "debt")
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -140,6 +145,8 @@ struct ParticipantRow {
     version: i64,
     available: i64,
     pending: i64,
+    /// The debt account's balance: minus what the participant owes.
+    debt_balance: i64,
 }
 
 #[derive(FromRow)]
@@ -285,6 +292,10 @@ impl SqlActorStorage {
                     slots.extend(slot(request.program_id, key));
                 }
             }
+            // A recalculation's loss may be posted from the participant's debt.
+            for user in debts::losers(movements) {
+                slots.extend(slot(request.program_id, AccountKey::Debt(user)));
+            }
             for user in request.participant_id.into_iter().chain(
                 movements
                     .iter()
@@ -313,6 +324,19 @@ impl SqlActorStorage {
             participants.clone()
         };
         let mut accounts = self.lock_accounts(tx, &slots, now).await?;
+        // The open debts of everyone the batch pays income to: that income pays them
+        // off first. Read after the participants' accounts are locked, so no debt opens
+        // unseen meanwhile.
+        let earners: BTreeSet<i64> = requests
+            .iter()
+            .zip(&resolved)
+            .flat_map(|(request, movements)| {
+                debts::earners(movements)
+                    .into_iter()
+                    .filter(|user| !accounts.contains_key(&(request.program_id, "debt", *user)))
+            })
+            .collect();
+        accounts.extend(self.lock_debts(tx, &programs, &earners).await?);
         let mut progress = self.lock_progress(tx, &participants).await?;
         let existing = self.existing_keys(tx, requests).await?;
         let mut hold_status = self.hold_statuses(tx, requests).await?;
@@ -366,8 +390,21 @@ impl SqlActorStorage {
                 answers.push(Some(Err(LedgerError::Empty)));
                 continue;
             }
+            // A recalculation's loss beyond what the participant may spend becomes debt.
+            let program = request.program_id;
+            let mut planned: Cow<'_, [Movement]> = match debts::split_losses(
+                movements,
+                |user, others| {
+                    balance_in(&HashMap::new(), &accounts, program, user)
+                        + net_change(others, AccountKey::Participant(user))
+                },
+                |user, balance| lots.spendable(user, balance, now),
+            ) {
+                Some(split) => Cow::Owned(split),
+                None => Cow::Borrowed(movements),
+            };
             // Try the movements on a scratch copy of the balances they touch.
-            let mut scratch = match try_balances(request.program_id, movements, &accounts) {
+            let mut scratch = match try_balances(request.program_id, &planned, &accounts) {
                 Ok(scratch) => scratch,
                 Err(err) => {
                     answers.push(Some(Err(err)));
@@ -377,14 +414,13 @@ impl SqlActorStorage {
             let program_terms = terms.get(&request.program_id);
             // The tax the request brings joins its movements.
             let mut tax_plan = None;
-            let mut with_tax: Vec<Movement> = Vec::new();
             if let Some((rule, program_terms)) =
                 program_terms.and_then(|t| t.tax.as_ref().map(|rule| (rule, t)))
             {
                 let plan = taxes.plan(
                     index,
                     request,
-                    movements,
+                    &planned,
                     rule,
                     program_terms.year_month(now),
                     |user| {
@@ -393,8 +429,8 @@ impl SqlActorStorage {
                     },
                 );
                 if !plan.movements.is_empty() {
-                    with_tax = movements.iter().chain(&plan.movements).cloned().collect();
-                    scratch = match try_balances(request.program_id, &with_tax, &accounts) {
+                    planned = Cow::Owned(planned.iter().chain(&plan.movements).cloned().collect());
+                    scratch = match try_balances(request.program_id, &planned, &accounts) {
                         Ok(scratch) => scratch,
                         Err(err) => {
                             answers.push(Some(Err(err)));
@@ -404,11 +440,23 @@ impl SqlActorStorage {
                 }
                 tax_plan = Some(plan);
             }
-            let movements: &[Movement] = if with_tax.is_empty() {
-                movements
-            } else {
-                &with_tax
-            };
+            // Then the income pays off open debts before it reaches the balance.
+            let repaid = debts::repayments(
+                &planned,
+                |user| owed_in(&scratch, &accounts, program, user),
+                |user| lots.spendable(user, balance_in(&scratch, &accounts, program, user), now),
+            );
+            if !repaid.is_empty() {
+                planned = Cow::Owned(planned.iter().chain(&repaid).cloned().collect());
+                scratch = match try_balances(request.program_id, &planned, &accounts) {
+                    Ok(scratch) => scratch,
+                    Err(err) => {
+                        answers.push(Some(Err(err)));
+                        continue;
+                    }
+                };
+            }
+            let movements: &[Movement] = &planned;
             let balance_after =
                 |user: i64| balance_in(&scratch, &accounts, request.program_id, user);
             if let Err(account) = lots.apply(
@@ -613,23 +661,30 @@ impl SqlActorStorage {
         }
         select.push(" ORDER BY id").push(self.lock_suffix());
         let rows: Vec<StoredAccount> = select.query_as().fetch_all(&mut **tx).await?;
-        let mut accounts = HashMap::with_capacity(rows.len());
-        for row in rows {
-            let Some(slot) =
-                key_of(&row.kind, row.owner_id).and_then(|key| slot(row.program_id, key))
-            else {
-                continue;
-            };
-            accounts.insert(
-                slot,
-                AccountRow {
-                    id: row.id,
-                    balance: row.balance,
-                    allow_negative: row.allow_negative != 0,
-                },
-            );
+        Ok(account_map(rows))
+    }
+
+    /// Locks and reads the debt accounts of `users` in `programs` that are owed.
+    async fn lock_debts(
+        &self,
+        tx: &mut Tx,
+        programs: &BTreeSet<i64>,
+        users: &BTreeSet<i64>,
+    ) -> Result<HashMap<Slot, AccountRow>, sqlx::Error> {
+        if users.is_empty() {
+            return Ok(HashMap::new());
         }
-        Ok(accounts)
+        let mut select = Sql::new(
+            "SELECT id, program_id, kind, owner_id, balance, allow_negative FROM accounts WHERE kind = 'debt' AND balance < 0 AND program_id IN ",
+        );
+        select
+            .bind_list(programs.iter().copied())
+            .push(" AND owner_id IN ")
+            .bind_list(users.iter().copied())
+            .push(" ORDER BY id")
+            .push(self.lock_suffix());
+        let rows: Vec<StoredAccount> = select.query_as().fetch_all(&mut **tx).await?;
+        Ok(account_map(rows))
     }
 
     async fn lock_progress(
@@ -729,7 +784,7 @@ impl SqlActorStorage {
             return Ok(HashMap::new());
         }
         let mut sql = Sql::new(
-            "INSERT INTO ledger_transactions (program_id, idempotency_key, reason, participant_id, store_id, source_type, source_id, actor_id, comment, status, settles_id, earned, completed_tasks, campaign_id, fingerprint, created_at) VALUES ",
+            "INSERT INTO ledger_transactions (program_id, idempotency_key, reason, participant_id, store_id, source_type, source_id, actor_id, comment, status, settles_id, earned, completed_tasks, campaign_id, fingerprint, earn_base, earn_level, earn_multiplier, created_at) VALUES ",
         );
         for (i, index) in accepted.iter().enumerate() {
             let request = &requests[*index];
@@ -767,6 +822,13 @@ impl SqlActorStorage {
                 .bind(request.campaign_id)
                 .push(", ")
                 .bind(request.fingerprint.clone())
+                .push(", ");
+            let earning = request.earning.as_ref();
+            sql.bind(earning.map(|terms| terms.base.hundredths()))
+                .push(", ")
+                .bind(earning.map(|terms| terms.level))
+                .push(", ")
+                .bind(earning.map(|terms| terms.multiplier.normalize().to_string()))
                 .push(", ")
                 .bind(now)
                 .push(")");
@@ -888,6 +950,26 @@ impl SqlActorStorage {
     }
 }
 
+/// Accounts as read, by slot.
+fn account_map(rows: Vec<StoredAccount>) -> HashMap<Slot, AccountRow> {
+    let mut accounts = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let Some(slot) = key_of(&row.kind, row.owner_id).and_then(|key| slot(row.program_id, key))
+        else {
+            continue;
+        };
+        accounts.insert(
+            slot,
+            AccountRow {
+                id: row.id,
+                balance: row.balance,
+                allow_negative: row.allow_negative != 0,
+            },
+        );
+    }
+    accounts
+}
+
 /// `movements` tried on a scratch copy of the balances they touch: the new balances,
 /// or the account they would overdraw.
 fn try_balances(
@@ -942,6 +1024,22 @@ fn balance_in(
         .unwrap_or(0)
 }
 
+/// What `user` owes after the scratch movements, when the batch holds their debt
+/// account (it reads those of everyone who owes and earns); 0 otherwise.
+fn owed_in(
+    scratch: &HashMap<Slot, i64>,
+    accounts: &HashMap<Slot, AccountRow>,
+    program_id: i64,
+    user: i64,
+) -> i64 {
+    let slot = (program_id, "debt", user);
+    -scratch
+        .get(&slot)
+        .copied()
+        .or(accounts.get(&slot).map(|a| a.balance))
+        .unwrap_or(0)
+}
+
 fn balance_of(
     program_id: i64,
     user: i64,
@@ -967,6 +1065,9 @@ fn balance_of(
             AccountKey::Participant(user),
         )),
         delta_pending: Points::from_hundredths(net_change(movements, AccountKey::Pending(user))),
+        debt: slot(program_id, AccountKey::Debt(user))
+            .and_then(|s| accounts.get(&s))
+            .map(|row| Points::from_hundredths(-row.balance)),
     }
 }
 
@@ -1009,7 +1110,8 @@ impl LiveStore for SqlActorStorage {
             "SELECT u.program_id, u.store_id, p.levels, p.owner_share_percent, p.timezone,
                     COALESCE(pp.lifetime, 0) AS lifetime, COALESCE(pp.completed_tasks, 0) AS completed_tasks, COALESCE(pp.version, 0) AS version,
                     COALESCE((SELECT balance FROM accounts WHERE program_id = u.program_id AND kind = 'participant' AND owner_id = u.id), 0) AS available,
-                    COALESCE((SELECT balance FROM accounts WHERE program_id = u.program_id AND kind = 'pending' AND owner_id = u.id), 0) AS pending
+                    COALESCE((SELECT balance FROM accounts WHERE program_id = u.program_id AND kind = 'pending' AND owner_id = u.id), 0) AS pending,
+                    COALESCE((SELECT balance FROM accounts WHERE program_id = u.program_id AND kind = 'debt' AND owner_id = u.id), 0) AS debt_balance
              FROM users u JOIN programs p ON p.id = u.program_id
              LEFT JOIN participant_progress pp ON pp.user_id = u.id
              WHERE u.id = $1 AND u.kind = 'participant'",
@@ -1032,6 +1134,7 @@ impl LiveStore for SqlActorStorage {
                 version: row.version,
                 delta_available: Points::ZERO,
                 delta_pending: Points::ZERO,
+                debt: Some(Points::from_hundredths(-row.debt_balance)),
             },
             rules: Arc::new(rules),
         }))

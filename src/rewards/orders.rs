@@ -606,6 +606,7 @@ pub(super) fn spend_request(
         completed_tasks: 0,
         campaign_id: None,
         fingerprint: None,
+        earning: None,
     }
 }
 
