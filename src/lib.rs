@@ -31,6 +31,7 @@ pub mod org;
 pub mod paging;
 pub mod photos;
 pub mod ratelimit;
+pub mod recalculation;
 pub mod reports;
 pub mod rewards;
 pub mod startup;

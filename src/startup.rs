@@ -354,6 +354,16 @@ fn effect_handlers(
         Arc::new(crate::expiry::WarnEffect(expiry_job(handles, settings))),
     );
     effects.register(
+        crate::recalculation::POST_EFFECT,
+        Arc::new(crate::recalculation::PostEffect(
+            crate::recalculation::RecalculationJob {
+                db: handles.db.clone(),
+                clock: handles.clock.clone(),
+                live: handles.live.clone(),
+            },
+        )),
+    );
+    effects.register(
         crate::moderation::SETTLE_HOLD_EFFECT,
         Arc::new(crate::moderation::SettleHoldEffect {
             db: handles.db.clone(),

@@ -22,6 +22,7 @@ pub mod org;
 pub mod participants;
 pub mod photos;
 pub mod points;
+pub mod recalculation;
 pub mod reports;
 pub mod rewards;
 pub mod roles;
@@ -272,6 +273,12 @@ api! {
     tax::set_my_tax_id,
     tax::get_my_tax_certificate,
     tax::get_tax_certificate,
+    // Before `getRecalculation`, whose `{id}` would take `preview` too.
+    recalculation::preview_recalculation,
+    recalculation::apply_recalculation,
+    recalculation::get_recalculation,
+    recalculation::list_recalculations,
+    recalculation::list_debts,
     rewards::list_reward_categories,
     rewards::list_rewards,
     rewards::get_reward,

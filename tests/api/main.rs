@@ -21,6 +21,7 @@ mod moderation;
 mod nodes;
 mod points;
 mod process;
+mod recalculation;
 mod registration;
 mod reports;
 mod rewards;

@@ -18,6 +18,7 @@
 //! | [`routing`] | moderation queue order and which moderator takes an item |
 //! | [`stored`] | the one declaration of statuses and kinds stored as text (`stored_enum!`) |
 //! | [`expiry`] | when credited points expire, and the order lots are spent in |
+//! | [`recalculation`] | a changed rule priced against past earnings, and the compensations per participant |
 //! | [`tax`] | the tax agent: when bonus income arises, the yearly scale, withholding or grossing up |
 //! | [`tasks`] | task kinds, answer checking and quiz scoring, recurrence, limits, audiences, quests, streaks, trust |
 
@@ -27,6 +28,7 @@ pub mod expiry;
 pub mod leaderboard;
 pub mod levels;
 pub mod points;
+pub mod recalculation;
 pub mod refill;
 pub mod rewards;
 pub mod routing;
