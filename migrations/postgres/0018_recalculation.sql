@@ -81,3 +81,15 @@ CREATE TABLE recalculation_lines (
     error               TEXT,
     PRIMARY KEY (recalculation_id, participant_id)
 );
+
+-- Points a refund gave back to the lots its reservation took them from, so cancelling
+-- an order (or a failed payout) never renews points' expiry: the refund's transaction,
+-- the lot and how much. A lot's points still reserved by a source are what its
+-- transactions took from the lot less what its refunds gave back.
+CREATE TABLE lot_restores (
+    transaction_id  BIGINT  NOT NULL REFERENCES ledger_transactions(id),
+    lot_id          BIGINT  NOT NULL REFERENCES point_lots(id),
+    amount          BIGINT  NOT NULL CHECK (amount > 0),
+    PRIMARY KEY (transaction_id, lot_id)
+);
+CREATE INDEX lot_restores_lot ON lot_restores (lot_id);

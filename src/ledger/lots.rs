@@ -9,6 +9,11 @@
 //! programs' rules, one to read the open lots of the participants the batch debits,
 //! and one each to insert lots, update lots and record spendings.
 //!
+//! A refund (an order cancelled, a payout failed) forms no lot: it gives the points
+//! back to the lots its reservation took them from (`lot_restores`), so cancelling an
+//! order never renews points' expiry; points the reservation took untracked come back
+//! untracked.
+//!
 //! The invariant kept: what is left of a participant's lots never exceeds their
 //! available balance (points credited before any rule are simply untracked and never
 //! expire), and a debit may not spend points already due to expire.
@@ -30,6 +35,23 @@ struct OpenLotRow {
     expires_at: Option<i64>,
 }
 
+/// What a source's transactions (an order's reservation) took from a lot, and what
+/// its refunds gave back.
+#[derive(FromRow)]
+struct ReservedRow {
+    participant_id: i64,
+    source_type: String,
+    source_id: String,
+    lot_id: i64,
+    remaining: i64,
+    expires_at: Option<i64>,
+    taken: i64,
+    restored: i64,
+}
+
+/// A participant and the source (kind, id) of a refund to them.
+pub(super) type RefundSource = (i64, String, String);
+
 #[derive(FromRow)]
 struct InsertedLot {
     id: i64,
@@ -49,6 +71,11 @@ pub(super) struct LotBook {
     formed: Vec<FormedLot>,
     /// What each request took from each lot: (request index, lot id, amount).
     taken: Vec<(usize, i64, i64)>,
+    /// For each refund's participant and source, the lots its reservation holds and
+    /// how much of each, latest expiry first (given back in that order).
+    reserved: HashMap<RefundSource, Vec<(i64, i64)>>,
+    /// What each request gave back to each lot: (request index, lot id, amount).
+    restored: Vec<(usize, i64, i64)>,
 }
 
 struct FormedLot {
@@ -68,6 +95,7 @@ impl LotBook {
         tx: &mut Tx,
         movements: impl Iterator<Item = &'m Movement>,
         also: &BTreeSet<i64>,
+        refunds: &BTreeSet<RefundSource>,
     ) -> Result<Self, sqlx::Error> {
         let mut debited: BTreeSet<i64> = movements
             .filter_map(|m| match m.from {
@@ -77,6 +105,7 @@ impl LotBook {
             .collect();
         debited.extend(also);
         let mut book = LotBook::default();
+        book.load_reserved(tx, refunds).await?;
         if debited.is_empty() {
             return Ok(book);
         }
@@ -86,14 +115,83 @@ impl LotBook {
         sql.bind_list(debited.iter().copied());
         let rows: Vec<OpenLotRow> = sql.query_as().fetch_all(&mut **tx).await?;
         for row in rows {
-            book.read.insert(row.id, row.remaining);
-            book.lots.entry(row.participant_id).or_default().push(Lot {
-                id: row.id,
-                remaining: row.remaining,
-                expires_at: row.expires_at,
-            });
+            book.remember(row.participant_id, row.id, row.remaining, row.expires_at);
         }
         Ok(book)
+    }
+
+    /// Adds a lot as read, unless it is already known.
+    fn remember(&mut self, participant: i64, id: i64, remaining: i64, expires_at: Option<i64>) {
+        if self.read.insert(id, remaining).is_none() {
+            self.lots.entry(participant).or_default().push(Lot {
+                id,
+                remaining,
+                expires_at,
+            });
+        }
+    }
+
+    /// Reads what the reservations behind `refunds` still hold of each lot (by the
+    /// participant's transactions of the same source), and those lots.
+    async fn load_reserved(
+        &mut self,
+        tx: &mut Tx,
+        refunds: &BTreeSet<RefundSource>,
+    ) -> Result<(), sqlx::Error> {
+        if refunds.is_empty() {
+            return Ok(());
+        }
+        let mut sql = Sql::new(
+            "SELECT t.participant_id, t.source_type, t.source_id, l.id AS lot_id, l.remaining, l.expires_at,
+                    CAST(SUM(ls.amount) AS BIGINT) AS taken,
+                    COALESCE((SELECT CAST(SUM(r.amount) AS BIGINT) FROM lot_restores r JOIN ledger_transactions rt ON rt.id = r.transaction_id
+                              WHERE r.lot_id = l.id AND rt.participant_id = t.participant_id AND rt.source_type = t.source_type AND rt.source_id = t.source_id), 0) AS restored
+             FROM ledger_transactions t JOIN lot_spendings ls ON ls.transaction_id = t.id JOIN point_lots l ON l.id = ls.lot_id
+             WHERE ",
+        );
+        for (i, (participant, kind, id)) in refunds.iter().enumerate() {
+            sql.push(if i > 0 { " OR (" } else { "(" })
+                .push("t.participant_id = ")
+                .bind(*participant)
+                .push(" AND t.source_type = ")
+                .bind(kind.clone())
+                .push(" AND t.source_id = ")
+                .bind(id.clone())
+                .push(")");
+        }
+        sql.push(
+            " GROUP BY t.participant_id, t.source_type, t.source_id, l.id, l.remaining, l.expires_at",
+        );
+        let rows: Vec<ReservedRow> = sql.query_as().fetch_all(&mut **tx).await?;
+        for row in rows {
+            let held = row.taken - row.restored;
+            if held <= 0 {
+                continue;
+            }
+            self.remember(
+                row.participant_id,
+                row.lot_id,
+                row.remaining,
+                row.expires_at,
+            );
+            self.reserved
+                .entry((row.participant_id, row.source_type, row.source_id))
+                .or_default()
+                .push((row.lot_id, held));
+        }
+        let expiry_of: HashMap<i64, Option<i64>> = self
+            .lots
+            .values()
+            .flatten()
+            .map(|lot| (lot.id, lot.expires_at))
+            .collect();
+        for lots in self.reserved.values_mut() {
+            // Latest expiry first, untracked-forever (None) before any date.
+            lots.sort_by_key(|(lot, _)| {
+                std::cmp::Reverse(expiry_of.get(lot).copied().flatten().unwrap_or(i64::MAX))
+            });
+        }
+        Ok(())
     }
 
     /// Works out what request `index` does to lots: forms a lot per participant it
@@ -101,11 +199,13 @@ impl LotBook {
     /// the lots. Refuses (answering the account) a debit that would spend points
     /// already due: `balance_after` answers a participant's available balance after
     /// the request. Nothing changes when it refuses.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn apply(
         &mut self,
         index: usize,
         program_id: i64,
         expiry: Option<(&ExpiryRule, Tz)>,
+        source: Option<&(String, String)>,
         movements: &[Movement],
         balance_after: impl Fn(i64) -> i64,
         now: i64,
@@ -113,6 +213,40 @@ impl LotBook {
         let mut working: HashMap<i64, Vec<Lot>> = HashMap::new();
         let mut formed = Vec::new();
         let mut taken: Vec<(i64, i64)> = Vec::new();
+        // Refunds give back to the lots their reservation took from.
+        let mut reserved: Vec<(RefundSource, Vec<(i64, i64)>)> = Vec::new();
+        let mut restored: Vec<(i64, i64)> = Vec::new();
+        for movement in movements.iter().filter(|m| m.purpose == Purpose::Refund) {
+            let (AccountKey::Participant(user), Some((kind, id))) = (movement.to, source) else {
+                continue;
+            };
+            let key = (user, kind.clone(), id.clone());
+            let position = match reserved.iter().position(|(k, _)| *k == key) {
+                Some(position) => position,
+                None => {
+                    let held = self.reserved.get(&key).cloned().unwrap_or_default();
+                    reserved.push((key, held));
+                    reserved.len() - 1
+                }
+            };
+            let mut left = movement.amount.hundredths();
+            for (lot_id, held) in reserved[position].1.iter_mut() {
+                let back = (*held).min(left);
+                if back <= 0 {
+                    continue;
+                }
+                *held -= back;
+                left -= back;
+                if let Some(lot) = self
+                    .lots_of(&mut working, user)
+                    .iter_mut()
+                    .find(|lot| lot.id == *lot_id)
+                {
+                    lot.remaining += back;
+                }
+                restored.push((*lot_id, back));
+            }
+        }
         let mut next_provisional = -(self.formed.len() as i64) - 1;
         if let Some((rule, timezone)) = expiry {
             let expires_at = rule
@@ -122,7 +256,7 @@ impl LotBook {
                     None
                 });
             let mut credited: Vec<(i64, i64)> = Vec::new();
-            for movement in movements {
+            for movement in movements.iter().filter(|m| m.purpose != Purpose::Refund) {
                 if let AccountKey::Participant(user) = movement.to {
                     match credited.iter_mut().find(|(u, _)| *u == user) {
                         Some((_, sum)) => *sum += movement.amount.hundredths(),
@@ -181,6 +315,12 @@ impl LotBook {
         self.formed.extend(formed);
         self.taken
             .extend(taken.into_iter().map(|(lot, amount)| (index, lot, amount)));
+        self.reserved.extend(reserved);
+        self.restored.extend(
+            restored
+                .into_iter()
+                .map(|(lot, amount)| (index, lot, amount)),
+        );
         Ok(())
     }
 
@@ -285,6 +425,25 @@ impl LotBook {
             let mut sql =
                 Sql::new("INSERT INTO lot_spendings (transaction_id, lot_id, amount) VALUES ");
             for (i, (transaction, lot, amount)) in takes.iter().enumerate() {
+                sql.push(if i > 0 { ", (" } else { "(" });
+                sql.bind(*transaction)
+                    .push(", ")
+                    .bind(*lot)
+                    .push(", ")
+                    .bind(*amount)
+                    .push(")");
+            }
+            sql.query().execute(&mut **tx).await?;
+        }
+        let restores: Vec<(i64, i64, i64)> = self
+            .restored
+            .iter()
+            .filter_map(|(index, lot, amount)| Some((ids.get(index).copied()?, *lot, *amount)))
+            .collect();
+        if !restores.is_empty() {
+            let mut sql =
+                Sql::new("INSERT INTO lot_restores (transaction_id, lot_id, amount) VALUES ");
+            for (i, (transaction, lot, amount)) in restores.iter().enumerate() {
                 sql.push(if i > 0 { ", (" } else { "(" });
                 sql.bind(*transaction)
                     .push(", ")

@@ -20,7 +20,7 @@ use async_trait::async_trait;
 use dashmap::DashMap;
 use sqlx::FromRow;
 use stimul_actors::ledger::{
-    AccountKey, Committed, LedgerError, LedgerStore, Movement, ParticipantBalance,
+    AccountKey, Committed, LedgerError, LedgerStore, Movement, ParticipantBalance, Purpose,
     TransactionRequest, TransactionStatus, net_change,
 };
 use stimul_actors::live::{
@@ -30,7 +30,7 @@ use stimul_actors::rules::levels::{Level, LevelScale};
 use stimul_actors::rules::points::{Percent, Points};
 
 use super::debts;
-use super::lots::LotBook;
+use super::lots::{self, LotBook};
 use super::tax::TaxBook;
 use super::terms;
 use crate::db::{Backend, Clock, Db, OnServerRuntime, Sql, Tx};
@@ -340,7 +340,21 @@ impl SqlActorStorage {
         let mut progress = self.lock_progress(tx, &participants).await?;
         let existing = self.existing_keys(tx, requests).await?;
         let mut hold_status = self.hold_statuses(tx, requests).await?;
-        let mut lots = LotBook::load(tx, resolved.iter().flatten(), &taxed).await?;
+        // Refunds give points back to the lots their reservations took.
+        let refunds: BTreeSet<lots::RefundSource> = requests
+            .iter()
+            .zip(&resolved)
+            .filter_map(|(request, movements)| {
+                let (kind, id) = request.source.as_ref()?;
+                movements.iter().find_map(|m| match m.to {
+                    AccountKey::Participant(user) if m.purpose == Purpose::Refund => {
+                        Some((user, kind.clone(), id.clone()))
+                    }
+                    _ => None,
+                })
+            })
+            .collect();
+        let mut lots = LotBook::load(tx, resolved.iter().flatten(), &taxed, &refunds).await?;
         let mut taxes = TaxBook::load(tx, &taxed, &tax_years).await?;
 
         // Apply in memory, in order.
@@ -463,6 +477,7 @@ impl SqlActorStorage {
                 index,
                 request.program_id,
                 program_terms.and_then(|t| t.expiry.as_ref().map(|rule| (rule, t.timezone))),
+                request.source.as_ref(),
                 movements,
                 balance_after,
                 now,

@@ -494,3 +494,55 @@ async fn the_nightly_run_starts_by_itself_once_a_day() {
     assert_eq!(expiry_transactions(&app).await, 1);
     app.assert_ledger_sound().await;
 }
+
+#[actix_web::test]
+async fn a_cancelled_order_gives_its_points_back_to_their_lots_without_renewing_them() {
+    let app = expiry_app(200, 0).await;
+    let admin = app.login("admin", "demo").await;
+    let seller = app.user_id("seller1").await;
+    let token = app.login("seller1", "demo").await;
+    set_rule(
+        &app,
+        &admin,
+        json!({ "rule": { "kind": "after_days", "days": 10 }, "warn_days": 3 }),
+    )
+    .await;
+    app.award(&admin, seller, "100").await;
+    let me = expect_status(app.get("/api/v1/me", Some(&token)).await, StatusCode::OK).await;
+    let first = me["expiring"].clone();
+    assert_eq!(first["amount"], "100.00", "{me}");
+
+    // Five days on, the seller orders and the order is cancelled (by staff: it may be
+    // processing already): the points go back to the lot they came from, which still
+    // expires on its own date; no new lot is formed.
+    app.clock.advance(5 * DAY);
+    let order = app
+        .order_goods(&admin, &token, "KETTLE", "60", "kettle-1")
+        .await;
+    let me = expect_status(app.get("/api/v1/me", Some(&token)).await, StatusCode::OK).await;
+    assert_eq!(me["expiring"]["amount"], "40.00", "{me}");
+    expect_status(
+        app.post(
+            &format!("/api/v1/orders/{order}/cancel"),
+            Some(&admin),
+            &json!({ "reason": "out of kettles" }),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let me = expect_status(app.get("/api/v1/me", Some(&token)).await, StatusCode::OK).await;
+    assert_eq!(me["expiring"], first, "the same lot, the same date: {me}");
+    let lots: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM point_lots WHERE participant_id = $1")
+        .bind(seller)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .expect("lots");
+    assert_eq!(lots, 1);
+
+    // When the lot is due, all of it expires.
+    app.clock.advance(6 * DAY);
+    let run = run_to_the_end(&app, &admin).await;
+    assert_eq!(run["points_expired"], "100.00", "{run}");
+    app.assert_ledger_sound().await;
+}
