@@ -73,6 +73,8 @@ pub struct Settings {
     pub effects: EffectSettings,
     /// Points expiry's runs (`[expiry]`, `STIMUL_EXPIRY__…`).
     pub expiry: ExpirySettings,
+    /// Messages to people (`[notifications]`, `STIMUL_NOTIFICATIONS__…`).
+    pub notifications: NotificationSettings,
     pub limits: LimitSettings,
     pub codes: CodeSettings,
     /// Anti-fraud limits on code registration (`[fraud]`, `STIMUL_FRAUD__…`).
@@ -105,6 +107,7 @@ impl Default for Settings {
             topups: TopupSettings::default(),
             effects: EffectSettings::default(),
             expiry: ExpirySettings::default(),
+            notifications: NotificationSettings::default(),
             limits: LimitSettings::default(),
             codes: CodeSettings::default(),
             fraud: Default::default(),
@@ -356,6 +359,27 @@ pub struct EffectSettings {
 impl Default for EffectSettings {
     fn default() -> Self {
         Self { lease_ms: 60_000 }
+    }
+}
+
+/// Messages to people (`[notifications]`, `STIMUL_NOTIFICATIONS__…`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct NotificationSettings {
+    /// How often each node gathers the credits since the last digest into one "points
+    /// credited" message per person, in milliseconds; 0 turns the digest off.
+    pub digest_every_ms: u64,
+    /// Credits younger than this wait for the next digest, so a burst still going on
+    /// lands in one message (and a commit still in flight is not skipped).
+    pub digest_quiet_ms: i64,
+}
+
+impl Default for NotificationSettings {
+    fn default() -> Self {
+        Self {
+            digest_every_ms: 30_000,
+            digest_quiet_ms: 5_000,
+        }
     }
 }
 

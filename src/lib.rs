@@ -27,6 +27,7 @@ pub mod integrations;
 pub mod ledger;
 pub mod metrics;
 pub mod moderation;
+pub mod notifications;
 pub mod org;
 pub mod paging;
 pub mod photos;

@@ -169,6 +169,18 @@ impl Application {
             )),
             answers_task,
         ];
+        if settings.notifications.digest_every_ms > 0 {
+            background.push(tokio::spawn(crate::notifications::run_digest(
+                crate::notifications::DigestJob {
+                    db: state.db.clone(),
+                    clock: state.clock.clone(),
+                    effects: state.effects.clone(),
+                    quiet_ms: settings.notifications.digest_quiet_ms,
+                },
+                Duration::from_millis(settings.notifications.digest_every_ms),
+                shutdown_rx.clone(),
+            )));
+        }
         if settings.expiry.nightly_check_ms > 0 {
             background.push(tokio::spawn(crate::expiry::run_nightly(
                 expiry_job(&handles, &settings),
@@ -352,6 +364,13 @@ fn effect_handlers(
     effects.register(
         crate::expiry::WARN_EFFECT,
         Arc::new(crate::expiry::WarnEffect(expiry_job(handles, settings))),
+    );
+    effects.register(
+        crate::notifications::DELIVER_EFFECT,
+        Arc::new(crate::notifications::DeliverEffect {
+            db: handles.db.clone(),
+            live: handles.live.clone(),
+        }),
     );
     effects.register(
         crate::recalculation::POST_EFFECT,

@@ -18,6 +18,7 @@ pub mod extract;
 pub mod health;
 pub mod imports;
 pub mod moderation;
+pub mod notifications;
 pub mod org;
 pub mod participants;
 pub mod photos;
@@ -268,6 +269,8 @@ api! {
     expiry::get_expiry_run,
     expiry::list_expiry_runs,
     expiry::list_my_expiring,
+    notifications::list_my_notifications,
+    notifications::mark_notifications_read,
     tax::get_tax_rule,
     tax::update_tax_rule,
     tax::set_my_tax_id,

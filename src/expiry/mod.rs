@@ -36,7 +36,9 @@ use utoipa::ToSchema;
 use crate::db::{Clock, Db};
 use crate::effects::{self, Effect, EffectHandler, Effects, Failure, NewEffect};
 use crate::error::{ApiError, ApiResult};
+use crate::notifications::Notice;
 use repo::{DueParticipant, RunRow};
+use stimul_actors::rules::notifications::Trigger;
 
 /// The effect kind that expires one page of a run and queues the next.
 pub const PAGE_EFFECT: &str = "expiry.page";
@@ -504,14 +506,35 @@ pub struct WarnEffect(pub ExpiryJob);
 
 #[async_trait]
 impl EffectHandler for WarnEffect {
-    async fn run(&self, _effects: &Effects, effect: &Effect) -> Result<(), Failure> {
+    async fn run(&self, effects: &Effects, effect: &Effect) -> Result<(), Failure> {
         let job = &self.0;
         let RunPayload { run_id } = effect.payload()?;
         let Some(run) = repo::run_by_id(&job.db, run_id).await? else {
             return Ok(());
         };
         let tz = zone(&repo::rule(&job.db.pool, run.program_id).await?.timezone);
-        for warning in repo::warnings_of(&job.db, run_id).await? {
+        let warnings = repo::warnings_of(&job.db, run_id).await?;
+        // Into the inbox (once per participant and expiry moment: the cause is unique),
+        // then the live toast.
+        let notices: Vec<Notice> = warnings
+            .iter()
+            .map(|warning| {
+                let coming = expiring(warning.expires_at, warning.amount, tz);
+                Notice::new(
+                    run.program_id,
+                    warning.participant_id,
+                    Trigger::PointsExpiring,
+                    format!("expiring:{}:{}", warning.participant_id, warning.expires_at),
+                )
+                .with("amount", coming.amount)
+                .with("on", coming.on)
+            })
+            .collect();
+        let mut tx = job.db.begin().await?;
+        crate::notifications::notify_in(&mut tx, &notices, job.clock.now_ms()).await?;
+        tx.commit().await?;
+        effects.ring();
+        for warning in warnings {
             job.live.push(
                 &stimul_actors::participant::topic(warning.participant_id),
                 &PointsExpiring {

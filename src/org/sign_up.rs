@@ -350,6 +350,29 @@ pub async fn decide(
             .execute(&mut **tx)
             .await?;
     }
+    if decision == Decision::Approve {
+        let welcomed: Vec<(i64, i64, String, String)> = {
+            let mut sql = crate::db::Sql::new(
+                "SELECT u.id, u.program_id, u.name, p.name FROM users u JOIN programs p ON p.id = u.program_id WHERE u.id IN ",
+            );
+            sql.bind_list(decided.iter().copied());
+            sql.query_as().fetch_all(&mut **tx).await?
+        };
+        let notices: Vec<crate::notifications::Notice> = welcomed
+            .into_iter()
+            .map(|(user, program_id, name, program)| {
+                crate::notifications::Notice::new(
+                    program_id,
+                    user,
+                    stimul_actors::rules::notifications::Trigger::RegistrationApproved,
+                    format!("registration:{user}:approved"),
+                )
+                .with("name", name)
+                .with("program", program)
+            })
+            .collect();
+        crate::notifications::notify_in(tx, &notices, now_ms).await?;
+    }
     Ok(decided)
 }
 

@@ -791,6 +791,19 @@ pub(super) async fn move_in(
         now,
     )
     .await?;
+    crate::notifications::notify_in(
+        tx,
+        &[crate::notifications::Notice::new(
+            row.program_id,
+            row.participant_id,
+            stimul_actors::rules::notifications::Trigger::OrderStatus,
+            format!("order:{order_id}:{}", change.next.as_str()),
+        )
+        .with("order_id", order_id)
+        .with("status", change.next.as_str())],
+        now,
+    )
+    .await?;
     Ok(Moved {
         participant_id: row.participant_id,
         order_id,

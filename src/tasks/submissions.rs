@@ -867,6 +867,26 @@ pub async fn decide_in_transaction(
     .execute(&mut **tx)
     .await?;
     let follow_up = enqueue_follow_up(tx, program_id, item.subject_id, new_status, now).await?;
+    let task: String = sqlx::query_scalar(
+        "SELECT t.title FROM tasks t JOIN task_submissions s ON s.task_id = t.id WHERE s.id = $1",
+    )
+    .bind(item.subject_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    crate::notifications::notify_in(
+        tx,
+        &[crate::notifications::Notice::new(
+            program_id,
+            participant_id,
+            stimul_actors::rules::notifications::Trigger::TaskDecided,
+            format!("submission:{}:decided", item.subject_id),
+        )
+        .with("task", task)
+        .with("decision", new_status.as_str())
+        .with("comment", request.comment.clone().unwrap_or_default())],
+        now,
+    )
+    .await?;
     let approved = request.decision == DecisionKind::Approve;
     Ok((
         Effect::SettleHold {

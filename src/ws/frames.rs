@@ -194,6 +194,8 @@ live_events! {
     /// On `me`: points will expire within the program's warning days (sent once per
     /// expiry date).
     PointsExpiring(crate::expiry::PointsExpiring) as "points_expiring",
+    /// On `me`: a new message in the person's inbox, with its texts in every language.
+    Notification(crate::notifications::NotificationPushed) as "notification",
     /// On `store:{id}`: the store's progress.
     Progress(StoreProgress) as "progress",
     /// On a leaderboard topic: the top entries, at most two a second; `around` and

@@ -19,6 +19,7 @@ mod imports;
 mod live;
 mod moderation;
 mod nodes;
+mod notifications;
 mod points;
 mod process;
 mod recalculation;

@@ -7,6 +7,7 @@
 //!
 //! | module | owns |
 //! | --- | --- |
+//! | [`notifications`] | what causes a message, the variables its template may name, rendering in Russian or English |
 //! | [`points`] | the money type and the single rounding rule for rates and percents |
 //! | [`levels`] | a program's level scale: which level progress reaches, and its multiplier |
 //! | [`campaigns`] | campaign life cycle, audiences, what a code pays, which campaign pays, anti-fraud verdicts |
@@ -27,6 +28,7 @@ pub mod codes;
 pub mod expiry;
 pub mod leaderboard;
 pub mod levels;
+pub mod notifications;
 pub mod points;
 pub mod recalculation;
 pub mod refill;
