@@ -210,6 +210,9 @@ async fn may_see(db: &Db, principal: &Principal, uploader: i64) -> ApiResult<boo
         || principal
             .access
             .has_permission_anywhere(Permission::view(Section::Moderation))
+        || principal
+            .access
+            .has_permission_anywhere(Permission::view(Section::Support))
     {
         return Ok(true);
     }

@@ -37,10 +37,12 @@ pub enum Section {
     Reports,
     Audit,
     Rewards,
+    Content,
+    Support,
 }
 
 impl Section {
-    pub const ALL: [Section; 18] = [
+    pub const ALL: [Section; 20] = [
         Section::Program,
         Section::Regions,
         Section::Partners,
@@ -59,6 +61,8 @@ impl Section {
         Section::Reports,
         Section::Audit,
         Section::Rewards,
+        Section::Content,
+        Section::Support,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -81,6 +85,8 @@ impl Section {
             Section::Reports => "reports",
             Section::Audit => "audit",
             Section::Rewards => "rewards",
+            Section::Content => "content",
+            Section::Support => "support",
         }
     }
 
@@ -104,6 +110,8 @@ impl Section {
             Section::Reports => "reports and statistics",
             Section::Audit => "the audit log",
             Section::Rewards => "the rewards showcase and orders",
+            Section::Content => "news, the program's rules and the FAQ",
+            Section::Support => "participants' support requests",
         }
     }
 }
@@ -440,6 +448,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
             Permission::edit(S::Registrations),
             Permission::view(S::Participants),
             Permission::view(S::Stores),
+            Permission::edit(S::Support),
         ],
     },
     BuiltinRole {
@@ -449,8 +458,8 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
     },
 ];
 
-const ADMIN_PERMISSIONS: [Permission; 18] = {
-    let mut all = [Permission::edit(S::Program); 18];
+const ADMIN_PERMISSIONS: [Permission; 20] = {
+    let mut all = [Permission::edit(S::Program); 20];
     let mut i = 0;
     while i < S::ALL.len() {
         all[i] = Permission::edit(S::ALL[i]);

@@ -12,6 +12,7 @@ use crate::error::{ApiError, ErrorCode};
 pub mod auth;
 pub mod campaigns;
 pub mod codes;
+pub mod content;
 pub mod effects;
 pub mod expiry;
 pub mod extract;
@@ -28,6 +29,7 @@ pub mod reports;
 pub mod rewards;
 pub mod roles;
 pub mod stores;
+pub mod support;
 pub mod tasks;
 pub mod tax;
 
@@ -270,6 +272,22 @@ api! {
     expiry::list_expiry_runs,
     expiry::list_my_expiring,
     notifications::list_my_notifications,
+    content::list_news,
+    content::get_news,
+    content::create_news,
+    content::update_news,
+    content::get_program_rules,
+    content::update_program_rules,
+    content::list_faq,
+    content::create_faq_entry,
+    content::update_faq_entry,
+    content::delete_faq_entry,
+    support::create_support_request,
+    support::list_my_support_requests,
+    support::list_support_requests,
+    support::get_support_request,
+    support::reply_to_support_request,
+    support::close_support_request,
     notifications::mark_notifications_read,
     tax::get_tax_rule,
     tax::update_tax_rule,

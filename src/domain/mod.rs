@@ -139,6 +139,25 @@ impl<const MAX: usize> Text<MAX> {
         Ok(Self(text.to_string()))
     }
 
+    /// Like [`Self::parse`] for text of several lines: line breaks and tabs are kept,
+    /// other control characters refused.
+    pub fn parse_multiline(input: &str) -> Result<Self, String> {
+        let text = input.trim();
+        if text.is_empty() {
+            return Err("must not be empty".into());
+        }
+        if text.chars().count() > MAX {
+            return Err(format!("must be at most {MAX} characters"));
+        }
+        if text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            return Err("must not contain control characters".into());
+        }
+        Ok(Self(text.to_string()))
+    }
+
     /// Like [`Self::parse`] but an empty input is allowed and gives an empty text.
     pub fn parse_optional(input: &str) -> Result<Self, String> {
         if input.trim().is_empty() {
