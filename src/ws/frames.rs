@@ -117,6 +117,8 @@ pub enum Snapshot {
     Moderation(ModerationSnapshot),
     /// On `moderation_stats`.
     ModerationStats(QueueStats),
+    /// On `support`: how many requests wait.
+    Support(crate::support::SupportCounts),
     /// On a leaderboard topic, with the participant's own rank and neighbours in
     /// `around` and `my_rank`.
     Leaderboard(BoardView),
@@ -196,6 +198,10 @@ live_events! {
     PointsExpiring(crate::expiry::PointsExpiring) as "points_expiring",
     /// On `me`: a new message in the person's inbox, with its texts in every language.
     Notification(crate::notifications::NotificationPushed) as "notification",
+    /// On `me`: support staff wrote in one of the participant's requests.
+    SupportReply(crate::support::SupportReply) as "support_reply",
+    /// On `support`: a request was opened, written in or closed.
+    SupportRequest(crate::support::SupportRequestChanged) as "support_request",
     /// On `store:{id}`: the store's progress.
     Progress(StoreProgress) as "progress",
     /// On a leaderboard topic: the top entries, at most two a second; `around` and

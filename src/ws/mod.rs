@@ -103,6 +103,8 @@ enum Topic {
     },
     /// The program's queue figures (`moderation_stats`).
     ModerationStats(i64),
+    /// The program's support requests (`support`), for support staff.
+    Support(i64),
     /// A campaign's leaderboard (`campaign:{id}:leaderboard:{window}`, optionally
     /// `:region:{id}` or `:store:{id}`).
     Leaderboard {
@@ -123,6 +125,7 @@ impl Topic {
                 stimul_actors::moderation::topic(*moderator_id)
             }
             Topic::ModerationStats(program) => stimul_actors::moderation::stats_topic(*program),
+            Topic::Support(program) => crate::support::topic(*program),
             Topic::Leaderboard {
                 campaign_id,
                 window,
@@ -222,6 +225,10 @@ impl Session {
                 kinds,
                 regions,
             });
+        }
+        if name == "support" {
+            principal.require_program_wide(Permission::view(Section::Support))?;
+            return Ok(Topic::Support(principal.program_id()));
         }
         if name == "moderation_stats" {
             principal.require_anywhere(Permission::view(Section::Moderation))?;
@@ -335,6 +342,9 @@ impl Session {
                     .map_err(|e| ApiError::live_unavailable("the queue figures", e))?;
                 Ok(Snapshot::ModerationStats(stats))
             }
+            Topic::Support(program_id) => Ok(Snapshot::Support(
+                crate::support::counts(&state.db, program_id).await?,
+            )),
         }
     }
 

@@ -20,6 +20,7 @@
 //! | [`stored`] | the one declaration of statuses and kinds stored as text (`stored_enum!`) |
 //! | [`expiry`] | when credited points expire, and the order lots are spent in |
 //! | [`recalculation`] | a changed rule priced against past earnings, and the compensations per participant |
+//! | [`support`] | where a support request stands after each side writes |
 //! | [`tax`] | the tax agent: when bonus income arises, the yearly scale, withholding or grossing up |
 //! | [`tasks`] | task kinds, answer checking and quiz scoring, recurrence, limits, audiences, quests, streaks, trust |
 
@@ -35,6 +36,7 @@ pub mod refill;
 pub mod rewards;
 pub mod routing;
 pub mod stored;
+pub mod support;
 pub mod tasks;
 pub mod tax;
 pub mod windows;
