@@ -97,6 +97,20 @@ const routes = [
     allow: () => isStaff() && canAny('campaigns.view', 'campaigns.edit'),
     load: () => import('./pages/admin-campaigns.js'),
   },
+  // Tasks: brands define their own, admins the program's; quests and the trust
+  // settings are the whole program's.
+  {
+    path: '/admin/tasks',
+    nav: 'nav.tasksAdmin',
+    allow: () => isStaff() && canAny('tasks.view', 'tasks.edit'),
+    load: () => import('./pages/admin-tasks.js'),
+  },
+  {
+    path: '/admin/quests',
+    nav: 'nav.quests',
+    allow: () => isStaff() && canAny('tasks.view', 'tasks.edit') && isProgramWide(),
+    load: () => import('./pages/admin-quests.js'),
+  },
   // Brands keep their own products; admins the whole catalog.
   {
     path: '/admin/products',
@@ -138,6 +152,14 @@ const routes = [
     nav: 'nav.tax',
     allow: () => can('points.view') && isProgramWide() && isStaff(),
     load: () => import('./pages/admin-tax.js'),
+  },
+  // Retroactive recalculation and the debts it leaves: the whole program's as well
+  // (the wizard itself takes `points.edit`).
+  {
+    path: '/admin/recalculations',
+    nav: 'nav.recalculations',
+    allow: () => canAny('points.view', 'points.edit') && isProgramWide() && isStaff(),
+    load: () => import('./pages/admin-recalculations.js'),
   },
   // The effect queue is the whole program's too.
   {

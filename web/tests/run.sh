@@ -19,6 +19,6 @@ if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/@asyncapi/parser
   npm install --omit=dev --no-audit --no-fund --loglevel=error || fail "npm install failed"
 fi
 
-node --test format.test.mjs i18n.test.mjs expiry.test.mjs expiry-ru.test.mjs tax.test.mjs tax-ru.test.mjs contracts.test.mjs >/dev/null ||
-  fail "the unit tests of format.js, the dictionaries, the expiry rule, the tax rule or the AsyncAPI document failed (node --test web/tests/format.test.mjs web/tests/i18n.test.mjs web/tests/expiry.test.mjs web/tests/expiry-ru.test.mjs web/tests/tax.test.mjs web/tests/tax-ru.test.mjs web/tests/contracts.test.mjs)"
+node --test format.test.mjs i18n.test.mjs expiry.test.mjs expiry-ru.test.mjs tax.test.mjs tax-ru.test.mjs recalculation.test.mjs recalculation-ru.test.mjs tasks-admin.test.mjs tasks-admin-ru.test.mjs contracts.test.mjs >/dev/null ||
+  fail "the unit tests of format.js, the dictionaries, the expiry rule, the tax rule, recalculation, the staff's task pieces or the AsyncAPI document failed (node --test web/tests/format.test.mjs web/tests/i18n.test.mjs web/tests/expiry.test.mjs web/tests/expiry-ru.test.mjs web/tests/tax.test.mjs web/tests/tax-ru.test.mjs web/tests/recalculation.test.mjs web/tests/recalculation-ru.test.mjs web/tests/tasks-admin.test.mjs web/tests/tasks-admin-ru.test.mjs web/tests/contracts.test.mjs)"
 node smoke.mjs || fail "the smoke test failed (screenshots in ${OUT:-/tmp/stimul-smoke})"

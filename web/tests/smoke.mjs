@@ -41,6 +41,15 @@
 // 15. the admin opens /admin/tax from the menu, picks the "Prizes" preset, turns tax on,
 //    saves, and sees the saved rule in words (35 % above 4 000.00, withheld when points
 //    are redeemed); the rule is put back off through the API afterwards.
+// 16. the admin opens /admin/recalculations from the menu, previews a level multiplier
+//    of 1.5 for the first level over the current month (the figures are the ones the
+//    API previews for the same request: the demo may have few or no earnings with their
+//    terms, then nobody's points change), confirms it in the dialog (one
+//    Idempotency-Key sent) and watches it post until it is finished in the list.
+// 17. the admin opens /admin/tasks from the menu, creates a stock check (a store that
+//    does not exist is refused under its field first), sees it listed, changes its
+//    points in the editor and sees them in its row; on /admin/quests they add it to a
+//    new chain quest and see it listed; both are switched off through the API afterwards.
 // Issued codes come from the code-batches API (a pool, a batch for a demo product, its
 // CSV), or from SMOKE_CODES (comma-separated) on a server without it.
 // Prints "N passed, N failed" and exits non-zero on any failure; screenshots of
@@ -812,6 +821,182 @@ try {
       if (!ok) throw new Error(`the server holds ${JSON.stringify(saved)}`);
     } finally {
       await call('/tax/rule', { token, method: 'PUT', body: { ...before, enabled: false } });
+    }
+  });
+
+  await check('an admin previews and confirms a recalculation', async () => {
+    const token = await loginApi('admin');
+    try {
+      await call('/recalculations?limit=1', { token });
+    } catch (error) {
+      if (error.status !== 404) throw error;
+      console.log('  skipped: this server has no recalculation API');
+      return;
+    }
+    // A binary built before the page embeds a UI without it (the dev proxy serves web/app).
+    if ((await fetch(`${base}/pages/admin-recalculations.js`)).status === 404) {
+      console.log('  skipped: the UI this server serves has no recalculation page (rebuild it, or use dev-proxy.mjs)');
+      return;
+    }
+    // The current month so far, in the program's time zone: today is the last day allowed.
+    const { timezone } = await call('/program', { token });
+    const today = new Intl.DateTimeFormat('en-CA', {
+      timeZone: timezone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+    }).format(new Date());
+    const request = {
+      rule: { kind: 'level_multiplier', level: 0, multiplier: '1.5' },
+      from: `${today.slice(0, 8)}01`,
+      to: today,
+      comment: `smoke ${stamp}: the first level pays half as much again`,
+    };
+    const expected = await call('/recalculations/preview', { token, method: 'POST', body: request });
+
+    const admin = await newPage('recalculation');
+    await login(admin, base, 'admin');
+    await admin.click('header nav a[href="/admin/recalculations"]');
+    await admin.waitForURL(/\/admin\/recalculations$/);
+    const form = admin.locator('form[data-testid=recalc-form]');
+    await form.waitFor();
+    await form.locator('select[name=kind]').selectOption('level_multiplier');
+    await form.locator('select[name=level]').selectOption('0');
+    await form.locator('[data-testid=recalc-now-level]', { hasText: 'Now: ×' }).waitFor();
+    await form.locator('input[name=multiplier]').fill('1.5');
+    await form.locator('input[name=from]').fill(request.from);
+    await form.locator('input[name=to]').fill(request.to);
+    await form.locator('textarea[name=comment]').fill(request.comment);
+    await form.locator('button[type=submit]').click();
+
+    const preview = admin.locator('[data-testid=recalc-preview]');
+    await preview.waitFor();
+    await preview.locator('.recalc-rule-text', { hasText: 'multiplied by 1.5' }).waitFor();
+    const figure = async (name) => (await preview.locator(`[data-testid=fig-${name}]`).textContent()).trim();
+    const whole = (text) => Number(text.replace(/[\s\u202f]/g, ''));
+    const amount = (text) => shownCents(text.replace('+', ''));
+    for (const name of ['transactions', 'participants', 'gainers', 'losers', 'pending']) {
+      if (whole(await figure(name)) !== expected[name])
+        throw new Error(`${name}: the page shows ${await figure(name)}, the API previews ${expected[name]}`);
+    }
+    for (const [name, key] of [
+      ['gains', 'gains'],
+      ['net', 'net'],
+      ['owner-gains', 'owner_gains'],
+    ]) {
+      if (amount(await figure(name)) !== shownCents(expected[key]))
+        throw new Error(`${name}: the page shows ${await figure(name)}, the API previews ${expected[key]}`);
+    }
+    if (expected.participants === 0) await preview.locator('[data-testid=recalc-nothing]').waitFor();
+    else {
+      const rows = await preview.locator('tbody tr').count();
+      if (rows !== expected.lines.length) throw new Error(`${rows} lines shown, ${expected.lines.length} previewed`);
+    }
+
+    // Confirm: the dialog states the totals and what posting does, then one request with a key.
+    await admin.click('[data-action=confirm-recalc]');
+    const dialog = admin.locator('dialog [data-testid=recalc-confirm]');
+    await dialog.locator('p', { hasText: 'One compensating transaction per participant' }).waitFor();
+    await dialog.locator('p', { hasText: 'becomes a debt' }).waitFor();
+    const [posted] = await Promise.all([
+      admin.waitForResponse(
+        (r) => new URL(r.url()).pathname === '/api/v1/recalculations' && r.request().method() === 'POST',
+      ),
+      dialog.locator('[data-action=post-recalc]').click(),
+    ]);
+    if (posted.status() !== 202) throw new Error(`applyRecalculation answered ${posted.status()}`);
+    if (!posted.request().headers()['idempotency-key']) throw new Error('the confirmation sent no Idempotency-Key');
+    const started = await posted.json();
+    await admin
+      .locator(`[data-testid=recalc-progress][data-recalc-id="${started.id}"][data-status=finished]`)
+      .waitFor({ timeout: 60_000 });
+    await admin
+      .locator('[data-testid=recalc-list] tr', { has: admin.locator(`[data-recalc-id="${started.id}"]`) })
+      .locator('[data-status=finished]')
+      .waitFor();
+    if (await admin.locator('[data-action=confirm-recalc]').count())
+      throw new Error('the posted preview can still be confirmed');
+    const finished = await call(`/recalculations/${started.id}`, { token });
+    if (finished.status !== 'finished') throw new Error(`recalculation ${started.id} is ${finished.status}`);
+    if (finished.participants !== expected.participants || finished.posted + finished.failed !== finished.participants)
+      throw new Error(`recalculation ${started.id}: ${JSON.stringify(finished)}`);
+    const progress = admin.locator(`[data-testid=recalc-progress][data-recalc-id="${started.id}"]`);
+    if (whole(await progress.locator('[data-testid=recalc-posted]').textContent()) !== finished.posted)
+      throw new Error('the progress does not show what was posted');
+    // The open debts list what the API lists.
+    const debts = await call('/debts?limit=20', { token });
+    const debtList = admin.locator('[data-testid=debts]');
+    const shown = debtList.locator('[data-debt]');
+    if (debts.items.length) await shown.nth(debts.items.length - 1).waitFor();
+    else await debtList.locator('td', { hasText: 'Nobody owes points' }).waitFor();
+    console.log(
+      `  recalculation #${finished.id}: ${finished.participants} participants, gains ${finished.gains}, ` +
+        `posted ${finished.posted}, refused ${finished.failed}; open debts: ${debts.items.length}`,
+    );
+  });
+
+  await check('an admin creates a stock check on /admin/tasks, changes its points and adds it to a quest', async () => {
+    const token = await loginApi('admin');
+    const title = `Smoke stock check ${stamp}`;
+    const questTitle = `Smoke quest ${stamp}`;
+    let task = null;
+    try {
+      const admin = await newPage('tasks-admin');
+      await login(admin, base, 'admin');
+      await admin.click('header nav a[href="/admin/tasks"]');
+      await admin.waitForURL(/\/admin\/tasks$/);
+      await admin.locator('[data-testid=trust-text]').waitFor(); // the trust settings, in words
+      // Only stock checks: the new one is on the first page however many tasks there are.
+      await admin.selectOption('.filters select[name=kind]', 'stock_check');
+      await admin.click('[data-action=create-task]');
+      const dialog = admin.locator('dialog[open]');
+      await dialog.locator('select[name=kind]').selectOption('stock_check');
+      await dialog.locator('input[name=title]').fill(title);
+      await dialog.locator('input[name=points]').fill('15');
+      await dialog.locator('input[name="spec.stock_check.product"]').fill('AquaLine mixer 40 mm');
+      // A store that does not exist: the server's field error shows under its field.
+      await dialog.locator('input[name="audience.stores"]').fill('999999');
+      await dialog.locator('button[type=submit]').click();
+      await dialog.locator('.field-error', { hasText: 'no store 999999' }).waitFor();
+      await dialog.locator('input[name="audience.stores"]').fill('');
+      await dialog.locator('button[type=submit]').click();
+      await dialog.waitFor({ state: 'detached' });
+      const row = admin.locator('tbody tr', { has: admin.locator(`[data-task-title="${title}"]`) });
+      await row.locator('[data-testid=task-points]', { hasText: '15.00' }).waitFor();
+      await row.locator('[data-kind=stock_check]').waitFor();
+
+      await row.locator('[data-action=edit-task]').click();
+      const edit = admin.locator('dialog[open]');
+      const product = await edit.locator('input[name="spec.stock_check.product"]').inputValue();
+      if (product !== 'AquaLine mixer 40 mm') throw new Error(`the editor shows the product as ${product}`);
+      await edit.locator('input[name=points]').fill('17.50');
+      await edit.locator('button[type=submit]').click();
+      await edit.waitFor({ state: 'detached' });
+      await row.locator('[data-testid=task-points]', { hasText: '17.50' }).waitFor();
+      task = (await call('/tasks?kind=stock_check&limit=200', { token })).items.find((t) => t.title === title);
+      if (task?.points !== '17.50' || task.spec.product !== 'AquaLine mixer 40 mm' || task.requires_moderation)
+        throw new Error(`the server holds ${JSON.stringify(task)}`);
+
+      await admin.click('header nav a[href="/admin/quests"]');
+      await admin.waitForURL(/\/admin\/quests$/);
+      await admin.locator('[data-testid=quests] table').waitFor();
+      await admin.click('[data-action=create-quest]:not([disabled])');
+      const quest = admin.locator('dialog[open]');
+      await quest.locator('input[name=title]').fill(questTitle);
+      await quest.locator('[data-testid=quest-task-pick]').selectOption({ label: `${title} (Stock check)` });
+      await quest.locator('[data-action=add-task]').click();
+      await quest.locator('input[name=bonus]').fill('5');
+      await quest.locator('button[type=submit]').click();
+      await quest.waitFor({ state: 'detached' });
+      const questRow = admin.locator('tbody tr', { has: admin.locator(`[data-quest-title="${questTitle}"]`) });
+      await questRow.locator(`[data-task-id="${task.id}"]`, { hasText: title }).waitFor();
+      await questRow.locator('[data-testid=quest-bonus]', { hasText: '5.00' }).waitFor();
+    } finally {
+      // Switched off, so sellers of later runs do not see them.
+      const quests = await call('/quests', { token }).catch(() => []);
+      for (const q of quests.filter((q) => q.title === questTitle))
+        await call(`/quests/${q.id}`, { token, method: 'PATCH', body: { active: false } });
+      if (task) await call(`/tasks/${task.id}`, { token, method: 'PATCH', body: { active: false } });
     }
   });
 } finally {

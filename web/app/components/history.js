@@ -26,6 +26,7 @@ const REASONS = [
   'order',
   'payout',
   'expiry',
+  'recalculation',
 ];
 
 /** Lots named inline; more are folded under a count. */

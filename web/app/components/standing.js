@@ -1,10 +1,29 @@
 // A participant's standing (`ParticipantView`: balances, level, the way to the next
-// level), as the seller sees their own and an owner sees each seller's. `update()`
-// takes every later view (WebSocket events carry the whole standing, not a delta).
+// level, and the debt a recalculation left), as the seller sees their own and an owner
+// sees each seller's. `update()` takes every later view (WebSocket events carry the
+// whole standing, not a delta).
 
 import { h, replace } from '../dom.js';
-import { t } from '../i18n.js';
+import { t, tn } from '../i18n.js';
 import { points, count, toCents, percentOf } from '../format.js';
+
+/** Whether a debt (`debt` of a ParticipantView, a decimal string) is above zero. */
+export function hasDebt(debt) {
+  try {
+    return toCents(debt ?? '0') > 0n;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A debt in words, or null when nothing is owed: "You owe 5.00 points: your next
+ * points pay it off first" (`own`), or "Owes 5.00 points: …" as staff read it.
+ */
+export function debtText(debt, { own = true } = {}) {
+  if (!hasDebt(debt)) return null;
+  return own ? tn('debt.own', debt, { n: points(debt) }) : tn('debt.theirs', debt, { n: points(debt) });
+}
 
 /** A labelled progress bar; `percent` is a whole number 0–100. */
 export function bar(label, percent, text) {
@@ -36,15 +55,42 @@ function amountTile(label, value, { main = false, testid } = {}) {
   );
 }
 
-/** Returns { el, update(view) }. */
-export function standingCard(view) {
+/**
+ * The debt under the balances: hidden while nothing is owed. `own`: the participant's
+ * own page ("You owe…"), else a staff member's view of them ("Owes…").
+ */
+function debtNotice({ own }) {
+  const text = h('p', { class: 'debt-text', 'data-testid': 'debt-text' });
+  const el = h(
+    'div',
+    { class: 'notice debt', 'data-testid': 'debt', role: 'status', hidden: true },
+    text,
+    h('p', { class: 'muted small' }, own ? t('debt.ownWhy') : t('debt.theirsWhy')),
+  );
+  return {
+    el,
+    show(debt) {
+      const words = debtText(debt, { own });
+      el.hidden = !words;
+      el.dataset.debt = words ? debt : '0.00';
+      replace(text, words ?? '');
+    },
+  };
+}
+
+/** Returns { el, update(view) }. `own`: false where staff look at a participant. */
+export function standingCard(view, { own = true } = {}) {
   const balances = h('div', { class: 'tiles', 'aria-live': 'polite' });
+  const debt = debtNotice({ own });
   const level = h('div', { class: 'level' });
-  const el = h('section', { class: 'card standing', 'aria-label': t('standing.title') }, balances, level);
+  const el = h('section', { class: 'card standing', 'aria-label': t('standing.title') }, balances, debt.el, level);
   let last = null;
 
   function update(next) {
     if (!next) return;
+    // A view without `debt` (an older server) keeps the debt last shown.
+    if (!('debt' in next) && last) next = { ...next, debt: last.debt };
+    debt.show(next.debt);
     const b = next.balance;
     const changed = last && last.balance.available !== b.available;
     replace(

@@ -1,4 +1,5 @@
-// One participant as owners, managers and admins see them: profile, live-ish standing,
+// One participant as owners, managers and admins see them: profile, live-ish standing
+// (with what they owe when a recalculation took back more than they had),
 // the actions the viewer may take, their points history, and with `reports.view` their
 // certificate of income for a year (`getTaxCertificate`), printable on its own.
 
@@ -58,7 +59,7 @@ export function mount(root, { params }) {
       }
       if (can('points.view') && person.kind === 'participant') {
         const standing = await api(`/participants/${id}/standing`);
-        replace(standingSlot, standingCard(standing).el);
+        replace(standingSlot, standingCard(standing, { own: false }).el);
         if (again) history?.reload();
       }
     } catch (error) {

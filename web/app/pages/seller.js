@@ -2,7 +2,10 @@
 // kept live over the `me` topic, then the points history. Under the standing, a notice
 // of the next expiry (`expiring` of getMe and the `me` snapshot; a `points_expiring`
 // warning shows a toast), with every coming expiry folded under it, so points are
-// spent before they are gone. Cards lead to the ways of earning (codes and receipts,
+// spent before they are gone. When a recalculation took back more than the balance,
+// the standing says what they owe and that their next points pay it off first (`debt`
+// of getMe, the `me` snapshot and every `balance_changed`), and a toast says when it is
+// paid off. Cards lead to the ways of earning (codes and receipts,
 // tasks, the leaderboard), to payouts to a card and to tax (their tax number and
 // certificate of income).
 
@@ -11,7 +14,7 @@ import { t, tn } from '../i18n.js';
 import { points, isZero, day } from '../format.js';
 import * as live from '../live.js';
 import { api } from '../api.js';
-import { standingCard } from '../components/standing.js';
+import { standingCard, hasDebt } from '../components/standing.js';
 import { historyList } from '../components/history.js';
 import { notify } from '../components/toast.js';
 import { problemBox } from '../components/problem.js';
@@ -55,7 +58,9 @@ export function mount(root, { me }) {
     level: me.level,
     next_level: me.next_level,
     completed_tasks: me.completed_tasks ?? 0,
+    debt: me.debt ?? '0.00',
   });
+  let owed = hasDebt(me.debt);
   const expiring = expiringCard();
   expiring.show(me.expiring ?? null);
   const errors = h('div');
@@ -89,9 +94,15 @@ export function mount(root, { me }) {
     if (frame.type === 'snapshot') {
       errors.replaceChildren();
       standing.update(frame.data);
+      if ('debt' in frame.data) owed = hasDebt(frame.data.debt);
       if ('expiring' in frame.data) expiring.show(frame.data.expiring ?? null);
     } else if (frame.type === 'event' && frame.event === 'balance_changed') {
       standing.update(frame.data);
+      if ('debt' in frame.data) {
+        const owes = hasDebt(frame.data.debt);
+        if (owed && !owes) notify(t('debt.paidOff'), 'success');
+        owed = owes;
+      }
       reloadHistory();
       reloadExpiring();
       if (!isZero(frame.data.delta_available ?? '0')) {
