@@ -75,6 +75,8 @@ pub struct Settings {
     pub expiry: ExpirySettings,
     /// Messages to people (`[notifications]`, `STIMUL_NOTIFICATIONS__…`).
     pub notifications: NotificationSettings,
+    /// Outbound webhooks (`[webhooks]`, `STIMUL_WEBHOOKS__…`).
+    pub webhooks: WebhookSettings,
     pub limits: LimitSettings,
     pub codes: CodeSettings,
     /// Anti-fraud limits on code registration (`[fraud]`, `STIMUL_FRAUD__…`).
@@ -108,6 +110,7 @@ impl Default for Settings {
             effects: EffectSettings::default(),
             expiry: ExpirySettings::default(),
             notifications: NotificationSettings::default(),
+            webhooks: WebhookSettings::default(),
             limits: LimitSettings::default(),
             codes: CodeSettings::default(),
             fraud: Default::default(),
@@ -359,6 +362,31 @@ pub struct EffectSettings {
 impl Default for EffectSettings {
     fn default() -> Self {
         Self { lease_ms: 60_000 }
+    }
+}
+
+/// Outbound webhooks (`[webhooks]`, `STIMUL_WEBHOOKS__…`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct WebhookSettings {
+    /// How long a receiver has to answer one delivery.
+    pub timeout_ms: u64,
+    /// Tries of one delivery before it is given up: with the effect queue's backoff
+    /// (doubling from half a second, then every five minutes) 300 tries last a day.
+    pub max_attempts: u32,
+    /// Whether subscriptions may point at loopback and private addresses (tests and
+    /// a receiver on the same host); off by default so a subscription cannot probe the
+    /// server's own network.
+    pub allow_private_urls: bool,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            timeout_ms: 10_000,
+            max_attempts: 300,
+            allow_private_urls: false,
+        }
     }
 }
 

@@ -43,4 +43,5 @@ pub mod tasks;
 pub mod tax;
 pub mod telemetry;
 pub mod web;
+pub mod webhooks;
 pub mod ws;

@@ -366,6 +366,17 @@ fn effect_handlers(
         Arc::new(crate::expiry::WarnEffect(expiry_job(handles, settings))),
     );
     effects.register(
+        crate::webhooks::DELIVER_EFFECT,
+        Arc::new(crate::webhooks::DeliverEffect {
+            db: handles.db.clone(),
+            clock: handles.clock.clone(),
+            sender: Arc::new(crate::integrations::webhooks::WebhookSender::new(
+                settings.webhooks.timeout_ms,
+            )?),
+            max_attempts: settings.webhooks.max_attempts,
+        }),
+    );
+    effects.register(
         crate::notifications::DELIVER_EFFECT,
         Arc::new(crate::notifications::DeliverEffect {
             db: handles.db.clone(),

@@ -32,6 +32,7 @@ pub mod stores;
 pub mod support;
 pub mod tasks;
 pub mod tax;
+pub mod webhooks;
 
 /// The JSON body extractor settings: size limit and problem+json errors.
 pub fn json_config(limit: usize) -> web::JsonConfig {
@@ -288,6 +289,11 @@ api! {
     support::get_support_request,
     support::reply_to_support_request,
     support::close_support_request,
+    webhooks::list_webhooks,
+    webhooks::create_webhook,
+    webhooks::update_webhook,
+    webhooks::list_webhook_deliveries,
+    webhooks::resend_webhook_delivery,
     notifications::mark_notifications_read,
     tax::get_tax_rule,
     tax::update_tax_rule,

@@ -604,6 +604,24 @@ async fn credit(
         };
         moderation::enqueue(&mut tx, caller.program_id(), &item, clock.now_ms()).await?;
     }
+    crate::webhooks::emit_in(
+        &mut tx,
+        caller.program_id(),
+        crate::webhooks::EventType::CodeRegistered,
+        serde_json::json!({
+            "code": code.to_string(),
+            "participant_id": participant,
+            "store_id": store_id,
+            "product_id": product.id,
+            "sku": product.sku,
+            "campaign_id": campaign_id,
+            "points": outcome.amount,
+            "held": hold.is_some(),
+            "transaction_id": outcome.transaction_id,
+        }),
+        clock.now_ms(),
+    )
+    .await?;
     tx.commit().await?;
     if hold.is_some() {
         moderation::announce(live, caller.program_id());

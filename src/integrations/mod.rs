@@ -11,6 +11,7 @@ pub mod rewards;
 pub mod signature;
 pub mod sms;
 pub mod topups;
+pub mod webhooks;
 
 /// Why a delivery failed, which decides whether the effect queue tries again.
 #[derive(Debug, thiserror::Error)]

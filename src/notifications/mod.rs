@@ -322,6 +322,26 @@ pub async fn digest(job: &DigestJob, program_id: i64) -> ApiResult<usize> {
         return Ok(0);
     }
     let written = notify_in(&mut tx, &notices, now).await?;
+    let events = credits
+        .iter()
+        .map(|row| {
+            serde_json::json!({
+                "participant_id": row.participant_id,
+                "amount": Points::from_hundredths(row.amount),
+                "credits": row.credits,
+                "balance": Points::from_hundredths(row.balance),
+                "last_transaction_id": row.last,
+            })
+        })
+        .collect();
+    crate::webhooks::emit_all_in(
+        &mut tx,
+        program_id,
+        crate::webhooks::EventType::PointsCredited,
+        events,
+        now,
+    )
+    .await?;
     tx.commit().await?;
     if !written.is_empty() {
         job.effects.ring();

@@ -372,6 +372,16 @@ pub async fn decide(
             })
             .collect();
         crate::notifications::notify_in(tx, &notices, now_ms).await?;
+        for notice in &notices {
+            crate::webhooks::emit_in(
+                tx,
+                notice.program_id,
+                crate::webhooks::EventType::ParticipantApproved,
+                serde_json::json!({ "participant_id": notice.user_id, "name": notice.values.get("name") }),
+                now_ms,
+            )
+            .await?;
+        }
     }
     Ok(decided)
 }

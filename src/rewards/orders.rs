@@ -527,6 +527,20 @@ pub async fn place(
         now,
     )
     .await?;
+    crate::webhooks::emit_in(
+        &mut tx,
+        program_id,
+        crate::webhooks::EventType::OrderPlaced,
+        serde_json::json!({
+            "order_id": order_id,
+            "participant_id": participant,
+            "status": first.as_str(),
+            "total": total,
+            "card_amount": split.card,
+        }),
+        now,
+    )
+    .await?;
     let payment_effect = if split.card > Points::ZERO {
         Some(super::payments::open(settings, &mut tx, program_id, order_id, split.card, now).await?)
     } else {
@@ -788,6 +802,20 @@ pub(super) async fn move_in(
         change.next.as_str(),
         change.note.or(change.failure_reason),
         change.actor_id,
+        now,
+    )
+    .await?;
+    crate::webhooks::emit_in(
+        tx,
+        row.program_id,
+        crate::webhooks::EventType::OrderStatusChanged,
+        serde_json::json!({
+            "order_id": order_id,
+            "participant_id": row.participant_id,
+            "status": change.next.as_str(),
+            "previous": current.as_str(),
+            "reason": change.failure_reason,
+        }),
         now,
     )
     .await?;

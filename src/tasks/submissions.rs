@@ -873,6 +873,21 @@ pub async fn decide_in_transaction(
     .bind(item.subject_id)
     .fetch_one(&mut **tx)
     .await?;
+    crate::webhooks::emit_in(
+        tx,
+        program_id,
+        crate::webhooks::EventType::TaskDecided,
+        serde_json::json!({
+            "submission_id": item.subject_id,
+            "participant_id": participant_id,
+            "task": task,
+            "decision": new_status.as_str(),
+            "reason": request.reason,
+            "comment": request.comment,
+        }),
+        now,
+    )
+    .await?;
     crate::notifications::notify_in(
         tx,
         &[crate::notifications::Notice::new(

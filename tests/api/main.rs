@@ -33,4 +33,5 @@ mod spending_crash;
 mod support;
 mod tasks;
 mod tax;
+mod webhooks;
 mod ws_client;
