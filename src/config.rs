@@ -77,6 +77,8 @@ pub struct Settings {
     pub notifications: NotificationSettings,
     /// Outbound webhooks (`[webhooks]`, `STIMUL_WEBHOOKS__…`).
     pub webhooks: WebhookSettings,
+    /// Company lookup by tax number (`[companies]`, `STIMUL_COMPANIES__…`).
+    pub companies: CompanySettings,
     pub limits: LimitSettings,
     pub codes: CodeSettings,
     /// Anti-fraud limits on code registration (`[fraud]`, `STIMUL_FRAUD__…`).
@@ -111,6 +113,7 @@ impl Default for Settings {
             expiry: ExpirySettings::default(),
             notifications: NotificationSettings::default(),
             webhooks: WebhookSettings::default(),
+            companies: CompanySettings::default(),
             limits: LimitSettings::default(),
             codes: CodeSettings::default(),
             fraud: Default::default(),
@@ -362,6 +365,36 @@ pub struct EffectSettings {
 impl Default for EffectSettings {
     fn default() -> Self {
         Self { lease_ms: 60_000 }
+    }
+}
+
+/// Company lookup by tax number (`[companies]`, `STIMUL_COMPANIES__…`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct CompanySettings {
+    /// `console` finds nothing (and says so in the log); `http` asks a DaData-style
+    /// service: `POST {url}/findById/party` `{"query": inn}` with
+    /// `Authorization: Token {api_key}`.
+    pub provider: ProviderKind,
+    pub url: Option<String>,
+    pub api_key: Option<Secret<String>>,
+    pub timeout_ms: u64,
+    /// Lookups one address may make per minute (the sign-up page asks without a login).
+    pub lookups_per_ip_per_minute: u32,
+    /// How long an answer is kept before the service is asked again.
+    pub cache_days: i64,
+}
+
+impl Default for CompanySettings {
+    fn default() -> Self {
+        Self {
+            provider: ProviderKind::Console,
+            url: None,
+            api_key: None,
+            timeout_ms: 3_000,
+            lookups_per_ip_per_minute: 30,
+            cache_days: 30,
+        }
     }
 }
 

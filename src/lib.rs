@@ -15,6 +15,7 @@ pub mod bus;
 pub mod campaigns;
 pub mod cli;
 pub mod codes;
+pub mod companies;
 pub mod config;
 pub mod content;
 pub mod db;

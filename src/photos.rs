@@ -110,6 +110,16 @@ pub async fn store(
     .bind(now_ms)
     .execute(&mut **tx)
     .await?;
+    sqlx::query(
+        "INSERT INTO photo_uploads (sha256, user_id, program_id, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (sha256, user_id) DO NOTHING",
+    )
+    .bind(&sha256)
+    .bind(uploaded_by)
+    .bind(program_id)
+    .bind(now_ms)
+    .execute(&mut **tx)
+    .await?;
     Ok(PhotoRef {
         sha256,
         content_type: content_type.into(),
@@ -237,16 +247,34 @@ pub async fn open(
     {
         return Err(ApiError::not_found("photo"));
     }
-    let row: Option<(String, i64, i64, i64)> = sqlx::query_as(
-        "SELECT content_type, uploaded_by, program_id, public FROM photos WHERE sha256 = $1",
+    let row: Option<(String, i64, i64)> =
+        sqlx::query_as("SELECT content_type, program_id, public FROM photos WHERE sha256 = $1")
+            .bind(sha256)
+            .fetch_optional(&db.pool)
+            .await?;
+    // Everyone in the caller's program who uploaded these bytes.
+    let uploaders: Vec<i64> = sqlx::query_scalar(
+        "SELECT user_id FROM photo_uploads WHERE sha256 = $1 AND program_id = $2 ORDER BY user_id",
     )
     .bind(sha256)
-    .fetch_optional(&db.pool)
+    .bind(caller.program_id())
+    .fetch_all(&db.pool)
     .await?;
-    let (content_type, uploader, _, public) = row
-        .filter(|r| r.2 == caller.program_id())
-        .ok_or_else(|| ApiError::not_found("photo"))?;
-    if public == 0 && !may_see(db, caller, uploader).await? {
+    let Some((content_type, program_id, public)) = row else {
+        return Err(ApiError::not_found("photo"));
+    };
+    let public_here = public != 0 && program_id == caller.program_id();
+    if uploaders.is_empty() && !public_here {
+        return Err(ApiError::not_found("photo"));
+    }
+    let mut allowed = public_here;
+    for uploader in uploaders {
+        if allowed {
+            break;
+        }
+        allowed = may_see(db, caller, uploader).await?;
+    }
+    if !allowed {
         return Err(ApiError::forbidden("you may not see this photo"));
     }
     let bytes = tokio::fs::read(path_of(data_dir, sha256))

@@ -140,6 +140,9 @@ impl Application {
             live,
             ledger,
             payouts,
+            companies: crate::integrations::companies::companies_from_settings(
+                &settings.companies,
+            )?,
             access_cache: Arc::new(crate::auth::cache::AccessCache::default()),
             codegen,
             closing: closing_rx,

@@ -31,6 +31,8 @@ pub struct AppState {
     /// The payout provider: cards are tokenised by a direct call (a card number must
     /// never be stored, so it cannot wait on the effect queue).
     pub payouts: Arc<dyn crate::integrations::payouts::PayoutProvider>,
+    /// The company register, asked by tax number while a person types.
+    pub companies: Arc<dyn crate::integrations::companies::CompanyLookup>,
     /// Idempotent requests: reserved keys, saved answers (stored off the request path).
     pub idempotency: crate::idempotency::Idempotency,
     /// Tokens resolved recently, so most requests skip two queries.

@@ -12,6 +12,7 @@ use crate::error::{ApiError, ErrorCode};
 pub mod auth;
 pub mod campaigns;
 pub mod codes;
+pub mod companies;
 pub mod content;
 pub mod effects;
 pub mod expiry;
@@ -289,6 +290,7 @@ api! {
     support::get_support_request,
     support::reply_to_support_request,
     support::close_support_request,
+    companies::lookup_company,
     webhooks::list_webhooks,
     webhooks::create_webhook,
     webhooks::update_webhook,

@@ -4,6 +4,7 @@
 //! (`crate::effects`, whose handlers live with the areas that send), never a retry loop
 //! of their own; this module knows no area.
 
+pub mod companies;
 pub mod http;
 pub mod payments;
 pub mod payouts;

@@ -8,6 +8,7 @@ mod bad_input;
 mod campaigns;
 mod card_payments;
 mod codes;
+mod companies;
 mod content;
 mod contract;
 mod effects;

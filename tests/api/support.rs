@@ -143,4 +143,27 @@ async fn a_request_and_its_replies_reach_each_side_live() {
     )
     .await;
     assert_eq!(app.count("support_requests").await, 1);
+
+    // The same picture from another seller: each uploader sees their own; a third
+    // seller sees neither.
+    expect_status(
+        app.post_multipart(
+            "/api/v1/support/requests",
+            &other,
+            &json!({ "subject": "Тот же снимок", "text": "Прикладываю фото." }),
+            "photo",
+            &[test_photo(3)],
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let path = format!("/api/v1/photos/{photo}");
+    assert_eq!(app.get(&path, Some(&other)).await.status(), StatusCode::OK);
+    assert_eq!(app.get(&path, Some(&seller)).await.status(), StatusCode::OK);
+    let third = app.login("seller3", "demo").await;
+    assert_eq!(
+        app.get(&path, Some(&third)).await.status(),
+        StatusCode::FORBIDDEN
+    );
 }
