@@ -9,7 +9,9 @@ import { api, onUnauthorized } from './api.js';
 import { session, can, canAny, isParticipant, isPending, isProgramWide } from './session.js';
 import * as live from './live.js';
 import { notify } from './components/toast.js';
+import { followSupportReplies } from './components/support-live.js';
 import { problemBox } from './components/problem.js';
+import { inboxBell } from './components/inbox-bell.js';
 
 const isStaff = () => session.me()?.kind === 'staff';
 const activeParticipant = () => isParticipant() && !isPending();
@@ -26,6 +28,9 @@ const routes = [
   { path: '/rewards', nav: 'nav.rewards', allow: activeParticipant, load: () => import('./pages/rewards.js') },
   { path: '/orders', nav: 'nav.orders', allow: activeParticipant, load: () => import('./pages/orders.js') },
   { path: '/payouts', nav: 'nav.payouts', allow: activeParticipant, load: () => import('./pages/payouts.js') },
+  // Support requests: the list and a new one, then one request's thread.
+  { path: '/support', nav: 'nav.support', allow: activeParticipant, load: () => import('./pages/support.js') },
+  { path: '/support/:id', allow: activeParticipant, load: () => import('./pages/support.js') },
   {
     path: '/my-stores',
     nav: 'nav.myStores',
@@ -168,6 +173,20 @@ const routes = [
     allow: () => isStaff() && canAny('program.view', 'program.edit') && isProgramWide(),
     load: () => import('./pages/admin-effects.js'),
   },
+  // Participants' support requests: the whole program's (answering takes `support.edit`).
+  {
+    path: '/admin/support',
+    nav: 'nav.supportAdmin',
+    allow: () => isStaff() && canAny('support.view', 'support.edit') && isProgramWide(),
+    load: () => import('./pages/admin-support.js'),
+  },
+  // News, the program's rules and the FAQ (writing them takes program-wide `content.edit`).
+  {
+    path: '/admin/content',
+    nav: 'nav.content',
+    allow: () => isStaff() && canAny('content.view', 'content.edit'),
+    load: () => import('./pages/admin-content.js'),
+  },
   // Staff who see campaigns watch their boards too (a brand its own campaigns). Last in
   // the menu, so staff still start on their own work (the first page they may see).
   {
@@ -178,6 +197,13 @@ const routes = [
   },
   // A participant's tax number and certificate of income, linked from their points page.
   { path: '/tax', allow: activeParticipant, load: () => import('./pages/tax.js') },
+  // The inbox (the header's bell), news, the program's rules and the FAQ, linked from
+  // the points page.
+  { path: '/inbox', allow: activeParticipant, load: () => import('./pages/inbox.js') },
+  { path: '/news', allow: activeParticipant, load: () => import('./pages/news.js') },
+  { path: '/news/:id', allow: activeParticipant, load: () => import('./pages/news.js') },
+  { path: '/rules', allow: activeParticipant, load: () => import('./pages/rules.js') },
+  { path: '/faq', allow: activeParticipant, load: () => import('./pages/faq.js') },
   { path: '/stores/:id', allow: () => can('stores.view') && !isPending(), load: () => import('./pages/store.js') },
   { path: '/people/:id', allow: () => can('participants.view'), load: () => import('./pages/person.js') },
 ];
@@ -241,6 +267,8 @@ async function render() {
   cleanup?.();
   cleanup = null;
   renderHeader(url.pathname);
+  // Support's answers reach a participant on any page (a toast unless the thread shows it).
+  followSupportReplies(Boolean(session.me()) && activeParticipant());
   if (!found) return show(t('page.notFound'), h('p', null, t('page.notFoundText')), homeLink());
   const { route, params } = found;
   if (!route.public && !route.allow())
@@ -348,6 +376,7 @@ function renderHeader(pathname) {
       'div',
       { class: 'who' },
       status,
+      activeParticipant() ? inboxBell() : null,
       h('span', { class: 'who-name' }, me.name),
       languageSwitch(),
       h('button', { type: 'button', class: 'link', onclick: logout }, t('nav.logout')),

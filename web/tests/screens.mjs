@@ -12,7 +12,24 @@ const out = process.env.OUT ?? '/tmp/stimul-shots';
 await mkdir(out, { recursive: true });
 
 const tours = [
-  { who: 'seller1', pages: ['/seller', '/codes', '/tasks', '/rewards', '/orders', '/payouts', '/tax', '/leaderboard'] },
+  {
+    who: 'seller1',
+    pages: [
+      '/seller',
+      '/codes',
+      '/tasks',
+      '/rewards',
+      '/orders',
+      '/payouts',
+      '/tax',
+      '/support',
+      '/inbox',
+      '/news',
+      '/rules',
+      '/faq',
+      '/leaderboard',
+    ],
+  },
   { who: 'brand', pages: ['/leaderboard'] },
   { who: 'owner1', pages: ['/my-stores', '/stores/1'] },
   { who: 'moderator', pages: ['/moderation'] },
@@ -33,6 +50,8 @@ const tours = [
       '/admin/rewards',
       '/admin/orders',
       '/admin/effects',
+      '/admin/support',
+      '/admin/content',
       '/people/5',
     ],
   },

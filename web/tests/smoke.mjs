@@ -50,6 +50,21 @@
 //    does not exist is refused under its field first), sees it listed, changes its
 //    points in the editor and sees them in its row; on /admin/quests they add it to a
 //    new chain quest and see it listed; both are switched off through the API afterwards.
+// 18. seller1 opens a request with a photo on /support (from their page's card, with an
+//    Idempotency-Key); the admin, watching /admin/support, sees it arrive live with the
+//    count of those waiting, opens it (the participant linked, the photo shown) and
+//    answers; the seller sees the answer in the open thread at once (no toast there),
+//    replies (the admin's thread follows), and closes it; the counts come back. Back on
+//    the list, an answer shows as a toast and moves the request's line (skipped, and
+//    said so, where the server's embedded UI predates the pages: use the dev proxy).
+// 19. the admin publishes a news item (a missing time refused under its field first),
+//    sets the rules and adds an FAQ entry on /admin/content; seller1 sees the news
+//    unread (the badge on their page, the mark on /news), opens it (two paragraphs; the
+//    unread count drops), reads /rules and opens the question on /faq; on /inbox (the
+//    header's bell) an order's status change arrives live (toast, list, bell), opening it
+//    leads to /orders and marks it read, and "mark all read" leaves nothing unread; the
+//    news is archived, the entry deleted and the order cancelled afterwards (skipped,
+//    and said so, where the server's embedded UI predates the pages: use the dev proxy).
 // Issued codes come from the code-batches API (a pool, a batch for a demo product, its
 // CSV), or from SMOKE_CODES (comma-separated) on a server without it.
 // Prints "N passed, N failed" and exits non-zero on any failure; screenshots of
@@ -997,6 +1012,309 @@ try {
       for (const q of quests.filter((q) => q.title === questTitle))
         await call(`/quests/${q.id}`, { token, method: 'PATCH', body: { active: false } });
       if (task) await call(`/tasks/${task.id}`, { token, method: 'PATCH', body: { active: false } });
+    }
+  });
+  await check('a request with a photo on /support is answered live on /admin/support, then closed', async () => {
+    const token = await loginApi('seller1');
+    try {
+      await call('/me/support/requests?limit=1', { token });
+    } catch (error) {
+      if (error.status !== 404) throw error;
+      console.log('  skipped: this server has no support API');
+      return;
+    }
+    // A binary built before the pages embeds a UI without them (the dev proxy serves web/app).
+    if ((await fetch(`${base}/pages/support.js`)).status === 404) {
+      console.log('  skipped: the UI this server serves has no support pages (rebuild it, or use dev-proxy.mjs)');
+      return;
+    }
+    const subject = `Smoke support ${stamp}`;
+    const counted = async (page, name) =>
+      Number((await page.locator(`[data-testid=support-${name}]`).textContent()).replace(/\D/g, ''));
+    const countIs = (page, name, want) =>
+      page.waitForFunction(
+        ([id, n]) => document.querySelector(`[data-testid=${id}]`)?.textContent.replace(/\D/g, '') === n,
+        [`support-${name}`, String(want)],
+      );
+
+    // The admin watches the requests waiting for an answer.
+    const admin = await newPage('support-admin');
+    await login(admin, base, 'admin');
+    await admin.click('header nav a[href="/admin/support"]');
+    await admin.waitForURL(/\/admin\/support$/);
+    await admin.locator('[data-testid=support-open]').waitFor(); // the `support` snapshot
+    const openBefore = await counted(admin, 'open');
+    const answeredBefore = await counted(admin, 'answered');
+    await admin.evaluate(() => {
+      window.__smokeMarker = true;
+    });
+
+    // seller1 writes from their page, with a photo.
+    const seller = await newPage('support-seller');
+    await login(seller, base, 'seller1');
+    await seller.click('a.slot[data-slot=support]');
+    await seller.waitForURL(/\/support$/);
+    await seller.fill('input[name=subject]', subject);
+    await seller.fill('textarea[name=text]', `No points for my code (smoke ${stamp})`);
+    // The smoke photo with this run's stamp in a JPEG comment: photos are stored by their
+    // hash for the first to upload them, so seller1 could not read a copy of another's.
+    const note = Buffer.from(`smoke support ${stamp}`);
+    const length = Buffer.alloc(2);
+    length.writeUInt16BE(note.length + 2);
+    const photo = Buffer.concat([PHOTO.subarray(0, 2), Buffer.from([0xff, 0xfe]), length, note, PHOTO.subarray(2)]);
+    await seller.setInputFiles('.support-form .picker input[type=file]', {
+      name: 'package.jpg',
+      mimeType: 'image/jpeg',
+      buffer: photo,
+    });
+    await seller.locator('.support-form .picker-photo img').waitFor();
+    const [sent] = await Promise.all([
+      seller.waitForResponse(
+        (r) => new URL(r.url()).pathname === '/api/v1/support/requests' && r.request().method() === 'POST',
+      ),
+      seller.click('.support-form button[type=submit]'),
+    ]);
+    if (sent.status() !== 201) throw new Error(`createSupportRequest answered ${sent.status()}`);
+    if (!sent.request().headers()['idempotency-key']) throw new Error('the new request sent no Idempotency-Key');
+    const request = await sent.json();
+    if (!request.messages[0]?.photo) throw new Error('the photo did not reach the server');
+    await seller.waitForURL(new RegExp(`/support/${request.id}$`));
+    const chat = seller.locator('.chat');
+    const first = chat.locator('.chat-message.side-right[data-from=participant]', { hasText: `smoke ${stamp}` });
+    await first.locator('.photo img[src^="blob:"]').waitFor(); // the stored photo, read with the token
+    await seller.locator('[data-testid=support-status][data-status=open]').waitFor();
+    await seller.locator('.live-online').waitFor();
+    await seller.evaluate(() => {
+      window.__smokeMarker = true;
+    });
+
+    // It reaches the admin live: a line among those waiting, and the count.
+    const row = admin.locator(`.support-row[data-request-id="${request.id}"]`);
+    await row.locator('[data-status=open]').waitFor();
+    await countIs(admin, 'open', openBefore + 1);
+    await row.click();
+    const panel = admin.locator('[data-testid=support-thread]');
+    await panel.locator(`a[href="/people/${request.participant_id}"]`, { hasText: request.participant_name }).waitFor();
+    await panel.locator('.chat-message.side-left[data-from=participant] .photo img[src^="blob:"]').waitFor();
+    const answer = `Your points are credited (smoke ${stamp})`;
+    await panel.locator('textarea[name=text]').fill(answer);
+    await panel.locator('.support-reply button[type=submit]').click();
+    await panel.locator('.chat-message.side-right[data-from=staff]', { hasText: answer }).waitFor();
+    await panel.locator('[data-testid=support-status][data-status=answered]').waitFor();
+    await countIs(admin, 'open', openBefore);
+    await countIs(admin, 'answered', answeredBefore + 1);
+
+    // The seller sees the answer in the open thread at once (no toast there), replies.
+    await chat.locator('.chat-message.side-left[data-from=staff]', { hasText: answer }).waitFor();
+    await seller.locator('[data-testid=support-status][data-status=answered]').waitFor();
+    if (await seller.locator('.toast', { hasText: 'Support answered' }).count())
+      throw new Error('the answer showed as a toast over its own thread');
+    const thanks = `Thank you (smoke ${stamp})`;
+    await seller.fill('.support-reply textarea[name=text]', thanks);
+    await seller.click('.support-reply button[type=submit]');
+    await chat.locator('.chat-message.side-right[data-from=participant]', { hasText: thanks }).waitFor();
+    await seller.locator('[data-testid=support-status][data-status=open]').waitFor();
+    // The admin's open thread follows it live.
+    await panel.locator('.chat-message.side-left[data-from=participant]', { hasText: thanks }).waitFor();
+    await panel.locator('[data-testid=support-status][data-status=open]').waitFor();
+    await countIs(admin, 'open', openBefore + 1);
+
+    // The seller closes it; both sides see it closed.
+    await seller.click('[data-action=close-request]');
+    await seller.locator('dialog[open] .actions button:not(.secondary)').click();
+    await seller.locator('[data-testid=support-status][data-status=closed]').waitFor();
+    await panel.locator('[data-testid=support-status][data-status=closed]').waitFor();
+    await admin.locator(`.support-row[data-request-id="${request.id}"][data-status=closed]`).waitFor();
+    await countIs(admin, 'open', openBefore);
+    await countIs(admin, 'answered', answeredBefore);
+    for (const page of [seller, admin])
+      if (!(await page.evaluate(() => window.__smokeMarker === true))) throw new Error('a page was reloaded');
+    const held = await call(`/support/requests/${request.id}`, { token });
+    if (held.status !== 'closed' || held.messages.length !== 3)
+      throw new Error(`the server holds ${JSON.stringify(held)}`);
+
+    // Away from the thread, an answer shows as a toast and moves the request's line.
+    await seller.click('a.back-link');
+    await seller.waitForURL(/\/support$/);
+    const line = seller.locator(`.support-row[data-request-id="${request.id}"]`);
+    await line.locator('[data-status=closed]').waitFor();
+    const adminToken = await loginApi('admin');
+    await call(`/support/requests/${request.id}/replies`, {
+      token: adminToken,
+      method: 'POST',
+      body: { text: `One more thing (smoke ${stamp})` },
+    });
+    await seller.locator('.toast', { hasText: `Support answered: One more thing (smoke ${stamp})` }).waitFor();
+    await line.locator('[data-status=answered]').waitFor();
+    await call(`/support/requests/${request.id}/close`, { token: adminToken, method: 'POST' });
+  });
+  await check('an admin publishes news, rules and FAQ; seller1 reads them and clears the inbox', async () => {
+    const token = await loginApi('admin');
+    try {
+      await call('/program/rules', { token });
+    } catch (error) {
+      if (error.status !== 404) throw error;
+      console.log('  skipped: this server has no content API');
+      return;
+    }
+    // A binary built before the pages embeds a UI without them (the dev proxy serves web/app).
+    if ((await fetch(`${base}/pages/admin-content.js`)).status === 404) {
+      console.log('  skipped: the UI this server serves has no content pages (rebuild it, or use dev-proxy.mjs)');
+      return;
+    }
+    const title = `Smoke news ${stamp}`;
+    const question = `Smoke question ${stamp}?`;
+    const rulesText = `Smoke rules ${stamp}: one point per code.\n\nPoints are spent on rewards.`;
+    const rulesBefore = await call('/program/rules', { token });
+    let orderId = null;
+    try {
+      const admin = await newPage('content-admin');
+      await login(admin, base, 'admin');
+      await admin.click('header nav a[href="/admin/content"]');
+      await admin.waitForURL(/\/admin\/content$/);
+
+      // A news item, published now (a missing time is refused under its field first).
+      await admin.locator('[data-testid=content-news] table').waitFor();
+      await admin.click('[data-action=create-news]');
+      const dialog = admin.locator('dialog[open]');
+      await dialog.locator('input[name=title]').fill(title);
+      await dialog.locator('textarea[name=body]').fill(`First paragraph ${stamp}.\n\nSecond paragraph.`);
+      await dialog.locator('select[name=when]').selectOption('at');
+      await dialog.locator('input[name=at]').fill('');
+      await dialog.locator('button[type=submit]').click();
+      await dialog.locator('.field-error', { hasText: 'Enter the date and time' }).waitFor();
+      await dialog.locator('select[name=when]').selectOption('now');
+      await dialog.locator('button[type=submit]').click();
+      await dialog.waitFor({ state: 'detached' });
+      const newsRow = admin.locator('tbody tr', { has: admin.locator(`[data-news-title="${title}"]`) });
+      await newsRow.locator('[data-status=published]').waitFor();
+
+      // The rules.
+      const rulesForm = admin.locator('[data-testid=rules-form]');
+      await rulesForm.locator('textarea[name=text]').fill(rulesText);
+      await rulesForm.locator('button[type=submit]').click();
+      await admin.locator('.toast', { hasText: 'Rules saved' }).waitFor();
+
+      // An FAQ entry.
+      await admin.click('[data-action=create-faq]');
+      await dialog.locator('input[name=question]').fill(question);
+      await dialog.locator('textarea[name=answer]').fill(`Answer ${stamp}.`);
+      await dialog.locator('button[type=submit]').click();
+      await dialog.waitFor({ state: 'detached' });
+      await admin.locator(`[data-faq-question="${question}"]`).waitFor();
+
+      // seller1 sees the news unread, from the badge on their page to the item itself.
+      const seller = await newPage('content-seller');
+      await login(seller, base, 'seller1');
+      await seller.waitForURL(/\/seller$/);
+      await seller.locator('[data-testid=news-badge]:not([hidden])').waitFor();
+      await seller.click('a.slot[data-slot=news]');
+      await seller.waitForURL(/\/news$/);
+      const item = seller.locator('article.news-item', { has: seller.locator(`[data-news-title="${title}"]`) });
+      await item.locator('.unread-mark').waitFor();
+      const unread = Number(await seller.locator('[data-testid=news-unread]').getAttribute('data-unread'));
+      if (!(unread >= 1)) throw new Error(`the news page counts ${unread} unread`);
+      await item.locator('a').click();
+      await seller.waitForURL(/\/news\/\d+$/);
+      const full = seller.locator('[data-testid=news-item]');
+      await full.locator('.prose p', { hasText: `First paragraph ${stamp}.` }).waitFor();
+      if ((await full.locator('.prose p').count()) !== 2) throw new Error('the news text is not two paragraphs');
+      await seller.click('[data-action=back-to-news]');
+      await seller.waitForURL(/\/news$/);
+      await seller.locator(`[data-testid=news-unread][data-unread="${unread - 1}"]`).waitFor();
+      await seller.locator(`article.news-item[data-read=true] [data-news-title="${title}"]`).waitFor();
+
+      // The rules, as paragraphs; the FAQ, its question folding open to the answer.
+      await seller.goto(`${base}/rules`);
+      await seller.locator('[data-testid=rules] .prose p', { hasText: `Smoke rules ${stamp}` }).waitFor();
+      await seller.locator('[data-testid=rules] .prose p', { hasText: 'Points are spent on rewards.' }).waitFor();
+      await seller.goto(`${base}/faq`);
+      const entry = seller.locator('details.faq-entry', { has: seller.locator('summary', { hasText: question }) });
+      const answer = entry.locator('.prose p', { hasText: `Answer ${stamp}.` });
+      if (await answer.isVisible()) throw new Error('the answer shows before its question is opened');
+      await entry.locator('summary').click();
+      await answer.waitFor({ state: 'visible' });
+
+      // The inbox: an order's status change arrives live (a toast, the list, the bell),
+      // opening it leads to /orders, and "mark all read" leaves nothing unread.
+      await seller.click('[data-testid=bell]');
+      await seller.waitForURL(/\/inbox$/);
+      await seller.locator('[data-testid=inbox-unread][data-unread]').waitFor();
+      await seller.locator('.inbox-item, .cards-empty').first().waitFor();
+      await seller.locator('.live-online').waitFor();
+      const bell = seller.locator('[data-testid=bell]');
+      const mug = await call('/rewards', {
+        token,
+        method: 'POST',
+        body: {
+          sku: `SMOKE-MUG-${stamp}`,
+          kind: 'merch',
+          title: `Smoke mug ${stamp}`,
+          category: `Smoke mug ${stamp}`,
+          price: '1.00',
+        },
+      });
+      const order = await call('/orders', {
+        token: await loginApi('seller1'),
+        method: 'POST',
+        body: {
+          items: [{ reward_id: mug.id }],
+          delivery: { name: 'Seller 1', phone: '+79002000001', address: 'Moscow, Tverskaya 1' },
+        },
+      });
+      orderId = order.id;
+      await seller
+        .locator('.toast', { hasText: `Order ${orderId}:` })
+        .first()
+        .waitFor({ timeout: 30_000 });
+      const message = seller.locator('article.inbox-item[data-trigger=order_status][data-read=false]', {
+        hasText: `Order ${orderId}:`,
+      });
+      await message.first().waitFor();
+      const bellCount = Number(await bell.getAttribute('data-unread'));
+      if (!(bellCount >= 1)) throw new Error(`the bell counts ${bellCount} unread`);
+      await message.first().locator('.inbox-open').click();
+      await seller.waitForURL(/\/orders$/);
+      await seller.waitForFunction(
+        (before) => Number(document.querySelector('[data-testid=bell]')?.dataset.unread) < before,
+        bellCount,
+      );
+
+      await bell.click();
+      await seller.waitForURL(/\/inbox$/);
+      await seller
+        .locator(`article.inbox-item[data-read=true]`, { hasText: `Order ${orderId}:` })
+        .first()
+        .waitFor();
+      const markAll = seller.locator('[data-action=mark-all-read]');
+      // A message arriving meanwhile (a credits digest) asks for another press.
+      await until(
+        'the inbox to be all read',
+        async () => {
+          if (await seller.locator('[data-testid=inbox-unread][data-unread="0"]').count()) return true;
+          if (await markAll.isEnabled()) await markAll.click();
+          return false;
+        },
+        TIMEOUT,
+      );
+      await seller.locator('[data-testid=bell][data-unread="0"]').waitFor();
+      if (await seller.locator('article.inbox-item[data-read=false]').count())
+        throw new Error('a message still shows unread');
+      const inbox = await call('/me/notifications?limit=1', { token: await loginApi('seller1') });
+      if (inbox.unread !== 0) throw new Error(`the server counts ${inbox.unread} unread`);
+    } finally {
+      // The rules put back (they cannot be emptied), the entry and the news item gone
+      // from participants' pages, the order cancelled.
+      if (rulesBefore.text)
+        await call('/program/rules', { token, method: 'PUT', body: { text: rulesBefore.text } }).catch(() => {});
+      const faq = await call('/faq', { token }).catch(() => []);
+      for (const e of faq.filter((e) => e.question === question))
+        await call(`/faq/${e.id}`, { token, method: 'DELETE' }).catch(() => {});
+      const news = await call('/news?limit=50', { token }).catch(() => ({ items: [] }));
+      for (const n of news.items.filter((n) => n.title === title))
+        await call(`/news/${n.id}`, { token, method: 'PATCH', body: { archived: true } }).catch(() => {});
+      if (orderId)
+        await call(`/orders/${orderId}/cancel`, { token, method: 'POST', body: { reason: 'smoke' } }).catch(() => {});
     }
   });
 } finally {

@@ -6,12 +6,13 @@
 // the standing says what they owe and that their next points pay it off first (`debt`
 // of getMe, the `me` snapshot and every `balance_changed`), and a toast says when it is
 // paid off. Cards lead to the ways of earning (codes and receipts,
-// tasks, the leaderboard), to payouts to a card and to tax (their tax number and
-// certificate of income).
+// tasks, the leaderboard), to payouts to a card, to tax (their tax number and
+// certificate of income) and to support (their requests); more cards to the news
+// (with how many are unread), the program's rules and the FAQ.
 
 import { h, debounce } from '../dom.js';
 import { t, tn } from '../i18n.js';
-import { points, isZero, day } from '../format.js';
+import { points, isZero, day, count } from '../format.js';
 import * as live from '../live.js';
 import { api } from '../api.js';
 import { standingCard, hasDebt } from '../components/standing.js';
@@ -29,7 +30,41 @@ const SLOTS = [
   { path: '/leaderboard', title: 'slot.leaderboard', text: 'slot.leaderboardText' },
   { path: '/payouts', title: 'slot.payouts', text: 'slot.payoutsText' },
   { path: '/tax', title: 'slot.tax', text: 'slot.taxText' },
+  { path: '/support', title: 'slot.support', text: 'slot.supportText' },
 ];
+
+/** What the program tells its people: news (the unread count as a badge), rules, FAQ. */
+const ABOUT = [
+  { path: '/news', title: 'slot.news', text: 'slot.newsText' },
+  { path: '/rules', title: 'slot.rules', text: 'slot.rulesText' },
+  { path: '/faq', title: 'slot.faq', text: 'slot.faqText' },
+];
+
+/** The cards to the news, rules and FAQ; the news card's badge says how many are unread. */
+function aboutCards() {
+  const badge = h('span', { class: 'badge unread-count', 'data-testid': 'news-badge', hidden: true });
+  api('/news', { query: { limit: 1 } })
+    .then((page) => {
+      if (!page.unread) return;
+      badge.textContent = count(page.unread);
+      badge.title = tn('news.unread', page.unread);
+      badge.setAttribute('aria-label', badge.title);
+      badge.hidden = false;
+    })
+    .catch(() => {});
+  return h(
+    'section',
+    { class: 'slots slots-about', 'aria-label': t('slot.aboutLabel') },
+    ABOUT.map((s) =>
+      h(
+        'a',
+        { class: 'card slot', href: s.path, 'data-slot': s.path.slice(1) },
+        h('h2', null, t(s.title), s.path === '/news' ? badge : null),
+        h('p', { class: 'muted' }, t(s.text)),
+      ),
+    ),
+  );
+}
 
 export function mount(root, { me }) {
   root.append(h('h1', null, t('seller.title', { name: me.name })));
@@ -87,6 +122,7 @@ export function mount(root, { me }) {
         ),
       ),
     ),
+    aboutCards(),
     h('section', { class: 'card' }, h('h2', null, t('history.title')), history.el),
   );
 
