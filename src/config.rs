@@ -79,6 +79,10 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     /// Company lookup by tax number (`[companies]`, `STIMUL_COMPANIES__…`).
     pub companies: CompanySettings,
+    /// E-mail messages (`[email]`, `STIMUL_EMAIL__…`).
+    pub email: ChannelSettings,
+    /// Mobile push messages (`[push]`, `STIMUL_PUSH__…`).
+    pub push: ChannelSettings,
     pub limits: LimitSettings,
     pub codes: CodeSettings,
     /// Anti-fraud limits on code registration (`[fraud]`, `STIMUL_FRAUD__…`).
@@ -114,6 +118,8 @@ impl Default for Settings {
             notifications: NotificationSettings::default(),
             webhooks: WebhookSettings::default(),
             companies: CompanySettings::default(),
+            email: ChannelSettings::default(),
+            push: ChannelSettings::default(),
             limits: LimitSettings::default(),
             codes: CodeSettings::default(),
             fraud: Default::default(),
@@ -365,6 +371,37 @@ pub struct EffectSettings {
 impl Default for EffectSettings {
     fn default() -> Self {
         Self { lease_ms: 60_000 }
+    }
+}
+
+/// A message channel's provider (`[email]`, `[push]`): `console` prints what it would
+/// send; `http` posts it to the provider's API with a bearer key (e-mail:
+/// `POST {url}/messages` `{"to","from","subject","text"}`; push:
+/// `POST {url}/messages` `{"user_id","title","body","data"}`, the provider knowing the
+/// person's devices by our user id).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ChannelSettings {
+    pub provider: ProviderKind,
+    pub url: Option<String>,
+    pub api_key: Option<Secret<String>>,
+    /// The sender (e-mail's From).
+    pub sender: String,
+    pub timeout_ms: u64,
+    /// Tries of one message before it is parked as dead.
+    pub max_attempts: u32,
+}
+
+impl Default for ChannelSettings {
+    fn default() -> Self {
+        Self {
+            provider: ProviderKind::Console,
+            url: None,
+            api_key: None,
+            sender: "Stimul <noreply@stimul.local>".into(),
+            timeout_ms: 5_000,
+            max_attempts: 20,
+        }
     }
 }
 

@@ -383,7 +383,22 @@ fn effect_handlers(
         crate::notifications::DELIVER_EFFECT,
         Arc::new(crate::notifications::DeliverEffect {
             db: handles.db.clone(),
+            clock: handles.clock.clone(),
             live: handles.live.clone(),
+        }),
+    );
+    effects.register(
+        crate::notifications::channels::EMAIL_EFFECT,
+        Arc::new(crate::notifications::channels::ChannelEffect {
+            sender: crate::integrations::messages::email_from_settings(&settings.email)?,
+            max_attempts: settings.email.max_attempts,
+        }),
+    );
+    effects.register(
+        crate::notifications::channels::PUSH_EFFECT,
+        Arc::new(crate::notifications::channels::ChannelEffect {
+            sender: crate::integrations::messages::push_from_settings(&settings.push)?,
+            max_attempts: settings.push.max_attempts,
         }),
     );
     effects.register(

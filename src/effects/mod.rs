@@ -177,6 +177,18 @@ pub async fn enqueue(tx: &mut Tx, effect: &NewEffect, now_ms: i64) -> ApiResult<
     insert(tx, effect, now_ms, now_ms).await
 }
 
+/// Writes `effect` in the caller's transaction, due at `due_ms` (a message held back
+/// until quiet hours end). Call [`Effects::ring`] after the commit.
+#[tracing::instrument(skip_all)]
+pub async fn enqueue_at(
+    tx: &mut Tx,
+    effect: &NewEffect,
+    now_ms: i64,
+    due_ms: i64,
+) -> ApiResult<i64> {
+    insert(tx, effect, now_ms, due_ms.max(now_ms)).await
+}
+
 /// Writes `effect` in the caller's transaction for the caller to run with [`run_now`]
 /// right after the commit; the worker takes it only if the caller has not within a
 /// few seconds (it crashed). Returns its id.

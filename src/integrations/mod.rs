@@ -6,6 +6,7 @@
 
 pub mod companies;
 pub mod http;
+pub mod messages;
 pub mod payments;
 pub mod payouts;
 pub mod rewards;

@@ -18,6 +18,7 @@
 //!   `digest_quiet_ms` for the next look so a burst still going on lands in one
 //!   message. Nothing is written per credit on the ledger's hot path.
 
+pub mod channels;
 pub mod repo;
 
 use std::collections::BTreeMap;
@@ -26,7 +27,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use stimul_actors::live::RealtimeCore;
-use stimul_actors::rules::notifications::{Language, Trigger, render};
+use stimul_actors::rules::notifications::{Language, Trigger};
+
+use channels::Templates;
 use stimul_actors::rules::points::Points;
 use utoipa::ToSchema;
 
@@ -66,7 +69,7 @@ impl Notice {
 }
 
 /// Title and body in one language.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Texts {
     pub title: String,
     pub body: String,
@@ -130,8 +133,12 @@ fn label(language: Language, value: &str) -> Option<&'static str> {
     })
 }
 
-fn texts(trigger: Trigger, language: Language, values: &BTreeMap<String, String>) -> Texts {
-    let localised: BTreeMap<String, String> = values
+/// `values` with the codes a template shows (statuses, decisions) in words.
+pub(crate) fn localise(
+    language: Language,
+    values: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    values
         .iter()
         .map(|(name, value)| {
             let shown = match name.as_str() {
@@ -140,19 +147,14 @@ fn texts(trigger: Trigger, language: Language, values: &BTreeMap<String, String>
             };
             (name.clone(), shown)
         })
-        .collect();
-    let template = trigger.template(language);
-    Texts {
-        title: render(template.title, &localised),
-        body: render(template.body, &localised),
-    }
+        .collect()
 }
 
-fn view(row: repo::NotificationRow, language: Language) -> NotificationView {
+fn view(row: repo::NotificationRow, templates: &Templates, language: Language) -> NotificationView {
     let data: BTreeMap<String, String> = serde_json::from_str(&row.data).unwrap_or_default();
     let (title, body) = match Trigger::parse(&row.trigger_kind) {
         Ok(trigger) => {
-            let texts = texts(trigger, language, &data);
+            let texts = templates.texts(trigger, language, &data);
             (texts.title, texts.body)
         }
         Err(_) => (row.trigger_kind.clone(), String::new()),
@@ -209,14 +211,18 @@ pub async fn notify_in(tx: &mut Tx, notices: &[Notice], now: i64) -> ApiResult<V
 #[tracing::instrument(skip_all)]
 pub async fn inbox(
     db: &Db,
+    program_id: i64,
     user_id: i64,
     language: Language,
     before: i64,
     limit: i64,
 ) -> ApiResult<Inbox> {
+    let templates = Templates::of(&db.pool, program_id).await?;
     let rows = repo::page(db, user_id, before, limit + 1).await?;
     let page = crate::paging::page_of(
-        rows.into_iter().map(|row| view(row, language)).collect(),
+        rows.into_iter()
+            .map(|row| view(row, &templates, language))
+            .collect(),
         limit,
         |item| item.id,
     );
@@ -244,17 +250,52 @@ struct DeliverPayload {
     ids: Vec<i64>,
 }
 
-/// Delivers written messages: the in-app channel pushes each to its person's `me`.
+/// Delivers written messages: the in-app channel pushes each to its person's `me`;
+/// the channels their template and their person allow get an effect each.
 pub struct DeliverEffect {
     pub db: Db,
+    pub clock: Clock,
     pub live: Arc<RealtimeCore>,
 }
 
 #[async_trait]
 impl EffectHandler for DeliverEffect {
-    async fn run(&self, _effects: &Effects, effect: &Effect) -> Result<(), Failure> {
+    async fn run(&self, effects: &Effects, effect: &Effect) -> Result<(), Failure> {
         let DeliverPayload { ids } = effect.payload()?;
-        for row in repo::by_ids(&self.db, &ids).await? {
+        let rows = repo::by_ids(&self.db, &ids).await?;
+        let mut templates: BTreeMap<i64, Templates> = BTreeMap::new();
+        for row in &rows {
+            if let std::collections::btree_map::Entry::Vacant(entry) =
+                templates.entry(row.program_id)
+            {
+                entry.insert(Templates::of(&self.db.pool, row.program_id).await?);
+            }
+        }
+        let now = self.clock.now_ms();
+        // The other channels first, in one transaction: a crash before the commit runs
+        // this effect again, and each message's effects are keyed by message and
+        // channel, so none is queued twice.
+        let mut tx = self.db.begin().await?;
+        let mut queued = 0;
+        for row in &rows {
+            let (Ok(trigger), Some(program)) = (
+                Trigger::parse(&row.trigger_kind),
+                templates.get(&row.program_id),
+            ) else {
+                continue;
+            };
+            let data: BTreeMap<String, String> =
+                serde_json::from_str(&row.data).unwrap_or_default();
+            queued += channels::fan_out(&mut tx, program, row, trigger, &data, now).await?;
+        }
+        tx.commit().await?;
+        if queued > 0 {
+            effects.ring();
+        }
+        for row in rows {
+            let Some(program) = templates.get(&row.program_id) else {
+                continue;
+            };
             let user = row.user_id;
             let data: BTreeMap<String, String> =
                 serde_json::from_str(&row.data).unwrap_or_default();
@@ -263,14 +304,14 @@ impl EffectHandler for DeliverEffect {
                 for language in [Language::Ru, Language::En] {
                     texts_by_language.insert(
                         language.as_str().to_string(),
-                        texts(trigger, language, &data),
+                        program.texts(trigger, language, &data),
                     );
                 }
             }
             self.live.push(
                 &stimul_actors::participant::topic(user),
                 &NotificationPushed {
-                    notification: view(row, Language::Ru),
+                    notification: view(row, program, Language::Ru),
                     texts: texts_by_language,
                 },
             );

@@ -222,3 +222,137 @@ pub async fn settled_upto(
     .fetch_one(&mut **tx)
     .await
 }
+
+/// A person's message choices as stored (absent: the defaults).
+#[derive(Debug, Clone, FromRow)]
+pub struct SettingsRow {
+    pub language: String,
+    pub sms: i64,
+    pub email: i64,
+    pub push: i64,
+    pub quiet_from: Option<String>,
+    pub quiet_to: Option<String>,
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn settings<'e, E>(executor: E, user_id: i64) -> sqlx::Result<Option<SettingsRow>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query_as(
+        "SELECT language, sms, email, push, quiet_from, quiet_to FROM notification_settings WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(executor)
+    .await
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn set_settings(
+    tx: &mut Tx,
+    user_id: i64,
+    row: &SettingsRow,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO notification_settings (user_id, language, sms, email, push, quiet_from, quiet_to, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (user_id) DO UPDATE SET language = excluded.language, sms = excluded.sms, email = excluded.email,
+             push = excluded.push, quiet_from = excluded.quiet_from, quiet_to = excluded.quiet_to, updated_at = excluded.updated_at",
+    )
+    .bind(user_id)
+    .bind(&row.language)
+    .bind(row.sms)
+    .bind(row.email)
+    .bind(row.push)
+    .bind(&row.quiet_from)
+    .bind(&row.quiet_to)
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn set_email(
+    tx: &mut Tx,
+    user_id: i64,
+    email: Option<&str>,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET email = $1, updated_at = $2 WHERE id = $3")
+        .bind(email)
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
+/// Where a person can be reached, and their program's time zone.
+#[derive(Debug, Clone, FromRow)]
+pub struct ContactRow {
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub timezone: String,
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn contact<'e, E>(executor: E, user_id: i64) -> sqlx::Result<Option<ContactRow>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query_as(
+        "SELECT u.phone, u.email, p.timezone FROM users u JOIN programs p ON p.id = u.program_id WHERE u.id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(executor)
+    .await
+}
+
+/// A program's template for a trigger as stored.
+#[derive(Debug, Clone, FromRow)]
+pub struct TemplateRow {
+    pub trigger_kind: String,
+    /// JSON list of channels.
+    pub channels: String,
+    /// JSON `{"ru": {"title","body"}, "en": {…}}`, or NULL for the built-in texts.
+    pub texts: Option<String>,
+    pub updated_at: i64,
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn templates<'e, E>(executor: E, program_id: i64) -> sqlx::Result<Vec<TemplateRow>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query_as(
+        "SELECT trigger_kind, channels, texts, updated_at FROM notification_templates WHERE program_id = $1",
+    )
+    .bind(program_id)
+    .fetch_all(executor)
+    .await
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn set_template(
+    tx: &mut Tx,
+    program_id: i64,
+    trigger: &str,
+    channels: &str,
+    texts: Option<&str>,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO notification_templates (program_id, trigger_kind, channels, texts, updated_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (program_id, trigger_kind) DO UPDATE SET channels = excluded.channels, texts = excluded.texts, updated_at = excluded.updated_at",
+    )
+    .bind(program_id)
+    .bind(trigger)
+    .bind(channels)
+    .bind(texts)
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}

@@ -21,6 +21,7 @@ mod imports;
 mod live;
 mod moderation;
 mod nodes;
+mod notification_channels;
 mod notifications;
 mod points;
 mod process;

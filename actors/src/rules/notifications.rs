@@ -31,6 +31,55 @@ crate::stored_enum! {
     }
 }
 
+crate::stored_enum! {
+    /// Where a message goes.
+    pub enum Channel {
+        /// The in-app inbox (always; the other channels come on top).
+        InApp = "in_app",
+        Sms = "sms",
+        Email = "email",
+        Push = "push",
+    }
+}
+
+impl Channel {
+    /// Whether quiet hours hold this channel's messages back (a phone that buzzes).
+    pub fn keeps_quiet(self) -> bool {
+        matches!(self, Channel::Sms | Channel::Push)
+    }
+}
+
+/// When the quiet hours `from`–`to` (local times; the window may cross midnight)
+/// around `now` end, if `now` (epoch ms) falls inside them in `tz`.
+pub fn quiet_until(
+    now: i64,
+    tz: chrono_tz::Tz,
+    from: chrono::NaiveTime,
+    to: chrono::NaiveTime,
+) -> Option<i64> {
+    use chrono::TimeZone;
+    if from == to {
+        return None;
+    }
+    let local = chrono::DateTime::from_timestamp_millis(now)?.with_timezone(&tz);
+    let time = local.time();
+    let inside = if from < to {
+        time >= from && time < to
+    } else {
+        time >= from || time < to
+    };
+    if !inside {
+        return None;
+    }
+    let day = if time >= to {
+        local.date_naive().succ_opt()?
+    } else {
+        local.date_naive()
+    };
+    let end = tz.from_local_datetime(&day.and_time(to)).earliest()?;
+    Some(end.timestamp_millis())
+}
+
 /// A message's title and body templates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Template {
@@ -173,6 +222,37 @@ pub fn render(template: &str, values: &BTreeMap<String, String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quiet_hours_across_midnight_hold_messages_until_morning() {
+        let tz = chrono_tz::Europe::Moscow;
+        let at = |text: &str| {
+            chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M")
+                .ok()
+                .and_then(|local| local.and_local_timezone(tz).earliest())
+                .map(|at| at.timestamp_millis())
+                .expect("a local time")
+        };
+        let time = |text: &str| chrono::NaiveTime::parse_from_str(text, "%H:%M").expect("a time");
+        let (from, to) = (time("22:00"), time("08:00"));
+        assert_eq!(
+            quiet_until(at("2026-12-02 23:30"), tz, from, to),
+            Some(at("2026-12-03 08:00"))
+        );
+        assert_eq!(
+            quiet_until(at("2026-12-03 07:59"), tz, from, to),
+            Some(at("2026-12-03 08:00"))
+        );
+        assert_eq!(quiet_until(at("2026-12-03 08:00"), tz, from, to), None);
+        assert_eq!(quiet_until(at("2026-12-03 12:00"), tz, from, to), None);
+        // A window within one day.
+        let (from, to) = (time("13:00"), time("14:00"));
+        assert_eq!(
+            quiet_until(at("2026-12-03 13:30"), tz, from, to),
+            Some(at("2026-12-03 14:00"))
+        );
+        assert_eq!(quiet_until(at("2026-12-03 12:59"), tz, from, to), None);
+    }
 
     fn values(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs
