@@ -81,6 +81,8 @@ pub struct Settings {
     pub companies: CompanySettings,
     /// E-mail messages (`[email]`, `STIMUL_EMAIL__…`).
     pub email: ChannelSettings,
+    /// Mailings to segments (`[mailings]`, `STIMUL_MAILINGS__…`).
+    pub mailings: MailingSettings,
     /// Mobile push messages (`[push]`, `STIMUL_PUSH__…`).
     pub push: ChannelSettings,
     pub limits: LimitSettings,
@@ -119,6 +121,7 @@ impl Default for Settings {
             webhooks: WebhookSettings::default(),
             companies: CompanySettings::default(),
             email: ChannelSettings::default(),
+            mailings: MailingSettings::default(),
             push: ChannelSettings::default(),
             limits: LimitSettings::default(),
             codes: CodeSettings::default(),
@@ -371,6 +374,30 @@ pub struct EffectSettings {
 impl Default for EffectSettings {
     fn default() -> Self {
         Self { lease_ms: 60_000 }
+    }
+}
+
+/// Mailings to segments (`[mailings]`, `STIMUL_MAILINGS__…`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct MailingSettings {
+    /// People one page writes to (one transaction, one effect).
+    pub page_size: i64,
+    /// The most messages a mailing hands each provider per second: pages wait for the
+    /// slowest channel the mailing uses.
+    pub sms_per_second: u32,
+    pub email_per_second: u32,
+    pub push_per_second: u32,
+}
+
+impl Default for MailingSettings {
+    fn default() -> Self {
+        Self {
+            page_size: 500,
+            sms_per_second: 20,
+            email_per_second: 100,
+            push_per_second: 500,
+        }
     }
 }
 

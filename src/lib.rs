@@ -27,6 +27,7 @@ pub mod expiry;
 pub mod idempotency;
 pub mod integrations;
 pub mod ledger;
+pub mod mailings;
 pub mod metrics;
 pub mod moderation;
 pub mod notifications;

@@ -369,6 +369,14 @@ fn effect_handlers(
         Arc::new(crate::expiry::WarnEffect(expiry_job(handles, settings))),
     );
     effects.register(
+        crate::mailings::PAGE_EFFECT,
+        Arc::new(crate::mailings::PageEffect {
+            db: handles.db.clone(),
+            clock: handles.clock.clone(),
+            settings: settings.mailings.clone(),
+        }),
+    );
+    effects.register(
         crate::webhooks::DELIVER_EFFECT,
         Arc::new(crate::webhooks::DeliverEffect {
             db: handles.db.clone(),

@@ -19,6 +19,7 @@ pub mod expiry;
 pub mod extract;
 pub mod health;
 pub mod imports;
+pub mod mailings;
 pub mod moderation;
 pub mod notifications;
 pub mod org;
@@ -274,6 +275,11 @@ api! {
     expiry::list_expiry_runs,
     expiry::list_my_expiring,
     notifications::list_my_notifications,
+    mailings::count_mailing_audience,
+    mailings::create_mailing,
+    mailings::get_mailing,
+    mailings::list_mailings,
+    mailings::cancel_mailing,
     notifications::get_my_notification_settings,
     notifications::update_my_notification_settings,
     notifications::list_notification_templates,

@@ -35,6 +35,7 @@ pub const EMAIL_EFFECT: &str = "email";
 /// The effect kind that sends one push message; its payload is a [`ChannelMessage`].
 pub const PUSH_EFFECT: &str = "push";
 
+/// The triggers with templates (a mailing brings its own texts).
 pub const ALL_TRIGGERS: [Trigger; 5] = [
     Trigger::PointsCredited,
     Trigger::OrderStatus,
@@ -363,7 +364,16 @@ pub(super) async fn fan_out(
     values: &BTreeMap<String, String>,
     now: i64,
 ) -> ApiResult<usize> {
-    let channels = templates.channels(trigger);
+    let own: Option<Vec<Channel>> = row.channels.as_deref().map(|text| {
+        serde_json::from_str::<Vec<String>>(text)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|c| Channel::parse(c).ok())
+            .collect()
+    });
+    let channels = own
+        .as_deref()
+        .unwrap_or_else(|| templates.channels(trigger));
     if channels.iter().all(|c| *c == Channel::InApp) {
         return Ok(0);
     }

@@ -49,6 +49,10 @@ pub struct Notice {
     pub cause: String,
     /// The values the trigger's template names.
     pub values: BTreeMap<String, String>,
+    /// Channels replacing the trigger's template's (a mailing's own choice).
+    pub channels: Option<Vec<stimul_actors::rules::notifications::Channel>>,
+    /// The mailing it is part of.
+    pub mailing_id: Option<i64>,
 }
 
 impl Notice {
@@ -59,6 +63,8 @@ impl Notice {
             trigger,
             cause,
             values: BTreeMap::new(),
+            channels: None,
+            mailing_id: None,
         }
     }
 
@@ -183,6 +189,17 @@ pub async fn notify_in(tx: &mut Tx, notices: &[Notice], now: i64) -> ApiResult<V
                 trigger: notice.trigger.as_str(),
                 dedupe_key: &notice.cause,
                 data: serde_json::to_string(&notice.values).map_err(ApiError::internal)?,
+                channels: notice
+                    .channels
+                    .as_ref()
+                    .map(|channels| {
+                        serde_json::to_string(
+                            &channels.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+                        )
+                    })
+                    .transpose()
+                    .map_err(ApiError::internal)?,
+                mailing_id: notice.mailing_id,
             })
         })
         .collect::<ApiResult<Vec<_>>>()?;

@@ -15,6 +15,9 @@ pub struct NewRow<'a> {
     pub trigger: &'a str,
     pub dedupe_key: &'a str,
     pub data: String,
+    /// JSON list of channels replacing the trigger's (a mailing's).
+    pub channels: Option<String>,
+    pub mailing_id: Option<i64>,
 }
 
 #[derive(FromRow)]
@@ -28,7 +31,7 @@ pub async fn insert(tx: &mut Tx, rows: &[NewRow<'_>], now: i64) -> sqlx::Result<
     let mut ids = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(CHUNK) {
         let mut sql = Sql::new(
-            "INSERT INTO notifications (program_id, user_id, trigger_kind, dedupe_key, data, created_at) VALUES ",
+            "INSERT INTO notifications (program_id, user_id, trigger_kind, dedupe_key, data, channels, mailing_id, created_at) VALUES ",
         );
         for (i, row) in chunk.iter().enumerate() {
             sql.push(if i > 0 { ", (" } else { "(" })
@@ -42,6 +45,10 @@ pub async fn insert(tx: &mut Tx, rows: &[NewRow<'_>], now: i64) -> sqlx::Result<
                 .push(", ")
                 .bind(row.data.clone())
                 .push(", ")
+                .bind(row.channels.clone())
+                .push(", ")
+                .bind(row.mailing_id)
+                .push(", ")
                 .bind(now)
                 .push(")");
         }
@@ -52,7 +59,8 @@ pub async fn insert(tx: &mut Tx, rows: &[NewRow<'_>], now: i64) -> sqlx::Result<
     Ok(ids)
 }
 
-pub const COLUMNS: &str = "id, program_id, user_id, trigger_kind, data, read_at, created_at";
+pub const COLUMNS: &str =
+    "id, program_id, user_id, trigger_kind, data, channels, read_at, created_at";
 
 #[derive(Debug, Clone, FromRow)]
 pub struct NotificationRow {
@@ -62,6 +70,8 @@ pub struct NotificationRow {
     pub trigger_kind: String,
     /// JSON object of the template's values.
     pub data: String,
+    /// JSON list of channels replacing the trigger's, if the message names its own.
+    pub channels: Option<String>,
     pub read_at: Option<i64>,
     pub created_at: i64,
 }

@@ -19,6 +19,7 @@ mod health;
 mod helpers;
 mod imports;
 mod live;
+mod mailings;
 mod moderation;
 mod nodes;
 mod notification_channels;

@@ -20,6 +20,8 @@ crate::stored_enum! {
         RegistrationApproved = "registration_approved",
         /// Points expire soon.
         PointsExpiring = "points_expiring",
+        /// A mailing staff sent to a segment (its texts are its own).
+        Mailing = "mailing",
     }
 }
 
@@ -96,6 +98,7 @@ impl Trigger {
             Trigger::TaskDecided => &["task", "decision", "comment"],
             Trigger::RegistrationApproved => &["name", "program"],
             Trigger::PointsExpiring => &["amount", "on"],
+            Trigger::Mailing => &["title", "body"],
         }
     }
 
@@ -142,6 +145,7 @@ impl Trigger {
                 "Points expire soon",
                 "{amount} expire on {on}. Spend them before.",
             ),
+            (Trigger::Mailing, _) => ("{title}", "{body}"),
         };
         Template { title, body }
     }
@@ -269,6 +273,7 @@ mod tests {
             Trigger::TaskDecided,
             Trigger::RegistrationApproved,
             Trigger::PointsExpiring,
+            Trigger::Mailing,
         ] {
             for language in [Language::Ru, Language::En] {
                 let template = trigger.template(language);
