@@ -183,3 +183,83 @@ async fn a_mailing_reaches_its_segment_once_each_in_their_language() {
     assert_eq!(app.count("mailings").await, 1);
     assert_eq!(app.audited("mailing.create").await, 1);
 }
+
+#[actix_web::test]
+async fn a_mailing_cut_short_by_sigkill_resumes_and_reaches_everyone_once() {
+    let (_database, url, db, dir) = crate::nodes::prepared_database().await;
+    // One person a page, two e-mails a second: the mailing takes seconds, long enough
+    // to kill the node in the middle of it.
+    let env = [
+        ("STIMUL_MAILINGS__PAGE_SIZE", "1"),
+        ("STIMUL_MAILINGS__EMAIL_PER_SECOND", "4"),
+        ("STIMUL_EFFECTS__LEASE_MS", "3000"),
+    ];
+    let node = crate::process::ServerProcess::spawn_with_env(&url, None, dir.path(), &env);
+    let admin = node.login("admin", "demo").await;
+    let (status, mailing) = node
+        .post(
+            "/api/v1/mailings",
+            &admin,
+            &json!({ "texts": { "ru": { "title": "Акция", "body": "Подробности в приложении." } },
+                     "channels": ["email"] }),
+            Some("crash-mailing"),
+        )
+        .await
+        .expect("answered");
+    assert_eq!(status, StatusCode::CREATED, "{mailing}");
+    let id = mailing["id"].as_i64().expect("id");
+    let recipients = mailing["recipients"].as_i64().expect("recipients");
+    let written = || async {
+        sqlx::query_scalar::<_, i64>("SELECT written FROM mailings WHERE id = $1")
+            .bind(id)
+            .fetch_one(&db.pool)
+            .await
+            .expect("mailing")
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while written().await < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the mailing never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    node.kill();
+    let at_kill = written().await;
+    assert!(
+        at_kill < recipients,
+        "killed in the middle ({at_kill} of {recipients})"
+    );
+
+    let node = crate::process::ServerProcess::spawn_with_env(&url, None, dir.path(), &env);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let status: String = sqlx::query_scalar("SELECT status FROM mailings WHERE id = $1")
+            .bind(id)
+            .fetch_one(&db.pool)
+            .await
+            .expect("mailing");
+        if status == "finished" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never finished after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(node);
+    let (messages, people): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COUNT(DISTINCT user_id) FROM notifications WHERE mailing_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&db.pool)
+    .await
+    .expect("messages");
+    assert_eq!(
+        (messages, people),
+        (recipients, recipients),
+        "everyone once"
+    );
+    assert_eq!(written().await, recipients);
+}
