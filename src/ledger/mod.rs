@@ -6,6 +6,7 @@
 
 mod debts;
 pub mod leaderboards;
+mod levels;
 mod lots;
 pub mod queries;
 pub mod repo;

@@ -30,6 +30,7 @@ use stimul_actors::rules::levels::{Level, LevelScale};
 use stimul_actors::rules::points::{Percent, Points};
 
 use super::debts;
+use super::levels;
 use super::lots::{self, LotBook};
 use super::tax::TaxBook;
 use super::terms;
@@ -175,11 +176,12 @@ struct HoldRow {
     owner_id: i64,
 }
 
+/// A participant's progress as the batch holds it.
 #[derive(Debug, Clone, Copy, Default)]
-struct Progress {
-    lifetime: i64,
-    completed_tasks: i64,
-    version: i64,
+pub(super) struct Progress {
+    pub(super) lifetime: i64,
+    pub(super) completed_tasks: i64,
+    pub(super) version: i64,
 }
 
 /// The ledger as the actors see it, backed by SQL.
@@ -338,6 +340,9 @@ impl SqlActorStorage {
             .collect();
         accounts.extend(self.lock_debts(tx, &programs, &earners).await?);
         let mut progress = self.lock_progress(tx, &participants).await?;
+        // Progress as it was, to tell who reaches a new level with this batch.
+        let progress_before: HashMap<i64, Progress> = progress.clone();
+        let mut program_of: HashMap<i64, i64> = HashMap::new();
         let existing = self.existing_keys(tx, requests).await?;
         let mut hold_status = self.hold_statuses(tx, requests).await?;
         // Refunds give points back to the lots their reservations took.
@@ -497,6 +502,9 @@ impl SqlActorStorage {
             // Progress: every participant touched gets a new version.
             let touched = request.touched_participants(movements);
             for user in &touched {
+                program_of.insert(*user, request.program_id);
+            }
+            for user in &touched {
                 let change = request.progress_change(movements, *user);
                 let entry = progress.entry(*user).or_default();
                 entry.version += 1;
@@ -546,6 +554,8 @@ impl SqlActorStorage {
             })));
         }
 
+        let level_ups = levels::reached(&terms, &progress_before, &progress, &program_of);
+
         // Write.
         let ids = self
             .insert_transactions(tx, requests, &accepted, &earned_of, now)
@@ -556,6 +566,7 @@ impl SqlActorStorage {
         self.write_balances(tx, &accounts, &changed).await?;
         self.write_progress(tx, &progress, &participants).await?;
         self.write_settlements(tx, &settled).await?;
+        levels::announce(tx, &level_ups, now).await?;
         for (index, answer) in answers.iter_mut().enumerate() {
             if let Some(Ok(committed)) = answer {
                 committed.transaction_id = ids.get(&index).copied().unwrap_or_default();

@@ -8,6 +8,7 @@ use chrono::Datelike;
 use chrono_tz::Tz;
 use sqlx::FromRow;
 use stimul_actors::rules::expiry::ExpiryRule;
+use stimul_actors::rules::levels::{Level, LevelScale};
 use stimul_actors::rules::tax::TaxRule;
 
 use crate::db::{Sql, Tx};
@@ -20,6 +21,8 @@ pub(super) struct ProgramTerms {
     /// `None`: the program is not a tax agent (its rule is off).
     pub tax: Option<TaxRule>,
     pub timezone: Tz,
+    /// The level scale, to tell who reached a new level (`None` if unreadable).
+    pub levels: Option<LevelScale>,
 }
 
 impl ProgramTerms {
@@ -39,6 +42,7 @@ struct TermsRow {
     expiry_rule: String,
     tax_rule: String,
     timezone: String,
+    levels: String,
 }
 
 /// The terms of `programs`. A rule that cannot be read is logged and treated as off:
@@ -51,7 +55,8 @@ pub(super) async fn of(
     if programs.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut sql = Sql::new("SELECT id, expiry_rule, tax_rule, timezone FROM programs WHERE id IN ");
+    let mut sql =
+        Sql::new("SELECT id, expiry_rule, tax_rule, timezone, levels FROM programs WHERE id IN ");
     sql.bind_list(programs.iter().copied());
     let rows: Vec<TermsRow> = sql.query_as().fetch_all(&mut **tx).await?;
     Ok(rows
@@ -77,12 +82,16 @@ pub(super) async fn of(
                 tracing::error!(program = row.id, "unreadable time zone; Moscow time used");
                 chrono_tz::Europe::Moscow
             });
+            let levels = serde_json::from_str::<Vec<Level>>(&row.levels)
+                .ok()
+                .and_then(|levels| LevelScale::new(levels).ok());
             (
                 row.id,
                 ProgramTerms {
                     expiry,
                     tax,
                     timezone,
+                    levels,
                 },
             )
         })

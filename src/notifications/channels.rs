@@ -36,8 +36,9 @@ pub const EMAIL_EFFECT: &str = "email";
 pub const PUSH_EFFECT: &str = "push";
 
 /// The triggers with templates (a mailing brings its own texts).
-pub const ALL_TRIGGERS: [Trigger; 5] = [
+pub const ALL_TRIGGERS: [Trigger; 6] = [
     Trigger::PointsCredited,
+    Trigger::LevelUp,
     Trigger::OrderStatus,
     Trigger::TaskDecided,
     Trigger::RegistrationApproved,

@@ -154,3 +154,44 @@ async fn a_burst_of_credits_is_one_message_and_an_order_change_is_pushed_and_lis
     );
     app.assert_ledger_sound().await;
 }
+
+#[actix_web::test]
+async fn reaching_a_new_level_puts_one_message_in_the_inbox() {
+    let app = notifications_app().await;
+    let admin = app.login("admin", "demo").await;
+    expect_status(
+        app.patch(
+            "/api/v1/program",
+            Some(&admin),
+            &json!({ "levels": [
+                { "name": "Bronze", "multiplier": "1" },
+                { "name": "Silver", "min_lifetime_points": "100.00", "multiplier": "1.1" }
+            ] }),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let token = app.login("seller3", "demo").await;
+    let seller = app.user_id("seller3").await;
+    app.award(&admin, seller, "60.00").await;
+    app.award(&admin, seller, "60.00").await; // crosses 100: Silver
+    app.award(&admin, seller, "60.00").await; // still Silver: nothing more
+    let listed = inbox_with(&app, &token, "level_up").await;
+    let ups: Vec<&Value> = listed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|item| item["trigger"] == "level_up")
+        .collect();
+    assert_eq!(ups.len(), 1, "{listed}");
+    assert_eq!(ups[0]["title"], "Новый уровень: Silver");
+    let english = inbox(&app, &token, "en").await;
+    assert!(
+        english["items"]
+            .as_array()
+            .is_some_and(|items| items.iter().any(|i| i["title"] == "New level: Silver")),
+        "{english}"
+    );
+    app.assert_ledger_sound().await;
+}

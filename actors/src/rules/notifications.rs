@@ -20,6 +20,8 @@ crate::stored_enum! {
         RegistrationApproved = "registration_approved",
         /// Points expire soon.
         PointsExpiring = "points_expiring",
+        /// The person reached a new level.
+        LevelUp = "level_up",
         /// A mailing staff sent to a segment (its texts are its own).
         Mailing = "mailing",
     }
@@ -98,6 +100,7 @@ impl Trigger {
             Trigger::TaskDecided => &["task", "decision", "comment"],
             Trigger::RegistrationApproved => &["name", "program"],
             Trigger::PointsExpiring => &["amount", "on"],
+            Trigger::LevelUp => &["level", "multiplier"],
             Trigger::Mailing => &["title", "body"],
         }
     }
@@ -144,6 +147,14 @@ impl Trigger {
             (Trigger::PointsExpiring, En) => (
                 "Points expire soon",
                 "{amount} expire on {on}. Spend them before.",
+            ),
+            (Trigger::LevelUp, Ru) => (
+                "Новый уровень: {level}",
+                "Поздравляем! Теперь ваши баллы умножаются на {multiplier}.",
+            ),
+            (Trigger::LevelUp, En) => (
+                "New level: {level}",
+                "Congratulations! Your points are now multiplied by {multiplier}.",
             ),
             (Trigger::Mailing, _) => ("{title}", "{body}"),
         };
@@ -273,6 +284,7 @@ mod tests {
             Trigger::TaskDecided,
             Trigger::RegistrationApproved,
             Trigger::PointsExpiring,
+            Trigger::LevelUp,
             Trigger::Mailing,
         ] {
             for language in [Language::Ru, Language::En] {
