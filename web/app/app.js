@@ -31,6 +31,8 @@ const routes = [
   // Support requests: the list and a new one, then one request's thread.
   { path: '/support', nav: 'nav.support', allow: activeParticipant, load: () => import('./pages/support.js') },
   { path: '/support/:id', allow: activeParticipant, load: () => import('./pages/support.js') },
+  // Message settings: language, SMS / e-mail / push, quiet hours (also a card on /seller).
+  { path: '/settings', nav: 'nav.settings', allow: activeParticipant, load: () => import('./pages/settings.js') },
   {
     path: '/my-stores',
     nav: 'nav.myStores',
@@ -173,6 +175,20 @@ const routes = [
     allow: () => isStaff() && canAny('program.view', 'program.edit') && isProgramWide(),
     load: () => import('./pages/admin-effects.js'),
   },
+  // Outbound webhooks: subscriptions with their secrets, so program-wide `program.edit`.
+  {
+    path: '/admin/webhooks',
+    nav: 'nav.webhooks',
+    allow: () => isStaff() && can('program.edit') && isProgramWide(),
+    load: () => import('./pages/admin-webhooks.js'),
+  },
+  // The messages' templates per trigger (changing them takes `program.edit`).
+  {
+    path: '/admin/notifications',
+    nav: 'nav.notifications',
+    allow: () => isStaff() && canAny('program.view', 'program.edit') && isProgramWide(),
+    load: () => import('./pages/admin-notifications.js'),
+  },
   // Participants' support requests: the whole program's (answering takes `support.edit`).
   {
     path: '/admin/support',
@@ -186,6 +202,13 @@ const routes = [
     nav: 'nav.content',
     allow: () => isStaff() && canAny('content.view', 'content.edit'),
     load: () => import('./pages/admin-content.js'),
+  },
+  // Mailings to a segment: the whole program's (sending takes `content.edit`).
+  {
+    path: '/admin/mailings',
+    nav: 'nav.mailings',
+    allow: () => isStaff() && canAny('content.view', 'content.edit') && isProgramWide(),
+    load: () => import('./pages/admin-mailings.js'),
   },
   // Staff who see campaigns watch their boards too (a brand its own campaigns). Last in
   // the menu, so staff still start on their own work (the first page they may see).

@@ -1,7 +1,9 @@
 // The program's reference lists (`listRegions`, `listPartners`, `listBrands`): what
 // stores, people, campaigns and reports are grouped by. Each list shows to those who
 // may view its section; with the section's edit permission an entry is added
-// (`createRegion`, `createPartner`, `createBrand`, each with an Idempotency-Key).
+// (`createRegion`, `createPartner`, `createBrand`, each with an Idempotency-Key). A new
+// partner's INN looks the company up in the register to fill its name
+// (`lookupCompany`); partners do not keep the INN, so it is not sent.
 
 import { h, replace } from '../dom.js';
 import { t } from '../i18n.js';
@@ -12,6 +14,7 @@ import { table } from '../components/table.js';
 import { form } from '../components/form.js';
 import { notify } from '../components/toast.js';
 import { problemBox } from '../components/problem.js';
+import { attachCompanyLookup, companyName } from '../components/company.js';
 
 const CATALOGS = [
   { section: 'regions', path: '/regions' },
@@ -38,10 +41,25 @@ function catalogCard({ section, path }) {
       replace(status, problemBox(error));
     }
   }
+  // A partner is a company: its INN fills the name from the register.
+  const lookup = section === 'partners';
   const add = can(`${section}.edit`)
     ? form({
         className: 'inline-form',
-        fields: [{ name: 'name', label: t(`catalogs.${section}.new`), required: true }],
+        fields: [
+          ...(lookup
+            ? [
+                {
+                  name: 'inn',
+                  label: t('company.inn'),
+                  hint: t('company.partnerHint'),
+                  autocomplete: 'off',
+                  attrs: { inputmode: 'numeric', maxlength: 16, spellcheck: 'false' },
+                },
+              ]
+            : []),
+          { name: 'name', label: t(`catalogs.${section}.new`), required: true },
+        ],
         submit: t('catalogs.add'),
         idempotent: true,
         resetOnSuccess: true,
@@ -52,6 +70,7 @@ function catalogCard({ section, path }) {
         },
       })
     : null;
+  if (add && lookup) attachCompanyLookup(add, { fill: { name: companyName } });
   load();
   return h(
     'section',

@@ -1,5 +1,7 @@
 // Admin / manager: the stores they may see, with search and filters; connect,
-// disconnect and block; create a store; make invitation codes for a store.
+// disconnect and block; create a store (an INN looks the company up in the register to
+// fill the name and address: `lookupCompany`; the store does not keep the INN, so it
+// is not sent); make invitation codes for a store.
 
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
@@ -12,6 +14,7 @@ import { filterBar } from '../components/filters.js';
 import { namedOptions } from '../components/form.js';
 import { formDialog, actionButton, storeActions, statusBadge } from '../components/actions.js';
 import { openDialog } from '../components/dialog.js';
+import { attachCompanyLookup, companyName } from '../components/company.js';
 
 const STATUSES = ['pending', 'connected', 'disconnected', 'blocked'];
 
@@ -86,8 +89,15 @@ export function mount(root) {
   });
 
   function createStore() {
-    formDialog(t('stores.create'), {
+    const f = formDialog(t('stores.create'), {
       fields: [
+        {
+          name: 'inn',
+          label: t('company.inn'),
+          hint: t('company.storeHint'),
+          autocomplete: 'off',
+          attrs: { inputmode: 'numeric', maxlength: 16, spellcheck: 'false' },
+        },
         { name: 'name', label: t('stores.name'), required: true },
         { name: 'address', label: t('stores.address') },
         { name: 'external_ref', label: t('stores.code'), hint: t('stores.codeHint') },
@@ -122,6 +132,8 @@ export function mount(root) {
         }),
       onSuccess: () => paged.reload(),
     });
+    f.el.dataset.testid = 'store-form';
+    attachCompanyLookup(f, { fill: { name: companyName, address: (company) => company.address ?? '' } });
   }
 
   return () => paged.abort();

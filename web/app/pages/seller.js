@@ -7,7 +7,8 @@
 // of getMe, the `me` snapshot and every `balance_changed`), and a toast says when it is
 // paid off. Cards lead to the ways of earning (codes and receipts,
 // tasks, the leaderboard), to payouts to a card, to tax (their tax number and
-// certificate of income) and to support (their requests); more cards to the news
+// certificate of income), to support (their requests) and to their message settings
+// (SMS, e-mail, push, quiet hours); more cards to the news
 // (with how many are unread), the program's rules and the FAQ.
 
 import { h, debounce } from '../dom.js';
@@ -31,6 +32,7 @@ const SLOTS = [
   { path: '/payouts', title: 'slot.payouts', text: 'slot.payoutsText' },
   { path: '/tax', title: 'slot.tax', text: 'slot.taxText' },
   { path: '/support', title: 'slot.support', text: 'slot.supportText' },
+  { path: '/settings', title: 'slot.settings', text: 'slot.settingsText' },
 ];
 
 /** What the program tells its people: news (the unread count as a badge), rules, FAQ. */
