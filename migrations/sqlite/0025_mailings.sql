@@ -2,7 +2,9 @@
 -- audience (JSON: regions, stores, levels, roles, active or inactive since a date),
 -- when to send, and how far it got (people written to, by user id: pages go in id
 -- order, each page's messages and progress in one transaction). A message may name
--- its own channels (a mailing's) instead of its trigger's template.
+-- its own channels (a mailing's) instead of its trigger's template. An announcement
+-- (a new task open to its audience) is a mailing of another trigger: trigger_kind
+-- names it, vals holds its template's values, audience is the task's audience.
 -- status: scheduled, sending, finished, cancelled.
 -- Keep in meaning-for-meaning step with migrations/postgres/0025_mailings.sql.
 CREATE TABLE mailings (
@@ -17,6 +19,8 @@ CREATE TABLE mailings (
     written         BIGINT  NOT NULL DEFAULT 0,
     after_user      BIGINT  NOT NULL DEFAULT 0,
     request_key     TEXT,
+    trigger_kind    TEXT,
+    vals            TEXT,
     created_by      BIGINT  REFERENCES users(id),
     created_at      BIGINT  NOT NULL,
     started_at      BIGINT,

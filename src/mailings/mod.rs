@@ -144,7 +144,12 @@ struct Resolved {
 impl Resolved {
     #[tracing::instrument(skip_all)]
     async fn of(db: &Db, program_id: i64, segment: &Segment) -> ApiResult<Resolved> {
-        let zone = crate::tasks::settings::program_zone(&db.pool, program_id).await?;
+        let zone: chrono_tz::Tz = repo::timezone(&db.pool, program_id)
+            .await?
+            .parse()
+            .map_err(|_| {
+                ApiError::internal(anyhow::anyhow!("program {program_id}: unknown time zone"))
+            })?;
         let day = |date: Option<NaiveDate>| {
             date.map(|d| {
                 start_of_local_day(d, zone).map_err(|e| ApiError::field("audience", e.to_string()))
@@ -162,11 +167,16 @@ impl Resolved {
         })
     }
 
-    fn admits(&self, row: &repo::CandidateRow) -> bool {
-        let level = self.levels.index_for(Progress {
+    /// The level index of a candidate.
+    fn level_of(&self, row: &repo::CandidateRow) -> u32 {
+        self.levels.index_for(Progress {
             completed_tasks: row.completed_tasks.max(0) as u64,
             lifetime_points: Points::from_hundredths(row.lifetime),
-        }) as u32;
+        }) as u32
+    }
+
+    fn admits(&self, row: &repo::CandidateRow) -> bool {
+        let level = self.level_of(row);
         let role = if row.owner != 0 {
             SegmentRole::Owner
         } else {
@@ -276,11 +286,24 @@ pub async fn create(
             send_at,
             recipients,
             request_key: key,
-            created_by: caller.id(),
+            trigger_kind: None,
+            vals: None,
+            created_by: Some(caller.id()),
         },
         now,
     )
     .await?;
+    let Some(id) = id else {
+        // The same key raced in: answer with the mailing it created.
+        drop(tx);
+        let row = match key {
+            Some(key) => repo::by_key(db, program, key).await?,
+            None => None,
+        };
+        return row
+            .map(mailing_of)
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("a mailing vanished")));
+    };
     effects::enqueue_at(&mut tx, &page_effect(program, id, 0), now, send_at).await?;
     crate::audit::record(
         &mut tx,
@@ -299,6 +322,46 @@ pub async fn create(
     tx.commit().await?;
     effects.ring();
     Ok(mailing_of(row))
+}
+
+/// Announces something new to an audience (a task now open to them) inside the
+/// caller's transaction: a mailing of `trigger` with `values`, written to `audience`
+/// (a task's, as JSON) from `send_at` on, once per `subject` in the program.
+#[allow(clippy::too_many_arguments)]
+#[tracing::instrument(skip_all, fields(program = program_id, subject = subject))]
+pub async fn announce_in(
+    tx: &mut crate::db::Tx,
+    program_id: i64,
+    trigger: Trigger,
+    values: &BTreeMap<String, String>,
+    audience: &str,
+    subject: &str,
+    send_at: i64,
+    now: i64,
+) -> ApiResult<()> {
+    let vals = serde_json::to_string(values).map_err(ApiError::internal)?;
+    let id = repo::insert(
+        tx,
+        &repo::NewMailing {
+            program_id,
+            texts: "{}",
+            channels: "[]",
+            audience,
+            status: MailingStatus::Scheduled,
+            send_at: send_at.max(now),
+            recipients: 0,
+            request_key: Some(subject),
+            trigger_kind: Some(trigger.as_str()),
+            vals: Some(&vals),
+            created_by: None,
+        },
+        now,
+    )
+    .await?;
+    if let Some(id) = id {
+        effects::enqueue_at(tx, &page_effect(program_id, id, 0), now, send_at.max(now)).await?;
+    }
+    Ok(())
 }
 
 fn page_effect(program_id: i64, id: i64, page: i64) -> NewEffect {
@@ -380,7 +443,114 @@ pub struct PageEffect {
     pub settings: MailingSettings,
 }
 
+/// One page's messages, the last id read (`None`: the audience is done) and the last
+/// person written to.
+type PageOfNotices = (Vec<Notice>, Option<i64>, Option<i64>);
+
 impl PageEffect {
+    /// The next page of a mailing: its own texts in each person's language, on its own
+    /// channels.
+    async fn mailing_page(
+        &self,
+        row: &repo::MailingRow,
+        mailing: &Mailing,
+    ) -> Result<PageOfNotices, Failure> {
+        let resolved = Resolved::of(&self.db, row.program_id, &mailing.audience).await?;
+        let (recipients, last) = resolved
+            .page(
+                &self.db,
+                row.program_id,
+                row.after_user,
+                self.settings.page_size,
+            )
+            .await?;
+        let channels: Vec<Channel> = mailing
+            .channels
+            .iter()
+            .filter_map(|c| Channel::parse(c).ok())
+            .collect();
+        let notices = recipients
+            .iter()
+            .map(|person| {
+                let language = Language::parse(&person.language).unwrap_or(Language::Ru);
+                let texts = mailing
+                    .texts
+                    .get(language.as_str())
+                    .or_else(|| mailing.texts.get(Language::Ru.as_str()));
+                let mut notice = Notice::new(
+                    row.program_id,
+                    person.id,
+                    Trigger::Mailing,
+                    format!("mailing:{}:{}", row.id, person.id),
+                )
+                .with("title", texts.map(|t| t.title.as_str()).unwrap_or_default())
+                .with("body", texts.map(|t| t.body.as_str()).unwrap_or_default());
+                notice.channels = Some(channels.clone());
+                notice.mailing_id = Some(row.id);
+                notice
+            })
+            .collect();
+        Ok((notices, last, recipients.last().map(|r| r.id)))
+    }
+
+    /// The next page of an announcement: its trigger's template and values, to the
+    /// people its (task) audience includes, on the trigger's channels.
+    async fn announcement_page(
+        &self,
+        row: &repo::MailingRow,
+        trigger: Trigger,
+    ) -> Result<PageOfNotices, Failure> {
+        let audience: stimul_actors::rules::tasks::audience::Audience =
+            serde_json::from_str(&row.audience).unwrap_or_default();
+        let values: BTreeMap<String, String> = row
+            .vals
+            .as_deref()
+            .and_then(|v| serde_json::from_str(v).ok())
+            .unwrap_or_default();
+        let everyone = Resolved::of(&self.db, row.program_id, &Segment::default()).await?;
+        let rows = repo::candidates(
+            &self.db.pool,
+            row.program_id,
+            &Segment::default(),
+            None,
+            None,
+            row.after_user,
+            self.settings.page_size,
+        )
+        .await?;
+        let last = (rows.len() as i64 == self.settings.page_size)
+            .then(|| rows.last().map(|r| r.id))
+            .flatten();
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let mut roles: BTreeMap<i64, std::collections::BTreeSet<String>> = BTreeMap::new();
+        for (user, role) in repo::roles_of(&self.db, &ids).await? {
+            roles.entry(user).or_default().insert(role);
+        }
+        let notices: Vec<Notice> = rows
+            .iter()
+            .filter(|person| {
+                audience.includes(&stimul_actors::rules::tasks::audience::Member {
+                    region: person.region_id,
+                    store: person.store_id,
+                    level: everyone.level_of(person),
+                    roles: roles.get(&person.id).cloned().unwrap_or_default(),
+                })
+            })
+            .map(|person| {
+                let mut notice = Notice::new(
+                    row.program_id,
+                    person.id,
+                    trigger,
+                    format!("{}:{}:{}", trigger.as_str(), row.id, person.id),
+                );
+                notice.values = values.clone();
+                notice.mailing_id = Some(row.id);
+                notice
+            })
+            .collect();
+        Ok((notices, last, rows.last().map(|r| r.id)))
+    }
+
     /// Milliseconds between pages for `channels`.
     fn pace_ms(&self, channels: &[String]) -> i64 {
         let slowest = channels
@@ -413,41 +583,15 @@ impl EffectHandler for PageEffect {
             return Ok(());
         }
         let mailing = mailing_of(row.clone());
-        let resolved = Resolved::of(&self.db, row.program_id, &mailing.audience).await?;
-        let (recipients, last) = resolved
-            .page(
-                &self.db,
-                row.program_id,
-                row.after_user,
-                self.settings.page_size,
-            )
-            .await?;
-        let channels: Vec<Channel> = mailing
-            .channels
-            .iter()
-            .filter_map(|c| Channel::parse(c).ok())
-            .collect();
-        let notices: Vec<Notice> = recipients
-            .iter()
-            .map(|person| {
-                let language = Language::parse(&person.language).unwrap_or(Language::Ru);
-                let texts = mailing
-                    .texts
-                    .get(language.as_str())
-                    .or_else(|| mailing.texts.get(Language::Ru.as_str()));
-                let mut notice = Notice::new(
-                    row.program_id,
-                    person.id,
-                    Trigger::Mailing,
-                    format!("mailing:{mailing_id}:{}", person.id),
-                )
-                .with("title", texts.map(|t| t.title.as_str()).unwrap_or_default())
-                .with("body", texts.map(|t| t.body.as_str()).unwrap_or_default());
-                notice.channels = Some(channels.clone());
-                notice.mailing_id = Some(mailing_id);
-                notice
-            })
-            .collect();
+        let (notices, last, recipients) = match row.trigger_kind.as_deref().map(Trigger::parse) {
+            Some(Ok(trigger)) => self.announcement_page(&row, trigger).await?,
+            Some(Err(_)) => {
+                return Err(Failure::Permanent(format!(
+                    "mailing {mailing_id} has an unknown trigger"
+                )));
+            }
+            None => self.mailing_page(&row, &mailing).await?,
+        };
         let now = self.clock.now_ms();
         let mut tx = self.db.begin().await?;
         // Another node or an earlier try may have moved on: write only from where it is.
@@ -462,7 +606,7 @@ impl EffectHandler for PageEffect {
             Some(last) => (MailingStatus::Sending, last),
             None => (
                 MailingStatus::Finished,
-                recipients.last().map_or(row.after_user, |r| r.id),
+                recipients.unwrap_or(row.after_user),
             ),
         };
         repo::page_done(

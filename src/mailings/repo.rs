@@ -6,7 +6,7 @@ use sqlx::FromRow;
 use super::{MailingStatus, Segment};
 use crate::db::{Db, Sql, Tx};
 
-pub const COLUMNS: &str = "id, program_id, texts, channels, audience, status, send_at, recipients, written, after_user, created_by, created_at, started_at, finished_at";
+pub const COLUMNS: &str = "id, program_id, texts, channels, audience, status, send_at, recipients, written, after_user, trigger_kind, vals, created_by, created_at, started_at, finished_at";
 
 #[derive(Debug, Clone, FromRow)]
 pub struct MailingRow {
@@ -24,6 +24,10 @@ pub struct MailingRow {
     pub recipients: i64,
     pub written: i64,
     pub after_user: i64,
+    /// An announcement's trigger (`None`: a mailing with its own texts).
+    pub trigger_kind: Option<String>,
+    /// An announcement's template values (JSON object).
+    pub vals: Option<String>,
     pub created_by: Option<i64>,
     pub created_at: i64,
     pub started_at: Option<i64>,
@@ -40,14 +44,18 @@ pub struct NewMailing<'a> {
     pub send_at: i64,
     pub recipients: i64,
     pub request_key: Option<&'a str>,
-    pub created_by: i64,
+    pub trigger_kind: Option<&'a str>,
+    pub vals: Option<&'a str>,
+    pub created_by: Option<i64>,
 }
 
+/// Writes a mailing; `None` when its request key was written already.
 #[tracing::instrument(skip_all)]
-pub async fn insert(tx: &mut Tx, new: &NewMailing<'_>, now: i64) -> sqlx::Result<i64> {
+pub async fn insert(tx: &mut Tx, new: &NewMailing<'_>, now: i64) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar(
-        "INSERT INTO mailings (program_id, texts, channels, audience, status, send_at, recipients, request_key, created_by, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        "INSERT INTO mailings (program_id, texts, channels, audience, status, send_at, recipients, request_key, trigger_kind, vals, created_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         ON CONFLICT (program_id, request_key) DO NOTHING RETURNING id",
     )
     .bind(new.program_id)
     .bind(new.texts)
@@ -57,9 +65,11 @@ pub async fn insert(tx: &mut Tx, new: &NewMailing<'_>, now: i64) -> sqlx::Result
     .bind(new.send_at)
     .bind(new.recipients)
     .bind(new.request_key)
+    .bind(new.trigger_kind)
+    .bind(new.vals)
     .bind(new.created_by)
     .bind(now)
-    .fetch_one(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await
 }
 
@@ -95,7 +105,7 @@ pub async fn list(
     limit: i64,
 ) -> sqlx::Result<Vec<MailingRow>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM mailings WHERE program_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+        "SELECT {COLUMNS} FROM mailings WHERE program_id = $1 AND id < $2 AND trigger_kind IS NULL ORDER BY id DESC LIMIT $3"
     )))
     .bind(program_id)
     .bind(before)
@@ -146,6 +156,8 @@ pub async fn cancel(tx: &mut Tx, id: i64, now: i64) -> sqlx::Result<bool> {
 #[derive(Debug, Clone, FromRow)]
 pub struct CandidateRow {
     pub id: i64,
+    pub region_id: Option<i64>,
+    pub store_id: Option<i64>,
     pub lifetime: i64,
     pub completed_tasks: i64,
     /// 1 when they own a store.
@@ -170,7 +182,7 @@ where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
 {
     let mut sql = Sql::new(
-        "SELECT u.id, COALESCE(pp.lifetime, 0) AS lifetime, COALESCE(pp.completed_tasks, 0) AS completed_tasks,
+        "SELECT u.id, s.region_id, u.store_id, COALESCE(pp.lifetime, 0) AS lifetime, COALESCE(pp.completed_tasks, 0) AS completed_tasks,
                 CASE WHEN EXISTS (SELECT 1 FROM stores o WHERE o.owner_user_id = u.id) THEN 1 ELSE 0 END AS owner,
                 COALESCE(ns.language, 'ru') AS language
          FROM users u LEFT JOIN stores s ON s.id = u.store_id
@@ -201,6 +213,29 @@ where
     sql.query_as().fetch_all(executor).await
 }
 
+/// The role names of `users`: (user, role).
+#[tracing::instrument(skip_all)]
+pub async fn roles_of(db: &Db, users: &[i64]) -> sqlx::Result<Vec<(i64, String)>> {
+    if users.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new(
+        "SELECT a.user_id, r.name FROM role_assignments a JOIN roles r ON r.id = a.role_id WHERE a.user_id IN ",
+    );
+    sql.bind_list(users.iter().copied());
+    let rows: Vec<RoleRow> = sql.query_as().fetch_all(&db.pool).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.user_id, row.name))
+        .collect())
+}
+
+#[derive(FromRow)]
+struct RoleRow {
+    user_id: i64,
+    name: String,
+}
+
 /// What a mailing's messages became on `channel`: (queued, delivered, failed).
 #[tracing::instrument(skip_all)]
 pub async fn channel_counts(
@@ -226,6 +261,18 @@ struct Counts {
     queued: i64,
     delivered: i64,
     failed: i64,
+}
+
+/// The program's time zone (IANA name), for the segment's days.
+#[tracing::instrument(skip_all)]
+pub async fn timezone<'e, E>(executor: E, program_id: i64) -> sqlx::Result<String>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query_scalar("SELECT timezone FROM programs WHERE id = $1")
+        .bind(program_id)
+        .fetch_one(executor)
+        .await
 }
 
 /// The program's level scale (JSON), for the segment's level filter.

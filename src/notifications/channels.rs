@@ -36,9 +36,10 @@ pub const EMAIL_EFFECT: &str = "email";
 pub const PUSH_EFFECT: &str = "push";
 
 /// The triggers with templates (a mailing brings its own texts).
-pub const ALL_TRIGGERS: [Trigger; 6] = [
+pub const ALL_TRIGGERS: [Trigger; 7] = [
     Trigger::PointsCredited,
     Trigger::LevelUp,
+    Trigger::NewTask,
     Trigger::OrderStatus,
     Trigger::TaskDecided,
     Trigger::RegistrationApproved,

@@ -298,6 +298,7 @@ pub async fn insert(
     .fetch_one(&mut **tx)
     .await?;
     let task = get(&mut **tx, program_id, id).await?;
+    announce_open(tx, &task, now).await?;
     crate::audit::record(
         tx,
         program_id,
@@ -310,6 +311,32 @@ pub async fn insert(
     )
     .await?;
     Ok(task)
+}
+
+/// Tells the task's audience it is open (once per task, from its start): a `new_task`
+/// message to each person its audience includes, written by the mailings' pages.
+#[tracing::instrument(skip_all, fields(task = task.id))]
+async fn announce_open(tx: &mut Tx, task: &Task, now: i64) -> ApiResult<()> {
+    if !task.active || task.ends_at.is_some_and(|ends| ends <= now) {
+        return Ok(());
+    }
+    let values = [
+        ("task".to_string(), task.title.clone()),
+        ("points".to_string(), task.points.to_string()),
+    ]
+    .into_iter()
+    .collect();
+    crate::mailings::announce_in(
+        tx,
+        task.program_id,
+        stimul_actors::rules::notifications::Trigger::NewTask,
+        &values,
+        &to_json(&task.audience)?,
+        &format!("task:{}:open", task.id),
+        task.starts_at.unwrap_or(now),
+        now,
+    )
+    .await
 }
 
 /// Applies `patch` to a task, audited with the state before and after.
@@ -357,6 +384,9 @@ pub async fn update(
     .execute(&mut *tx)
     .await?;
     let after = get(&mut *tx, program_id, id).await?;
+    if !before.active {
+        announce_open(&mut tx, &after, now).await?;
+    }
     crate::audit::record(
         &mut tx,
         program_id,

@@ -37,6 +37,8 @@ const at = (iso) => Date.parse(iso);
 test('a message leads to the page about it', () => {
   assert.equal(inboxLink({ trigger: 'order_status', data: { order_id: '12', status: 'shipped' } }), '/orders');
   assert.equal(inboxLink({ trigger: 'task_decided', data: {} }), '/tasks');
+  assert.equal(inboxLink({ trigger: 'new_task', data: {} }), '/tasks');
+  assert.equal(inboxLink({ trigger: 'level_up', data: {} }), '/seller');
   assert.equal(inboxLink({ trigger: 'points_credited', data: {} }), '/seller');
   assert.equal(inboxLink({ trigger: 'points_expiring', data: {} }), '/seller');
   // Welcome messages say it all; a trigger this page does not know leads nowhere.

@@ -87,11 +87,14 @@ test('a template renders with its values, a missing one empty, trimmed', () => {
 test('triggers, channels and variables in words', () => {
   assert.deepEqual(TRIGGERS, [
     'points_credited',
+    'level_up',
+    'new_task',
     'order_status',
     'task_decided',
     'registration_approved',
     'points_expiring',
   ]);
+  assert.equal(triggerWord('new_task'), 'A new task opens');
   assert.equal(triggerWord('order_status'), 'An order’s status changes');
   assert.equal(triggerWord('points_expiring'), 'Points expire soon');
   assert.equal(triggerWord('mystery'), 'mystery');

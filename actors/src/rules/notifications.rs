@@ -22,6 +22,8 @@ crate::stored_enum! {
         PointsExpiring = "points_expiring",
         /// The person reached a new level.
         LevelUp = "level_up",
+        /// A task opened to the person.
+        NewTask = "new_task",
         /// A mailing staff sent to a segment (its texts are its own).
         Mailing = "mailing",
     }
@@ -101,6 +103,7 @@ impl Trigger {
             Trigger::RegistrationApproved => &["name", "program"],
             Trigger::PointsExpiring => &["amount", "on"],
             Trigger::LevelUp => &["level", "multiplier"],
+            Trigger::NewTask => &["task", "points"],
             Trigger::Mailing => &["title", "body"],
         }
     }
@@ -156,6 +159,8 @@ impl Trigger {
                 "New level: {level}",
                 "Congratulations! Your points are now multiplied by {multiplier}.",
             ),
+            (Trigger::NewTask, Ru) => ("Новое задание: {task}", "Награда за выполнение: {points}."),
+            (Trigger::NewTask, En) => ("New task: {task}", "It pays {points} points."),
             (Trigger::Mailing, _) => ("{title}", "{body}"),
         };
         Template { title, body }
@@ -285,6 +290,7 @@ mod tests {
             Trigger::RegistrationApproved,
             Trigger::PointsExpiring,
             Trigger::LevelUp,
+            Trigger::NewTask,
             Trigger::Mailing,
         ] {
             for language in [Language::Ru, Language::En] {

@@ -14,6 +14,9 @@ const LINKS = {
   task_decided: '/tasks',
   points_credited: '/seller',
   points_expiring: '/seller',
+  level_up: '/seller',
+  new_task: '/tasks',
+  mailing: null,
   registration_approved: null,
 };
 

@@ -8,7 +8,15 @@
 
 import { t } from '../i18n.js';
 
-export const TRIGGERS = ['points_credited', 'order_status', 'task_decided', 'registration_approved', 'points_expiring'];
+export const TRIGGERS = [
+  'points_credited',
+  'level_up',
+  'new_task',
+  'order_status',
+  'task_decided',
+  'registration_approved',
+  'points_expiring',
+];
 export const CHANNELS = ['sms', 'email', 'push'];
 export const LANGUAGES = ['ru', 'en'];
 /** The server's limit on a title or a body. */
@@ -21,6 +29,8 @@ const TRIGGER_WORDS = {
   task_decided: () => t('notif.trigger.taskDecided'),
   registration_approved: () => t('notif.trigger.registrationApproved'),
   points_expiring: () => t('notif.trigger.pointsExpiring'),
+  level_up: () => t('notif.trigger.levelUp'),
+  new_task: () => t('notif.trigger.newTask'),
 };
 const TRIGGER_HINTS = {
   points_credited: () => t('notif.triggerHint.pointsCredited'),
@@ -28,6 +38,8 @@ const TRIGGER_HINTS = {
   task_decided: () => t('notif.triggerHint.taskDecided'),
   registration_approved: () => t('notif.triggerHint.registrationApproved'),
   points_expiring: () => t('notif.triggerHint.pointsExpiring'),
+  level_up: () => t('notif.triggerHint.levelUp'),
+  new_task: () => t('notif.triggerHint.newTask'),
 };
 const CHANNEL_WORDS = {
   sms: () => t('notif.channel.sms'),
@@ -46,6 +58,9 @@ const VARIABLE_WORDS = {
   name: () => t('notif.var.name'),
   program: () => t('notif.var.program'),
   on: () => t('notif.var.on'),
+  level: () => t('notif.var.level'),
+  multiplier: () => t('notif.var.multiplier'),
+  points: () => t('notif.var.points'),
 };
 
 /** A trigger in words ("An order's status changes"); an unknown one as its name. */
