@@ -298,7 +298,11 @@ pub async fn insert(
     .fetch_one(&mut **tx)
     .await?;
     let task = get(&mut **tx, program_id, id).await?;
-    announce_open(tx, &task, now).await?;
+    // Tasks a person creates are announced; the demo's, loaded with their history,
+    // are not news.
+    if actor.is_some() {
+        announce_open(tx, &task, now).await?;
+    }
     crate::audit::record(
         tx,
         program_id,
