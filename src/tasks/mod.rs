@@ -301,7 +301,7 @@ pub async fn insert(
     // Tasks a person creates are announced; the demo's, loaded with their history,
     // are not news.
     if actor.is_some() {
-        announce_open(tx, &task, now).await?;
+        announce_open(tx, &task.opening(), now).await?;
     }
     crate::audit::record(
         tx,
@@ -317,30 +317,61 @@ pub async fn insert(
     Ok(task)
 }
 
-/// Tells the task's audience it is open (once per task, from its start): a `new_task`
-/// message to each person its audience includes, written by the mailings' pages.
-#[tracing::instrument(skip_all, fields(task = task.id))]
-async fn announce_open(tx: &mut Tx, task: &Task, now: i64) -> ApiResult<()> {
-    if !task.active || task.ends_at.is_some_and(|ends| ends <= now) {
+/// Something that opens to an audience: a task or a quest.
+pub(crate) struct Opening<'a> {
+    pub program_id: i64,
+    /// Unique per program: `task:{id}` or `quest:{id}`.
+    pub subject: String,
+    pub title: &'a str,
+    /// What completing it pays (a task's points, a quest's bonus).
+    pub points: Points,
+    pub audience: &'a Audience,
+    pub active: bool,
+    pub starts_at: Option<i64>,
+    pub ends_at: Option<i64>,
+}
+
+/// Tells the audience something is open (once per subject, from its start): a
+/// `new_task` message to each person the audience includes, written by the mailings'
+/// pages.
+#[tracing::instrument(skip_all, fields(subject = %opening.subject))]
+pub(crate) async fn announce_open(tx: &mut Tx, opening: &Opening<'_>, now: i64) -> ApiResult<()> {
+    if !opening.active || opening.ends_at.is_some_and(|ends| ends <= now) {
         return Ok(());
     }
     let values = [
-        ("task".to_string(), task.title.clone()),
-        ("points".to_string(), task.points.to_string()),
+        ("task".to_string(), opening.title.to_string()),
+        ("points".to_string(), opening.points.to_string()),
     ]
     .into_iter()
     .collect();
     crate::mailings::announce_in(
         tx,
-        task.program_id,
+        opening.program_id,
         stimul_actors::rules::notifications::Trigger::NewTask,
         &values,
-        &to_json(&task.audience)?,
-        &format!("task:{}:open", task.id),
-        task.starts_at.unwrap_or(now),
+        &to_json(opening.audience)?,
+        &format!("{}:open", opening.subject),
+        opening.starts_at.unwrap_or(now),
         now,
     )
     .await
+}
+
+impl Task {
+    /// The task as something that opens to its audience.
+    fn opening(&self) -> Opening<'_> {
+        Opening {
+            program_id: self.program_id,
+            subject: format!("task:{}", self.id),
+            title: &self.title,
+            points: self.points,
+            audience: &self.audience,
+            active: self.active,
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+        }
+    }
 }
 
 /// Applies `patch` to a task, audited with the state before and after.
@@ -389,7 +420,7 @@ pub async fn update(
     .await?;
     let after = get(&mut *tx, program_id, id).await?;
     if !before.active {
-        announce_open(&mut tx, &after, now).await?;
+        announce_open(&mut tx, &after.opening(), now).await?;
     }
     crate::audit::record(
         &mut tx,

@@ -412,6 +412,22 @@ async fn write_tasks(tx: &mut Tx, quest_id: i64, task_ids: &[i64]) -> ApiResult<
     Ok(())
 }
 
+impl Quest {
+    /// The quest as something that opens to its audience.
+    fn opening(&self) -> super::Opening<'_> {
+        super::Opening {
+            program_id: self.program_id,
+            subject: format!("quest:{}", self.id),
+            title: &self.title,
+            points: self.bonus,
+            audience: &self.audience,
+            active: self.active,
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+        }
+    }
+}
+
 /// Quests are the program's own: editing them needs `tasks.edit` program-wide.
 #[tracing::instrument(skip_all)]
 pub async fn create(
@@ -448,6 +464,7 @@ pub async fn create(
     .await?;
     write_tasks(&mut tx, id, &input.task_ids).await?;
     let quest = get(&mut tx, program_id, id).await?;
+    super::announce_open(&mut tx, &quest.opening(), now).await?;
     crate::audit::record(
         &mut tx,
         program_id,
@@ -499,6 +516,9 @@ pub async fn update(
     .await?;
     write_tasks(&mut tx, id, &input.task_ids).await?;
     let after = get(&mut tx, program_id, id).await?;
+    if !before.active {
+        super::announce_open(&mut tx, &after.opening(), now).await?;
+    }
     crate::audit::record(
         &mut tx,
         program_id,

@@ -258,4 +258,35 @@ async fn a_new_task_is_announced_to_its_audience_only_once() {
     assert_eq!(ours(&inbox(&app, &owner, "ru").await), 1);
     let seller = app.login("seller1", "demo").await;
     assert_eq!(ours(&inbox(&app, &seller, "ru").await), 0);
+
+    // A quest opens the same way.
+    expect_status(
+        app.post(
+            "/api/v1/quests",
+            Some(&admin),
+            &json!({ "title": "Витрина недели", "kind": "chain", "task_ids": [task["id"]],
+                     "bonus": "50.00", "audience": { "roles": ["owner"] } }),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let quest_message = |inbox: &Value| -> usize {
+        inbox["items"].as_array().map_or(0, |items| {
+            items
+                .iter()
+                .filter(|item| item["title"] == "Новое задание: Витрина недели")
+                .count()
+        })
+    };
+    let mut found = 0;
+    for _ in 0..100 {
+        found = quest_message(&inbox(&app, &owner, "ru").await);
+        if found > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(found, 1);
+    assert_eq!(quest_message(&inbox(&app, &seller, "ru").await), 0);
 }
