@@ -43,6 +43,13 @@ impl PageParams {
         };
         Ok((after, limit))
     }
+
+    /// For lists read newest first: the id below which the page starts (`i64::MAX`
+    /// for the first page), and the page size.
+    pub fn newest_first(&self) -> ApiResult<(i64, i64)> {
+        let (after, limit) = self.resolve()?;
+        Ok((if after > 0 { after } else { i64::MAX }, limit))
+    }
 }
 
 /// Builds a page from rows fetched with `LIMIT limit + 1` ordered by id.

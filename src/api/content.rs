@@ -45,8 +45,7 @@ pub async fn list_news(
     caller: Caller,
     page: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
-    let (after, limit) = page.resolve()?;
-    let before = if after > 0 { after } else { i64::MAX };
+    let (before, limit) = page.newest_first()?;
     let news =
         content::list_news(&state.db, &state.clock, &state.live, &caller, before, limit).await?;
     Ok(HttpResponse::Ok().json(news))

@@ -148,8 +148,7 @@ pub async fn list_expiry_runs(
     page: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
     caller.require_program_wide(Permission::view(Section::Points))?;
-    let (after, limit) = page.resolve()?;
-    let before = if after > 0 { after } else { i64::MAX };
+    let (before, limit) = page.newest_first()?;
     let runs = expiry::runs(&state.db, caller.program_id(), before, limit).await?;
     Ok(HttpResponse::Ok().json(runs))
 }

@@ -191,8 +191,7 @@ pub async fn list_mailings(
     caller: Caller,
     page: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
-    let (after, limit) = page.resolve()?;
-    let before = if after > 0 { after } else { i64::MAX };
+    let (before, limit) = page.newest_first()?;
     Ok(HttpResponse::Ok().json(mailings::list(&state.db, &caller, before, limit).await?))
 }
 

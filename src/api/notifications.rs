@@ -50,8 +50,7 @@ pub async fn list_my_notifications(
     validate! {
         language = "lang" => parse_language(language.lang.as_deref()),
     }
-    let (after, limit) = page.resolve()?;
-    let before = if after > 0 { after } else { i64::MAX };
+    let (before, limit) = page.newest_first()?;
     let inbox = notifications::inbox(
         &state.db,
         caller.program_id(),

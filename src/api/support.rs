@@ -141,8 +141,7 @@ pub async fn list_my_support_requests(
     caller: Caller,
     page: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
-    let (after, limit) = page.resolve()?;
-    let before = if after > 0 { after } else { i64::MAX };
+    let (before, limit) = page.newest_first()?;
     let list = support::list(&state.db, &caller, false, None, before, limit).await?;
     Ok(HttpResponse::Ok().json(list))
 }
@@ -170,8 +169,7 @@ pub async fn list_support_requests(
     validate! {
         status = "status" => filter.status.as_deref().map(RequestStatus::parse).transpose(),
     }
-    let (after, limit) = page.resolve()?;
-    let before = if after > 0 { after } else { i64::MAX };
+    let (before, limit) = page.newest_first()?;
     let list = support::list(&state.db, &caller, true, status, before, limit).await?;
     Ok(HttpResponse::Ok().json(list))
 }

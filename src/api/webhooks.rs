@@ -123,8 +123,7 @@ pub async fn list_webhook_deliveries(
     id: web::Path<i64>,
     page: web::Query<PageParams>,
 ) -> ApiResult<HttpResponse> {
-    let (after, limit) = page.resolve()?;
-    let before = if after > 0 { after } else { i64::MAX };
+    let (before, limit) = page.newest_first()?;
     let list = webhooks::deliveries(&state.db, &caller, id.into_inner(), before, limit).await?;
     Ok(HttpResponse::Ok().json(list))
 }

@@ -168,10 +168,8 @@ pub async fn emit_all_in(
     let wanted: Vec<_> = subscriptions
         .into_iter()
         .filter(|sub| {
-            Webhook::from(sub.clone())
-                .events
-                .iter()
-                .any(|e| e == event.as_str())
+            serde_json::from_str::<Vec<String>>(&sub.events)
+                .is_ok_and(|events| events.iter().any(|e| e == event.as_str()))
         })
         .collect();
     if wanted.is_empty() {
